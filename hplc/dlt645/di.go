@@ -1,0 +1,50 @@
+package dlt645
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strconv"
+)
+
+// DI is a data identifier DI3 DI2 DI1 DI0, written 0x02010100 for the
+// A-phase voltage. It travels low byte (DI0) first.
+type DI uint32
+
+// DI values used by the terminal.
+const (
+	DIVoltageA     DI = 0x02010100
+	DIVoltageB     DI = 0x02010200
+	DIVoltageC     DI = 0x02010300
+	DIVoltageBlock DI = 0x0201FF00
+	DICurrentA     DI = 0x02020100
+	DICurrentB     DI = 0x02020200
+	DICurrentC     DI = 0x02020300
+	DICurrentBlock DI = 0x0202FF00
+	DIActivePower  DI = 0x02030000
+	DIComboEnergy  DI = 0x00000000
+	DIComboBlock   DI = 0x0000FF00
+	DIForwardTotal DI = 0x00010000
+	DIForwardBlock DI = 0x0001FF00
+	DIReverseTotal DI = 0x00020000
+	DIDateWeek     DI = 0x04000101
+	DITime         DI = 0x04000102
+	DIMeterAddress DI = 0x04000401
+)
+
+func (d DI) String() string { return fmt.Sprintf("%08X", uint32(d)) }
+
+// MarshalText implements encoding.TextMarshaler.
+func (d DI) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// ParseDI parses eight hexadecimal digits ("02010100").
+func ParseDI(s string) (DI, error) {
+	v, err := strconv.ParseUint(s, 16, 32)
+	if err != nil || len(s) != 8 {
+		return 0, fmt.Errorf("dlt645: data identifier %q: want 8 hex digits", s)
+	}
+	return DI(v), nil
+}
+
+func putDI(b []byte, d DI) { binary.LittleEndian.PutUint32(b, uint32(d)) }
+
+func getDI(b []byte) DI { return DI(binary.LittleEndian.Uint32(b)) }
