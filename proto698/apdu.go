@@ -1,0 +1,432 @@
+package proto698
+
+import "fmt"
+
+// APDU tags (first byte of the application-layer PDU).
+const (
+	TagLinkRequest        = 0x01
+	TagGetRequest         = 0x05
+	TagSetRequest         = 0x06
+	TagActionRequest      = 0x07
+	TagReportResponse     = 0x08
+	TagProxyRequest       = 0x09
+	TagSecurityRequest    = 0x10
+	TagLinkResponse       = 0x81
+	TagGetResponse        = 0x85
+	TagSetResponse        = 0x86
+	TagActionResponse     = 0x87
+	TagReportNotification = 0x88
+	TagProxyResponse      = 0x89
+	TagSecurityResponse   = 0x90
+	TagErrorResponse      = 0xEE
+)
+
+// APDU is a decoded application-layer PDU. The concrete types in this
+// package implement it; the set is closed.
+type APDU interface {
+	// Service names the service, e.g. "GET-Response-Normal".
+	Service() string
+	appendTo(dst []byte) ([]byte, error)
+}
+
+// PIID is the invoke identifier: bit 7 priority, bits 0–5 sequence number.
+type PIID uint8
+
+// Seq returns the service sequence number (0..63).
+func (p PIID) Seq() uint8 { return uint8(p) & 0x3F }
+
+// HighPriority reports bit 7.
+func (p PIID) HighPriority() bool { return p&0x80 != 0 }
+
+// PIIDACD is PIID with bit 6 (ACD) asking the peer for follow-up reports.
+type PIIDACD uint8
+
+// Seq returns the service sequence number (0..63).
+func (p PIIDACD) Seq() uint8 { return uint8(p) & 0x3F }
+
+// HighPriority reports bit 7.
+func (p PIIDACD) HighPriority() bool { return p&0x80 != 0 }
+
+// ACD reports bit 6, the request-for-follow-report flag.
+func (p PIIDACD) ACD() bool { return p&0x40 != 0 }
+
+// DAR is a data access result (0 = success).
+type DAR uint8
+
+// Selected DAR values.
+const (
+	DARSuccess        DAR = 0
+	DARHardware       DAR = 1
+	DARTemporary      DAR = 2
+	DARReadDenied     DAR = 3
+	DARUndefined      DAR = 6 // object undefined
+	DARTypeMismatch   DAR = 7
+	DAROutOfRange     DAR = 8
+	DARTimeTagInvalid DAR = 32
+	DAROther          DAR = 255
+)
+
+func (d DAR) String() string {
+	switch d {
+	case DARSuccess:
+		return "success"
+	case DARHardware:
+		return "hardware failure"
+	case DARTemporary:
+		return "temporarily unavailable"
+	case DARReadDenied:
+		return "read denied"
+	case DARUndefined:
+		return "object undefined"
+	case DARTypeMismatch:
+		return "type mismatch"
+	case DAROutOfRange:
+		return "out of range"
+	case DARTimeTagInvalid:
+		return "time tag invalid"
+	case DAROther:
+		return "other"
+	}
+	return fmt.Sprintf("DAR %d", uint8(d))
+}
+
+// Err returns nil for success and otherwise an error wrapping ErrDAR.
+func (d DAR) Err() error {
+	if d == DARSuccess {
+		return nil
+	}
+	return fmt.Errorf("%w: %s (%d)", ErrDAR, d, uint8(d))
+}
+
+// TimeTag is the optional time tag of client and server APDUs: send time
+// and the allowed transmission delay.
+type TimeTag struct {
+	Send  DateTimeS
+	Delay TI
+}
+
+// ResultNormal is A-ResultNormal: an OAD with its Data, or a DAR when Data is nil.
+type ResultNormal struct {
+	OAD  OAD
+	Data Data // nil: the result is DAR
+	DAR  DAR
+}
+
+// ResultRecord is A-ResultRecord: OAD, column selection, and either record
+// rows (one Data per RCSD column) or a DAR when IsDAR.
+type ResultRecord struct {
+	OAD   OAD
+	RCSD  RCSD
+	IsDAR bool
+	DAR   DAR
+	Rows  [][]Data
+}
+
+// FollowReport is the server APDU's optional follow-up report: normal
+// results (Kind 1) or record results (Kind 2).
+type FollowReport struct {
+	Kind    uint8
+	Results []ResultNormal
+	Records []ResultRecord
+}
+
+// ServerTrailer holds the optional fields every server APDU ends with.
+type ServerTrailer struct {
+	FollowReport *FollowReport
+	TimeTag      *TimeTag
+}
+
+// AppendAPDU appends the encoded APDU.
+func AppendAPDU(dst []byte, a APDU) ([]byte, error) {
+	if a == nil {
+		return dst, fmt.Errorf("proto698: nil APDU: %w", ErrInvalid)
+	}
+	return a.appendTo(dst)
+}
+
+// EncodeAPDU returns the encoded APDU.
+func EncodeAPDU(a APDU) ([]byte, error) { return AppendAPDU(nil, a) }
+
+// DecodeAPDU decodes a complete APDU; trailing bytes are an error. Errors
+// are *FrameError with offsets relative to b.
+func DecodeAPDU(b []byte) (APDU, error) { return decodeAPDUAt(b, 0) }
+
+// decodeAPDUAt decodes with error offsets shifted by base (the APDU's
+// position in an enclosing frame).
+func decodeAPDUAt(b []byte, base int) (APDU, error) {
+	r := &reader{b: b, base: base}
+	a, err := r.apdu()
+	if err != nil {
+		return nil, err
+	}
+	if err := r.done(a.Service()); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (r *reader) apdu() (APDU, error) {
+	tag, err := r.u8("APDU tag")
+	if err != nil {
+		return nil, err
+	}
+	switch tag {
+	case TagLinkRequest:
+		return r.linkRequest()
+	case TagLinkResponse:
+		return r.linkResponse()
+	case TagGetRequest, TagGetResponse, TagSetRequest, TagSetResponse, TagActionRequest,
+		TagActionResponse, TagReportNotification, TagReportResponse, TagProxyRequest, TagProxyResponse:
+		return r.choiceAPDU(tag)
+	case TagSecurityRequest:
+		return r.securityRequest()
+	case TagSecurityResponse:
+		return r.securityResponse()
+	case TagErrorResponse:
+		return r.errorResponse()
+	}
+	return nil, ferrf(r.pos()-1, "APDU tag", ErrUnsupported, "APDU 0x%02X", tag)
+}
+
+func (r *reader) choiceAPDU(tag uint8) (APDU, error) {
+	chOff := r.pos()
+	ch, err := r.u8(fmt.Sprintf("APDU 0x%02X choice", tag))
+	if err != nil {
+		return nil, err
+	}
+	switch uint16(tag)<<8 | uint16(ch) {
+	case 0x0501:
+		return r.getRequestNormal()
+	case 0x0502:
+		return r.getRequestNormalList()
+	case 0x8501:
+		return r.getResponseNormal()
+	case 0x8502:
+		return r.getResponseNormalList()
+	case 0x0601:
+		return r.setRequestNormal()
+	case 0x8601:
+		return r.setResponseNormal()
+	case 0x0701:
+		return r.actionRequestNormal()
+	case 0x8701:
+		return r.actionResponseNormal()
+	case 0x8802:
+		return r.reportNotificationRecordList()
+	case 0x0802:
+		return r.reportResponseRecordList()
+	case 0x0907:
+		return r.proxyTransCommandRequest()
+	case 0x8907:
+		return r.proxyTransCommandResponse()
+	}
+	return nil, ferrf(chOff, fmt.Sprintf("APDU 0x%02X choice", tag), ErrUnsupported, "service 0x%02X choice %d", tag, ch)
+}
+
+// --- shared pieces ---
+
+func appendOptTimeTag(d []byte, tt *TimeTag) []byte {
+	if tt == nil {
+		return append(d, 0)
+	}
+	d, _ = tt.Send.appendValue(append(d, 1))
+	d, _ = tt.Delay.appendValue(d)
+	return d
+}
+
+func (r *reader) optTimeTag(field string) (*TimeTag, error) {
+	p, err := r.optional(field + ".TimeTag")
+	if err != nil || !p {
+		return nil, err
+	}
+	s, err := r.dateTimeS(field + ".TimeTag.send")
+	if err != nil {
+		return nil, err
+	}
+	ti, err := r.ti(field + ".TimeTag.delay")
+	if err != nil {
+		return nil, err
+	}
+	return &TimeTag{Send: s, Delay: ti}, nil
+}
+
+// optional reads an OPTIONAL marker (0 absent, 1 present).
+func (r *reader) optional(field string) (bool, error) {
+	v, err := r.u8(field)
+	if err != nil {
+		return false, err
+	}
+	if v > 1 {
+		return false, ferrf(r.pos()-1, field, ErrInvalid, "OPTIONAL marker 0x%02X", v)
+	}
+	return v == 1, nil
+}
+
+func (t *ServerTrailer) append(d []byte) ([]byte, error) {
+	if t.FollowReport == nil {
+		d = append(d, 0)
+	} else {
+		fr := t.FollowReport
+		d = append(d, 1, fr.Kind)
+		var err error
+		switch fr.Kind {
+		case 1:
+			d = appendLength(d, len(fr.Results))
+			for i := range fr.Results {
+				if d, err = fr.Results[i].append(d); err != nil {
+					return d, err
+				}
+			}
+		case 2:
+			d = appendLength(d, len(fr.Records))
+			for i := range fr.Records {
+				if d, err = fr.Records[i].append(d); err != nil {
+					return d, err
+				}
+			}
+		default:
+			return d, fmt.Errorf("proto698: FollowReport kind %d: %w", fr.Kind, ErrInvalid)
+		}
+	}
+	return appendOptTimeTag(d, t.TimeTag), nil
+}
+
+func (r *reader) serverTrailer(field string) (ServerTrailer, error) {
+	var t ServerTrailer
+	p, err := r.optional(field + ".FollowReport")
+	if err != nil {
+		return t, err
+	}
+	if p {
+		fr := &FollowReport{}
+		k, err := r.u8(field + ".FollowReport.choice")
+		if err != nil {
+			return t, err
+		}
+		fr.Kind = k
+		switch k {
+		case 1:
+			n, err := r.length(field+".FollowReport.count", 5)
+			if err != nil {
+				return t, err
+			}
+			fr.Results = make([]ResultNormal, n)
+			for i := range fr.Results {
+				if fr.Results[i], err = r.resultNormal(field + ".FollowReport"); err != nil {
+					return t, err
+				}
+			}
+		case 2:
+			n, err := r.length(field+".FollowReport.count", 6)
+			if err != nil {
+				return t, err
+			}
+			fr.Records = make([]ResultRecord, n)
+			for i := range fr.Records {
+				if fr.Records[i], err = r.resultRecord(field + ".FollowReport"); err != nil {
+					return t, err
+				}
+			}
+		default:
+			return t, ferrf(r.pos()-1, field+".FollowReport.choice", ErrInvalid, "choice %d", k)
+		}
+		t.FollowReport = fr
+	}
+	t.TimeTag, err = r.optTimeTag(field)
+	return t, err
+}
+
+func (res *ResultNormal) append(d []byte) ([]byte, error) {
+	d, _ = res.OAD.appendValue(d)
+	if res.Data == nil {
+		return append(d, 0, byte(res.DAR)), nil
+	}
+	return AppendData(append(d, 1), res.Data)
+}
+
+func (r *reader) resultNormal(field string) (ResultNormal, error) {
+	var res ResultNormal
+	var err error
+	if res.OAD, err = r.oad(field + ".OAD"); err != nil {
+		return res, err
+	}
+	ch, err := r.u8(field + ".result choice")
+	if err != nil {
+		return res, err
+	}
+	switch ch {
+	case 0:
+		v, err := r.u8(field + ".DAR")
+		res.DAR = DAR(v)
+		return res, err
+	case 1:
+		res.Data, err = r.data(field + ".Data")
+		return res, err
+	}
+	return res, ferrf(r.pos()-1, field+".result choice", ErrInvalid, "choice %d (want 0 DAR or 1 Data)", ch)
+}
+
+func (rec *ResultRecord) append(d []byte) ([]byte, error) {
+	d, _ = rec.OAD.appendValue(d)
+	d, _ = rec.RCSD.appendValue(d)
+	if rec.IsDAR {
+		return append(d, 0, byte(rec.DAR)), nil
+	}
+	d = appendLength(append(d, 1), len(rec.Rows))
+	var err error
+	for i, row := range rec.Rows {
+		if len(row) != len(rec.RCSD) {
+			return d, fmt.Errorf("proto698: record row %d has %d columns, RCSD names %d: %w", i, len(row), len(rec.RCSD), ErrInvalid)
+		}
+		for _, v := range row {
+			if d, err = AppendData(d, v); err != nil {
+				return d, err
+			}
+		}
+	}
+	return d, nil
+}
+
+func (r *reader) resultRecord(field string) (ResultRecord, error) {
+	var rec ResultRecord
+	var err error
+	if rec.OAD, err = r.oad(field + ".OAD"); err != nil {
+		return rec, err
+	}
+	if rec.RCSD, err = r.rcsd(field + ".RCSD"); err != nil {
+		return rec, err
+	}
+	ch, err := r.u8(field + ".record choice")
+	if err != nil {
+		return rec, err
+	}
+	switch ch {
+	case 0:
+		v, err := r.u8(field + ".DAR")
+		rec.IsDAR, rec.DAR = true, DAR(v)
+		return rec, err
+	case 1:
+	default:
+		return rec, ferrf(r.pos()-1, field+".record choice", ErrInvalid, "choice %d (want 0 DAR or 1 records)", ch)
+	}
+	cols := len(rec.RCSD)
+	per := max(cols, 1)
+	n, err := r.length(field+".row count", per)
+	if err != nil {
+		return rec, err
+	}
+	if cols == 0 && n > 0 {
+		return rec, r.errf(field+".row count", ErrInvalid, "%d rows with no columns", n)
+	}
+	rec.Rows = make([][]Data, n)
+	for i := range rec.Rows {
+		row := make([]Data, cols)
+		for j := range row {
+			if row[j], err = r.data(fmt.Sprintf("%s.row[%d][%d]", field, i, j)); err != nil {
+				return rec, err
+			}
+		}
+		rec.Rows[i] = row
+	}
+	return rec, nil
+}
