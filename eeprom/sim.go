@@ -103,7 +103,7 @@ type Sim struct {
 		page     int
 		old, new []byte
 	}
-	fault func(addr uint16, w, r []byte) error
+	fault      func(addr uint16, w, r []byte) error
 	file       *os.File
 	path       string
 	persistErr error
