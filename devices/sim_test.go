@@ -1,0 +1,138 @@
+package devices
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// countingPort counts the bytes written to a port.
+type countingPort struct {
+	SerialPort
+	written atomic.Int64
+}
+
+func (p *countingPort) Write(b []byte) (int, error) {
+	n, err := p.SerialPort.Write(b)
+	p.written.Add(int64(n))
+	return n, err
+}
+
+// simBus starts sim on a fresh pty pair and returns an RTU bus on the
+// other end, its byte-counting port, and the device.
+func simBus(t testing.TB, sim *SimSlave, timeout time.Duration) (*RTUTransport, *countingPort, Device) {
+	t.Helper()
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pty: %v", err)
+	}
+	d := Device{Name: "sim", Driver: DriverModbusRTU, Port: tty.Name(), Baud: 115200, DataBits: 8, Parity: "N", StopBits: 1, Unit: 1, Timeout: Duration{Duration: timeout}}
+	p, err := OpenSerial(d)
+	_ = tty.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := &countingPort{SerialPort: p}
+	bus := NewRTUTransport(cp, nil, d, timeout)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := sim.Serve(ctx, ptmx); err != nil && !errors.Is(err, os.ErrClosed) {
+			t.Logf("sim: %v", err)
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		_ = ptmx.Close()
+		_ = bus.Close()
+		wg.Wait()
+	})
+	return bus, cp, d
+}
+
+func TestRTUOutcomesAgainstSim(t *testing.T) {
+	sim := NewSimSlave(1, 100, 115200)
+	bus, _, d := simBus(t, sim, 100*time.Millisecond)
+	m := NewModbusRTU(d, bus, nil)
+	ctx := context.Background()
+	tests := []struct {
+		fault Fault
+		want  Outcome
+	}{
+		{FaultNone, OutcomeOK},
+		{FaultBadCRC, OutcomeChecksumMismatch},
+		{FaultTruncate, OutcomeLengthMismatch},
+		{FaultExtraByte, OutcomeLengthMismatch},
+		{FaultSilent, OutcomeTimeout},
+		{FaultNone, OutcomeOK},
+	}
+	for _, tc := range tests {
+		sim.Inject(tc.fault)
+		v, err := m.ReadHoldingRegisters(ctx, 4, 2)
+		if got := Classify(err); got != tc.want {
+			t.Errorf("fault %d: outcome %v (%v), want %v", tc.fault, got, err, tc.want)
+		}
+		if err == nil && (v[0] != 1004 || v[1] != 1005) {
+			t.Errorf("fault %d: registers %v", tc.fault, v)
+		}
+	}
+	// Exceptions from the sim are typed too.
+	_, err := m.ReadInputRegisters(ctx, 99, 2)
+	var ee *ExceptionError
+	if !errors.As(err, &ee) || ee.Code != 2 {
+		t.Fatalf("exception: %v", err)
+	}
+	if err := m.WriteCoil(ctx, 5, true); err != nil || !sim.Coil(5) {
+		t.Fatalf("write coil: %v, sim coil %v", err, sim.Coil(5))
+	}
+}
+
+func TestRTUWrongUnitTimesOut(t *testing.T) {
+	sim := NewSimSlave(7, 10, 0)
+	bus, cp, d := simBus(t, sim, 50*time.Millisecond)
+	m := NewModbusRTU(d, bus, nil) // unit 1: the sim stays silent
+	_, err := m.ReadCoils(context.Background(), 0, 1)
+	if Classify(err) != OutcomeTimeout || !errors.Is(err, ErrTimeout) {
+		t.Fatalf("err %v, want timeout", err)
+	}
+	if cp.written.Load() != 8 {
+		t.Errorf("wrote %d bytes, want one 8-byte request", cp.written.Load())
+	}
+}
+
+func TestLinkDown(t *testing.T) {
+	sim := NewSimSlave(1, 10, 0)
+	bus, _, d := simBus(t, sim, 50*time.Millisecond)
+	m := NewModbusRTU(d, bus, nil)
+	_ = m.Close()
+	if _, err := m.ReadCoils(context.Background(), 0, 1); Classify(err) != OutcomeLinkDown {
+		t.Fatalf("closed port: %v, want link down", err)
+	}
+	if err := m.Reinit(context.Background()); !errors.Is(err, ErrLinkDown) {
+		t.Fatalf("reinit without opener: %v, want link down", err)
+	}
+
+	// TCP: nobody listens.
+	tcp := NewModbusTCP(Device{Name: "nobody", Driver: DriverModbusTCP, Port: "127.0.0.1:1", Timeout: Duration{Duration: 200 * time.Millisecond}}, nil, nil)
+	_, err := tcp.ReadHoldingRegisters(context.Background(), 0, 1)
+	if Classify(err) != OutcomeLinkDown {
+		t.Fatalf("refused dial: %v, want link down", err)
+	}
+}
+
+func TestOpenRTUBusMissingPort(t *testing.T) {
+	_, err := OpenRTUBus(Device{Name: "m", Driver: DriverModbusRTU, Port: "/dev/ttyNOPE7", Baud: 9600})
+	if !errors.Is(err, ErrLinkDown) || err == nil || !strings.Contains(err.Error(), `device "m"`) {
+		t.Fatalf("err %v", err)
+	}
+}
+
