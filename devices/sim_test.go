@@ -135,4 +135,3 @@ func TestOpenRTUBusMissingPort(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
-
