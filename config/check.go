@@ -1,0 +1,154 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+func checkHostPort(s string) string {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" {
+		return "must be host:port"
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return "port must be 1..65535"
+	}
+	return ""
+}
+
+func checkBcrypt(h string) string {
+	cost, err := bcrypt.Cost([]byte(h))
+	if err != nil {
+		return "not a bcrypt hash"
+	}
+	if cost < 8 {
+		return fmt.Sprintf("bcrypt cost %d is too low (want ≥ 8)", cost)
+	}
+	return ""
+}
+
+// crossCheck looks across sections: names, ports and GPIO lines used twice,
+// and what a driver needs from elsewhere in the file.
+func crossCheck(d *decoder, c *Config) {
+	names := map[string]int{}
+	for i, dv := range c.Devices {
+		if dv.Name == "" {
+			continue
+		}
+		k := fmt.Sprintf("device[%d].name", i)
+		if j, dup := names[dv.Name]; dup {
+			d.errAt(k, "duplicate device name %q (first at line %d)", dv.Name,
+				d.lineOf(fmt.Sprintf("device[%d].name", j)))
+			continue
+		}
+		names[dv.Name] = i
+		if dv.Driver == DriverHPLC && c.HPLC == nil {
+			d.errAt(fmt.Sprintf("device[%d].driver", i), "driver hplc needs an [hplc] section")
+		}
+	}
+	checkPorts(d, c)
+	checkLines(d, c)
+}
+
+type portUse struct {
+	key    string // config key of the port
+	shared bool   // a device bus that several devices may share
+	drv    Driver
+	ser    Serial
+	addr   string // unit id or address on the bus
+}
+
+func checkPorts(d *decoder, c *Config) {
+	var uses []portUse
+	add := func(u portUse) { uses = append(uses, u) }
+	add(portUse{key: "ac_sampling.port", ser: c.ACSampling.Serial})
+	if c.HPLC != nil {
+		add(portUse{key: "hplc.port", ser: c.HPLC.Serial})
+	}
+	if c.Console != nil && c.Console.Port != "stdio" {
+		add(portUse{key: "console.port", ser: Serial{Port: c.Console.Port}})
+	}
+	for i, dv := range c.Devices {
+		if dv.Driver != DriverModbusRTU && dv.Driver != DriverDLT698 {
+			continue
+		}
+		addr := dv.Address
+		if dv.Driver == DriverModbusRTU {
+			addr = strconv.Itoa(dv.Unit)
+		}
+		add(portUse{key: fmt.Sprintf("device[%d].port", i), shared: true, drv: dv.Driver, ser: dv.Serial, addr: addr})
+	}
+	first := map[string]portUse{}
+	addrs := map[string]string{} // port+addr → key
+	for _, u := range uses {
+		if u.ser.Port == "" {
+			continue
+		}
+		f, seen := first[u.ser.Port]
+		if !seen {
+			first[u.ser.Port] = u
+		} else {
+			switch {
+			case !u.shared || !f.shared:
+				d.errAt(u.key, "port %s is already used by %s (line %d)", u.ser.Port, f.key, d.lineOf(f.key))
+				continue
+			case u.drv != f.drv:
+				d.errAt(u.key, "devices sharing bus %s must use one driver: %s (line %d) is %s, this is %s",
+					u.ser.Port, f.key, d.lineOf(f.key), f.drv, u.drv)
+				continue
+			case u.ser.Baud != f.ser.Baud || u.ser.Parity != f.ser.Parity:
+				d.errAt(u.key, "devices sharing bus %s must agree on baud and parity: %s (line %d) has %d %s, this has %d %s",
+					u.ser.Port, f.key, d.lineOf(f.key), f.ser.Baud, f.ser.Parity, u.ser.Baud, u.ser.Parity)
+				continue
+			}
+		}
+		if u.shared && u.addr != "" {
+			id := u.ser.Port + "\x00" + u.addr
+			if k, dup := addrs[id]; dup {
+				d.errAt(u.key, "address %s on bus %s is already used by %s (line %d)", u.addr, u.ser.Port, k, d.lineOf(k))
+				continue
+			}
+			addrs[id] = u.key
+		}
+	}
+}
+
+func checkLines(d *decoder, c *Config) {
+	type lineUse struct {
+		key string
+		l   GPIOLine
+	}
+	uses := []lineUse{{"power.fail_line", c.Power.FailLine}}
+	if c.HPLC != nil {
+		uses = append(uses, lineUse{"hplc.reset_line", c.HPLC.ResetLine})
+	}
+	for i, dv := range c.Devices {
+		if dv.Driver == DriverGPIOOutput {
+			uses = append(uses, lineUse{fmt.Sprintf("device[%d]", i), dv.Line})
+		}
+	}
+	seen := map[string]string{}
+	for _, u := range uses {
+		if u.l.Chip == "" {
+			continue
+		}
+		var id, k string
+		switch {
+		case u.l.Offset >= 0:
+			id, k = u.l.Chip+"\x00#"+strconv.Itoa(u.l.Offset), u.key+".offset"
+		case u.l.Name != "":
+			id, k = "\x00name"+u.l.Name, u.key+".line"
+		default:
+			continue
+		}
+		if prev, dup := seen[id]; dup {
+			d.errAt(k, "GPIO line is already used by %s (line %d)", prev, d.lineOf(prev))
+			continue
+		}
+		seen[id] = k
+	}
+}

@@ -1,0 +1,325 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// minimal is the smallest valid file; cases below break one thing in it.
+const minimal = `[eeprom]
+bus = "/dev/i2c-5"
+address = 0x50
+part = "at24c256"
+
+[power]
+nominal_v = 220
+loss_v = 154
+restore_v = 187
+
+[power.fail_line]
+chip = "gpiochip0"
+offset = 17
+active_low = true
+
+[ac_sampling]
+port = "/dev/ttyS2"
+address = "000000000001"
+
+[[device]]
+name = "inv1"
+driver = "modbus-rtu"
+port = "/dev/ttyS1"
+unit = 1
+
+  [[device.point]]
+  name = "p"
+  class = "collection"
+  period = "15s"
+  address = 100
+
+[store]
+path = "/var/lib/holdup/data.db"
+`
+
+func TestMinimalDefaults(t *testing.T) {
+	c, err := Parse([]byte(minimal), "min.toml")
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if c.EEPROM.BusNum != 5 || c.EEPROM.Address != 0x50 || c.EEPROM.PageSize != 64 || c.EEPROM.Part.Size != 32768 {
+		t.Errorf("eeprom = %+v", c.EEPROM)
+	}
+	if c.Power.HoldupBudget != 180*time.Second || c.Power.ConfirmTimeout != 2*time.Second ||
+		c.Power.FinalFlushMargin != 20*time.Second || c.Power.Debounce != 5*time.Millisecond {
+		t.Errorf("power defaults = %+v", c.Power)
+	}
+	if c.Power.FailLine != (GPIOLine{Chip: "gpiochip0", Offset: 17, ActiveLow: true}) {
+		t.Errorf("fail line = %+v", c.Power.FailLine)
+	}
+	if c.ACSampling.Baud != 9600 || c.ACSampling.Parity != "even" || c.ACSampling.Timeout != 500*time.Millisecond {
+		t.Errorf("ac_sampling = %+v", c.ACSampling)
+	}
+	if c.Uplink != nil || c.HPLC != nil || c.Console != nil || c.Sim.Enabled {
+		t.Errorf("optional sections present: %+v %+v %+v %+v", c.Uplink, c.HPLC, c.Console, c.Sim)
+	}
+	if c.Sched.ErrorThreshold != 0.5 || c.Sched.ErrorWindow != 10*time.Minute || c.Sched.DrawThresholdMW != 2000 {
+		t.Errorf("sched = %+v", c.Sched)
+	}
+	if c.Log != (LogConfig{Level: "info", Format: "text"}) {
+		t.Errorf("log = %+v", c.Log)
+	}
+	if len(c.Devices) != 1 {
+		t.Fatalf("devices = %d", len(c.Devices))
+	}
+	d := c.Devices[0]
+	if !d.Enabled || d.Serial.Parity != "none" || d.Serial.Baud != 9600 || d.Timeout != time.Second {
+		t.Errorf("device = %+v", d)
+	}
+	p := d.Points[0]
+	want := Point{Name: "p", Class: ClassCollection, Integrity: IntegrityChecked, Period: 15 * time.Second,
+		Deadline: 5 * time.Second, Kind: "u16", Scale: 1, Address: "100", Table: "holding"}
+	if p != want {
+		t.Errorf("point = %+v, want %+v", p, want)
+	}
+	if c.Line("device[0].point[0].period") != 29 || c.Line("power.loss_v") != 8 {
+		t.Errorf("Line: period %d loss_v %d", c.Line("device[0].point[0].period"), c.Line("power.loss_v"))
+	}
+}
+
+func TestExampleFiles(t *testing.T) {
+	for _, f := range []string{"../deploy/holdup.toml", "../testdata/sim.toml"} {
+		t.Run(f, func(t *testing.T) {
+			c, err := Load(f)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if c.File != f || len(c.Devices) < 4 || c.Store.Path == "" || c.Console == nil {
+				t.Errorf("loaded %+v", c)
+			}
+			drivers := map[Driver]bool{}
+			for _, d := range c.Devices {
+				drivers[d.Driver] = true
+			}
+			for _, d := range []Driver{DriverModbusRTU, DriverDLT698, DriverHPLC, DriverGPIOOutput} {
+				if !drivers[d] {
+					t.Errorf("example has no %s device", d)
+				}
+			}
+		})
+	}
+	c, err := Load("../deploy/holdup.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Power.Supercap == nil || c.Power.Supercap.FullV != 5.4 || c.HPLC.ResetLine.Offset != 22 ||
+		c.Uplink.Master != "10.0.0.10:9000" || c.Devices[0].Points[1].Kind != "u32" ||
+		c.Devices[0].Points[0].Scale != 0.001 || c.Devices[4].Line.Chip != "gpiochip1" {
+		t.Errorf("deploy example decoded wrong: %+v", c)
+	}
+	s, err := Load("../testdata/sim.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Sim.Enabled || s.Sim.EEPROMImage == "" || s.Console.Port != "stdio" || s.Console.PasswordHash == "" {
+		t.Errorf("sim config decoded wrong: %+v %+v", s.Sim, s.Console)
+	}
+}
+
+// lineOfText returns the 1-based line of the first line containing sub.
+func lineOfText(t *testing.T, text, sub string) int {
+	t.Helper()
+	for i, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, sub) {
+			return i + 1
+		}
+	}
+	t.Fatalf("%q not in text", sub)
+	return 0
+}
+
+func TestInvalid(t *testing.T) {
+	cases := []struct {
+		name     string
+		old, new string // replace old with new in minimal ("" old: append new)
+		key      string // the key the error must name
+		at       string // text on the line the error must point at ("" → no line)
+		msg      string // part of the message
+	}{
+		{"zero loss", "loss_v = 154", "loss_v = 0", "power.loss_v", "loss_v = 0", "must be > 0 V (got 0)"},
+		{"restore below loss", "restore_v = 187", "restore_v = 150", "power.restore_v", "restore_v = 150", "must be above power.loss_v 154 V"},
+		{"restore equals loss", "restore_v = 187", "restore_v = 154", "power.restore_v", "restore_v = 154", "hysteresis"},
+		{"loss above nominal", "loss_v = 154", "loss_v = 230", "power.loss_v", "loss_v = 230", "below power.nominal_v"},
+		{"unknown key", "restore_v = 187", "restore_v = 187\nlos_v = 3", "power.los_v", "los_v = 3", `unknown key (did you mean "loss_v"?)`},
+		{"unknown section", "", "\n[telemetry]\nx = 1\n", "telemetry", "[telemetry]", "unknown key"},
+		{"page size", "part = \"at24c256\"", "part = \"at24c256\"\npage_size = 32", "eeprom.page_size", "page_size = 32", "at24c256 has 64-byte pages (got 32)"},
+		{"unknown part", "part = \"at24c256\"", "part = \"at24c1024\"", "eeprom.part", "at24c1024", "unknown part"},
+		{"address range", "address = 0x50", "address = 0x68", "eeprom.address", "0x68", "must be in 80..87 (got 104)"},
+		{"m24m02 alignment", "address = 0x50\npart = \"at24c256\"", "address = 0x52\npart = \"m24m02\"", "eeprom.address", "0x52", "multiple of 4"},
+		{"bad bus", `bus = "/dev/i2c-5"`, `bus = "i2c5"`, "eeprom.bus", "i2c5", "i2c-dev node"},
+		{"missing eeprom part", "part = \"at24c256\"\n", "", "eeprom.part", "[eeprom]", "required"},
+		{"missing section", "[store]\npath = \"/var/lib/holdup/data.db\"\n", "", "store", "", "required section [store] is missing"},
+		{"wrong type", "loss_v = 154", `loss_v = "154"`, "power.loss_v", `loss_v = "154"`, "must be a number (got string 154)"},
+		{"bad duration", "restore_v = 187", "restore_v = 187\nholdup_budget = \"180\"", "power.holdup_budget", "holdup_budget", `duration like "5s"`},
+		{"negative duration", "restore_v = 187", "restore_v = 187\nconfirm_timeout = \"-1s\"", "power.confirm_timeout", "confirm_timeout", "must be in 1ms..1m0s (got -1s)"},
+		{"margin eats budget", "restore_v = 187", "restore_v = 187\nholdup_budget = \"10s\"\nfinal_flush_margin = \"9s\"", "power.final_flush_margin", "final_flush_margin", "must leave time"},
+		{"offset and line", "offset = 17", "offset = 17\nline = \"PWR_FAIL\"", "power.fail_line.line", "line = \"PWR_FAIL\"", "either offset or line"},
+		{"no offset", "offset = 17\n", "", "power.fail_line.offset", "[power.fail_line]", "required"},
+		{"duplicate device", "[store]", "[[device]]\nname = \"inv1\" # dup\ndriver = \"modbus-tcp\"\naddress = \"10.0.0.1:502\"\n[[device.point]]\nname = \"q\"\nclass = \"control\"\naddress = 1\n[store]",
+			"device[1].name", "# dup", "duplicate device name \"inv1\" (first at line 21)"},
+		{"unknown driver", `driver = "modbus-rtu"`, `driver = "can"`, "device[0].driver", `driver = "can"`, "must be one of modbus-rtu|modbus-tcp|dlt698|hplc|gpio-output"},
+		{"key of another driver", "unit = 1", "unit = 1\nchip = \"gpiochip0\" # dup", "device[0].chip", "# dup", "not used by driver modbus-rtu"},
+		{"invalid class", `class = "collection"`, `class = "telemetry"`, "device[0].point[0].class", "telemetry", "must be one of control|collection"},
+		{"invalid integrity", `class = "collection"`, `class = "collection"` + "\nintegrity = \"maybe\"", "device[0].point[0].integrity", "maybe", "checked|unchecked"},
+		{"deadline over period", `period = "15s"`, `period = "15s"` + "\ndeadline = \"20s\"", "device[0].point[0].deadline", "deadline", "must not exceed period 15s"},
+		{"missing period", `period = "15s"`, "", "device[0].point[0].period", "[[device.point]]", "required for a collection point"},
+		{"read-only control", `class = "collection"`, `class = "control"` + "\ntable = \"input\"", "device[0].point[0].class", `class = "control"`, "read-only"},
+		{"unit range", "unit = 1", "unit = 0", "device[0].unit", "unit = 0", "must be in 1..247"},
+		{"duplicate point", "[store]", "  [[device.point]]\n  name = \"p\" # dup\n  class = \"control\"\n  address = 5\n[store]",
+			"device[0].point[1].name", "# dup", "duplicate point name \"p\""},
+		{"hplc without section", "[store]", "[[device]]\nname = \"m7\"\ndriver = \"hplc\"\naddress = \"000000000007\"\n[[device.point]]\nname = \"e\"\nclass = \"collection\"\nperiod = \"1h\"\naddress = \"00010000\"\n[store]",
+			"device[1].driver", `driver = "hplc"`, "needs an [hplc] section"},
+		{"port reused", `port = "/dev/ttyS1"`, `port = "/dev/ttyS2" # dup`, "device[0].port", "# dup", "already used by ac_sampling.port (line 17)"},
+		{"duplicate key", "loss_v = 154", "loss_v = 154\nloss_v = 150", "power.loss_v", "loss_v = 150", "defined twice (first at line 8)"},
+		{"syntax", "loss_v = 154", "loss_v = = 154", "", "loss_v = = 154", "syntax"},
+		{"log level", "", "\n[log]\nlevel = \"verbose\"\n", "log.level", "verbose", "debug|info|warn|error"},
+		{"log format", "", "\n[log]\nformat = \"xml\"\n", "log.format", "xml", "text|json"},
+		{"bad hash", "", "\n[console]\nport = \"stdio\"\npassword_hash = \"hunter2\"\n", "console.password_hash", "hunter2", "not a bcrypt hash"},
+		{"threshold fraction", "", "\n[sched]\nerror_threshold = 1.5\n", "sched.error_threshold", "1.5", "(0, 1]"},
+		{"baud", `unit = 1`, "unit = 1\nbaud = 9601", "device[0].baud", "9601", "standard rate"},
+		{"uplink master", "", "\n[uplink]\nmaster = \"10.0.0.1\"\nterminal_address = \"01\"\n", "uplink.master", "10.0.0.1", "host:port"},
+		{"sim without image", "", "\n[sim]\nenabled = true\n", "sim.eeprom_image", "[sim]", "required when sim.enabled"},
+		{"gpio line reused", "[store]", "[[device]]\nname = \"r\"\ndriver = \"gpio-output\"\nchip = \"gpiochip0\"\noffset = 17 # dup\n[[device.point]]\nname = \"t\"\nclass = \"control\"\n[store]",
+			"device[1].offset", "# dup", "already used by power.fail_line.offset (line 13)"},
+		{"point name chars", `name = "p"`, `name = "p q"`, "device[0].point[0].name", `"p q"`, "must be 1-32 characters"},
+		{"inline point table", "  [[device.point]]\n  name = \"p\"\n  class = \"collection\"\n  period = \"15s\"\n  address = 100\n",
+			"point = [{name = \"p\", class = \"collection\", period = \"15s\", address = 100, colour = \"red\"}]\n",
+			"device[0].point[0].colour", "colour", "unknown key"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			text := minimal + tc.new
+			if tc.old != "" {
+				if !strings.Contains(minimal, tc.old) {
+					t.Fatalf("case does not apply: %q", tc.old)
+				}
+				text = strings.Replace(minimal, tc.old, tc.new, 1)
+			}
+			c, err := Parse([]byte(text), "case.toml")
+			if err == nil {
+				t.Fatalf("accepted: %+v", c)
+			}
+			if c != nil {
+				t.Errorf("returned a config with an error")
+			}
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("errors.Is(err, ErrInvalid) = false")
+			}
+			var list ErrorList
+			if !errors.As(err, &list) {
+				t.Fatalf("error %T is not an ErrorList", err)
+			}
+			wantLine := 0
+			if tc.at != "" {
+				wantLine = lineOfText(t, text, tc.at)
+			}
+			for _, e := range list {
+				if e.Key == tc.key && strings.Contains(e.Msg, tc.msg) {
+					if e.Line != wantLine {
+						t.Errorf("%v: line %d, want %d", e, e.Line, wantLine)
+					}
+					if e.File != "case.toml" {
+						t.Errorf("file %q", e.File)
+					}
+					if len(list) != 1 {
+						t.Errorf("want one error, got:\n%v", err)
+					}
+					return
+				}
+			}
+			t.Errorf("no error for key %q containing %q; got:\n%v", tc.key, tc.msg, err)
+		})
+	}
+}
+
+func TestErrorFormat(t *testing.T) {
+	text := strings.Replace(minimal, "loss_v = 154", "loss_v = 0", 1)
+	_, err := Parse([]byte(text), "/etc/holdup/holdup.toml")
+	want := `/etc/holdup/holdup.toml:8: key "power.loss_v": must be > 0 V (got 0)`
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v\nwant %s", err, want)
+	}
+	var e *Error
+	if !errors.As(err, &e) || e.Line != 8 || e.Key != "power.loss_v" {
+		t.Errorf("errors.As *Error = %+v", e)
+	}
+}
+
+func TestCollectsEveryError(t *testing.T) {
+	text := strings.NewReplacer(
+		"loss_v = 154", "loss_v = 0",
+		`part = "at24c256"`, `part = "at24c999"`,
+		"unit = 1", "unit = 300",
+		`class = "collection"`, `class = "both"`,
+	).Replace(minimal) + "\n[log]\nformat = \"xml\"\nextra = 1\n"
+	_, err := Parse([]byte(text), "f.toml")
+	var list ErrorList
+	if !errors.As(err, &list) {
+		t.Fatalf("err = %v", err)
+	}
+	want := []string{
+		`f.toml:4: key "eeprom.part"`,
+		`f.toml:8: key "power.loss_v"`,
+		`f.toml:24: key "device[0].unit"`,
+		`f.toml:28: key "device[0].point[0].class"`,
+		`f.toml:36: key "log.format"`,
+		`f.toml:37: key "log.extra"`,
+	}
+	if len(list) != len(want) {
+		t.Fatalf("got %d errors, want %d:\n%v", len(list), len(want), err)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(list[i].Error(), w) {
+			t.Errorf("error %d = %q, want prefix %q", i, list[i].Error(), w)
+		}
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load("/nonexistent/holdup.toml")
+	if err == nil || errors.Is(err, ErrInvalid) || !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(minimal))
+	for _, p := range []string{"../deploy/holdup.toml", "../testdata/sim.toml"} {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("[[device]]\n[[device.point]]\n[device]\n"))
+	f.Add([]byte("a = [{b = [{c = 1}]}]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse(data, "fuzz.toml")
+		if (c == nil) == (err == nil) {
+			t.Fatalf("config %v with error %v", c != nil, err)
+		}
+		if err == nil {
+			return
+		}
+		var list ErrorList
+		if !errors.As(err, &list) || len(list) == 0 {
+			t.Fatalf("error %T %v is not a non-empty ErrorList", err, err)
+		}
+		lines := strings.Count(string(data), "\n") + 1
+		for _, e := range list {
+			if e.Line < 0 || e.Line > lines {
+				t.Fatalf("line %d outside a %d-line file: %v", e.Line, lines, e)
+			}
+		}
+	})
+}

@@ -1,0 +1,336 @@
+package config
+
+import (
+	"regexp"
+	"strconv"
+	"time"
+)
+
+// decode reads the whole schema from the generic tree.
+func decode(d *decoder, raw map[string]any) *Config {
+	root := newTable(d, "", raw)
+	c := &Config{}
+	if t := root.sub("eeprom", true); t != nil {
+		c.EEPROM = readEEPROM(t)
+	}
+	if t := root.sub("power", true); t != nil {
+		c.Power = readPower(t)
+	}
+	if t := root.sub("ac_sampling", true); t != nil {
+		c.ACSampling = readACSampling(t)
+	}
+	if t := root.sub("uplink", false); t != nil {
+		u := readUplink(t)
+		c.Uplink = &u
+	}
+	if t := root.sub("hplc", false); t != nil {
+		h := readHPLC(t)
+		c.HPLC = &h
+	}
+	st := root.sub("sched", false)
+	if st == nil {
+		st = newTable(d, "sched", map[string]any{})
+	}
+	c.Sched = readSched(st)
+	for _, t := range root.tables("device") {
+		c.Devices = append(c.Devices, readDevice(t))
+	}
+	if t := root.sub("store", true); t != nil {
+		c.Store = readStore(t)
+	}
+	if t := root.sub("console", false); t != nil {
+		con := readConsole(t)
+		c.Console = &con
+	}
+	lt := root.sub("log", false)
+	if lt == nil {
+		lt = newTable(d, "log", map[string]any{})
+	}
+	c.Log = readLog(lt)
+	if t := root.sub("sim", false); t != nil {
+		c.Sim = readSim(t)
+	}
+	root.done()
+	crossCheck(d, c)
+	return c
+}
+
+var (
+	reI2CBus   = regexp.MustCompile(`^/dev/i2c-([0-9]{1,3})$`)
+	reDevPath  = regexp.MustCompile(`^/dev/[A-Za-z0-9_./-]+$`)
+	reHexAddr  = regexp.MustCompile(`^(?:[0-9A-Fa-f]{2}){1,16}$`)
+	reMeter645 = regexp.MustCompile(`^[0-9]{12}$`)
+	reHex8     = regexp.MustCompile(`^[0-9A-Fa-f]{8}$`)
+	reName     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$`)
+	reAbsPath  = regexp.MustCompile(`^/[^\x00]*$`)
+)
+
+const maxDuration = 24 * time.Hour
+
+func readEEPROM(t *table) EEPROM {
+	var e EEPROM
+	e.Bus = t.reqStr("bus")
+	if e.Bus != "" {
+		if m := reI2CBus.FindStringSubmatch(e.Bus); m == nil {
+			t.errf("bus", "must be an i2c-dev node like \"/dev/i2c-5\" (got %q)", e.Bus)
+		} else {
+			e.BusNum, _ = strconv.Atoi(m[1])
+		}
+	}
+	addr := t.reqInteger("address", 0x50, 0x57)
+	e.Address = uint8(addr)
+	name := t.reqStr("part")
+	part, ok := lookupPart(name)
+	switch {
+	case name == "":
+	case !ok:
+		t.errf("part", "unknown part %q (known: %v)", name, partNames())
+	default:
+		e.Part = part
+		e.PageSize = part.PageSize
+		if part.Addrs > 1 && int(addr)%part.Addrs != 0 {
+			t.errf("address", "%s answers on %d addresses, so the base must be a multiple of %d (got 0x%02X)",
+				part.Name, part.Addrs, part.Addrs, addr)
+		}
+	}
+	if t.has("page_size") {
+		ps := t.integer("page_size", 0, 1, 4096)
+		if ok && ps != 0 && int(ps) != part.PageSize {
+			t.errf("page_size", "%s has %d-byte pages (got %d)", part.Name, part.PageSize, ps)
+		}
+	}
+	t.done()
+	return e
+}
+
+// readLine reads a GPIO line table: chip plus exactly one of offset and line.
+func readLine(t *table) GPIOLine {
+	l := GPIOLine{Offset: -1}
+	l.Chip = t.reqStr("chip")
+	hasOff, hasName := t.has("offset"), t.has("line")
+	switch {
+	case hasOff && hasName:
+		t.errf("line", "give either offset or line, not both")
+	case !hasOff && !hasName:
+		t.errf("offset", "required (or give the line's name as line = \"…\")")
+	}
+	l.Offset = int(t.integer("offset", -1, 0, 511))
+	l.Name = t.str("line", "")
+	if hasName && !hasOff && l.Name == "" {
+		t.errf("line", "must not be empty")
+	}
+	l.ActiveLow = t.boolean("active_low", false)
+	return l
+}
+
+func readPower(t *table) Power {
+	var p Power
+	if ft := t.sub("fail_line", true); ft != nil {
+		p.FailLine = readLine(ft)
+		p.Debounce = ft.duration("debounce", 5*time.Millisecond, 0, time.Second)
+		ft.done()
+	}
+	var ok1, ok2, ok3 bool
+	p.NominalV, ok1 = t.number("nominal_v", 220)
+	if ok1 && (p.NominalV < 50 || p.NominalV > 480) {
+		t.errf("nominal_v", "must be in 50..480 V (got %g)", p.NominalV)
+		ok1 = false
+	}
+	p.LossV, ok2 = t.number("loss_v", 0.7*p.NominalV)
+	if ok2 && p.LossV <= 0 {
+		t.errf("loss_v", "must be > 0 V (got %g)", p.LossV)
+		ok2 = false
+	}
+	p.RestoreV, ok3 = t.number("restore_v", 0.85*p.NominalV)
+	if ok3 && p.RestoreV <= 0 {
+		t.errf("restore_v", "must be > 0 V (got %g)", p.RestoreV)
+		ok3 = false
+	}
+	if ok1 && ok2 && p.LossV >= p.NominalV {
+		t.errf("loss_v", "must be below power.nominal_v %g V (got %g)", p.NominalV, p.LossV)
+		ok2 = false
+	}
+	if ok2 && ok3 && p.RestoreV <= p.LossV {
+		t.errf("restore_v", "must be above power.loss_v %g V for hysteresis (got %g)", p.LossV, p.RestoreV)
+	}
+	if ok1 && ok3 && p.RestoreV > p.NominalV {
+		t.errf("restore_v", "must not exceed power.nominal_v %g V (got %g)", p.NominalV, p.RestoreV)
+	}
+	p.ConfirmTimeout = t.duration("confirm_timeout", 2*time.Second, time.Millisecond, time.Minute)
+	p.HoldupBudget = t.duration("holdup_budget", 180*time.Second, time.Second, time.Hour)
+	p.FinalFlushMargin = t.duration("final_flush_margin", 20*time.Second, time.Second, time.Hour)
+	if p.ConfirmTimeout+p.FinalFlushMargin >= p.HoldupBudget {
+		t.errf("final_flush_margin", "power.confirm_timeout (%v) + final_flush_margin (%v) must leave time in holdup_budget (%v)",
+			p.ConfirmTimeout, p.FinalFlushMargin, p.HoldupBudget)
+	}
+	if st := t.sub("supercap", false); st != nil {
+		p.Supercap = readSupercap(st)
+	}
+	t.done()
+	return p
+}
+
+func readSupercap(t *table) *Supercap {
+	s := &Supercap{}
+	s.Path = t.reqStr("path")
+	if s.Path != "" && !reAbsPath.MatchString(s.Path) {
+		t.errf("path", "must be an absolute path (got %q)", s.Path)
+	}
+	var ok bool
+	if s.Scale, ok = t.number("scale", 0); ok && s.Scale <= 0 {
+		t.errf("scale", "must be > 0 V per count (got %g)", s.Scale)
+	}
+	okF, okE := false, false
+	if s.FullV, okF = t.number("full_v", 0); okF && s.FullV <= 0 {
+		t.errf("full_v", "must be > 0 V (got %g)", s.FullV)
+		okF = false
+	}
+	if s.EmptyV, okE = t.number("empty_v", 0); okE && s.EmptyV <= 0 {
+		t.errf("empty_v", "must be > 0 V (got %g)", s.EmptyV)
+		okE = false
+	}
+	if okF && okE && s.EmptyV >= s.FullV {
+		t.errf("empty_v", "must be below full_v %g V (got %g)", s.FullV, s.EmptyV)
+	}
+	t.done()
+	return s
+}
+
+var bauds = map[int64]bool{1200: true, 2400: true, 4800: true, 9600: true, 19200: true,
+	38400: true, 57600: true, 115200: true, 230400: true, 460800: true, 921600: true}
+
+// readSerial reads port, baud and parity from t.
+func readSerial(t *table, defBaud int, defParity string) Serial {
+	var s Serial
+	s.Port = t.reqStr("port")
+	if s.Port != "" && !reDevPath.MatchString(s.Port) {
+		t.errf("port", "must be a device path like \"/dev/ttyS1\" (got %q)", s.Port)
+	}
+	s.Baud = readBaud(t, defBaud)
+	s.Parity = t.oneOf("parity", defParity, "none", "even", "odd")
+	return s
+}
+
+func readBaud(t *table, def int) int {
+	b := t.integer("baud", int64(def), 1, 4000000)
+	if t.has("baud") && !bauds[b] {
+		if _, isInt := t.m["baud"].(int64); isInt {
+			t.errf("baud", "must be a standard rate (1200..921600) (got %d)", b)
+		}
+	}
+	return int(b)
+}
+
+func readHexAddr(t *table, k string) string {
+	s := t.reqStr(k)
+	if s != "" && !reHexAddr.MatchString(s) {
+		t.errf(k, "must be 2 to 32 hex digits, an even count (got %q)", s)
+	}
+	return s
+}
+
+func readACSampling(t *table) ACSampling {
+	var a ACSampling
+	a.Serial = readSerial(t, 9600, "even")
+	a.Address = readHexAddr(t, "address")
+	a.Timeout = t.duration("timeout", 500*time.Millisecond, time.Millisecond, time.Minute)
+	t.done()
+	return a
+}
+
+func readUplink(t *table) Uplink {
+	var u Uplink
+	u.Master = t.reqStr("master")
+	if u.Master != "" {
+		if msg := checkHostPort(u.Master); msg != "" {
+			t.errf("master", "%s (got %q)", msg, u.Master)
+		}
+	}
+	u.TerminalAddress = readHexAddr(t, "terminal_address")
+	u.Heartbeat = t.duration("heartbeat", time.Minute, time.Second, time.Hour)
+	u.ReportPeriod = t.duration("report_period", 15*time.Minute, time.Second, maxDuration)
+	t.done()
+	return u
+}
+
+func readHPLC(t *table) HPLC {
+	var h HPLC
+	h.Serial = readSerial(t, 9600, "even")
+	if rt := t.sub("reset_line", true); rt != nil {
+		h.ResetLine = readLine(rt)
+		rt.done()
+	}
+	h.ResetPulse = t.duration("reset_pulse", 200*time.Millisecond, time.Millisecond, 10*time.Second)
+	t.done()
+	return h
+}
+
+func readSched(t *table) Sched {
+	var s Sched
+	s.ErrorWindow = t.duration("error_window", 10*time.Minute, time.Second, maxDuration)
+	var ok bool
+	if s.ErrorThreshold, ok = t.number("error_threshold", 0.5); ok && (s.ErrorThreshold <= 0 || s.ErrorThreshold > 1) {
+		t.errf("error_threshold", "must be a fraction in (0, 1] (got %g)", s.ErrorThreshold)
+	}
+	s.MinSamples = int(t.integer("min_samples", 10, 1, 100000))
+	if s.OutageCollectionRate, ok = t.number("outage_collection_rate", 0.1); ok && (s.OutageCollectionRate <= 0 || s.OutageCollectionRate > 1) {
+		t.errf("outage_collection_rate", "must be a fraction in (0, 1] (got %g)", s.OutageCollectionRate)
+	}
+	s.DrawThresholdMW = int(t.integer("draw_threshold_mw", 2000, 1, 1000000))
+	t.done()
+	return s
+}
+
+func readStore(t *table) Store {
+	var s Store
+	s.Path = t.reqStr("path")
+	if s.Path != "" && !reAbsPath.MatchString(s.Path) {
+		t.errf("path", "must be an absolute path (got %q)", s.Path)
+	}
+	t.done()
+	return s
+}
+
+func readConsole(t *table) Console {
+	var c Console
+	c.Port = t.reqStr("port")
+	if c.Port != "" && c.Port != "stdio" && !reDevPath.MatchString(c.Port) {
+		t.errf("port", "must be \"stdio\" or a device path like \"/dev/ttyS0\" (got %q)", c.Port)
+	}
+	c.Baud = readBaud(t, 115200)
+	c.PasswordHash = t.str("password_hash", "")
+	if c.PasswordHash != "" {
+		if msg := checkBcrypt(c.PasswordHash); msg != "" {
+			t.errf("password_hash", "%s; make one with `holdup hashpw`", msg)
+		}
+	}
+	c.LockoutFailures = int(t.integer("lockout_failures", 5, 1, 100))
+	c.LockoutPeriod = t.duration("lockout_period", 5*time.Minute, time.Second, maxDuration)
+	c.SessionTimeout = t.duration("session_timeout", 10*time.Minute, time.Second, maxDuration)
+	t.done()
+	return c
+}
+
+func readLog(t *table) LogConfig {
+	var l LogConfig
+	l.Level = t.oneOf("level", "info", "debug", "info", "warn", "error")
+	l.Format = t.oneOf("format", "text", "text", "json")
+	t.done()
+	return l
+}
+
+func readSim(t *table) Sim {
+	var s Sim
+	s.Enabled = t.boolean("enabled", false)
+	s.EEPROMImage = t.str("eeprom_image", "")
+	if s.Enabled && s.EEPROMImage == "" && !t.has("eeprom_image") {
+		t.errf("eeprom_image", "required when sim.enabled = true")
+	}
+	if t.has("eeprom_image") && s.EEPROMImage == "" {
+		if _, isStr := t.m["eeprom_image"].(string); isStr {
+			t.errf("eeprom_image", "must not be empty")
+		}
+	}
+	t.done()
+	return s
+}

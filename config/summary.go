@@ -1,0 +1,105 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// SummaryWidth is the widest line Summary returns.
+const SummaryWidth = 80
+
+// Summary describes the configuration for the operator console: one fact
+// per line, ASCII, at most SummaryWidth columns, and never the password
+// hash.
+func (c *Config) Summary() []string {
+	var out []string
+	add := func(label, format string, args ...any) {
+		line := fmt.Sprintf("%-9s %s", label, fmt.Sprintf(format, args...))
+		if len(line) > SummaryWidth {
+			line = line[:SummaryWidth-3] + "..."
+		}
+		out = append(out, line)
+	}
+	add("file", "%s", c.File)
+	e := c.EEPROM
+	add("eeprom", "%s (%d B, %d B pages) at 0x%02X on %s", e.Part.Name, e.Part.Size, e.PageSize, e.Address, e.Bus)
+	p := c.Power
+	add("power", "fail line %s, debounce %v", lineText(p.FailLine), p.Debounce)
+	add("", "loss %g V, restore %g V, nominal %g V, confirm %v", p.LossV, p.RestoreV, p.NominalV, p.ConfirmTimeout)
+	sc := "none"
+	if p.Supercap != nil {
+		sc = fmt.Sprintf("%g..%g V", p.Supercap.EmptyV, p.Supercap.FullV)
+	}
+	add("", "hold-up %v, final flush margin %v, supercap %s", p.HoldupBudget, p.FinalFlushMargin, sc)
+	a := c.ACSampling
+	add("ac", "%s, address %s, timeout %v", serialText(a.Serial), a.Address, a.Timeout)
+	if u := c.Uplink; u != nil {
+		add("uplink", "%s as %s, heartbeat %v, report %v", u.Master, u.TerminalAddress, u.Heartbeat, u.ReportPeriod)
+	} else {
+		add("uplink", "none")
+	}
+	if h := c.HPLC; h != nil {
+		add("hplc", "%s, reset %s", serialText(h.Serial), lineText(h.ResetLine))
+	} else {
+		add("hplc", "none")
+	}
+	s := c.Sched
+	add("sched", "error rate > %g of >= %d ops in %v", s.ErrorThreshold, s.MinSamples, s.ErrorWindow)
+	add("", "outage collection rate %g, shed devices > %d mW", s.OutageCollectionRate, s.DrawThresholdMW)
+	add("store", "%s", c.Store.Path)
+	if k := c.Console; k != nil {
+		login := "disabled (no password_hash)"
+		if k.PasswordHash != "" {
+			login = fmt.Sprintf("on, lockout %d/%v, idle %v", k.LockoutFailures, k.LockoutPeriod, k.SessionTimeout)
+		}
+		add("console", "%s %d, login %s", k.Port, k.Baud, login)
+	}
+	add("log", "%s %s", c.Log.Level, c.Log.Format)
+	if c.Sim.Enabled {
+		add("sim", "on, eeprom image %s", c.Sim.EEPROMImage)
+	}
+	add("devices", "%d", len(c.Devices))
+	for _, d := range c.Devices {
+		where := d.Address
+		switch d.Driver {
+		case DriverModbusRTU:
+			where = fmt.Sprintf("%s unit %d", d.Serial.Port, d.Unit)
+		case DriverDLT698:
+			where = d.Serial.Port + " " + d.Address
+		case DriverGPIOOutput:
+			where = lineText(d.Line)
+		}
+		var flags []string
+		if !d.Enabled {
+			flags = append(flags, "disabled")
+		}
+		if d.MainsOnly {
+			flags = append(flags, "mains-only")
+		}
+		line := fmt.Sprintf("  %-16s %-11s %-22s %2dpt %5dmW %s", d.Name, d.Driver, where, len(d.Points), d.DrawMW, strings.Join(flags, ","))
+		if len(line) > SummaryWidth {
+			line = line[:SummaryWidth-3] + "..."
+		}
+		out = append(out, line)
+	}
+	for i := range out {
+		out[i] = strings.TrimRight(out[i], " ")
+	}
+	return out
+}
+
+func serialText(s Serial) string {
+	return fmt.Sprintf("%s %d 8%s1", s.Port, s.Baud, strings.ToUpper(s.Parity[:1]))
+}
+
+func lineText(l GPIOLine) string {
+	id := l.Name
+	if l.Offset >= 0 {
+		id = fmt.Sprint(l.Offset)
+	}
+	s := l.Chip + ":" + id
+	if l.ActiveLow {
+		s += " active-low"
+	}
+	return s
+}
