@@ -1,3 +1,17 @@
-// Package hplc implements Q/GDW 1376.2, the concentrator ↔ local communication
-// module protocol, and a driver for the HPLC carrier module with a simulator.
+// Package hplc implements Q/GDW 1376.2, the concentrator ↔ local
+// communication module protocol, and a driver for the HPLC carrier module
+// with a faithful simulator beside it.
+//
+// It owns:
+//   - the 1376.2 frame codec (Frame, Decode, Frame.Append) and a stream
+//     deframer (Deframer) that resynchronises after garbage;
+//   - typed AFN payloads (AFN 00, 01, 02, 03, 05, 06, 10, 11, 12, 13) with
+//     encode and decode (DecodePayload);
+//   - the module driver (Module): re-initialisation after power returns,
+//     node monitoring through AFN 13 F1, confirmation of AFN 06 reports;
+//   - the module simulator (Sim) and a simulated reset line.
+//
+// It never interprets meter data itself beyond what hplc/dlt645 provides, and
+// it imports no other project package. A corrupt frame is reported as a
+// *FrameError naming the field and byte offset, never returned as data.
 package hplc
