@@ -15,18 +15,11 @@ func DecodeData(b []byte) (Data, error) {
 
 // data decodes a tagged value.
 func (r *reader) data(field string) (Data, error) {
-	tagOff := r.pos()
 	t, err := r.u8(field + ".type")
 	if err != nil {
 		return nil, err
 	}
-	d, err := r.value(DataType(t), field)
-	if err != nil {
-		if fe, ok := err.(*FrameError); ok && fe.Err == ErrUnsupported && fe.Offset == r.pos() {
-			fe.Offset = tagOff
-		}
-	}
-	return d, err
+	return r.value(DataType(t), field)
 }
 
 // value decodes an untagged value of type t.
@@ -171,7 +164,8 @@ func (r *reader) value(t DataType, field string) (Data, error) {
 	case TypeRCSD:
 		return r.rcsd(field)
 	}
-	return nil, r.errf(field+".type", ErrUnsupported, "data type %d (0x%02X)", uint8(t), uint8(t))
+	// The tag was the byte just read.
+	return nil, ferrf(r.pos()-1, field+".type", ErrUnsupported, "data type %d (0x%02X)", uint8(t), uint8(t))
 }
 
 func (r *reader) dateTime(field string) (DateTime, error) {

@@ -1,0 +1,121 @@
+package proto698
+
+import (
+	"bytes"
+	"testing"
+)
+
+func seedFrames(f *testing.F) {
+	for _, v := range loadVectors(f) {
+		f.Add(v.raw)
+	}
+}
+
+// FuzzDecodeFrame: never panics; whatever decodes re-encodes to a frame
+// that decodes to the same value.
+func FuzzDecodeFrame(f *testing.F) {
+	seedFrames(f)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		fr, n, err := DecodeFrame(in)
+		if err != nil {
+			return
+		}
+		if n <= 0 || n > len(in) {
+			t.Fatalf("consumed %d of %d", n, len(in))
+		}
+		b, err := AppendFrame(nil, &fr)
+		if err != nil {
+			t.Fatalf("re-encode: %v", err)
+		}
+		if !bytes.Equal(b, in[fr.Preamble:n]) {
+			t.Fatalf("re-encoded %X, input %X", b, in[fr.Preamble:n])
+		}
+		g, m, err := DecodeFrame(b)
+		if err != nil || m != len(b) {
+			t.Fatalf("decode re-encoded: %v", err)
+		}
+		if g.Control != fr.Control || !g.Addr.Equal(fr.Addr) || g.Client != fr.Client || g.Frag != fr.Frag || !bytes.Equal(g.Data, fr.Data) {
+			t.Fatalf("decoded %+v, want %+v", g, fr)
+		}
+		_, _ = Describe(in[:n])
+	})
+}
+
+// FuzzDecodeAPDU: never panics; a decoded APDU re-encodes, and the
+// re-encoding decodes to the same value (same canonical bytes), also when
+// carried in a frame.
+func FuzzDecodeAPDU(f *testing.F) {
+	for _, v := range loadVectors(f) {
+		fr, _, err := DecodeFrame(v.raw)
+		if err == nil && !fr.Control.Fragmented() {
+			f.Add(fr.Data)
+		}
+	}
+	for _, a := range roundTripAPDUs() {
+		b, _ := EncodeAPDU(a)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		a, err := DecodeAPDU(in)
+		if err != nil {
+			return
+		}
+		_ = DescribeAPDU(a)
+		b, err := EncodeAPDU(a)
+		if err != nil {
+			t.Fatalf("re-encode %s: %v", a.Service(), err)
+		}
+		fr := Frame{Control: NewControl(true, true, false, false, FuncUserData), Addr: mustAddr("000000000001"), Data: b}
+		raw, err := AppendFrame(nil, &fr)
+		if err != nil {
+			if len(b) > MaxFrameLen-20 {
+				return
+			}
+			t.Fatal(err)
+		}
+		g, _, err := DecodeFrame(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a2, err := DecodeAPDU(g.Data)
+		if err != nil {
+			t.Fatalf("decode re-encoded %X: %v", b, err)
+		}
+		b2, err := EncodeAPDU(a2)
+		if err != nil || !bytes.Equal(b, b2) {
+			t.Fatalf("second round trip differs:\n%X\n%X (%v)", b, b2, err)
+		}
+	})
+}
+
+// FuzzDeframer: never panics, and every frame it yields decodes cleanly,
+// however the stream is split into reads.
+func FuzzDeframer(f *testing.F) {
+	vs := loadVectors(f)
+	for i, v := range vs {
+		stream := append([]byte{0x00, 0x68, 0xFE, 0xFE}, v.raw...)
+		stream = append(stream, vs[(i+1)%len(vs)].raw...)
+		f.Add(uint8(i+1), stream)
+	}
+	f.Fuzz(func(t *testing.T, chunk uint8, in []byte) {
+		step := int(chunk%32) + 1
+		var d Deframer
+		total := 0
+		for i := 0; i < len(in); i += step {
+			d.Write(in[i:min(i+step, len(in))])
+			for {
+				fr, skipped, ok := d.Next()
+				if !ok {
+					break
+				}
+				total += len(fr) + skipped
+				if _, n, err := DecodeFrame(fr); err != nil || n != len(fr) {
+					t.Fatalf("deframer yielded %X: %v", fr, err)
+				}
+			}
+		}
+		if total+d.Buffered()+d.Skipped() > len(in) {
+			t.Fatalf("accounted %d bytes of %d", total+d.Buffered()+d.Skipped(), len(in))
+		}
+	})
+}
