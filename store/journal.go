@@ -1,0 +1,683 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"log/slog"
+	"runtime"
+)
+
+// Device is the memory a journal lives on. *eeprom.Chip implements it:
+// WriteAt of one whole page returns only when that page is programmed.
+type Device interface {
+	io.ReaderAt
+	io.WriterAt
+	// Size returns the memory size in bytes.
+	Size() int64
+	// PageSize returns the program page size in bytes.
+	PageSize() int
+}
+
+// Sentinel errors callers branch on with errors.Is.
+var (
+	// ErrFull reports that an append would have to overwrite records
+	// not yet consumed. Nothing was written; the condition is counted.
+	ErrFull = errors.New("store: journal full: unconsumed records would be overwritten")
+	// ErrClosed reports a call on a closed journal.
+	ErrClosed = errors.New("store: journal closed")
+	// ErrTooLarge reports a record whose encoding exceeds the frame limit.
+	ErrTooLarge = errors.New("store: record too large for the journal")
+)
+
+// Options tune a journal. The zero value is usable.
+type Options struct {
+	// Logger receives mount reports and write errors (nil: discard).
+	Logger *slog.Logger
+	// ReservePages is how many free pages an append must leave so that a
+	// consume marker can always be written (default 2, minimum 2).
+	ReservePages int
+	// MaxPayload bounds one record's CBOR encoding (default 1024 bytes or
+	// an eighth of the capacity, whichever is smaller).
+	MaxPayload int
+	// Linger is how many times the writer yields to other goroutines
+	// before padding a partly filled page, to let producers it has just
+	// released join the page (group commit). Default 16; negative: none.
+	Linger int
+	// VerifyWrites reads back every programmed page and fails the commit
+	// if it differs (costs a page read per page write).
+	VerifyWrites bool
+	// Wear, if set, reports the part's per-page program counters (the
+	// simulator knows the true ones); otherwise Stats counts programs
+	// since Open.
+	Wear func() []uint32
+	// Rand supplies the journal identity on format (default crypto/rand).
+	Rand io.Reader
+}
+
+// MountReport says what Open found.
+type MountReport struct {
+	// ID is the journal identity (hex).
+	ID string `json:"id"`
+	// Formatted is true when the chip held no journal and was formatted.
+	Formatted bool `json:"formatted"`
+	// Frames counts the frames whose CRC verified.
+	Frames int `json:"frames"`
+	// Records counts committed records not yet consumed.
+	Records int `json:"records"`
+	// Consumed is the highest consumed sequence number.
+	Consumed uint64 `json:"consumed"`
+	// NextSeq is the sequence number the next frame gets.
+	NextSeq uint64 `json:"next_seq"`
+	// Skipped lists torn or corrupt regions that were skipped.
+	Skipped []Region `json:"skipped,omitempty"`
+	// Notes are other findings worth an operator's attention.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Stats describes the journal's use and the chip's wear.
+type Stats struct {
+	CapacityBytes   int     `json:"capacity_bytes"`
+	UsedBytes       int     `json:"used_bytes"`
+	Pages           int     `json:"pages"`
+	PagesUsed       int     `json:"pages_used"`
+	Records         int     `json:"records"`
+	Consumed        uint64  `json:"consumed"`
+	NextSeq         uint64  `json:"next_seq"`
+	Appends         uint64  `json:"appends"`
+	FullRejects     uint64  `json:"full_rejects"`
+	Consumes        uint64  `json:"consumes"`
+	RecordBytes     uint64  `json:"record_bytes"`
+	PageWrites      uint64  `json:"page_writes"`
+	BytesProgrammed uint64  `json:"bytes_programmed"`
+	WearMin         uint32  `json:"wear_min"`
+	WearMax         uint32  `json:"wear_max"`
+	WearMean        float64 `json:"wear_mean"`
+}
+
+// Entry is one committed, unconsumed record handed out by Replay.
+type Entry struct {
+	Seq    uint64
+	Record Record
+	// Raw is the record's CBOR encoding as stored.
+	Raw []byte
+}
+
+// entry is a committed record kept in memory for Replay.
+type entry struct {
+	seq     uint64
+	payload []byte
+	crc     uint32
+}
+
+type reqKind int
+
+const (
+	reqAppend reqKind = iota
+	reqConsume
+	reqSnapshot
+	reqStats
+)
+
+type request struct {
+	kind reqKind
+	rec  *Record
+	upto uint64
+	resp chan result
+}
+
+type result struct {
+	seq     uint64
+	err     error
+	entries []entry
+	stats   Stats
+}
+
+// pending is a frame placed in the page buffer, acknowledged once its last
+// page is programmed.
+type pending struct {
+	req       *request
+	tag       byte
+	seq       uint64
+	firstPage int
+	lastPage  int
+	payload   []byte
+	crc       uint32
+	consumed  uint64 // for markers
+}
+
+// Journal is an append-only ring of CBOR records on an EEPROM. One
+// goroutine owns the chip and all state; calls are requests to it.
+type Journal struct {
+	dev    Device
+	g      geometry
+	c      codec
+	log    *slog.Logger
+	opts   Options
+	report MountReport
+	reqs   chan *request
+	quit   chan struct{}
+	done   chan struct{}
+
+	// Owned by the writer goroutine after Open returns.
+	id          []byte
+	consumed    uint64
+	nextSeq     uint64
+	lastRecord  uint64
+	markerPage  int
+	copyPending bool
+	pageMax     []uint64
+	w, off      int
+	buf         []byte
+	scratch     []byte
+	unacked     []pending
+	entries     []entry
+	wear        []uint32
+	st          Stats
+}
+
+// Open mounts the journal on dev: it reads the whole chip once, finds the
+// committed frames, the newest consume marker and the tail, skips torn or
+// corrupt regions (listed in MountReport), and formats a chip that holds
+// no journal. The returned journal runs until Close.
+func Open(dev Device, opts Options) (*Journal, error) {
+	ps := dev.PageSize()
+	size := int(dev.Size())
+	if ps < 16 || ps > 256 || size%ps != 0 || size/ps < 8 {
+		return nil, fmt.Errorf("store: device geometry %d bytes / %d-byte pages not supported", size, ps)
+	}
+	g := geometry{pageSize: ps, pages: size / ps}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.ReservePages < 2 {
+		opts.ReservePages = 2
+	}
+	capacity := g.pages * (ps - 1)
+	if opts.MaxPayload <= 0 {
+		opts.MaxPayload = min(1024, capacity/8)
+	}
+	if opts.Linger == 0 {
+		opts.Linger = 16
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Reader
+	}
+	j := &Journal{
+		dev: dev, g: g, c: newCodec(), log: opts.Logger, opts: opts,
+		reqs: make(chan *request, 64), quit: make(chan struct{}), done: make(chan struct{}),
+		buf: make([]byte, ps), wear: make([]uint32, g.pages),
+	}
+	img := make([]byte, size)
+	if _, err := dev.ReadAt(img, 0); err != nil {
+		return nil, fmt.Errorf("store: mount: read chip: %w", err)
+	}
+	frames, skipped := scanImage(img, g, opts.MaxPayload)
+	st := analyze(frames, skipped, g, j.c)
+	j.id, j.consumed, j.markerPage, j.pageMax = st.id, st.consumed, st.markerPage, st.pageMax
+	j.nextSeq = st.maxSeq + 1
+	j.off = 1
+	if st.tail != nil {
+		j.w = (st.tail.lastPage + 1) % g.pages
+	}
+	for _, f := range st.records {
+		j.lastRecord = max(j.lastRecord, f.seq)
+		if f.seq > j.consumed {
+			j.entries = append(j.entries, entry{seq: f.seq, payload: f.payload, crc: frameCRC(tagRecord, f.seq, f.payload)})
+		}
+	}
+	j.report = MountReport{Frames: len(frames), Skipped: st.skipped}
+	if j.id == nil {
+		j.id = make([]byte, idLen)
+		if _, err := io.ReadFull(opts.Rand, j.id); err != nil {
+			return nil, fmt.Errorf("store: format: journal identity: %w", err)
+		}
+		if len(frames) == 0 {
+			j.report.Formatted = true
+		} else {
+			j.report.Notes = append(j.report.Notes, "no consume marker found: a new journal identity was assigned and every record is unconsumed")
+		}
+		if _, err := j.placeMarker(nil, j.consumed); err != nil {
+			return nil, fmt.Errorf("store: format: %w", err)
+		}
+		if err := j.flush(); err != nil {
+			return nil, fmt.Errorf("store: format: %w", err)
+		}
+	}
+	j.report.ID = hex.EncodeToString(j.id)
+	j.report.Records = len(j.entries)
+	j.report.Consumed = j.consumed
+	j.report.NextSeq = j.nextSeq
+	j.log.Info("journal mounted", "id", j.report.ID, "formatted", j.report.Formatted,
+		"frames", j.report.Frames, "records", j.report.Records, "consumed", j.consumed,
+		"next_seq", j.nextSeq, "skipped", len(j.report.Skipped))
+	for _, r := range j.report.Skipped {
+		j.log.Warn("journal mount skipped a region", "page", r.Page, "offset", r.Offset, "reason", r.Reason)
+	}
+	go j.run()
+	return j, nil
+}
+
+// MountReport returns what Open found.
+func (j *Journal) MountReport() MountReport { return j.report }
+
+// Close stops the writer after flushing any partly filled page. Calls
+// after Close fail with ErrClosed.
+func (j *Journal) Close() error {
+	select {
+	case <-j.quit:
+	default:
+		close(j.quit)
+	}
+	<-j.done
+	return nil
+}
+
+func (j *Journal) call(ctx context.Context, r *request) result {
+	r.resp = make(chan result, 1)
+	select {
+	case j.reqs <- r:
+	case <-j.quit:
+		return result{err: ErrClosed}
+	case <-ctx.Done():
+		return result{err: ctx.Err()}
+	}
+	select {
+	case res := <-r.resp:
+		return res
+	case <-ctx.Done():
+		// The writer still completes the request; the caller stops waiting.
+		return result{err: ctx.Err()}
+	}
+}
+
+// Append writes rec and returns its sequence number once the record is
+// durable: every page holding it has been programmed. Concurrent appends
+// share page writes (group commit). A full journal returns ErrFull and
+// writes nothing. If ctx ends first the record may still be committed.
+func (j *Journal) Append(ctx context.Context, rec Record) (uint64, error) {
+	if err := rec.Validate(); err != nil {
+		return 0, err
+	}
+	res := j.call(ctx, &request{kind: reqAppend, rec: &rec})
+	return res.seq, res.err
+}
+
+// Consume marks every record with sequence ≤ upto as consumed, durably:
+// it returns after a marker frame holding the new mark is programmed. A cut
+// before that leaves the old mark, a cut after it the new one.
+func (j *Journal) Consume(ctx context.Context, upto uint64) error {
+	return j.call(ctx, &request{kind: reqConsume, upto: upto}).err
+}
+
+// ReplayReport says what Replay handed out and what it refused.
+type ReplayReport struct {
+	Records int
+	Corrupt []error
+}
+
+// Replay calls fn for each committed, unconsumed record in sequence order,
+// after verifying it a second time (frame CRC, strict CBOR, schema, value
+// ranges, canonical form, sequence). A record that fails is reported in
+// ReplayReport.Corrupt and never passed to fn. An error from fn stops the
+// replay and is returned.
+func (j *Journal) Replay(ctx context.Context, fn func(Entry) error) (ReplayReport, error) {
+	var rep ReplayReport
+	res := j.call(ctx, &request{kind: reqSnapshot})
+	if res.err != nil {
+		return rep, res.err
+	}
+	for _, e := range res.entries {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		if frameCRC(tagRecord, e.seq, e.payload) != e.crc {
+			rep.Corrupt = append(rep.Corrupt, fmt.Errorf("store: replay seq %d: %w: CRC-32C mismatch", e.seq, ErrCorrupt))
+			continue
+		}
+		rec, err := j.c.decode(e.payload)
+		if err == nil && rec.Seq != e.seq {
+			err = fmt.Errorf("store: replay seq %d: %w: record carries sequence %d", e.seq, ErrCorrupt, rec.Seq)
+		}
+		if err != nil {
+			rep.Corrupt = append(rep.Corrupt, err)
+			continue
+		}
+		if err := fn(Entry{Seq: e.seq, Record: rec, Raw: e.payload}); err != nil {
+			return rep, err
+		}
+		rep.Records++
+	}
+	return rep, nil
+}
+
+// Stats returns the journal's counters.
+func (j *Journal) Stats(ctx context.Context) (Stats, error) {
+	res := j.call(ctx, &request{kind: reqStats})
+	return res.stats, res.err
+}
+
+func frameCRC(tag byte, seq uint64, payload []byte) uint32 {
+	var hdr [1 + 2*binary.MaxVarintLen64]byte
+	hdr[0] = tag
+	n := 1 + binary.PutUvarint(hdr[1:], uint64(len(payload)))
+	n += binary.PutUvarint(hdr[n:], seq)
+	return crc32.Update(crc32.Checksum(hdr[:n], castagnoli), castagnoli, payload)
+}
+
+// run is the writer goroutine.
+func (j *Journal) run() {
+	defer close(j.done)
+	for {
+		var r *request
+		select {
+		case r = <-j.reqs:
+		case <-j.quit:
+			j.shutdown()
+			return
+		}
+		j.handle(r)
+		// Group commit: take whatever else is queued; before padding a
+		// partly filled page, yield so producers just released can join.
+		for len(j.unacked) > 0 {
+			select {
+			case r = <-j.reqs:
+				j.handle(r)
+				continue
+			default:
+			}
+			joined := false
+			for i := 0; i < j.opts.Linger; i++ {
+				runtime.Gosched()
+				if len(j.reqs) > 0 {
+					joined = true
+					break
+				}
+			}
+			if joined {
+				continue
+			}
+			if err := j.flush(); err != nil {
+				j.log.Error("journal commit failed", "page", j.w, "err", err)
+			}
+		}
+	}
+}
+
+func (j *Journal) shutdown() {
+	if len(j.unacked) > 0 {
+		if err := j.flush(); err != nil {
+			j.log.Error("journal commit at close failed", "err", err)
+		}
+	}
+	for {
+		select {
+		case r := <-j.reqs:
+			r.resp <- result{err: ErrClosed}
+		default:
+			return
+		}
+	}
+}
+
+func (j *Journal) handle(r *request) {
+	switch r.kind {
+	case reqSnapshot:
+		r.resp <- result{entries: append([]entry(nil), j.entries...)}
+	case reqStats:
+		r.resp <- result{stats: j.stats()}
+	case reqAppend:
+		j.st.Appends++
+		if registered, err := j.appendRecord(r); err != nil && !registered {
+			if errors.Is(err, ErrFull) {
+				j.st.FullRejects++
+			}
+			r.resp <- result{err: err}
+		}
+	case reqConsume:
+		if r.upto <= j.consumed {
+			r.resp <- result{}
+			return
+		}
+		if r.upto > j.lastRecord {
+			r.resp <- result{err: fmt.Errorf("store: consume up to %d: the last record is %d", r.upto, j.lastRecord)}
+			return
+		}
+		if registered, err := j.placeMarker(r, r.upto); err != nil {
+			if !registered {
+				r.resp <- result{err: err}
+			}
+			return
+		}
+		if err := j.flush(); err != nil {
+			j.log.Error("journal consume marker failed", "err", err)
+		}
+	}
+}
+
+// dist is the forward distance in pages from a to b around the ring.
+func (j *Journal) dist(a, b int) int { return (b - a + j.g.pages) % j.g.pages }
+
+// free reports whether page p holds nothing unconsumed (placed or committed).
+func (j *Journal) free(p int) bool { return j.pageMax[p%j.g.pages] <= j.consumed }
+
+// prepare makes room for a frame of n bytes at the cursor: it wraps to
+// page 0 if the frame would cross the end of the chip, and checks that
+// every page the frame claims, plus reserve pages after it, is free.
+func (j *Journal) prepare(n, reserve int) (int, error) {
+	k := j.g.span(j.off, n)
+	if j.w+k >= j.g.pages {
+		if j.off > 1 {
+			if err := j.flush(); err != nil {
+				return 0, err
+			}
+		}
+		if j.w != 0 {
+			j.w, j.off = 0, 1
+		}
+		k = j.g.span(j.off, n)
+		if k >= j.g.pages {
+			return 0, ErrTooLarge
+		}
+	}
+	from := j.w + 1
+	if j.off == 1 {
+		from = j.w
+	}
+	for p := from; p <= j.w+k+reserve; p++ {
+		if !j.free(p) {
+			return 0, ErrFull
+		}
+	}
+	return k, nil
+}
+
+func (j *Journal) appendRecord(r *request) (registered bool, err error) {
+	payload, err := j.c.encode(r.rec, j.nextSeq)
+	if err != nil {
+		return false, err
+	}
+	if len(payload) > j.opts.MaxPayload {
+		return false, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(payload), j.opts.MaxPayload)
+	}
+	// A record whose frame would reach the page holding the newest durable
+	// consume marker is preceded by a copy of that marker, so the mark (and
+	// the journal identity) outlives its page being overwritten. The copy
+	// is durable before that page is programmed: the window is wider than
+	// the frame by two pages.
+	if j.markerPage >= 0 && !j.copyPending {
+		k := j.g.span(j.off, len(payload)+2*binary.MaxVarintLen64+1+crcLen)
+		if j.dist(j.w, j.markerPage) <= k+2 {
+			if _, err := j.placeMarker(nil, j.consumed); err != nil {
+				return false, err
+			}
+			j.copyPending = true
+			if payload, err = j.c.encode(r.rec, j.nextSeq); err != nil {
+				return false, err
+			}
+		}
+	}
+	return j.place(r, tagRecord, j.nextSeq, payload, j.opts.ReservePages, 0)
+}
+
+func (j *Journal) placeMarker(r *request, consumed uint64) (bool, error) {
+	return j.place(r, tagMarker, j.nextSeq, j.c.encodeMarker(j.id, consumed), 0, consumed)
+}
+
+// place appends one frame to the page buffer, programming each page that
+// fills. The frame is registered as pending before any byte is placed; it
+// is acknowledged (or failed) by program when its last page is written.
+// registered reports whether the frame's request will be answered that way.
+func (j *Journal) place(r *request, tag byte, seq uint64, payload []byte, reserve int, consumed uint64) (registered bool, err error) {
+	j.scratch = appendFrame(j.scratch[:0], tag, seq, payload)
+	frame := j.scratch
+	k, err := j.prepare(len(frame), reserve)
+	if err != nil {
+		return false, err
+	}
+	j.nextSeq = seq + 1 // burnt even if the write fails: never reused
+	if tag == tagRecord {
+		j.lastRecord = seq
+	}
+	j.unacked = append(j.unacked, pending{req: r, tag: tag, seq: seq, firstPage: j.w, lastPage: j.w + k,
+		payload: payload, consumed: consumed, crc: frameCRC(tag, seq, payload)})
+	first := true
+	for len(frame) > 0 {
+		if j.off == 1 && j.buf[0] == 0 {
+			j.pageMax[j.w] = 0 // a fresh page: its old content is consumed
+		}
+		if first && j.buf[0] == 0 {
+			j.buf[0] = byte(j.off)
+		}
+		first = false
+		if tag == tagRecord {
+			j.pageMax[j.w] = max(j.pageMax[j.w], seq)
+		}
+		n := copy(j.buf[j.off:], frame)
+		frame = frame[n:]
+		j.off += n
+		if j.off == j.g.pageSize {
+			if err := j.program(); err != nil {
+				return true, err
+			}
+		}
+	}
+	return true, nil
+}
+
+// flush pads the current page and programs it.
+func (j *Journal) flush() error {
+	if j.off == 1 && j.buf[0] == 0 {
+		return nil
+	}
+	clear(j.buf[j.off:])
+	return j.program()
+}
+
+// program writes the current page buffer, then acknowledges every frame
+// that ended in it. On failure every unacknowledged frame fails and the
+// page is started afresh.
+func (j *Journal) program() error {
+	page := j.w
+	err := j.writePage(page)
+	if err != nil {
+		for _, p := range j.unacked {
+			if p.req != nil {
+				p.req.resp <- result{err: err}
+			}
+		}
+		j.unacked = j.unacked[:0]
+		clear(j.buf)
+		j.off = 1
+		j.copyPending = false
+		return err
+	}
+	keep := j.unacked[:0]
+	for _, p := range j.unacked {
+		if p.lastPage != page {
+			keep = append(keep, p) // continues into the next page
+			continue
+		}
+		switch p.tag {
+		case tagRecord:
+			j.entries = append(j.entries, entry{seq: p.seq, payload: p.payload, crc: p.crc})
+			j.st.RecordBytes += uint64(len(p.payload))
+		case tagMarker:
+			j.markerPage = p.firstPage
+			j.copyPending = false
+			if p.consumed > j.consumed {
+				j.consumed = p.consumed
+				j.st.Consumes++
+				i := 0
+				for i < len(j.entries) && j.entries[i].seq <= j.consumed {
+					i++
+				}
+				j.entries = append(j.entries[:0], j.entries[i:]...)
+			}
+		}
+		if p.req != nil {
+			p.req.resp <- result{seq: p.seq}
+		}
+	}
+	j.unacked = keep
+	clear(j.buf)
+	j.w = (page + 1) % j.g.pages
+	j.off = 1
+	return nil
+}
+
+func (j *Journal) writePage(page int) error {
+	off := int64(page * j.g.pageSize)
+	if _, err := j.dev.WriteAt(j.buf, off); err != nil {
+		return fmt.Errorf("store: commit page %d: %w", page, err)
+	}
+	j.wear[page]++
+	j.st.PageWrites++
+	j.st.BytesProgrammed += uint64(j.g.pageSize)
+	if j.opts.VerifyWrites {
+		back := make([]byte, j.g.pageSize)
+		if _, err := j.dev.ReadAt(back, off); err != nil {
+			return fmt.Errorf("store: verify page %d: %w", page, err)
+		}
+		if !bytes.Equal(back, j.buf) {
+			return fmt.Errorf("store: verify page %d: %w: read back differs from what was programmed", page, ErrCorrupt)
+		}
+	}
+	return nil
+}
+
+func (j *Journal) stats() Stats {
+	s := j.st
+	s.Pages = j.g.pages
+	s.CapacityBytes = j.g.pages * (j.g.pageSize - 1)
+	for p := 0; p < j.g.pages; p++ {
+		if !j.free(p) {
+			s.PagesUsed++
+		}
+	}
+	s.UsedBytes = s.PagesUsed * (j.g.pageSize - 1)
+	s.Records = len(j.entries)
+	s.Consumed = j.consumed
+	s.NextSeq = j.nextSeq
+	wear := j.wear
+	if j.opts.Wear != nil {
+		if w := j.opts.Wear(); len(w) == j.g.pages {
+			wear = w
+		}
+	}
+	var sum uint64
+	s.WearMin = ^uint32(0)
+	for _, w := range wear {
+		s.WearMin = min(s.WearMin, w)
+		s.WearMax = max(s.WearMax, w)
+		sum += uint64(w)
+	}
+	s.WearMean = float64(sum) / float64(len(wear))
+	return s
+}
