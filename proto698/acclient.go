@@ -1,0 +1,224 @@
+package proto698
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Voltage object and attributes (class 3 "phase variable" 0x2000).
+var (
+	OADVoltageAll    = NewOAD(0x20000200) // attribute 2, all phases: array of long-unsigned
+	OADVoltageScaler = NewOAD(0x20000300) // attribute 3: Scaler_Unit
+)
+
+// OADVoltagePhase returns the OAD of one phase voltage (phase 1..3 = A..C).
+func OADVoltagePhase(phase int) OAD { return NewOAD(0x20000200 | uint32(phase)) }
+
+// VoltageScale is the fixed scaler of 0x2000 attribute 2 (scaler −1: 0.1 V).
+const VoltageScale = 0.1
+
+// ACClientConfig configures the AC-sampling client.
+type ACClientConfig struct {
+	// Addr is the AC-sampling unit's server address. The zero value means
+	// the wildcard AAAAAAAAAAAA (any unit on a point-to-point line).
+	Addr ServerAddress
+	// Client is the client address CA sent in requests (0 if unset).
+	Client uint8
+	// Timeout is the wait for one answer; 0 means 500 ms.
+	Timeout time.Duration
+	// Retries is the number of repeated requests after the first; negative
+	// means none, 0 means 2.
+	Retries int
+	// Preamble is the number of FE wake-up bytes before each request;
+	// 0 means 4, negative means none.
+	Preamble int
+}
+
+// ACClient reads phase voltages from the AC-sampling unit over DL/T 698.45
+// on a serial line. Requests are serialised: one transaction on the port at
+// a time. It implements the power package's Voltmeter interface.
+type ACClient struct {
+	port Port
+	cfg  ACClientConfig
+	log  *slog.Logger
+
+	mu   sync.Mutex // guards the port, the deframer and piid during a transaction
+	d    Deframer
+	piid uint8
+	buf  []byte
+}
+
+// NewACClient returns a client on port (which it does not own: the caller
+// opens and closes it).
+func NewACClient(port Port, cfg ACClientConfig, log *slog.Logger) *ACClient {
+	if cfg.Addr.Len == 0 {
+		cfg.Addr, _ = ParseAddress(AddrWildcard, "AAAAAAAAAAAA")
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 500 * time.Millisecond
+	}
+	switch {
+	case cfg.Retries == 0:
+		cfg.Retries = 2
+	case cfg.Retries < 0:
+		cfg.Retries = 0
+	}
+	switch {
+	case cfg.Preamble == 0:
+		cfg.Preamble = 4
+	case cfg.Preamble < 0:
+		cfg.Preamble = 0
+	}
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &ACClient{port: port, cfg: cfg, log: log, d: Deframer{MaxFrame: 2048}, buf: make([]byte, 256)}
+}
+
+// ReadVoltages reads the three phase voltages in volts (A, B, C). It asks
+// for 0x20000200 (all phases); if the unit refuses that attribute or
+// answers with an unexpected shape it reads 0x20000201–03 one by one.
+func (c *ACClient) ReadVoltages(ctx context.Context) ([3]float64, error) {
+	var v [3]float64
+	d, err := c.Get(ctx, OADVoltageAll)
+	if err == nil {
+		if v, err = voltagesFromData(d); err == nil {
+			return v, nil
+		}
+		c.log.Warn("proto698: voltage array unusable, reading phases", "err", err)
+	} else if !errors.Is(err, ErrDAR) {
+		return v, err
+	}
+	for ph := 1; ph <= 3; ph++ {
+		if v[ph-1], err = c.ReadPhaseVoltage(ctx, ph); err != nil {
+			return v, err
+		}
+	}
+	return v, nil
+}
+
+// ReadPhaseVoltage reads one phase (1..3 = A..C) in volts.
+func (c *ACClient) ReadPhaseVoltage(ctx context.Context, phase int) (float64, error) {
+	if phase < 1 || phase > 3 {
+		return 0, fmt.Errorf("proto698: AC sampling: phase %d: %w (want 1..3)", phase, ErrInvalid)
+	}
+	oad := OADVoltagePhase(phase)
+	d, err := c.Get(ctx, oad)
+	if err != nil {
+		return 0, err
+	}
+	u, ok := d.(LongUnsigned)
+	if !ok {
+		return 0, fmt.Errorf("proto698: AC sampling: %v answered %s, want long-unsigned: %w", oad, d.Type(), ErrInvalid)
+	}
+	return float64(u) * VoltageScale, nil
+}
+
+func voltagesFromData(d Data) ([3]float64, error) {
+	var v [3]float64
+	arr, ok := d.(Array)
+	if !ok || len(arr) != 3 {
+		return v, fmt.Errorf("proto698: AC sampling: 20000200 answered %s of %d, want array of 3: %w", d.Type(), len(arr), ErrInvalid)
+	}
+	for i, e := range arr {
+		u, ok := e.(LongUnsigned)
+		if !ok {
+			return v, fmt.Errorf("proto698: AC sampling: 20000200 element %d is %s, want long-unsigned: %w", i, e.Type(), ErrInvalid)
+		}
+		v[i] = float64(u) * VoltageScale
+	}
+	return v, nil
+}
+
+// Get reads one attribute with GET-Request-Normal, retrying on timeouts.
+// A DAR answer is returned at once as an error wrapping ErrDAR.
+func (c *ACClient) Get(ctx context.Context, oad OAD) (Data, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var last error
+	for attempt := 0; attempt <= c.cfg.Retries; attempt++ {
+		d, err := c.getOnce(ctx, oad)
+		if err == nil {
+			return d, nil
+		}
+		if !errors.Is(err, ErrNoAnswer) {
+			return nil, err
+		}
+		last = err
+		c.log.Debug("proto698: AC sampling: no answer", "oad", oad, "attempt", attempt+1)
+	}
+	return nil, fmt.Errorf("proto698: AC sampling: GET %v from %v after %d attempts: %w", oad, c.cfg.Addr, c.cfg.Retries+1, last)
+}
+
+func (c *ACClient) getOnce(ctx context.Context, oad OAD) (Data, error) {
+	c.piid = (c.piid + 1) & 0x3F
+	piid := c.piid
+	apdu, _ := AppendAPDU(nil, &GetRequestNormal{PIID: PIID(piid), OAD: oad})
+	req := make([]byte, c.cfg.Preamble, 64)
+	for i := range req {
+		req[i] = Preamble
+	}
+	req, err := AppendFrame(req, &Frame{Control: NewControl(false, true, false, false, FuncUserData), Addr: c.cfg.Addr, Client: c.cfg.Client, Data: apdu})
+	if err != nil {
+		return nil, err
+	}
+	// Answers to earlier, timed-out requests must not be taken for this one.
+	c.d.Reset()
+	if r, ok := c.port.(inputResetter); ok {
+		_ = r.ResetInputBuffer()
+	}
+	if _, err := c.port.Write(req); err != nil {
+		return nil, fmt.Errorf("proto698: AC sampling: write: %w", err)
+	}
+	var result Data
+	var resErr error
+	accept := func(raw []byte, skipped int) bool {
+		if skipped > 0 {
+			c.log.Debug("proto698: AC sampling: skipped line noise", "bytes", skipped)
+		}
+		f, _, err := DecodeFrame(raw)
+		if err != nil || !f.Control.FromServer() || f.Control.Function() != FuncUserData || f.Control.Fragmented() {
+			return false
+		}
+		if f.Client != c.cfg.Client || !c.cfg.Addr.Matches(f.Addr) {
+			c.log.Debug("proto698: AC sampling: answer for another address", "sa", f.Addr, "ca", f.Client)
+			return false
+		}
+		a, err := DecodeAPDU(f.Data)
+		if err != nil {
+			c.log.Warn("proto698: AC sampling: undecodable answer", "err", err)
+			return false
+		}
+		switch r := a.(type) {
+		case *GetResponseNormal:
+			if r.PIID.Seq() != piid || r.Result.OAD != oad {
+				c.log.Debug("proto698: AC sampling: stale answer", "piid", r.PIID.Seq(), "oad", r.Result.OAD)
+				return false
+			}
+			if r.Result.Data == nil {
+				resErr = fmt.Errorf("proto698: AC sampling: GET %v: %w", oad, r.Result.DAR.Err())
+			}
+			result = r.Result.Data
+			return true
+		case *ErrorResponse:
+			if r.PIID.Seq() != piid {
+				return false
+			}
+			resErr = fmt.Errorf("proto698: AC sampling: GET %v: ERROR-Response %v: %w", oad, r.DAR, ErrDAR)
+			return true
+		}
+		return false
+	}
+	if err := readFrames(ctx, c.port, &c.d, c.buf, time.Now().Add(c.cfg.Timeout), accept); err != nil {
+		if errors.Is(err, ErrNoAnswer) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("proto698: AC sampling: GET %v: %w", oad, err)
+	}
+	return result, resErr
+}
