@@ -36,7 +36,7 @@ type ACSimConfig struct {
 	// Preamble is the number of FE bytes the unit sends before a reply;
 	// 0 means 2, negative means none.
 	Preamble int
-	Voltages [3]float64   // initial phase voltages, volts
+	Voltages [3]float64    // initial phase voltages, volts
 	LostMode MainsLostMode // behaviour while mains is lost
 	// ResidualVolts is what LostZero reports (a few volts of induced
 	// voltage on a dead line); 0 means 0.
@@ -192,7 +192,7 @@ func (s *ACSim) Run(ctx context.Context) error {
 	var d Deframer
 	d.MaxFrame = 2048
 	var first, last time.Time // arrival of the current frame's first and latest byte
-	gap := 20 * s.CharTime()   // inter-character timeout: a longer silence ends a partial frame
+	gap := 20 * s.CharTime()  // inter-character timeout: a longer silence ends a partial frame
 	for {
 		select {
 		case <-ctx.Done():
