@@ -1,0 +1,119 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+var t0 = time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC)
+
+// fakeDaemon stands in for the main package: canned state, and a record
+// of every action the console asked for.
+type fakeDaemon struct {
+	mu      sync.Mutex
+	actions []string
+	log     *LogRing
+}
+
+func (f *fakeDaemon) did(a string) {
+	f.mu.Lock()
+	f.actions = append(f.actions, a)
+	f.mu.Unlock()
+}
+
+func (f *fakeDaemon) calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.actions...)
+}
+
+func (f *fakeDaemon) Status(context.Context) (Status, error) {
+	return Status{Power: "outage", Since: t0.Add(90 * time.Second), MainsV: []float64{12.5, 0, 3.25},
+		HoldupLeft: 151*time.Second + 400*time.Millisecond, HoldupBudget: 180 * time.Second, SupercapV: 5.125,
+		JournalUsed: 1234, JournalSize: 32768, JournalRecords: 12,
+		Alarms: []string{"mains lost on all phases", "device pv-cabinet gated"}}, nil
+}
+
+func (f *fakeDaemon) Outages(_ context.Context, n int) ([]Outage, error) {
+	all := []Outage{
+		{ID: 12, Begin: t0.Add(90 * time.Second), Records: 3, State: "open"},
+		{ID: 11, Begin: t0.Add(-time.Hour), End: t0.Add(-time.Hour + 159*time.Second), Records: 37, State: "replayed"},
+	}
+	return all[:min(n, len(all))], nil
+}
+
+func (f *fakeDaemon) JournalStats(context.Context) (JournalStats, error) {
+	return JournalStats{Part: "at24c256", Size: 32768, PageSize: 64, Used: 1234, Records: 12,
+		FirstSeq: 100, LastSeq: 111, Consumed: 99, OpenOutage: true, OpenSince: t0.Add(90 * time.Second)}, nil
+}
+
+func (f *fakeDaemon) JournalTail(_ context.Context, n int) ([]JournalRecord, error) {
+	all := []JournalRecord{
+		{Seq: 109, Time: t0.Add(91 * time.Second), Kind: "outage-begin", Summary: "mains 12.5/0.0/3.2 V"},
+		{Seq: 110, Time: t0.Add(95 * time.Second), Kind: "reading", Summary: "inverter1/active_power = 5.210 kW"},
+		{Seq: 111, Time: t0.Add(96 * time.Second), Kind: "reading",
+			Summary: "meter-bus/forward_energy = 123456.78 kWh, a summary long enough to pass the eightieth column"},
+	}
+	return all[max(0, len(all)-n):], nil
+}
+
+func (f *fakeDaemon) Devices(context.Context) ([]Device, error) {
+	return []Device{
+		{Name: "inverter1", Driver: "modbus-rtu", Enabled: true, DrawMW: 300, State: "ok", ErrorRate: 0.025, LastOK: t0.Add(95 * time.Second)},
+		{Name: "pv-cabinet", Driver: "modbus-tcp", Enabled: true, Gated: true, MainsOnly: true, DrawMW: 2500, State: "ok"},
+		{Name: "relay", Driver: "gpio-output", Enabled: false, DrawMW: 50, State: "ok"},
+	}, nil
+}
+
+func (f *fakeDaemon) Sched(context.Context) (SchedStats, error) {
+	return SchedStats{Mode: "outage",
+		Queues: []Queue{{Name: "/dev/ttyS1", Depth: 3, Capacity: 64, Done: 1000, Failed: 25}},
+		Gated:  []string{"pv-cabinet", "plc-meter-7"},
+		Errors: []ErrorRate{{Device: "inverter1", Failed: 1, Total: 40}, {Device: "plc-meter-7", Failed: 9, Total: 10, Flagged: true}},
+	}, nil
+}
+
+func (f *fakeDaemon) Log(_ context.Context, n int) ([]string, error) { return f.log.Lines(n), nil }
+
+func (f *fakeDaemon) Config(context.Context) ([]string, error) {
+	return []string{"eeprom    at24c256 (32768 B, 64 B pages) at 0x50 on /dev/i2c-5"}, nil
+}
+
+func (f *fakeDaemon) JournalConsume(context.Context) (int, error) {
+	f.did("journal consume")
+	return 7, nil
+}
+
+func (f *fakeDaemon) SetDeviceEnabled(_ context.Context, name string, on bool) error {
+	f.did(fmt.Sprintf("device %s %v", name, on))
+	if name == "nosuch" {
+		return errors.New("no device named \"nosuch\"")
+	}
+	return nil
+}
+
+func (f *fakeDaemon) SimulateMains(_ context.Context, present bool) error {
+	f.did(fmt.Sprintf("mains %v", present))
+	return nil
+}
+
+// fakeClock is the console's clock, moved by the test.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
