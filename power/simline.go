@@ -120,11 +120,17 @@ func (s *SimLine) Fail() error { return s.Set(s.LevelFor(MainsLost)) }
 // Restore drives the pin to the level that means mains present.
 func (s *SimLine) Restore() error { return s.Set(s.LevelFor(MainsPresent)) }
 
-// Chatter toggles the pin n times, calling step between toggles (a test
-// advances its fake clock there; nil means no time passes), and leaves the
-// pin at final. It models a bouncing contact or a supply hovering at the
-// comparator threshold.
+// Chatter toggles the pin n times, calling step after each toggle (a test
+// advances its fake clock there; nil means no time passes). It models a
+// bouncing contact or a supply hovering at the comparator threshold, and
+// fails if n toggles cannot leave the pin at final.
 func (s *SimLine) Chatter(n int, step func(), final Mains) error {
+	s.mu.Lock()
+	end := s.pin ^ (n & 1)
+	s.mu.Unlock()
+	if end != s.LevelFor(final) {
+		return fmt.Errorf("power: sim line: %d toggles cannot end %s", n, final)
+	}
 	for i := 0; i < n; i++ {
 		s.mu.Lock()
 		next := 1 - s.pin
@@ -136,7 +142,7 @@ func (s *SimLine) Chatter(n int, step func(), final Mains) error {
 			step()
 		}
 	}
-	return s.Set(s.LevelFor(final))
+	return nil
 }
 
 // Edges returns how many edge events the line has reported.

@@ -58,8 +58,8 @@ func TestSimLineDebounceSwallowsChatter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 100 toggles 10 µs apart, ending low (mains lost).
-	if err := l.Chatter(100, func() { c.Advance(10 * time.Microsecond) }, MainsLost); err != nil {
+	// 101 toggles 10 µs apart, ending low (mains lost).
+	if err := l.Chatter(101, func() { c.Advance(10 * time.Microsecond) }, MainsLost); err != nil {
 		t.Fatal(err)
 	}
 	if len(r.evs) != 0 {
@@ -95,6 +95,9 @@ func TestSimLineBadInputAndClose(t *testing.T) {
 	}
 	if err := l.Set(3); err == nil {
 		t.Fatal("level 3 accepted")
+	}
+	if err := l.Chatter(2, nil, MainsLost); err == nil {
+		t.Fatal("2 toggles from present claimed to end lost")
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,494 @@
+package power
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// settleState is the software debounce of the line.
+type settleState struct {
+	armed   bool
+	burst   time.Time // first edge of the current burst
+	settled bool      // no edge for cfg.Settle (or the burst hit MaxSettle)
+}
+
+// confirmState is the loss confirmation in progress.
+type confirmState struct {
+	from    State // StateNormal or StateRecovering
+	lossAt  time.Time
+	have    bool // a reading (or its failure) is in
+	verdict Verdict
+	volts   [3]float64
+	err     error
+}
+
+type readPurpose uint8
+
+const (
+	readLoss    readPurpose = iota // confirm a loss edge
+	readRestore                    // confirm a return
+	readRecheck                    // line lost but voltages said present
+)
+
+type readState struct {
+	active  bool
+	gen     uint64
+	cancel  context.CancelFunc
+	purpose readPurpose
+}
+
+// outageState is the outage in progress.
+type outageState struct {
+	begin      OutageBegin
+	cold       bool // adopted from the journal at start-up
+	flushed    bool
+	capAlarmed bool
+}
+
+type pendingLoss struct {
+	confirmed bool
+	volts     [3]float64
+}
+
+var errNoVoltmeter = errors.New("no voltmeter configured")
+
+func fmtVolts(v [3]float64) string {
+	return fmt.Sprintf("A %.1f V, B %.1f V, C %.1f V", v[0], v[1], v[2])
+}
+
+// start handles the situation found at start-up.
+func (m *Monitor) start() {
+	open, isOpen, err := m.d.Journal.OpenOutage(m.ctx)
+	if err != nil {
+		isOpen = false
+		m.raise(AlarmJournal, fmt.Errorf("power: journal unreadable at start-up, cold-start detection skipped: %w", err))
+	}
+	if m.line() == MainsLost {
+		// Booted on the capacitor (or the loss came during boot): protect
+		// first; an open outage is continued rather than duplicated.
+		if isOpen {
+			m.coldOpen = &open
+		}
+		now := m.clock.Now()
+		m.edgeAt.Store(int64(now.Sub(m.epoch)))
+		m.gateNow(now)
+		m.onKick()
+		return
+	}
+	if isOpen {
+		m.coldStart(open)
+		return
+	}
+	n, err := m.d.Recoverer.Pending(m.ctx)
+	if err != nil {
+		m.raise(AlarmReplay, fmt.Errorf("power: journal pending count at start-up: %w", err))
+	}
+	if n > 0 {
+		m.emit(StepLeftoverRecovered, fmt.Sprintf("%d records await replay", n))
+		m.recov = &recovery{leftover: true, steps: []recStep{rsReplay}}
+		m.st = StateRecovering
+		m.startWorker()
+		return
+	}
+	m.emit(StepSleeping, "journal empty at start-up")
+}
+
+// onKick handles a change of the line (any number of edges).
+func (m *Monitor) onKick() {
+	level := m.line()
+	m.gateMu.Lock()
+	seq, at, lat := m.gateSeq, m.gatedAt, m.gateLat
+	m.gateMu.Unlock()
+	newGate := seq != m.seenGate
+	if newGate {
+		m.seenGate = seq
+		m.stats.LastGateLatency = lat
+		m.emit(StepEdgeGated, fmt.Sprintf("gated %v after the edge", lat))
+	} else {
+		at = m.lastEdge()
+	}
+	m.settle.settled = false
+	if !m.settle.armed {
+		m.settle.armed = true
+		m.settle.burst = m.lastEdge()
+		m.arm(tSettle, m.cfg.Settle, m.onSettle)
+	}
+	switch m.st {
+	case StateNormal:
+		// Any edge ends a line/voltage disagreement; the edge decides.
+		m.stopTimer(tRecheck)
+		m.cancelRead()
+		if newGate || level == MainsLost {
+			m.enterConfirming(StateNormal, at)
+		}
+	case StateOutage:
+		if level == MainsLost {
+			m.cancelRead()
+			m.stopTimer(tRecheck)
+		}
+	case StateRecovering:
+		if newGate || level == MainsLost {
+			if m.working {
+				m.stopWork()
+			}
+			m.enterConfirming(StateRecovering, at)
+		}
+	case StateConfirming:
+		// Keep waiting for the line to settle.
+	}
+}
+
+func (m *Monitor) enterConfirming(from State, lossAt time.Time) {
+	m.st = StateConfirming
+	m.conf = confirmState{from: from, lossAt: lossAt}
+	m.startRead(readLoss)
+}
+
+// onSettle fires cfg.Settle after the first edge of a burst and re-arms
+// until the line has been quiet for cfg.Settle.
+func (m *Monitor) onSettle() {
+	now := m.clock.Now()
+	quiet := now.Sub(m.lastEdge())
+	if quiet < m.cfg.Settle && now.Sub(m.settle.burst) < m.cfg.MaxSettle {
+		m.arm(tSettle, m.cfg.Settle-quiet, m.onSettle)
+		return
+	}
+	m.settle.armed = false
+	m.settle.settled = true
+	switch m.st {
+	case StateConfirming:
+		m.tryDecideLoss()
+	case StateOutage:
+		if m.line() == MainsPresent && !m.read.active && m.timers[tRecheck] == nil {
+			m.startRead(readRestore)
+		}
+	}
+}
+
+// startRead starts a voltmeter reading bounded by cfg.ConfirmTimeout.
+func (m *Monitor) startRead(p readPurpose) {
+	m.cancelRead()
+	m.read.purpose = p
+	if m.d.Voltmeter == nil {
+		m.onReading(p, VerdictFailed, [3]float64{}, errNoVoltmeter)
+		return
+	}
+	m.read.gen++
+	gen := m.read.gen
+	ctx, cancel := context.WithCancel(m.ctx)
+	m.read.active, m.read.cancel = true, cancel
+	m.arm(tTimeout, m.cfg.ConfirmTimeout, func() { m.onReadTimeout(gen) })
+	vm := m.d.Voltmeter
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		v, err := vm.ReadVoltages(ctx)
+		m.post(func() { m.onReadDone(gen, v, err) })
+	}()
+}
+
+func (m *Monitor) cancelRead() {
+	if m.read.active {
+		m.read.cancel()
+		m.read.active = false
+		m.stopTimer(tTimeout)
+	}
+	m.read.gen++
+}
+
+func (m *Monitor) onReadDone(gen uint64, v [3]float64, err error) {
+	if gen != m.read.gen || !m.read.active {
+		return // cancelled or timed out: a late answer
+	}
+	p := m.read.purpose
+	m.cancelRead()
+	if err != nil {
+		err = fmt.Errorf("power: voltmeter: %w", err)
+		m.raise(AlarmVoltmeterUnreachable, err)
+		m.onReading(p, VerdictFailed, [3]float64{}, err)
+		return
+	}
+	verdict, err := m.thr.Classify(v)
+	if err != nil {
+		m.raise(AlarmVoltmeterGarbage, err)
+		m.onReading(p, VerdictFailed, [3]float64{}, err)
+		return
+	}
+	m.emit(StepVoltages, fmtVolts(v)+": "+verdict.String())
+	m.onReading(p, verdict, v, nil)
+}
+
+func (m *Monitor) onReadTimeout(gen uint64) {
+	if gen != m.read.gen || !m.read.active {
+		return
+	}
+	p := m.read.purpose
+	m.cancelRead()
+	err := fmt.Errorf("power: voltmeter: no answer within %v: %w", m.cfg.ConfirmTimeout, ErrVoltmeterTimeout)
+	m.raise(AlarmVoltmeterUnreachable, err)
+	m.onReading(p, VerdictFailed, [3]float64{}, err)
+}
+
+// onReading acts on a reading (or its failure) for the purpose it was
+// taken for, if that still applies.
+func (m *Monitor) onReading(p readPurpose, verdict Verdict, v [3]float64, err error) {
+	switch p {
+	case readLoss:
+		if m.st != StateConfirming {
+			return
+		}
+		m.conf.have, m.conf.verdict, m.conf.volts, m.conf.err = true, verdict, v, err
+		m.tryDecideLoss()
+	case readRestore:
+		if m.st != StateOutage || m.line() != MainsPresent {
+			return
+		}
+		switch verdict {
+		case VerdictPresent:
+			m.restore(true, v, nil)
+		case VerdictFailed:
+			m.restore(false, v, err)
+		default:
+			m.emit(StepVoltagesDisagree, fmt.Sprintf("line says present, %s (%s): outage goes on, recheck in %v",
+				fmtVolts(v), verdict, m.cfg.Recheck))
+			m.arm(tRecheck, m.cfg.Recheck, m.onRecheck)
+		}
+	case readRecheck:
+		if m.st != StateNormal || m.line() != MainsLost {
+			return
+		}
+		if verdict == VerdictPresent {
+			m.arm(tRecheck, m.cfg.Recheck, m.onRecheck)
+			return
+		}
+		// The voltages now agree with the line (or cannot be read): this
+		// is an outage after all.
+		m.gateFromMonitor()
+		m.st = StateConfirming
+		m.conf = confirmState{from: StateNormal, lossAt: m.lastEdge(), have: true, verdict: verdict, volts: v, err: err}
+		m.decideLoss(verdict == VerdictLost, v, err)
+	}
+}
+
+func (m *Monitor) onRecheck() {
+	switch {
+	case m.st == StateOutage && m.line() == MainsPresent && m.settle.settled:
+		m.startRead(readRestore)
+	case m.st == StateNormal && m.line() == MainsLost:
+		m.startRead(readRecheck)
+	}
+}
+
+// gateFromMonitor gates from the monitor goroutine (no edge involved).
+func (m *Monitor) gateFromMonitor() {
+	m.gateNow(m.clock.Now())
+	m.gateMu.Lock()
+	m.seenGate = m.gateSeq
+	m.gateMu.Unlock()
+}
+
+// tryDecideLoss decides a confirmation once the line has settled and, if
+// the line still says lost, the reading is in.
+func (m *Monitor) tryDecideLoss() {
+	if !m.settle.settled {
+		return
+	}
+	if m.line() == MainsPresent {
+		m.blip("line returned within the settle window", false)
+		return
+	}
+	if !m.conf.have {
+		return // the reading or its timeout is on the way
+	}
+	switch m.conf.verdict {
+	case VerdictPresent:
+		err := fmt.Errorf("power: power-fail line asserted but %s: treated as a blip, recheck every %v",
+			fmtVolts(m.conf.volts), m.cfg.Recheck)
+		m.emit(StepVoltagesDisagree, err.Error())
+		m.raise(AlarmLineDisagrees, err)
+		m.blip("phase voltages say mains is fine", true)
+		if m.st == StateNormal {
+			m.arm(tRecheck, m.cfg.Recheck, m.onRecheck)
+		}
+	case VerdictLost:
+		m.decideLoss(true, m.conf.volts, nil)
+	default:
+		m.decideLoss(false, m.conf.volts, m.conf.err)
+	}
+}
+
+// blip ends a confirmation that found no outage.
+func (m *Monitor) blip(why string, allowLost bool) {
+	m.stats.Blips++
+	m.blips++
+	m.cancelRead()
+	m.pending = nil
+	if m.conf.from == StateRecovering && m.recov != nil {
+		m.st = StateRecovering
+		if m.recov.resumed {
+			m.ungate(allowLost)
+		}
+		m.emit(StepBlip, why+"; recovery resumes")
+		if m.working {
+			m.recov.restart = true
+		} else {
+			m.emit(StepRecoveryResumed, m.recov.remaining())
+			m.startWorker()
+		}
+		return
+	}
+	m.ungate(allowLost) // refused only if a new loss edge is already queued
+	m.st = StateNormal
+	m.emit(StepBlip, why)
+	if m.coldOpen != nil {
+		open := *m.coldOpen
+		m.coldOpen = nil
+		m.coldStart(open)
+	}
+}
+
+// decideLoss records the decision and, once no recovery worker runs,
+// enters the outage.
+func (m *Monitor) decideLoss(confirmed bool, v [3]float64, err error) {
+	if confirmed {
+		m.emit(StepLossConfirmed, fmtVolts(v))
+	} else {
+		m.stats.Unconfirmed++
+		why := "no reading"
+		if err != nil {
+			why = err.Error()
+		} else if m.conf.have {
+			why = fmtVolts(v) + " in the hysteresis band"
+		}
+		m.emit(StepLossUnconfirmed, why)
+	}
+	m.cancelRead()
+	if m.working {
+		// Protection starts when the recovery worker has stopped at its
+		// safe point, so that the journal sees the old recovery's last
+		// write before the new outage-begin record.
+		m.pending = &pendingLoss{confirmed: confirmed, volts: v}
+		return
+	}
+	m.beginOutage(confirmed, v)
+}
+
+// beginOutage runs the seed's protection steps 1-1 … 1-4 and starts the
+// hold-up budget.
+func (m *Monitor) beginOutage(confirmed bool, v [3]float64) {
+	m.pending = nil
+	if r := m.recov; r != nil {
+		// The new outage cuts this recovery short: its record is written
+		// with the next completion log, and the next recovery replays
+		// what is left of the journal.
+		if !r.leftover {
+			rec := r.record
+			rec.Interrupted = true
+			rec.Replay = r.replay
+			m.carried = append(m.carried, rec)
+		}
+		m.recov = nil
+	}
+	m.st = StateOutage
+	m.stats.Outages++
+	lossAt := m.conf.lossAt
+	o := &outageState{}
+	if m.coldOpen != nil {
+		o.begin, o.cold = *m.coldOpen, true
+		m.coldOpen = nil
+		m.emit(StepOutageJournaled, fmt.Sprintf("continuing the open outage of %s from the journal", o.begin.At.Format(time.RFC3339Nano)))
+	} else {
+		o.begin = OutageBegin{At: lossAt, Confirmed: confirmed}
+		if confirmed {
+			o.begin.Volts = v
+		}
+		if err := m.d.Journal.AppendOutageBegin(m.ctx, o.begin); err != nil {
+			m.raise(AlarmJournal, fmt.Errorf("power: journal outage-begin: %w", err))
+		} else {
+			m.emit(StepOutageJournaled, fmt.Sprintf("begin %s confirmed=%v", lossAt.Format(time.RFC3339Nano), confirmed))
+		}
+	}
+	m.outage = o
+	m.reportOutage(StepOutageReported)
+	m.arm(tReport, m.cfg.ReportEvery, m.onReport)
+	m.gateFromMonitor()
+	m.emit(StepGated, fmt.Sprintf("since the edge, %v after it", m.stats.LastGateLatency))
+	m.d.Modules.SetInvalid(true)
+	m.emit(StepModulesInvalid, "")
+	m.budget.Start(lossAt)
+	flushIn := m.cfg.HoldUp - m.cfg.FlushMargin - m.clock.Now().Sub(lossAt)
+	m.arm(tFlush, max(flushIn, 0), func() { m.finalFlush() })
+	if m.d.Supercap != nil {
+		m.sampleSupercap()
+	}
+}
+
+func (m *Monitor) reportOutage(step Step) {
+	if err := m.d.Uplink.ReportOutage(m.outage.begin.At); err != nil {
+		m.raise(AlarmUplink, fmt.Errorf("power: report outage: %w", err))
+		return
+	}
+	m.emit(step, "since "+m.outage.begin.At.Format(time.RFC3339Nano))
+}
+
+func (m *Monitor) onReport() {
+	if m.st != StateOutage {
+		return
+	}
+	m.reportOutage(StepOutageRepeated)
+	m.arm(tReport, m.cfg.ReportEvery, m.onReport)
+}
+
+func (m *Monitor) sampleSupercap() {
+	if m.st != StateOutage || m.outage.flushed {
+		return
+	}
+	now := m.clock.Now()
+	v, err := m.d.Supercap()
+	if err == nil {
+		err = m.budget.AddSample(now, v)
+	}
+	if err != nil && !m.outage.capAlarmed {
+		m.outage.capAlarmed = true
+		m.raise(AlarmSupercap, fmt.Errorf("power: supercap: %w (using the configured hold-up time)", err))
+	}
+	if left, _ := m.budget.Left(now); left <= m.cfg.FlushMargin {
+		m.finalFlush()
+		return
+	}
+	m.arm(tSample, m.cfg.SupercapEvery, m.sampleSupercap)
+}
+
+// finalFlush signals that critical data must be in EEPROM now.
+func (m *Monitor) finalFlush() {
+	if m.st != StateOutage || m.outage.flushed {
+		return
+	}
+	m.outage.flushed = true
+	m.stopTimer(tFlush)
+	m.stopTimer(tSample)
+	left, fromCap := m.budget.Left(m.clock.Now())
+	src := "configured hold-up time"
+	if fromCap {
+		src = "supercap estimate"
+	}
+	m.stats.FinalFlushes++
+	m.emit(StepFinalFlush, fmt.Sprintf("%v left by the %s", left, src))
+	if f := m.d.Flusher; f != nil {
+		ctx := m.ctx
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			err := f.FinalFlush(ctx, left)
+			m.post(func() {
+				if err != nil {
+					m.raise(AlarmFlush, fmt.Errorf("power: final flush: %w", err))
+					return
+				}
+				m.emit(StepFlushed, "")
+			})
+		}()
+	}
+}

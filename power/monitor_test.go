@@ -1,0 +1,631 @@
+package power
+
+import (
+	"context"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+var lossSteps = []Step{StepEdgeGated, StepLossConfirmed, StepOutageJournaled, StepOutageReported, StepGated, StepModulesInvalid}
+
+var warmSteps = []Step{StepRestoreConfirmed, StepRestoreReported, StepReinit, StepResumed, StepReplayed, StepCompletion, StepSleeping}
+
+func cat(parts ...[]Step) []Step {
+	var out []Step
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+func TestWarmRestore(t *testing.T) {
+	h := newHarness(t)
+	h.start(false)
+	h.wait(StepSleeping)
+
+	h.lose()
+	lossAt := h.clk.Now()
+	h.assertGate(true) // optimistic shed: gated before any confirmation
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepModulesInvalid)
+	// Critical data the scheduler journals during the outage.
+	h.rec.journalAdd(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25)
+	h.advance(90 * time.Second) // one repeat of the 60 s report
+	h.back()
+	backAt := h.clk.Now()
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepSleeping)
+
+	h.assertSteps(cat([]Step{StepSleeping}, lossSteps, []Step{StepOutageRepeated}, warmSteps)...)
+	h.assertCalls("gate", "journal.begin", "uplink.outage", "modules.invalid=true", "uplink.outage",
+		"journal.end", "uplink.restore", "reinit", "ungate", "modules.invalid=false", "resume", "replay", "outagelog")
+	h.assertGate(false)
+	if err := h.rec.exactlyOnce(25); err != nil {
+		t.Fatal(err)
+	}
+	begins, ends := h.jr.snapshot()
+	if len(begins) != 1 || !begins[0].At.Equal(lossAt) || !begins[0].Confirmed || begins[0].Volts != [3]float64{} {
+		t.Fatalf("journal begins %+v, want one confirmed at the loss edge", begins)
+	}
+	if len(ends) != 1 || !ends[0].End.Equal(backAt) || ends[0].Cold || !ends[0].Confirmed {
+		t.Fatalf("journal ends %+v, want one warm confirmed at the return edge", ends)
+	}
+	rep := h.up.snapshot()
+	if len(rep) != 3 || rep[2].restore != true || !rep[2].begin.Equal(lossAt) || !rep[2].end.Equal(backAt) {
+		t.Fatalf("uplink reports %+v", rep)
+	}
+	recs := h.olog.snapshot()
+	if len(recs) != 1 {
+		t.Fatalf("outage log %+v, want one record", recs)
+	}
+	r := recs[0]
+	if r.Kind != KindWarm || r.Duration != backAt.Sub(lossAt) || r.Replay != (ReplayResult{Replayed: 25}) ||
+		!r.LossConfirmed || !r.RestoreConfirmed || r.Interrupted || len(r.ReinitFailed) != 0 {
+		t.Fatalf("outage record %+v", r)
+	}
+	s := h.stats()
+	if s.State != StateNormal || s.Outages != 1 || s.Warm != 1 || s.Cold != 0 || s.Blips != 0 || s.Unconfirmed != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestColdStartThenRestartOnSameJournal(t *testing.T) {
+	h := newHarness(t)
+	began := t0.Add(-2 * time.Hour)
+	h.jr.begins = []OutageBegin{{At: began, Confirmed: true}}
+	h.rec.journalAdd(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)
+	h.rec.journal[4].bad = true // fails the second verification
+	h.start(false)
+	h.wait(StepSleeping)
+
+	h.assertSteps(StepColdStart, StepRestoreReported, StepReplayed, StepAlarm, StepCompletion, StepSleeping)
+	h.assertCalls("journal.end", "uplink.restore", "replay", "outagelog")
+	_, ends := h.jr.snapshot()
+	if len(ends) != 1 || !ends[0].Cold || !ends[0].Begin.Equal(began) || !ends[0].End.Equal(t0) {
+		t.Fatalf("journal ends %+v, want the cold end of the open outage", ends)
+	}
+	recs := h.olog.snapshot()
+	if len(recs) != 1 || recs[0].Kind != KindCold || recs[0].Replay != (ReplayResult{Replayed: 11, Rejected: 1}) ||
+		recs[0].Duration != 2*time.Hour {
+		t.Fatalf("outage log %+v", recs)
+	}
+	if _, ok := h.alarms.find(AlarmReplayRejected); !ok {
+		t.Fatalf("no alarm for the rejected record: %v", h.alarms.codes())
+	}
+	if s := h.stats(); s.Cold != 1 || s.Warm != 0 || s.Outages != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+	h.stop()
+
+	// Restart on the same journal: the outage is closed and replayed, so
+	// the daemon just sleeps.
+	h2 := newHarness(t)
+	h2.jr, h2.rec, h2.deps.Journal, h2.deps.Recoverer = h.jr, h.rec, h.jr, h.rec
+	h2.start(false)
+	h2.wait(StepSleeping)
+	h2.assertSteps(StepSleeping)
+	h2.assertCalls()
+	if len(h.olog.snapshot()) != 1 || len(h2.olog.snapshot()) != 0 {
+		t.Fatal("restart wrote another completion log")
+	}
+}
+
+func TestEmptyJournalJustSleeps(t *testing.T) {
+	h := newHarness(t)
+	h.start(false)
+	h.wait(StepSleeping)
+	h.advance(time.Hour)
+	h.assertSteps(StepSleeping)
+	h.assertCalls()
+	if calls, _ := h.vm.stats(); calls != 0 {
+		t.Fatalf("voltmeter read %d times while nothing happened", calls)
+	}
+}
+
+func TestLeftoverJournalAfterCrashDuringReplay(t *testing.T) {
+	h := newHarness(t)
+	h.jr.begins = []OutageBegin{{At: t0.Add(-time.Hour)}}
+	h.jr.ends = []OutageEnd{{Begin: t0.Add(-time.Hour), End: t0.Add(-time.Minute)}}
+	h.rec.journalAdd(1, 2, 3)
+	h.start(false)
+	h.wait(StepSleeping)
+	h.assertSteps(StepLeftoverRecovered, StepReplayed, StepSleeping)
+	h.assertCalls("replay")
+	if err := h.rec.exactlyOnce(3); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBlipUngatesWithoutOutage(t *testing.T) {
+	h := newHarness(t)
+	h.start(false)
+	h.lose()
+	h.assertGate(true)
+	h.advance(5 * time.Millisecond)
+	h.back()
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepBlip)
+	h.assertSteps(StepSleeping, StepEdgeGated, StepBlip)
+	h.assertCalls("gate", "ungate")
+	h.assertGate(false)
+	if s := h.stats(); s.Blips != 1 || s.Outages != 0 || s.State != StateNormal {
+		t.Fatalf("stats %+v", s)
+	}
+	// The blip is counted into the next outage's record.
+	h.lose()
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepModulesInvalid)
+	h.back()
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepCompletion)
+	if recs := h.olog.snapshot(); len(recs) != 1 || recs[0].Blips != 1 {
+		t.Fatalf("outage log %+v, want one record counting 1 blip", recs)
+	}
+}
+
+func TestBlipByVoltagesWhileLineStaysAsserted(t *testing.T) {
+	h := newHarness(t)
+	h.start(false)
+	// The line falls but the phases stay at nominal.
+	if err := h.line.Fail(); err != nil {
+		t.Fatal(err)
+	}
+	h.sync()
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepBlip)
+	h.assertSteps(StepSleeping, StepEdgeGated, StepVoltagesDisagree, StepAlarm, StepBlip)
+	h.assertGate(false)
+	if _, ok := h.alarms.find(AlarmLineDisagrees); !ok {
+		t.Fatalf("alarms %v, want %s", h.alarms.codes(), AlarmLineDisagrees)
+	}
+	// The line stays asserted; a recheck finds the phases gone → outage.
+	h.advance(h.m.cfg.Recheck / 2)
+	h.vm.set(0, 0, 0)
+	h.advance(h.m.cfg.Recheck / 2)
+	h.wait(StepModulesInvalid)
+	h.assertGate(true)
+	h.assertSteps(StepSleeping, StepEdgeGated, StepVoltagesDisagree, StepAlarm, StepBlip,
+		StepLossConfirmed, StepOutageJournaled, StepOutageReported, StepGated, StepModulesInvalid)
+}
+
+func TestChatterGivesOneOutage(t *testing.T) {
+	h := newHarness(t)
+	h.start(false)
+	h.vm.set(0, 0, 0)
+	// The loss edge, then 1,000 edges of chatter in 10 ms, ending lost.
+	if err := h.line.Fail(); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.line.Chatter(1000, func() { h.clk.Advance(10 * time.Microsecond) }, MainsLost); err != nil {
+		t.Fatal(err)
+	}
+	h.sync()
+	if n := h.line.Edges(); n != 1001 {
+		t.Fatalf("line produced %d edges, want 1001", n)
+	}
+	h.advance(200 * time.Millisecond)
+	h.wait(StepModulesInvalid)
+	h.advance(time.Second)
+	h.assertSteps(cat([]Step{StepSleeping}, lossSteps)...)
+	h.assertCalls("gate", "journal.begin", "uplink.outage", "modules.invalid=true")
+	s := h.stats()
+	if s.Outages != 1 || s.Edges != 1001 || s.Blips != 0 {
+		t.Fatalf("stats %+v, want one outage from 1000 edges", s)
+	}
+	if begins, _ := h.jr.snapshot(); len(begins) != 1 {
+		t.Fatalf("%d outage-begin records, want 1", len(begins))
+	}
+}
+
+func TestChatterEndingPresentIsOneBlip(t *testing.T) {
+	h := newHarness(t)
+	h.start(false)
+	if err := h.line.Chatter(1000, func() { h.clk.Advance(10 * time.Microsecond) }, MainsPresent); err != nil {
+		t.Fatal(err)
+	}
+	h.advance(200 * time.Millisecond)
+	h.wait(StepBlip)
+	h.assertSteps(StepSleeping, StepEdgeGated, StepBlip)
+	h.assertCalls("gate", "ungate")
+	if s := h.stats(); s.Blips != 1 || s.Outages != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestACSamplingUnreachable(t *testing.T) {
+	h := newHarness(t)
+	h.vm.setBlock(true)
+	h.start(false)
+	h.lose()
+	h.advance(h.m.cfg.Settle)
+	h.sync()
+	if s := h.stats(); s.State != StateConfirming {
+		t.Fatalf("state %v before the confirmation timeout, want confirming", s.State)
+	}
+	h.advance(h.m.cfg.ConfirmTimeout)
+	h.wait(StepModulesInvalid)
+	h.back()
+	h.advance(h.m.cfg.Settle + h.m.cfg.ConfirmTimeout)
+	h.wait(StepSleeping)
+	h.assertSteps(StepSleeping, StepEdgeGated, StepAlarm, StepLossUnconfirmed, StepOutageJournaled,
+		StepOutageReported, StepGated, StepModulesInvalid,
+		StepAlarm, StepRestoreGPIO, StepRestoreReported, StepReinit, StepResumed, StepReplayed, StepCompletion, StepSleeping)
+	begins, ends := h.jr.snapshot()
+	if len(begins) != 1 || begins[0].Confirmed || len(ends) != 1 || ends[0].Confirmed {
+		t.Fatalf("journal %+v %+v, want unconfirmed begin and end", begins, ends)
+	}
+	a, ok := h.alarms.find(AlarmVoltmeterUnreachable)
+	if !ok || !errors.Is(a.Err, ErrVoltmeterTimeout) {
+		t.Fatalf("alarm %+v, want voltmeter-unreachable wrapping ErrVoltmeterTimeout", a)
+	}
+	if calls, cancelled := h.vm.stats(); calls != 2 || cancelled != 2 {
+		t.Fatalf("voltmeter calls %d cancelled %d, want 2 and 2 (reads abandoned at the timeout)", calls, cancelled)
+	}
+	if s := h.stats(); s.Unconfirmed != 2 {
+		t.Fatalf("stats %+v, want 2 unconfirmed decisions", s)
+	}
+	if r := h.olog.snapshot(); len(r) != 1 || r[0].LossConfirmed || r[0].RestoreConfirmed {
+		t.Fatalf("outage log %+v", r)
+	}
+}
+
+func TestNoVoltmeterDecidesFromGPIO(t *testing.T) {
+	h := newHarness(t)
+	h.deps.Voltmeter = nil
+	h.start(false)
+	h.lose()
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepModulesInvalid)
+	h.assertSteps(StepSleeping, StepEdgeGated, StepLossUnconfirmed, StepOutageJournaled, StepOutageReported, StepGated, StepModulesInvalid)
+	if len(h.alarms.codes()) != 0 {
+		t.Fatalf("alarms %v without a voltmeter configured", h.alarms.codes())
+	}
+}
+
+func TestRestoreDuringShed(t *testing.T) {
+	h := newHarness(t)
+	h.vm.setBlock(true) // the confirmation is still pending when power returns
+	h.start(false)
+	h.lose()
+	h.advance(3 * time.Millisecond)
+	h.back()
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepBlip)
+	h.advance(2 * h.m.cfg.ConfirmTimeout)
+	h.assertSteps(StepSleeping, StepEdgeGated, StepBlip)
+	h.assertCalls("gate", "ungate")
+	h.assertGate(false)
+	if calls, cancelled := h.vm.stats(); calls != 1 || cancelled != 1 {
+		t.Fatalf("voltmeter calls %d cancelled %d, want the pending read cancelled", calls, cancelled)
+	}
+	if len(h.alarms.codes()) != 0 {
+		t.Fatalf("alarms %v for an abandoned read", h.alarms.codes())
+	}
+}
+
+func TestLossDuringRecoveryThenOutage(t *testing.T) {
+	h := newHarness(t)
+	h.start(false)
+	h.lose()
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepModulesInvalid)
+	ids := make([]int, 30)
+	for i := range ids {
+		ids[i] = i + 1
+	}
+	h.rec.journalAdd(ids...)
+	h.rec.holdBefore(1) // replay imports batch 0 (10 records), then holds
+	h.back()
+	h.advance(h.m.cfg.Settle)
+	<-h.rec.held
+	h.sync() // the worker's earlier results are queued before this
+	// Power fails again in the middle of the replay.
+	h.lose()
+	h.wait(StepRecoveryStopped)
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepModulesInvalid)
+	h.assertGate(true)
+	h.rec.journalAdd(31, 32) // journaled during the second outage
+	h.advance(10 * time.Second)
+	h.back()
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepSleeping)
+
+	h.assertSteps(cat(
+		[]Step{StepSleeping}, lossSteps,
+		[]Step{StepRestoreConfirmed, StepRestoreReported, StepReinit, StepResumed},
+		[]Step{StepEdgeGated, StepRecoveryStopped, StepLossConfirmed,
+			StepOutageJournaled, StepOutageReported, StepGated, StepModulesInvalid},
+		warmSteps)...)
+	if err := h.rec.exactlyOnce(32); err != nil {
+		t.Fatal(err)
+	}
+	recs := h.olog.snapshot()
+	if len(recs) != 2 {
+		t.Fatalf("outage log %+v, want two records", recs)
+	}
+	if !recs[0].Interrupted || recs[0].Replay.Replayed != 10 || recs[1].Interrupted || recs[1].Replay.Replayed != 22 {
+		t.Fatalf("records %+v: want the first interrupted after 10 records, the second replaying 22", recs)
+	}
+	begins, ends := h.jr.snapshot()
+	if len(begins) != 2 || len(ends) != 2 {
+		t.Fatalf("journal has %d begins and %d ends, want 2 and 2", len(begins), len(ends))
+	}
+	if h.c.count("reinit") != 2 {
+		t.Fatalf("reinit ran %d times, want once per outage", h.c.count("reinit"))
+	}
+	h.assertGate(false)
+	if s := h.stats(); s.Outages != 2 || s.Warm != 2 || s.Replay.Replayed != 32 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestBlipDuringRecoveryResumesIt(t *testing.T) {
+	h := newHarness(t)
+	h.start(false)
+	h.lose()
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepModulesInvalid)
+	ids := make([]int, 25)
+	for i := range ids {
+		ids[i] = i + 1
+	}
+	h.rec.journalAdd(ids...)
+	h.rec.holdBefore(2)
+	h.back()
+	h.advance(h.m.cfg.Settle)
+	<-h.rec.held
+	h.sync() // the worker's earlier results are queued before this
+	h.lose()
+	h.wait(StepRecoveryStopped)
+	h.advance(2 * time.Millisecond)
+	h.back()
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepSleeping)
+	h.assertSteps(cat(
+		[]Step{StepSleeping}, lossSteps,
+		[]Step{StepRestoreConfirmed, StepRestoreReported, StepReinit, StepResumed},
+		[]Step{StepEdgeGated, StepRecoveryStopped, StepBlip, StepRecoveryResumed,
+			StepReplayed, StepCompletion, StepSleeping})...)
+	if err := h.rec.exactlyOnce(25); err != nil {
+		t.Fatal(err)
+	}
+	if h.c.count("reinit") != 1 || h.c.count("replay") != 2 {
+		t.Fatalf("calls %q: want one reinit and the replay resumed once", h.c.all())
+	}
+	recs := h.olog.snapshot()
+	if len(recs) != 1 || recs[0].Replay.Replayed != 25 || recs[0].Blips != 1 {
+		t.Fatalf("outage log %+v", recs)
+	}
+	h.assertGate(false)
+}
+
+func TestGarbageVoltmeterKeepsProtecting(t *testing.T) {
+	h := newHarness(t)
+	h.start(false)
+	h.vm.set(math.NaN(), 0, 0)
+	if err := h.line.Fail(); err != nil {
+		t.Fatal(err)
+	}
+	h.sync()
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepModulesInvalid)
+	h.vm.set(220, 9999, 220) // out of range on return
+	if err := h.line.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	h.sync()
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepSleeping)
+	h.assertSteps(StepSleeping, StepEdgeGated, StepAlarm, StepLossUnconfirmed, StepOutageJournaled,
+		StepOutageReported, StepGated, StepModulesInvalid,
+		StepAlarm, StepRestoreGPIO, StepRestoreReported, StepReinit, StepResumed, StepReplayed, StepCompletion, StepSleeping)
+	var garbage []Alarm
+	for _, a := range h.alarms.alarms {
+		if a.Code == AlarmVoltmeterGarbage {
+			garbage = append(garbage, a)
+		}
+	}
+	if len(garbage) != 2 || !errors.Is(garbage[0].Err, ErrBadReading) ||
+		!strings.Contains(garbage[0].Err.Error(), "phase A") || !strings.Contains(garbage[1].Err.Error(), "phase B") {
+		t.Fatalf("garbage alarms %+v, want two naming phases A and B", garbage)
+	}
+}
+
+func TestBrownoutInHysteresisBand(t *testing.T) {
+	h := newHarness(t)
+	h.start(false)
+	h.vm.set(150, 140, 0) // between loss (132) and restore (176)
+	if err := h.line.Fail(); err != nil {
+		t.Fatal(err)
+	}
+	h.sync()
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepModulesInvalid)
+	// The line returns but the phases are still in the band: no restore.
+	if err := h.line.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	h.sync()
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepVoltagesDisagree)
+	if s := h.stats(); s.State != StateOutage {
+		t.Fatalf("state %v with phases in the band, want outage", s.State)
+	}
+	h.vm.set(200, 0, 0)
+	h.advance(h.m.cfg.Recheck)
+	h.wait(StepSleeping)
+	h.assertSteps(cat([]Step{StepSleeping, StepEdgeGated, StepLossUnconfirmed, StepOutageJournaled,
+		StepOutageReported, StepGated, StepModulesInvalid, StepVoltagesDisagree}, warmSteps)...)
+}
+
+func TestJournalFailureStillProtects(t *testing.T) {
+	h := newHarness(t)
+	h.jr.failAll = errors.New("eeprom: nak at 0x50")
+	h.start(false)
+	h.lose()
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepModulesInvalid)
+	h.assertSteps(StepAlarm, StepSleeping, StepEdgeGated, StepLossConfirmed, StepAlarm, StepOutageReported, StepGated, StepModulesInvalid)
+	h.assertGate(true)
+	a, ok := h.alarms.find(AlarmJournal)
+	if !ok || !strings.Contains(a.Err.Error(), "unreadable at start-up") {
+		t.Fatalf("alarm %+v", a)
+	}
+}
+
+func TestFinalFlushByConfiguredHoldUp(t *testing.T) {
+	h := newHarness(t)
+	h.start(false)
+	h.lose()
+	lossAt := h.clk.Now()
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepModulesInvalid)
+	h.advance(149 * time.Second)
+	if s := h.stats(); s.FinalFlushes != 0 {
+		t.Fatal("final flush before the margin")
+	}
+	h.advance(time.Second)
+	e := h.wait(StepFinalFlush)
+	if got := e.At.Sub(lossAt); got != 150*time.Second {
+		t.Fatalf("final flush %v after the loss, want 150 s (180 s hold-up − 30 s margin)", got)
+	}
+	h.wait(StepFlushed)
+	if got := h.flush.snapshot(); len(got) != 1 || got[0] != 30*time.Second {
+		t.Fatalf("flusher got %v, want one call with 30 s left", got)
+	}
+}
+
+func TestFinalFlushBySupercapEstimate(t *testing.T) {
+	h := newHarness(t)
+	// 1 F at 5 V, 0.1 W, cut-off 2.5 V: 93.75 s of hold-up, far less than
+	// the configured 180 s; the flush must come at 93.75 − 30 s.
+	sc := &supercapModel{clk: h.clk, c: 1, p: 0.1, v0: 5}
+	h.deps.Supercap = sc.read
+	h.cfg.SupercapMinV = 2.5
+	h.start(false)
+	h.lose()
+	sc.startDischarge()
+	lossAt := h.clk.Now()
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepModulesInvalid)
+	h.advance(2 * time.Minute)
+	e := h.wait(StepFinalFlush)
+	got := e.At.Sub(lossAt)
+	if got < 63*time.Second || got > 65*time.Second {
+		t.Fatalf("final flush %v after the loss, want about 63.75 s", got)
+	}
+	if !strings.Contains(e.Detail, "supercap") {
+		t.Fatalf("detail %q, want the supercap estimate named", e.Detail)
+	}
+}
+
+func TestSupercapFailureFallsBackToHoldUp(t *testing.T) {
+	h := newHarness(t)
+	sc := &supercapModel{clk: h.clk, c: 1, p: 0.1, v0: 5, failAfter: 1}
+	h.deps.Supercap = sc.read
+	h.cfg.SupercapMinV = 2.5
+	h.start(false)
+	h.lose()
+	lossAt := h.clk.Now()
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepModulesInvalid)
+	h.advance(3 * time.Minute)
+	e := h.wait(StepFinalFlush)
+	if got := e.At.Sub(lossAt); got != 150*time.Second {
+		t.Fatalf("final flush %v after the loss, want 150 s from the configured hold-up", got)
+	}
+	if _, ok := h.alarms.find(AlarmSupercap); !ok || len(h.alarms.codes()) != 1 {
+		t.Fatalf("alarms %v, want one supercap alarm", h.alarms.codes())
+	}
+}
+
+func TestStartOnCapacitorContinuesOpenOutage(t *testing.T) {
+	h := newHarness(t)
+	began := t0.Add(-time.Minute)
+	h.jr.begins = []OutageBegin{{At: began, Confirmed: true}}
+	h.vm.set(0, 0, 0)
+	h.start(true)
+	h.assertGate(true)
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepModulesInvalid)
+	if begins, _ := h.jr.snapshot(); len(begins) != 1 {
+		t.Fatalf("journal begins %+v: the open outage must be continued, not duplicated", begins)
+	}
+	h.back()
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepSleeping)
+	h.assertSteps(cat(lossSteps, warmSteps)...)
+	_, ends := h.jr.snapshot()
+	if len(ends) != 1 || !ends[0].Begin.Equal(began) || !ends[0].Cold {
+		t.Fatalf("journal ends %+v", ends)
+	}
+	if s := h.stats(); s.Cold != 1 || s.Warm != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestReinitFailureIsReportedAndRecoveryGoesOn(t *testing.T) {
+	h := newHarness(t)
+	h.reinit.fail = map[string]error{"hplc": errors.New("hplc: no answer to AFN 01 reset")}
+	h.start(false)
+	h.lose()
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepModulesInvalid)
+	h.back()
+	h.advance(h.m.cfg.Settle)
+	e := h.wait(StepReinit)
+	if !strings.Contains(e.Detail, "hplc failed") || !strings.Contains(e.Detail, "rs485-1 ok") {
+		t.Fatalf("reinit detail %q", e.Detail)
+	}
+	h.wait(StepSleeping)
+	recs := h.olog.snapshot()
+	if len(recs) != 1 || len(recs[0].ReinitFailed) != 1 || recs[0].ReinitFailed[0] != "hplc" || len(recs[0].Errors) != 1 {
+		t.Fatalf("outage log %+v", recs)
+	}
+}
+
+func TestNewMonitorRejectsBadConfigAndDeps(t *testing.T) {
+	h := newHarness(t)
+	tests := []struct {
+		name string
+		cfg  Config
+		deps func(d *Deps)
+		want string
+	}{
+		{"restore below loss", Config{LossV: 150, RestoreV: 140}, nil, "restore_v"},
+		{"margin over hold-up", Config{HoldUp: 10 * time.Second, FlushMargin: 20 * time.Second}, nil, "flush_margin"},
+		{"negative settle", Config{Settle: -time.Millisecond}, nil, "settle"},
+		{"missing gate", Config{}, func(d *Deps) { d.Gate = nil }, "Gate"},
+		{"missing recoverer", Config{}, func(d *Deps) { d.Recoverer = nil }, "Recoverer"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := h.deps
+			if tc.deps != nil {
+				tc.deps(&d)
+			}
+			_, err := NewMonitor(tc.cfg, d)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one naming %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestRunFailsOnUnreadableLine(t *testing.T) {
+	h := newHarness(t)
+	m, err := NewMonitor(Config{}, h.deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _ := NewSimLine(SimLineConfig{Initial: 1}, h.clk, m.Edge)
+	l.Close()
+	err = m.Run(context.Background(), l)
+	if !errors.Is(err, ErrClosed) {
+		t.Fatalf("Run on a closed line: %v", err)
+	}
+}
