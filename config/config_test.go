@@ -183,6 +183,7 @@ func TestInvalid(t *testing.T) {
 			"device[1].driver", `driver = "hplc"`, "needs an [hplc] section"},
 		{"port reused", `port = "/dev/ttyS1"`, `port = "/dev/ttyS2" # dup`, "device[0].port", "# dup", "already used by ac_sampling.port (line 17)"},
 		{"duplicate key", "loss_v = 154", "loss_v = 154\nloss_v = 150", "power.loss_v", "loss_v = 150", "defined twice (first at line 8)"},
+		{"table twice", "", "\n[power] # dup\nx = 1\n", "power", "# dup", "table defined twice (first at line 6)"},
 		{"syntax", "loss_v = 154", "loss_v = = 154", "", "loss_v = = 154", "syntax"},
 		{"log level", "", "\n[log]\nlevel = \"verbose\"\n", "log.level", "verbose", "debug|info|warn|error"},
 		{"log format", "", "\n[log]\nformat = \"xml\"\n", "log.format", "xml", "text|json"},

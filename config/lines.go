@@ -13,6 +13,7 @@ import (
 type keyLines struct {
 	line    map[string]int  // path → line of its first mention
 	defined map[string]bool // paths assigned by a key/value (not by a header)
+	headers map[string]int  // paths opened by a [table] header → its line
 	arrays  map[string]int  // array-of-tables path → element count so far
 	dups    []*Error        // keys assigned twice
 }
@@ -24,6 +25,7 @@ func scanLines(data []byte) (*keyLines, error) {
 	kl := &keyLines{
 		line:    map[string]int{},
 		defined: map[string]bool{},
+		headers: map[string]int{},
 		arrays:  map[string]int{},
 	}
 	var p unstable.Parser
@@ -35,6 +37,14 @@ func scanLines(data []byte) (*keyLines, error) {
 		case unstable.Table:
 			keys, line := keyOf(&p, e)
 			cur = kl.resolve(keys, line)
+			if first, dup := kl.headers[cur]; dup || kl.defined[cur] {
+				if !dup {
+					first = kl.line[cur]
+				}
+				kl.dups = append(kl.dups, &Error{Line: line, Key: cur,
+					Msg: "table defined twice (first at line " + strconv.Itoa(first) + ")"})
+			}
+			kl.headers[cur] = line
 		case unstable.ArrayTable:
 			keys, line := keyOf(&p, e)
 			if len(keys) == 0 {
