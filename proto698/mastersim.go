@@ -1,0 +1,416 @@
+package proto698
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+)
+
+// MasterEventKind classifies what the master-station simulator observed.
+type MasterEventKind uint8
+
+// Observations of the master-station simulator.
+const (
+	MasterConnect      MasterEventKind = iota // a terminal connected
+	MasterLogin                               // LINK-Request login accepted
+	MasterHeartbeat                           // heartbeat (answered unless heartbeats are ignored)
+	MasterLogout                              // LINK-Request logout
+	MasterReport                              // a new power event (first delivery)
+	MasterDuplicate                           // a resent power event already received (confirmed again, not stored)
+	MasterUnauthorized                        // a frame before login (ignored, not answered)
+	MasterDisconnect                          // the connection closed
+)
+
+func (k MasterEventKind) String() string {
+	return [...]string{"connect", "login", "heartbeat", "logout", "report", "duplicate", "unauthorized", "disconnect"}[k]
+}
+
+// MasterEvent is one observation, delivered on MasterSim.Events.
+type MasterEvent struct {
+	Kind     MasterEventKind
+	Terminal string     // terminal SA (after login)
+	Event    PowerEvent // MasterReport, MasterDuplicate
+}
+
+// MasterStats counts what the master has seen.
+type MasterStats struct {
+	Connects, Logins, Heartbeats, Reports, Duplicates, Unauthorized int
+}
+
+// MasterSim simulates a master station on a TCP listener. It honours the
+// link rules a real front-end processor enforces: nothing but a login is
+// answered before the terminal has logged in; heartbeats are answered
+// with LINK-Response; REPORT-Notification 3106 records are stored once per
+// PowerEvent.Key (duplicates are confirmed but not stored) and confirmed
+// with REPORT-Response echoing the PIID. Its state is owned by Run.
+type MasterSim struct {
+	log  *slog.Logger
+	loc  *time.Location
+	addr string
+	ln   net.Listener
+
+	cmds   chan func(*masterState)
+	msgs   chan masterMsg
+	events chan MasterEvent
+	done   chan struct{}
+}
+
+type masterConn struct {
+	c        net.Conn
+	loggedIn bool
+	sa       ServerAddress
+}
+
+type masterState struct {
+	conns            map[*masterConn]bool
+	received         []PowerEvent
+	seen             map[string]bool
+	stats            MasterStats
+	dropNextReport   bool
+	withhold         int // reports left to leave unconfirmed (link kept)
+	ignoreHeartbeats bool
+	ln               net.Listener
+	up               bool
+	wg               *sync.WaitGroup // accept and reader goroutines
+}
+
+type masterMsg struct {
+	mc    *masterConn
+	frame Frame
+	apdu  APDU
+	err   error // connection ended
+}
+
+// NewMasterSim listens on addr (e.g. "127.0.0.1:0"). loc is the time
+// zone of date_time fields (nil: time.Local).
+func NewMasterSim(addr string, loc *time.Location, log *slog.Logger) (*MasterSim, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("proto698: master sim: listen %s: %w", addr, err)
+	}
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if loc == nil {
+		loc = time.Local
+	}
+	return &MasterSim{
+		log: log, loc: loc, addr: ln.Addr().String(), ln: ln,
+		cmds: make(chan func(*masterState)), msgs: make(chan masterMsg),
+		events: make(chan MasterEvent, 1024), done: make(chan struct{}),
+	}, nil
+}
+
+// Addr is the host:port terminals dial.
+func (m *MasterSim) Addr() string { return m.addr }
+
+// Events delivers observations in order (buffered; tests read them to wait
+// for the next login or report without polling).
+func (m *MasterSim) Events() <-chan MasterEvent { return m.events }
+
+func (m *MasterSim) do(f func(*masterState)) bool {
+	ran := make(chan struct{})
+	select {
+	case m.cmds <- func(s *masterState) { f(s); close(ran) }:
+		<-ran
+		return true
+	case <-m.done:
+		return false
+	}
+}
+
+// DropLinks closes every current connection (as a NAT timeout or a
+// front-end restart does); terminals must reconnect and log in again.
+func (m *MasterSim) DropLinks() { m.do(func(s *masterState) { m.dropAll(s) }) }
+
+// DropOnNextReport makes the master store the next report but drop the
+// link instead of confirming it — the confirmation is lost, so the
+// terminal must resend and the master must deduplicate.
+func (m *MasterSim) DropOnNextReport() { m.do(func(s *masterState) { s.dropNextReport = true }) }
+
+// WithholdConfirms leaves the next n reports unconfirmed while keeping
+// the link up (a slow or lossy front end); the terminal must resend.
+func (m *MasterSim) WithholdConfirms(n int) { m.do(func(s *masterState) { s.withhold = n }) }
+
+// IgnoreHeartbeats stops (or resumes) answering heartbeats.
+func (m *MasterSim) IgnoreHeartbeats(ignore bool) {
+	m.do(func(s *masterState) { s.ignoreHeartbeats = ignore })
+}
+
+// Down stops listening and drops all links (the master is unreachable);
+// Up listens again on the same address.
+func (m *MasterSim) Down() {
+	m.do(func(s *masterState) {
+		if s.up {
+			s.ln.Close()
+			s.up = false
+		}
+		m.dropAll(s)
+	})
+}
+
+// Up resumes listening after Down.
+func (m *MasterSim) Up() error {
+	var err error
+	m.do(func(s *masterState) {
+		if s.up {
+			return
+		}
+		var ln net.Listener
+		if ln, err = net.Listen("tcp", m.addr); err == nil {
+			s.ln, s.up = ln, true
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				m.accept(ln)
+			}()
+		}
+	})
+	return err
+}
+
+// Received returns the distinct power events in arrival order.
+func (m *MasterSim) Received() []PowerEvent {
+	var out []PowerEvent
+	m.do(func(s *masterState) { out = append(out, s.received...) })
+	return out
+}
+
+// Stats returns the counters.
+func (m *MasterSim) Stats() MasterStats {
+	var st MasterStats
+	m.do(func(s *masterState) { st = s.stats })
+	return st
+}
+
+func (m *MasterSim) dropAll(s *masterState) {
+	for mc := range s.conns {
+		mc.c.Close()
+	}
+}
+
+func (m *MasterSim) emit(e MasterEvent) {
+	select {
+	case m.events <- e:
+	default:
+		m.log.Warn("proto698: master sim: event buffer full", "kind", e.Kind)
+	}
+}
+
+// accept hands new connections to Run; it ends when ln closes.
+func (m *MasterSim) accept(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		mc := &masterConn{c: c}
+		select {
+		case m.msgs <- masterMsg{mc: mc}:
+		case <-m.done:
+			c.Close()
+			return
+		}
+	}
+}
+
+// readConn deframes one connection and forwards frames to Run.
+func (m *MasterSim) readConn(mc *masterConn) {
+	var d Deframer
+	buf := make([]byte, 1024)
+	send := func(msg masterMsg) bool {
+		select {
+		case m.msgs <- msg:
+			return true
+		case <-m.done:
+			return false
+		}
+	}
+	for {
+		n, err := mc.c.Read(buf)
+		d.Write(buf[:n])
+		for {
+			raw, _, ok := d.Next()
+			if !ok {
+				break
+			}
+			f, _, ferr := DecodeFrame(raw)
+			if ferr != nil {
+				continue
+			}
+			a, aerr := DecodeAPDU(f.Data)
+			if aerr != nil {
+				m.log.Warn("proto698: master sim: bad APDU", "err", aerr)
+				continue
+			}
+			f.Data = nil // not retained
+			if !send(masterMsg{mc: mc, frame: f, apdu: a}) {
+				return
+			}
+		}
+		if err != nil {
+			if err == io.EOF || errors.Is(err, net.ErrClosed) {
+				err = io.EOF
+			}
+			send(masterMsg{mc: mc, err: err})
+			return
+		}
+	}
+}
+
+// Run serves until ctx ends, then closes the listener and all connections
+// and waits for its goroutines.
+func (m *MasterSim) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	s := &masterState{conns: map[*masterConn]bool{}, seen: map[string]bool{}, ln: m.ln, up: true, wg: &wg}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		m.accept(m.ln)
+	}()
+	defer func() {
+		if s.up {
+			s.ln.Close()
+		}
+		m.dropAll(s)
+		close(m.done) // unblocks readers and accept loops
+		wg.Wait()
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case f := <-m.cmds:
+			f(s)
+		case msg := <-m.msgs:
+			switch {
+			case msg.err != nil:
+				if s.conns[msg.mc] {
+					delete(s.conns, msg.mc)
+					msg.mc.c.Close()
+					m.emit(MasterEvent{Kind: MasterDisconnect, Terminal: msg.mc.sa.String()})
+				}
+			case msg.apdu == nil: // new connection
+				s.conns[msg.mc] = true
+				s.stats.Connects++
+				m.emit(MasterEvent{Kind: MasterConnect})
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					m.readConn(msg.mc)
+				}()
+			default:
+				m.handle(s, msg)
+			}
+		}
+	}
+}
+
+func (m *MasterSim) handle(s *masterState, msg masterMsg) {
+	mc, f := msg.mc, msg.frame
+	if !s.conns[mc] {
+		return // frame raced with a drop
+	}
+	if !f.Control.FromServer() || f.Control.PRM() {
+		m.log.Debug("proto698: master sim: not a terminal-initiated frame", "control", f.Control)
+		return
+	}
+	switch a := msg.apdu.(type) {
+	case *LinkRequest:
+		if f.Control.Function() != FuncLink {
+			return
+		}
+		switch {
+		case a.Type == LinkLogin:
+			mc.loggedIn, mc.sa = true, f.Addr
+			s.stats.Logins++
+			m.log.Info("proto698: master sim: login", "terminal", f.Addr, "heartbeat_s", a.Heartbeat)
+			m.emit(MasterEvent{Kind: MasterLogin, Terminal: f.Addr.String()})
+		case !mc.loggedIn || !mc.sa.Equal(f.Addr):
+			s.stats.Unauthorized++
+			m.emit(MasterEvent{Kind: MasterUnauthorized, Terminal: f.Addr.String()})
+			return
+		case a.Type == LinkHeartbeat:
+			s.stats.Heartbeats++
+			m.log.Debug("proto698: master sim: heartbeat", "terminal", f.Addr)
+			m.emit(MasterEvent{Kind: MasterHeartbeat, Terminal: f.Addr.String()})
+			if s.ignoreHeartbeats {
+				return
+			}
+		case a.Type == LinkLogout:
+			mc.loggedIn = false
+			m.emit(MasterEvent{Kind: MasterLogout, Terminal: f.Addr.String()})
+		}
+		now := NewDateTime(time.Now().In(m.loc))
+		m.reply(mc, f, FuncLink, &LinkResponse{PIID: PIID(a.PIID) &^ 0x40, Result: 0x80, RequestTime: a.Time, ReceiveTime: now, ResponseTime: now})
+	case *ReportNotificationRecordList:
+		if !mc.loggedIn || !mc.sa.Equal(f.Addr) {
+			s.stats.Unauthorized++
+			m.emit(MasterEvent{Kind: MasterUnauthorized, Terminal: f.Addr.String()})
+			return
+		}
+		oads := make([]OAD, 0, len(a.Records))
+		for _, rec := range a.Records {
+			oads = append(oads, rec.OAD)
+			if rec.OAD != OADPowerEvent {
+				continue
+			}
+			evs, err := ParsePowerEvents(rec, m.loc)
+			if err != nil {
+				m.log.Warn("proto698: master sim: bad 3106 record", "err", err)
+				continue
+			}
+			for _, ev := range evs {
+				s.stats.Reports++
+				key := f.Addr.String() + "/" + ev.Key()
+				if s.seen[key] {
+					s.stats.Duplicates++
+					m.log.Info("proto698: master sim: duplicate report", "terminal", f.Addr, "event", ev.Key())
+					m.emit(MasterEvent{Kind: MasterDuplicate, Terminal: f.Addr.String(), Event: ev})
+					continue
+				}
+				s.seen[key] = true
+				s.received = append(s.received, ev)
+				m.log.Info("proto698: master sim: report", "terminal", f.Addr, "event", ev.Key())
+				m.emit(MasterEvent{Kind: MasterReport, Terminal: f.Addr.String(), Event: ev})
+			}
+		}
+		if s.dropNextReport {
+			s.dropNextReport = false
+			mc.c.Close() // confirmation lost with the link
+			return
+		}
+		if s.withhold > 0 {
+			s.withhold--
+			return
+		}
+		m.reply(mc, f, FuncUserData, &ReportResponseRecordList{PIID: PIID(a.PIID) &^ 0x40, OADs: oads})
+	default:
+		if !mc.loggedIn {
+			s.stats.Unauthorized++
+			m.emit(MasterEvent{Kind: MasterUnauthorized, Terminal: f.Addr.String()})
+		}
+	}
+}
+
+func (m *MasterSim) reply(mc *masterConn, req Frame, fn Function, a APDU) {
+	apdu, err := EncodeAPDU(a)
+	if err != nil {
+		m.log.Error("proto698: master sim: encode", "err", err)
+		return
+	}
+	b, err := AppendFrame(nil, &Frame{Control: NewControl(false, false, false, false, fn), Addr: req.Addr, Client: req.Client, Data: apdu})
+	if err != nil {
+		m.log.Error("proto698: master sim: frame", "err", err)
+		return
+	}
+	_ = mc.c.SetWriteDeadline(time.Now().Add(time.Second))
+	if _, err := mc.c.Write(b); err != nil {
+		m.log.Debug("proto698: master sim: write", "err", err)
+	}
+}

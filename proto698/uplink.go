@@ -1,0 +1,361 @@
+package proto698
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+)
+
+// ErrQueueFull: ReportPowerEvent could not enqueue (the uplink's input
+// channel is full, i.e. Run is not draining it).
+var ErrQueueFull = errors.New("uplink queue full")
+
+// UplinkConfig configures the master-station uplink.
+type UplinkConfig struct {
+	Master string        // master station host:port (required)
+	Addr   ServerAddress // the terminal's own server address (required)
+	Client uint8         // client address CA used in frames
+	// Heartbeat is the heartbeat period (sent in the login, rounded to
+	// whole seconds, at least 1); 0 means 60 s.
+	Heartbeat time.Duration
+	// ResponseTimeout bounds the wait for LINK-Response and, before a
+	// resend, for REPORT-Response; 0 means 10 s.
+	ResponseTimeout time.Duration
+	// MissedHeartbeats unanswered heartbeats drop the link; 0 means 3.
+	MissedHeartbeats int
+	// RetryMin and RetryMax bound the reconnect back-off; 0 means 1 s and 60 s.
+	RetryMin, RetryMax time.Duration
+	// QueueSize is the capacity of the ReportPowerEvent channel; 0 means 64.
+	QueueSize int
+	// Channel is the OAD named in the report-status column; zero means
+	// 0x45000200 (public wireless network).
+	Channel OAD
+	// Location is the time zone of date_time fields; nil means time.Local.
+	Location *time.Location
+}
+
+// Uplink keeps a DL/T 698.45 link to the master station over TCP: it logs
+// in, sends heartbeats, re-logs in after the link drops, and delivers
+// terminal power-off/power-on event reports (0x3106), one at a time in
+// order, resending each until the master confirms it with
+// REPORT-Response. Reports enqueued while the link is down wait in Run's
+// queue; nothing is dropped. The master deduplicates resends by
+// PowerEvent.Key (event sequence number and kind).
+type Uplink struct {
+	cfg    UplinkConfig
+	log    *slog.Logger
+	events chan PowerEvent
+}
+
+// NewUplink validates cfg and returns an uplink; call Run to start it.
+func NewUplink(cfg UplinkConfig, log *slog.Logger) (*Uplink, error) {
+	if cfg.Master == "" {
+		return nil, fmt.Errorf("proto698: uplink: master address: %w", ErrInvalid)
+	}
+	if cfg.Addr.Len == 0 {
+		return nil, fmt.Errorf("proto698: uplink: terminal address: %w", ErrInvalid)
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 60 * time.Second
+	}
+	if cfg.ResponseTimeout <= 0 {
+		cfg.ResponseTimeout = 10 * time.Second
+	}
+	if cfg.MissedHeartbeats <= 0 {
+		cfg.MissedHeartbeats = 3
+	}
+	if cfg.RetryMin <= 0 {
+		cfg.RetryMin = time.Second
+	}
+	if cfg.RetryMax < cfg.RetryMin {
+		cfg.RetryMax = max(60*time.Second, cfg.RetryMin)
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = 64
+	}
+	if cfg.Channel == (OAD{}) {
+		cfg.Channel = OADChannelGPRS
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.Local
+	}
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Uplink{cfg: cfg, log: log, events: make(chan PowerEvent, cfg.QueueSize)}, nil
+}
+
+// ReportPowerEvent enqueues a report without blocking. It fails with
+// ErrQueueFull only if Run has not drained QueueSize earlier events.
+func (u *Uplink) ReportPowerEvent(ev PowerEvent) error {
+	select {
+	case u.events <- ev:
+		return nil
+	default:
+		return fmt.Errorf("proto698: uplink: report %s: %w", ev.Key(), ErrQueueFull)
+	}
+}
+
+// uplinkState is owned by Run.
+type uplinkState struct {
+	pending []PowerEvent // FIFO; pending[0] is in flight once sent
+	piid    uint8
+}
+
+func (s *uplinkState) nextPIID() uint8 {
+	s.piid = (s.piid + 1) & 0x3F
+	return s.piid
+}
+
+// Run owns the link until ctx ends. It returns nil on cancellation.
+func (u *Uplink) Run(ctx context.Context) error {
+	st := &uplinkState{}
+	backoff := u.cfg.RetryMin
+	for {
+		d := net.Dialer{Timeout: u.cfg.ResponseTimeout}
+		conn, err := d.DialContext(ctx, "tcp", u.cfg.Master)
+		if err == nil {
+			var loggedIn bool
+			loggedIn, err = u.session(ctx, conn, st)
+			conn.Close()
+			if loggedIn {
+				backoff = u.cfg.RetryMin
+			}
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		u.log.Warn("proto698: uplink: link down", "master", u.cfg.Master, "err", err, "queued", len(st.pending), "retry_in", backoff)
+		if !u.wait(ctx, st, backoff) {
+			return nil
+		}
+		backoff = min(2*backoff, u.cfg.RetryMax)
+	}
+}
+
+// wait sleeps for d while still accepting reports; false if ctx ended.
+func (u *Uplink) wait(ctx context.Context, st *uplinkState, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case ev := <-u.events:
+			st.pending = append(st.pending, ev)
+		case <-t.C:
+			return true
+		}
+	}
+}
+
+// inbound is one decoded frame (or the reader's final error).
+type inbound struct {
+	apdu APDU
+	err  error
+}
+
+// session runs one TCP connection: login, then heartbeats and reports
+// until the link fails or ctx ends. loggedIn reports whether the login
+// succeeded (which resets the reconnect back-off).
+func (u *Uplink) session(ctx context.Context, conn net.Conn, st *uplinkState) (loggedIn bool, err error) {
+	in := make(chan inbound)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		u.readLink(conn, in, done)
+	}()
+	defer func() {
+		close(done)
+		conn.Close()
+		wg.Wait()
+	}()
+
+	// Login.
+	loginPIID := st.nextPIID()
+	if err := u.sendLink(conn, LinkLogin, loginPIID); err != nil {
+		return false, err
+	}
+	loginTimer := time.NewTimer(u.cfg.ResponseTimeout)
+	defer loginTimer.Stop()
+	for !loggedIn {
+		select {
+		case <-ctx.Done():
+			return false, nil
+		case ev := <-u.events:
+			st.pending = append(st.pending, ev)
+		case <-loginTimer.C:
+			return false, fmt.Errorf("proto698: uplink: login: %w", ErrNoAnswer)
+		case m := <-in:
+			if m.err != nil {
+				return false, m.err
+			}
+			r, ok := m.apdu.(*LinkResponse)
+			if !ok || r.PIID.Seq() != loginPIID {
+				u.log.Debug("proto698: uplink: ignoring frame before login", "service", m.apdu.Service())
+				continue
+			}
+			if !r.Success() {
+				return false, fmt.Errorf("proto698: uplink: login refused, result %d: %w", r.Result&7, ErrInvalid)
+			}
+			loggedIn = true
+		}
+	}
+	u.log.Info("proto698: uplink: logged in", "master", u.cfg.Master, "terminal", u.cfg.Addr, "queued", len(st.pending))
+
+	hb := time.NewTicker(u.cfg.Heartbeat)
+	defer hb.Stop()
+	unanswered := 0
+	resend := time.NewTimer(0)
+	<-resend.C
+	defer resend.Stop()
+	inflight := false
+	var inflightPIID uint8
+	attempts := 0
+	for {
+		if !inflight && len(st.pending) > 0 {
+			inflightPIID = st.nextPIID()
+			attempts = 0
+			inflight = true
+			if err := u.sendReport(conn, st.pending[0], inflightPIID); err != nil {
+				return true, err
+			}
+			attempts++
+			resend.Reset(u.cfg.ResponseTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			_ = u.sendLink(conn, LinkLogout, st.nextPIID()) // best effort
+			return true, nil
+		case ev := <-u.events:
+			st.pending = append(st.pending, ev)
+		case <-hb.C:
+			if unanswered >= u.cfg.MissedHeartbeats {
+				return true, fmt.Errorf("proto698: uplink: %d heartbeats unanswered: %w", unanswered, ErrNoAnswer)
+			}
+			unanswered++
+			if err := u.sendLink(conn, LinkHeartbeat, st.nextPIID()); err != nil {
+				return true, err
+			}
+		case <-resend.C:
+			ev := st.pending[0]
+			u.log.Info("proto698: uplink: report not confirmed, resending", "event", ev.Key(), "attempt", attempts+1)
+			if err := u.sendReport(conn, ev, inflightPIID); err != nil {
+				return true, err
+			}
+			attempts++
+			resend.Reset(u.cfg.ResponseTimeout)
+		case m := <-in:
+			if m.err != nil {
+				return true, m.err
+			}
+			switch r := m.apdu.(type) {
+			case *LinkResponse:
+				unanswered = 0
+			case *ReportResponseRecordList:
+				if !inflight || r.PIID.Seq() != inflightPIID || !containsOAD(r.OADs, OADPowerEvent) {
+					u.log.Debug("proto698: uplink: unexpected REPORT-Response", "piid", r.PIID.Seq(), "oads", r.OADs)
+					continue
+				}
+				ev := st.pending[0]
+				st.pending = st.pending[1:]
+				inflight = false
+				if !resend.Stop() {
+					select {
+					case <-resend.C:
+					default:
+					}
+				}
+				u.log.Info("proto698: uplink: report confirmed", "event", ev.Key(), "attempts", attempts, "queued", len(st.pending))
+			default:
+				u.log.Debug("proto698: uplink: ignoring service", "service", m.apdu.Service())
+			}
+		}
+	}
+}
+
+func containsOAD(os []OAD, o OAD) bool {
+	for _, x := range os {
+		if x == o {
+			return true
+		}
+	}
+	return false
+}
+
+// readLink deframes conn and hands decoded APDUs to the session until the
+// connection fails or done closes.
+func (u *Uplink) readLink(conn net.Conn, in chan<- inbound, done <-chan struct{}) {
+	var d Deframer
+	buf := make([]byte, 1024)
+	deliver := func(m inbound) bool {
+		select {
+		case in <- m:
+			return true
+		case <-done:
+			return false
+		}
+	}
+	for {
+		n, err := conn.Read(buf)
+		d.Write(buf[:n])
+		for {
+			raw, skipped, ok := d.Next()
+			if !ok {
+				break
+			}
+			if skipped > 0 {
+				u.log.Warn("proto698: uplink: skipped garbage", "bytes", skipped)
+			}
+			f, _, ferr := DecodeFrame(raw)
+			if ferr != nil || f.Control.FromServer() || f.Control.Fragmented() {
+				continue // not a master→terminal frame we handle
+			}
+			a, aerr := DecodeAPDU(f.Data)
+			if aerr != nil {
+				u.log.Warn("proto698: uplink: bad APDU from master", "err", aerr)
+				continue
+			}
+			if !deliver(inbound{apdu: a}) {
+				return
+			}
+		}
+		if err != nil {
+			deliver(inbound{err: fmt.Errorf("proto698: uplink: read: %w", err)})
+			return
+		}
+	}
+}
+
+func (u *Uplink) write(conn net.Conn, fn Function, a APDU) error {
+	apdu, err := EncodeAPDU(a)
+	if err != nil {
+		return err
+	}
+	b, err := AppendFrame(nil, &Frame{Control: NewControl(true, false, false, false, fn), Addr: u.cfg.Addr, Client: u.cfg.Client, Data: apdu})
+	if err != nil {
+		return err
+	}
+	_ = conn.SetWriteDeadline(time.Now().Add(u.cfg.ResponseTimeout))
+	if _, err := conn.Write(b); err != nil {
+		return fmt.Errorf("proto698: uplink: write %s: %w", a.Service(), err)
+	}
+	return nil
+}
+
+func (u *Uplink) sendLink(conn net.Conn, t LinkType, piid uint8) error {
+	secs := max(1, (u.cfg.Heartbeat+time.Second/2)/time.Second)
+	return u.write(conn, FuncLink, &LinkRequest{PIID: PIIDACD(piid), Type: t, Heartbeat: uint16(min(secs, 0xFFFF)), Time: NewDateTime(time.Now().In(u.cfg.Location))})
+}
+
+func (u *Uplink) sendReport(conn net.Conn, ev PowerEvent, piid uint8) error {
+	rec := PowerEventRecord(ev, u.cfg.Channel, u.cfg.Location)
+	return u.write(conn, FuncUserData, &ReportNotificationRecordList{PIID: PIIDACD(piid), Records: []ResultRecord{rec}})
+}
