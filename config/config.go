@@ -161,8 +161,10 @@ type Point struct {
 	// Address is the driver's point address: a Modbus register or coil
 	// number (as decimal text), a DL/T 698 OAD or DL/T 645 data identifier
 	// (8 hex digits), empty for gpio-output.
-	Address string
-	Table   string // Modbus only: holding|input|coil|discrete
+	Address  string
+	Register uint16 // Modbus: the register or coil number
+	ID       uint32 // dlt698: the OAD; hplc: the DL/T 645 data identifier
+	Table    string // Modbus only: holding|input|coil|discrete
 }
 
 // Store is the data store.

@@ -80,7 +80,7 @@ func TestMinimalDefaults(t *testing.T) {
 	}
 	p := d.Points[0]
 	want := Point{Name: "p", Class: ClassCollection, Integrity: IntegrityChecked, Period: 15 * time.Second,
-		Deadline: 5 * time.Second, Kind: "u16", Scale: 1, Address: "100", Table: "holding"}
+		Deadline: 5 * time.Second, Kind: "u16", Scale: 1, Address: "100", Register: 100, Table: "holding"}
 	if p != want {
 		t.Errorf("point = %+v, want %+v", p, want)
 	}
@@ -116,7 +116,8 @@ func TestExampleFiles(t *testing.T) {
 	}
 	if c.Power.Supercap == nil || c.Power.Supercap.FullV != 5.4 || c.HPLC.ResetLine.Offset != 22 ||
 		c.Uplink.Master != "10.0.0.10:9000" || c.Devices[0].Points[1].Kind != "u32" ||
-		c.Devices[0].Points[0].Scale != 0.001 || c.Devices[4].Line.Chip != "gpiochip1" {
+		c.Devices[0].Points[0].Scale != 0.001 || c.Devices[0].Points[0].Register != 30775 ||
+		c.Devices[1].Points[0].ID != 0x00100200 || c.Devices[2].Points[0].ID != 0x00010000 || c.Devices[4].Line.Chip != "gpiochip1" {
 		t.Errorf("deploy example decoded wrong: %+v", c)
 	}
 	s, err := Load("../testdata/sim.toml")
@@ -184,7 +185,7 @@ func TestInvalid(t *testing.T) {
 		{"port reused", `port = "/dev/ttyS1"`, `port = "/dev/ttyS2" # dup`, "device[0].port", "# dup", "already used by ac_sampling.port (line 17)"},
 		{"duplicate key", "loss_v = 154", "loss_v = 154\nloss_v = 150", "power.loss_v", "loss_v = 150", "defined twice (first at line 8)"},
 		{"table twice", "", "\n[power] # dup\nx = 1\n", "power", "# dup", "table defined twice (first at line 6)"},
-		{"syntax", "loss_v = 154", "loss_v = = 154", "", "loss_v = = 154", "syntax"},
+		{"syntax", "loss_v = 154", "loss_v = = 154", "", "loss_v = = 154", "syntax error at column 10: incomplete number"},
 		{"log level", "", "\n[log]\nlevel = \"verbose\"\n", "log.level", "verbose", "debug|info|warn|error"},
 		{"log format", "", "\n[log]\nformat = \"xml\"\n", "log.format", "xml", "text|json"},
 		{"bad hash", "", "\n[console]\nport = \"stdio\"\npassword_hash = \"hunter2\"\n", "console.password_hash", "hunter2", "not a bcrypt hash"},

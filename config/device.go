@@ -159,7 +159,8 @@ func readPoint(t *table, drv Driver) Point {
 			t.get("address")
 			t.errf("address", "required (register or coil number 0..65535)")
 		} else {
-			p.Address = strconv.FormatInt(t.integer("address", 0, 0, hi), 10)
+			reg := t.integer("address", 0, 0, hi)
+			p.Address, p.Register = strconv.FormatInt(reg, 10), uint16(reg)
 		}
 		if p.Class == ClassControl && (p.Table == "input" || p.Table == "discrete") {
 			t.errf("class", "a %s table is read-only, so a point on it cannot be control", p.Table)
@@ -172,6 +173,9 @@ func readPoint(t *table, drv Driver) Point {
 		p.Address = t.reqStr("address")
 		if p.Address != "" && !reHex8.MatchString(p.Address) {
 			t.errf("address", "must be a %s of 8 hex digits like \"00100200\" (got %q)", what, p.Address)
+		} else if p.Address != "" {
+			id, _ := strconv.ParseUint(p.Address, 16, 32)
+			p.ID = uint32(id)
 		}
 		p.Kind = t.oneOf("kind", "u32", "bool", "u16", "i16", "u32", "i32", "f32")
 	case DriverGPIOOutput:

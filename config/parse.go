@@ -25,8 +25,9 @@ func Parse(data []byte, name string) (*Config, error) {
 	decErr := toml.Unmarshal(data, &raw)
 	var de *toml.DecodeError
 	if errors.As(decErr, &de) {
-		row, _ := de.Position()
-		return nil, ErrorList{{File: name, Line: row, Key: strings.Join(de.Key(), "."), Msg: "syntax: " + de.Error()}}
+		row, col := de.Position()
+		msg := fmt.Sprintf("syntax error at column %d: %s", col, strings.TrimPrefix(de.Error(), "toml: "))
+		return nil, ErrorList{{File: name, Line: row, Key: strings.Join(de.Key(), "."), Msg: msg}}
 	}
 	lines, _ := scanLines(data) // syntax errors were reported above
 	if len(lines.dups) > 0 {
