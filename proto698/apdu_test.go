@@ -174,7 +174,7 @@ func TestDescribe(t *testing.T) {
 	var m map[string]any
 	json.Unmarshal(js, &m)
 	ctl := m["control"].(map[string]any)
-	wantEq(t, "dir", ctl["dir"], any("server->client"))
+	wantEq(t, "dir", ctl["dir"], any("server-to-client"))
 	wantEq(t, "sa", m["server_address"].(map[string]any)["sa"], any("012503200001"))
 	wantEq(t, "preamble", m["preamble"], any(2.0))
 	wantEq(t, "hcs", m["hcs"], any("290E"))

@@ -65,7 +65,7 @@ func Describe(frame []byte) (*FrameDescription, error) {
 		Preamble: f.Preamble,
 		Length:   int(f.Length),
 		Control: ControlDescription{
-			Raw: fmt.Sprintf("%02X", uint8(c)), Dir: "client->server", PRM: b2i(c.PRM()),
+			Raw: fmt.Sprintf("%02X", uint8(c)), Dir: "client-to-server", PRM: b2i(c.PRM()),
 			Fragment: c.Fragmented(), Scrambled: c.Scrambled(), Function: c.Function().String(),
 		},
 		Address: AddressDescription{
@@ -77,7 +77,7 @@ func Describe(frame []byte) (*FrameDescription, error) {
 		UserData:      hex.EncodeToString(f.Data),
 	}
 	if c.FromServer() {
-		d.Control.Dir = "server->client"
+		d.Control.Dir = "server-to-client"
 	}
 	if f.Addr.Extended {
 		v := f.Addr.ExtLogical

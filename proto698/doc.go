@@ -1,4 +1,29 @@
 // Package proto698 implements DL/T 698.45 (object-oriented electricity data
 // exchange protocol): frames, APDUs, data types, a stream deframer, the
 // AC-sampling client, the master-station uplink, and simulators of both peers.
+//
+// What it owns:
+//
+//   - Link layer: DecodeFrame / AppendFrame (0x68, 14-bit length, control,
+//     address flag + byte-reversed server address, CA, HCS and FCS as
+//     CRC-16/X-25, 0x16, FE preambles, +0x33 scrambling), the stream
+//     Deframer, and application-layer fragmentation (SplitAPDU,
+//     FragmentFrames, Reassembler, ConfirmFrame). The header path does not
+//     allocate.
+//   - Application layer: Data values (A-XDR, big-endian) and the APDUs the
+//     terminal needs (LINK, GET Normal/NormalList, SET Normal, ACTION Normal,
+//     REPORT RecordList, SECURITY plaintext, PROXY TransCommand, ERROR), each
+//     with encoder and decoder, plus Describe for `holdup frame decode`.
+//   - Peers: ACClient reads phase voltages from the AC-sampling unit over a
+//     serial Port; Uplink keeps the TCP link to the master station and
+//     delivers 0x3106 power-off/power-on reports until confirmed. ACSim (on a
+//     pty) and MasterSim (on TCP loopback) model the other ends faithfully
+//     for tests and `make sim`.
+//
+// What it must never do: return a corrupt frame or APDU as data (every
+// decoder error is a *FrameError naming the field and byte offset), block a
+// caller on a full queue (Uplink.ReportPowerEvent never blocks), or pretend
+// to check security it cannot (MAC verification and ciphertext report
+// ErrMACNotSupported / ErrCipherNotSupported). It imports no other holdup
+// package.
 package proto698

@@ -137,3 +137,34 @@ func (r *Reassembler) Reset() {
 	r.buf = r.buf[:0]
 	r.started = false
 }
+
+// FragmentFrames splits the APDU in f.Data into fragment frames carrying
+// at most maxBody APDU bytes each, numbered from seq; every frame copies
+// f's control (with the fragment flag set), address and CA.
+func FragmentFrames(f Frame, maxBody int, seq uint16) ([]Frame, error) {
+	parts, err := SplitAPDU(f.Data, maxBody, seq)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Frame, len(parts))
+	for i, p := range parts {
+		g := f
+		g.Control |= 0x20
+		g.Frag = p.Header
+		g.Data = p.Body
+		out[i] = g
+	}
+	return out, nil
+}
+
+// ConfirmFrame returns the frame that confirms the received fragment
+// frame f: direction and PRM reversed, fragment flag set, the fragment's
+// sequence number with type confirm, and no APDU bytes.
+func ConfirmFrame(f Frame) Frame {
+	return Frame{
+		Control: (f.Control ^ 0xC0) | 0x20,
+		Addr:    f.Addr,
+		Client:  f.Client,
+		Frag:    f.Frag.Confirm(),
+	}
+}

@@ -197,3 +197,64 @@ func mustAddr(s string) ServerAddress {
 	}
 	return a
 }
+
+// Confirming the public start-fragment vector yields the public confirm
+// vector byte for byte.
+func TestConfirmFrameMatchesVector(t *testing.T) {
+	vs := loadVectors(t)
+	start, _, err := DecodeFrame(vs[11-2].raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ConfirmFrame(start)
+	b, err := AppendFrame(nil, &c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b, vs[12-2].raw) {
+		t.Errorf("confirm\n got %X\nwant %X", b, vs[12-2].raw)
+	}
+}
+
+func TestFragmentFrames(t *testing.T) {
+	vs := loadVectors(t)
+	whole, _, _ := DecodeFrame(vs[16-2].raw) // C=83, APDU 050115F101020000
+	frames, err := FragmentFrames(whole, 3, 261)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The public start and last fragments (lines 13, 15) are exactly ours;
+	// the public middle fragment (line 14) differs only in its reserved bits.
+	wantEq(t, "fragments", len(frames), 3)
+	for i, line := range []int{13, 0, 15} {
+		if line == 0 {
+			continue
+		}
+		b, _ := AppendFrame(nil, &frames[i])
+		if !bytes.Equal(b, vs[line-2].raw) {
+			t.Errorf("fragment %d\n got %X\nwant %X", i, b, vs[line-2].raw)
+		}
+	}
+	mid := frames[1]
+	mid.Frag.Reserved = 3
+	if b, _ := AppendFrame(nil, &mid); !bytes.Equal(b, vs[14-2].raw) {
+		t.Errorf("middle fragment\n got %X\nwant %X", b, vs[14-2].raw)
+	}
+	var r Reassembler
+	var out []byte
+	for _, f := range frames {
+		raw, _ := AppendFrame(nil, &f)
+		g, _, err := DecodeFrame(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, done, err := r.Add(g.Frag, g.Data); err != nil {
+			t.Fatal(err)
+		} else if done {
+			out = a
+		}
+	}
+	if !bytes.Equal(out, whole.Data) {
+		t.Errorf("reassembled %X, want %X", out, whole.Data)
+	}
+}

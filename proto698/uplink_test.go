@@ -71,7 +71,7 @@ func (r *uplinkRig) await(k MasterEventKind, timeout time.Duration) MasterEvent 
 }
 
 func fastUplink() UplinkConfig {
-	return UplinkConfig{Heartbeat: 40 * time.Millisecond, ResponseTimeout: 150 * time.Millisecond, RetryMin: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond}
+	return UplinkConfig{Heartbeat: 50 * time.Millisecond, ResponseTimeout: 250 * time.Millisecond, MissedHeartbeats: 6, RetryMin: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond}
 }
 
 func TestUplinkLoginHeartbeatReconnect(t *testing.T) {
@@ -181,7 +181,7 @@ func TestUplinkResendsUnconfirmedReport(t *testing.T) {
 	r.await(MasterReport, time.Second)
 	r.await(MasterDuplicate, time.Second)
 	r.await(MasterDuplicate, time.Second) // third copy is confirmed
-	if el := time.Since(start); el < 2*150*time.Millisecond {
+	if el := time.Since(start); el < 2*250*time.Millisecond {
 		t.Errorf("two resends after %v, want ≥ 2 × ResponseTimeout", el)
 	}
 	next := PowerEvent{Seq: 42, Kind: PowerOff, Start: ev.Start.Add(time.Hour)}
