@@ -54,6 +54,7 @@ func (g *fakeGate) GateMainsOnly() {
 		g.misuse++
 	}
 	g.gated = true
+	g.at = time.Now()
 	g.mu.Unlock()
 	if g.c != nil {
 		g.c.add("gate")

@@ -13,7 +13,7 @@ import (
 
 // harness runs a Monitor on a SimLine, a fake clock and recording fakes.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	clk    *FakeClock
 	c      *calls
 	gate   *fakeGate
@@ -36,7 +36,7 @@ type harness struct {
 	mark   uint64
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	c := &calls{}
 	h := &harness{
 		t:      t,
