@@ -178,3 +178,26 @@ func TestACClientPerPhaseFallbackAndNoise(t *testing.T) {
 	}
 	wantEq(t, "served (1 refused + 3 phases)", sim.Served(), 4)
 }
+
+// Frames on the bus that are not the answer to this request — a late
+// answer to an earlier PIID, and an answer from another unit — are skipped.
+func TestACClientSkipsStaleAndForeignAnswers(t *testing.T) {
+	addr := mustAddr("012503200001")
+	frame := func(sa ServerAddress, piid PIIDACD, v uint16) []byte {
+		apdu, _ := EncodeAPDU(&GetResponseNormal{PIID: piid, Result: ResultNormal{OAD: OADVoltageAll, Data: Array{LongUnsigned(v), LongUnsigned(v), LongUnsigned(v)}}})
+		b, _ := AppendFrame(nil, &Frame{Control: 0xC3, Addr: sa, Data: apdu})
+		return b
+	}
+	var noise []byte
+	noise = append(noise, frame(addr, 0x3F, 9999)...)                 // stale PIID 63
+	noise = append(noise, frame(mustAddr("012503200002"), 1, 8888)...) // another unit, our PIID
+	_, port := startACSim(t, ACSimConfig{Addr: addr, Baud: 115200, Voltages: [3]float64{230, 230, 230}, Noise: noise})
+	c := NewACClient(port, ACClientConfig{Addr: addr, Timeout: 300 * time.Millisecond, Retries: -1}, nil)
+	v, err := c.ReadVoltages(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !near(v[0], 230) {
+		t.Errorf("voltages = %v, took a stale or foreign answer", v)
+	}
+}

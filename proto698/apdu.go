@@ -190,7 +190,7 @@ func (r *reader) apdu() (APDU, error) {
 
 func (r *reader) choiceAPDU(tag uint8) (APDU, error) {
 	chOff := r.pos()
-	ch, err := r.u8(fmt.Sprintf("APDU 0x%02X choice", tag))
+	ch, err := r.u8("APDU choice")
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +220,7 @@ func (r *reader) choiceAPDU(tag uint8) (APDU, error) {
 	case 0x8907:
 		return r.proxyTransCommandResponse()
 	}
-	return nil, ferrf(chOff, fmt.Sprintf("APDU 0x%02X choice", tag), ErrUnsupported, "service 0x%02X choice %d", tag, ch)
+	return nil, ferrf(chOff, "APDU choice", ErrUnsupported, "service 0x%02X choice %d", tag, ch)
 }
 
 // --- shared pieces ---
@@ -422,7 +422,7 @@ func (r *reader) resultRecord(field string) (ResultRecord, error) {
 	for i := range rec.Rows {
 		row := make([]Data, cols)
 		for j := range row {
-			if row[j], err = r.data(fmt.Sprintf("%s.row[%d][%d]", field, i, j)); err != nil {
+			if row[j], err = r.data(field + ".row"); err != nil {
 				return rec, err
 			}
 		}

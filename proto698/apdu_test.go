@@ -129,7 +129,7 @@ func TestDecodeAPDUErrors(t *testing.T) {
 		err    error
 	}{
 		{"03", "APDU tag", 0, ErrUnsupported},
-		{"0503", "APDU 0x05 choice", 1, ErrUnsupported},
+		{"0503", "APDU choice", 1, ErrUnsupported},
 		{"8501002000020001FF", "GET-Response-Normal.Data.type", 8, ErrUnsupported},
 		{"850100200002000201", "GET-Response-Normal.result choice", 7, ErrInvalid},
 		{"010003003C07E70705030F18110000", "LINK-Request.type", 2, ErrInvalid},

@@ -69,6 +69,10 @@ func (c Control) Function() Function { return Function(c & 7) }
 
 // Frame is one decoded DL/T 698.45 link frame.
 //
+// Scrambling (SC) covers all link user data, the fragment format field
+// included; the standard's text is terse there and no public vector has
+// SC set, so this is an interpretation.
+//
 // Data is the link user data with scrambling removed and, when the control
 // byte's fragment flag is set, without the two-byte fragment format field
 // (which is in Frag). Without fragmentation Data is a complete APDU. DecodeFrame

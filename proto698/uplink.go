@@ -37,6 +37,10 @@ type UplinkConfig struct {
 	Channel OAD
 	// Location is the time zone of date_time fields; nil means time.Local.
 	Location *time.Location
+	// OnConfirm, if set, is called on Run's goroutine when the master has
+	// confirmed a report (e.g. to mark the journal entry delivered). It
+	// must not block.
+	OnConfirm func(PowerEvent)
 }
 
 // Uplink keeps a DL/T 698.45 link to the master station over TCP: it logs
@@ -274,6 +278,9 @@ func (u *Uplink) session(ctx context.Context, conn net.Conn, st *uplinkState) (l
 					}
 				}
 				u.log.Info("proto698: uplink: report confirmed", "event", ev.Key(), "attempts", attempts, "queued", len(st.pending))
+				if u.cfg.OnConfirm != nil {
+					u.cfg.OnConfirm(ev)
+				}
 			default:
 				u.log.Debug("proto698: uplink: ignoring service", "service", m.apdu.Service())
 			}

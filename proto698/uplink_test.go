@@ -170,7 +170,10 @@ func TestUplinkQueuedReportsDeliveredExactlyOnce(t *testing.T) {
 }
 
 func TestUplinkResendsUnconfirmedReport(t *testing.T) {
-	r := startUplink(t, fastUplink())
+	confirmed := make(chan PowerEvent, 4)
+	cfg := fastUplink()
+	cfg.OnConfirm = func(ev PowerEvent) { confirmed <- ev }
+	r := startUplink(t, cfg)
 	r.await(MasterLogin, 2*time.Second)
 	r.master.WithholdConfirms(2)
 	ev := PowerEvent{Seq: 41, Kind: PowerOff, Start: time.Date(2026, 1, 1, 0, 0, 0, 0, r.loc)}
@@ -181,6 +184,15 @@ func TestUplinkResendsUnconfirmedReport(t *testing.T) {
 	r.await(MasterReport, time.Second)
 	r.await(MasterDuplicate, time.Second)
 	r.await(MasterDuplicate, time.Second) // third copy is confirmed
+	select {
+	case got := <-confirmed:
+		wantEq(t, "confirmed", got.Key(), ev.Key())
+	case <-time.After(time.Second):
+		t.Fatal("OnConfirm not called")
+	}
+	if len(confirmed) != 0 {
+		t.Error("OnConfirm called more than once")
+	}
 	if el := time.Since(start); el < 2*250*time.Millisecond {
 		t.Errorf("two resends after %v, want ≥ 2 × ResponseTimeout", el)
 	}
