@@ -189,7 +189,7 @@ func TestACClientSkipsStaleAndForeignAnswers(t *testing.T) {
 		return b
 	}
 	var noise []byte
-	noise = append(noise, frame(addr, 0x3F, 9999)...)                 // stale PIID 63
+	noise = append(noise, frame(addr, 0x3F, 9999)...)                  // stale PIID 63
 	noise = append(noise, frame(mustAddr("012503200002"), 1, 8888)...) // another unit, our PIID
 	_, port := startACSim(t, ACSimConfig{Addr: addr, Baud: 115200, Voltages: [3]float64{230, 230, 230}, Noise: noise})
 	c := NewACClient(port, ACClientConfig{Addr: addr, Timeout: 300 * time.Millisecond, Retries: -1}, nil)
