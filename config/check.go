@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -100,9 +101,9 @@ func checkPorts(d *decoder, c *Config) {
 				d.errAt(u.key, "devices sharing bus %s must use one driver: %s (line %d) is %s, this is %s",
 					u.ser.Port, f.key, d.lineOf(f.key), f.drv, u.drv)
 				continue
-			case u.ser.Baud != f.ser.Baud || u.ser.Parity != f.ser.Parity:
-				d.errAt(u.key, "devices sharing bus %s must agree on baud and parity: %s (line %d) has %d %s, this has %d %s",
-					u.ser.Port, f.key, d.lineOf(f.key), f.ser.Baud, f.ser.Parity, u.ser.Baud, u.ser.Parity)
+			case u.ser != f.ser:
+				d.errAt(u.key, "devices sharing bus %s must agree on its settings: %s (line %d) has %s, this has %s",
+					u.ser.Port, f.key, d.lineOf(f.key), serialText(f.ser), serialText(u.ser))
 				continue
 			}
 		}
@@ -127,19 +128,26 @@ func checkLines(d *decoder, c *Config) {
 		uses = append(uses, lineUse{"hplc.reset_line", c.HPLC.ResetLine})
 	}
 	for i, dv := range c.Devices {
-		if dv.Driver == DriverGPIOOutput {
-			uses = append(uses, lineUse{fmt.Sprintf("device[%d]", i), dv.Line})
+		if dv.Driver != DriverGPIOOutput {
+			continue
+		}
+		for j, p := range dv.Points {
+			uses = append(uses, lineUse{fmt.Sprintf("device[%d].point[%d]", i, j),
+				GPIOLine{Chip: dv.Chip, Offset: p.Register}})
 		}
 	}
 	seen := map[string]string{}
 	for _, u := range uses {
-		if u.l.Chip == "" {
+		if u.l.Chip == "" && u.l.Name == "" {
 			continue
 		}
 		var id, k string
 		switch {
 		case u.l.Offset >= 0:
-			id, k = u.l.Chip+"\x00#"+strconv.Itoa(u.l.Offset), u.key+".offset"
+			id, k = strings.TrimPrefix(u.l.Chip, "/dev/")+"\x00#"+strconv.Itoa(u.l.Offset), u.key+".offset"
+			if strings.Contains(u.key, ".point[") {
+				k = u.key + ".address"
+			}
 		case u.l.Name != "":
 			id, k = "\x00name"+u.l.Name, u.key+".line"
 		default:

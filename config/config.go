@@ -43,32 +43,44 @@ type GPIOLine struct {
 	ActiveLow bool
 }
 
-// Power is the power-fail detection and hold-up budget.
+// Power is the power-fail detection and hold-up budget. Defaults follow
+// the power package's (and DL/T 698.45 event 3106's): loss below 60 % and
+// restore at 80 % of nominal.
 type Power struct {
-	FailLine         GPIOLine      // [power.fail_line]
-	Debounce         time.Duration // fail_line.debounce
+	FailLine         GPIOLine      // [power.fail_line]; active_low defaults to true (a PFO output)
+	Debounce         time.Duration // fail_line.debounce: kernel debounce, 0 = none
 	NominalV         float64       // nominal phase voltage, V
-	LossV            float64       // below this mains is lost, V
-	RestoreV         float64       // above this mains is back, V (> LossV)
-	ConfirmTimeout   time.Duration // how long to wait for the voltages to confirm a GPIO edge
+	LossV            float64       // all phases below this: mains lost, V
+	RestoreV         float64       // a phase at or above this: mains back, V (> LossV)
+	MaxV             float64       // readings above this are garbage, V (> RestoreV)
+	ConfirmTimeout   time.Duration // how long a voltage reading may take to confirm a GPIO edge
+	Settle           time.Duration // software debounce: the line must be stable this long
+	MaxSettle        time.Duration // cap on the settle wait for a chattering line
+	Recheck          time.Duration // re-read voltages this often while line and voltages disagree
+	ReportEvery      time.Duration // repeat the outage report this often while power is out
 	HoldupBudget     time.Duration // how long the supercap carries the terminal
-	FinalFlushMargin time.Duration // reserve at the end of the budget for the last journal flush
+	FinalFlushMargin time.Duration // "final flush" when this much hold-up time is left
 	Supercap         *Supercap     // [power.supercap]; nil when not measured
 }
 
-// Supercap is an optional ADC input measuring the supercapacitor.
+// Supercap is an optional IIO ADC channel measuring the supercapacitor
+// (power.IIOVoltage).
 type Supercap struct {
-	Path   string  // sysfs IIO raw file
-	Scale  float64 // volts per count, including the divider
-	FullV  float64 // voltage of a full capacitor
-	EmptyV float64 // voltage at which the regulators drop out
+	IIODevice   string        // sysfs directory, /sys/bus/iio/devices/iio:deviceN
+	Channel     int           // in_voltageN_raw
+	Divider     float64       // resistor divider ratio in front of the ADC (≥ 1)
+	EmptyV      float64       // voltage at which the supply drops out (power SupercapMinV)
+	FullV       float64       // voltage of a full capacitor (for display); 0 when not given
+	SampleEvery time.Duration // sampling interval during an outage
 }
 
 // Serial is a serial port's settings.
 type Serial struct {
-	Port   string // "/dev/ttyS1"
-	Baud   int
-	Parity string // none|even|odd (8 data bits, 1 stop bit)
+	Port     string // "/dev/ttyS1"
+	Baud     int
+	DataBits int    // 5..8, default 8
+	Parity   string // none|even|odd
+	StopBits int    // 1 or 2, default 1
 }
 
 // ACSampling is the DL/T 698.45 AC-sampling unit that confirms voltages.
@@ -120,13 +132,13 @@ type Device struct {
 	Driver    Driver
 	Enabled   bool
 	MainsOnly bool // shed as soon as mains is lost
-	DrawMW    int  // power the device draws from the terminal, mW
+	DrawMW    int  // power the device draws from the hold-up store, mW
 
 	Serial  Serial        // modbus-rtu, dlt698
 	Address string        // modbus-tcp "host:port"; dlt698 hex server address; hplc 12-digit meter address
 	Unit    int           // Modbus unit id
 	Timeout time.Duration // per request
-	Line    GPIOLine      // gpio-output
+	Chip    string        // gpio-output: the GPIO chip ("gpiochip1"); points are its lines
 
 	Points []Point
 }
@@ -140,7 +152,8 @@ const (
 	ClassCollection Class = "collection"
 )
 
-// Integrity is whether a point's values are verified.
+// Integrity is whether the protocol carries a checksum the application
+// verifies for the point's data (as in the devices package).
 type Integrity string
 
 // The integrity modes.
@@ -153,18 +166,23 @@ const (
 type Point struct {
 	Name      string
 	Class     Class
-	Integrity Integrity
+	Integrity Integrity     // default: checked on serial drivers, unchecked otherwise
 	Period    time.Duration // collection period; 0 for on-demand control points
 	Deadline  time.Duration // an operation later than this is failed
-	Kind      string        // bool|u16|i16|u32|i32|f32
 	Scale     float64       // engineering value = raw × Scale
-	// Address is the driver's point address: a Modbus register or coil
-	// number (as decimal text), a DL/T 698 OAD or DL/T 645 data identifier
-	// (8 hex digits), empty for gpio-output.
+	// Address is the point address as written: a Modbus register or coil
+	// number or GPIO line offset (decimal text), a DL/T 698 OAD or DL/T 645
+	// data identifier (8 hex digits).
 	Address  string
-	Register uint16 // Modbus: the register or coil number
+	Register int    // Modbus register/coil number; gpio-output line offset
 	ID       uint32 // dlt698: the OAD; hplc: the DL/T 645 data identifier
-	Table    string // Modbus only: holding|input|coil|discrete
+	// Kind is the Modbus table (coil|discrete|holding|input) or "line" for
+	// gpio-output; empty for dlt698 and hplc.
+	Kind string
+	// Type is the register encoding of holding/input points:
+	// u16|s16|u32|s32|f32; empty otherwise.
+	Type      string
+	ActiveLow bool // gpio-output: the line is active-low
 }
 
 // Store is the data store.

@@ -38,6 +38,7 @@ unit = 1
   name = "p"
   class = "collection"
   period = "15s"
+  kind = "holding"
   address = 100
 
 [store]
@@ -52,12 +53,12 @@ func TestMinimalDefaults(t *testing.T) {
 	if c.EEPROM.BusNum != 5 || c.EEPROM.Address != 0x50 || c.EEPROM.PageSize != 64 || c.EEPROM.Part.Size != 32768 {
 		t.Errorf("eeprom = %+v", c.EEPROM)
 	}
-	if c.Power.HoldupBudget != 180*time.Second || c.Power.ConfirmTimeout != 2*time.Second ||
-		c.Power.FinalFlushMargin != 20*time.Second || c.Power.Debounce != 5*time.Millisecond {
-		t.Errorf("power defaults = %+v", c.Power)
-	}
-	if c.Power.FailLine != (GPIOLine{Chip: "gpiochip0", Offset: 17, ActiveLow: true}) {
-		t.Errorf("fail line = %+v", c.Power.FailLine)
+	wantPower := Power{FailLine: GPIOLine{Chip: "gpiochip0", Offset: 17, ActiveLow: true},
+		NominalV: 220, LossV: 154, RestoreV: 187, MaxV: 440, ConfirmTimeout: time.Second,
+		Settle: 20 * time.Millisecond, MaxSettle: time.Second, Recheck: 2 * time.Second,
+		ReportEvery: time.Minute, HoldupBudget: 180 * time.Second, FinalFlushMargin: 30 * time.Second}
+	if c.Power != wantPower {
+		t.Errorf("power = %+v\nwant    %+v", c.Power, wantPower)
 	}
 	if c.ACSampling.Baud != 9600 || c.ACSampling.Parity != "even" || c.ACSampling.Timeout != 500*time.Millisecond {
 		t.Errorf("ac_sampling = %+v", c.ACSampling)
@@ -75,16 +76,16 @@ func TestMinimalDefaults(t *testing.T) {
 		t.Fatalf("devices = %d", len(c.Devices))
 	}
 	d := c.Devices[0]
-	if !d.Enabled || d.Serial.Parity != "none" || d.Serial.Baud != 9600 || d.Timeout != time.Second {
+	if !d.Enabled || d.Serial != (Serial{Port: "/dev/ttyS1", Baud: 9600, DataBits: 8, Parity: "none", StopBits: 1}) || d.Timeout != time.Second {
 		t.Errorf("device = %+v", d)
 	}
 	p := d.Points[0]
 	want := Point{Name: "p", Class: ClassCollection, Integrity: IntegrityChecked, Period: 15 * time.Second,
-		Deadline: 5 * time.Second, Kind: "u16", Scale: 1, Address: "100", Register: 100, Table: "holding"}
+		Deadline: 5 * time.Second, Scale: 1, Address: "100", Register: 100, Kind: "holding", Type: "u16"}
 	if p != want {
 		t.Errorf("point = %+v, want %+v", p, want)
 	}
-	if c.Line("device[0].point[0].period") != 29 || c.Line("power.loss_v") != 8 {
+	if c.Line("device[0].point[0].period") != 29 || c.Line("device[0].point[0].address") != 31 || c.Line("power.loss_v") != 8 {
 		t.Errorf("Line: period %d loss_v %d", c.Line("device[0].point[0].period"), c.Line("power.loss_v"))
 	}
 }
@@ -114,10 +115,11 @@ func TestExampleFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Power.Supercap == nil || c.Power.Supercap.FullV != 5.4 || c.HPLC.ResetLine.Offset != 22 ||
-		c.Uplink.Master != "10.0.0.10:9000" || c.Devices[0].Points[1].Kind != "u32" ||
+	if c.Power.Supercap == nil || *c.Power.Supercap != (Supercap{IIODevice: "/sys/bus/iio/devices/iio:device0", Channel: 1, Divider: 2, EmptyV: 2.8, FullV: 5.4, SampleEvery: time.Second}) || c.HPLC.ResetLine.Offset != 22 ||
+		c.Uplink.Master != "10.0.0.10:9000" || c.Devices[0].Points[1].Type != "u32" || c.Devices[0].Points[1].Integrity != IntegrityChecked ||
 		c.Devices[0].Points[0].Scale != 0.001 || c.Devices[0].Points[0].Register != 30775 ||
-		c.Devices[1].Points[0].ID != 0x00100200 || c.Devices[2].Points[0].ID != 0x00010000 || c.Devices[4].Line.Chip != "gpiochip1" {
+		c.Devices[1].Points[0].ID != 0x00100200 || c.Devices[2].Points[0].ID != 0x00010000 || c.Devices[4].Chip != "gpiochip1" || c.Devices[4].Points[0].Register != 4 ||
+		c.Devices[3].Points[0].Integrity != IntegrityUnchecked || c.Devices[4].Points[0].Kind != "line" {
 		t.Errorf("deploy example decoded wrong: %+v", c)
 	}
 	s, err := Load("../testdata/sim.toml")
@@ -165,10 +167,17 @@ func TestInvalid(t *testing.T) {
 		{"wrong type", "loss_v = 154", `loss_v = "154"`, "power.loss_v", `loss_v = "154"`, "must be a number (got string 154)"},
 		{"bad duration", "restore_v = 187", "restore_v = 187\nholdup_budget = \"180\"", "power.holdup_budget", "holdup_budget", `duration like "5s"`},
 		{"negative duration", "restore_v = 187", "restore_v = 187\nconfirm_timeout = \"-1s\"", "power.confirm_timeout", "confirm_timeout", "must be in 1ms..1m0s (got -1s)"},
+		{"defaults derive from nominal", "nominal_v = 220\nloss_v = 154\nrestore_v = 187", "nominal_v = 100\nrestore_v = 50", "power.restore_v", "restore_v = 50", "must be above power.loss_v 60 V"},
+		{"max below nominal", "restore_v = 187", "restore_v = 187\nmax_v = 200", "power.max_v", "max_v = 200", "must be above power.nominal_v 220 V"},
+		{"settle over max", "restore_v = 187", "restore_v = 187\nsettle = \"2s\"\nmax_settle = \"1s\"", "power.max_settle", "max_settle", "must not be below power.settle 2s"},
+		{"supercap divider", "", "\n[power.supercap]\niio_device = \"/sys/bus/iio/devices/iio:device0\"\nchannel = 1\ndivider = 0.5\nempty_v = 2.8\n", "power.supercap.divider", "divider", "must be >= 1"},
+		{"supercap full below empty", "", "\n[power.supercap]\niio_device = \"/sys/bus/iio/devices/iio:device0\"\nchannel = 1\nempty_v = 2.8\nfull_v = 2.0\n", "power.supercap.full_v", "full_v", "must be above empty_v 2.8 V"},
+		{"supercap no empty", "", "\n[power.supercap]\niio_device = \"/sys/bus/iio/devices/iio:device0\"\nchannel = 1\n", "power.supercap.empty_v", "[power.supercap]", "required"},
+		{"supercap dir", "", "\n[power.supercap]\niio_device = \"/dev/iio0\"\nchannel = 1\nempty_v = 2.8\n", "power.supercap.iio_device", "/dev/iio0", "IIO device directory"},
 		{"margin eats budget", "restore_v = 187", "restore_v = 187\nholdup_budget = \"10s\"\nfinal_flush_margin = \"9s\"", "power.final_flush_margin", "final_flush_margin", "must leave time"},
 		{"offset and line", "offset = 17", "offset = 17\nline = \"PWR_FAIL\"", "power.fail_line.line", "line = \"PWR_FAIL\"", "either offset or line"},
 		{"no offset", "offset = 17\n", "", "power.fail_line.offset", "[power.fail_line]", "required"},
-		{"duplicate device", "[store]", "[[device]]\nname = \"inv1\" # dup\ndriver = \"modbus-tcp\"\naddress = \"10.0.0.1:502\"\n[[device.point]]\nname = \"q\"\nclass = \"control\"\naddress = 1\n[store]",
+		{"duplicate device", "[store]", "[[device]]\nname = \"inv1\" # dup\ndriver = \"modbus-tcp\"\naddress = \"10.0.0.1:502\"\n[[device.point]]\nname = \"q\"\nclass = \"control\"\nkind = \"coil\"\naddress = 1\n[store]",
 			"device[1].name", "# dup", "duplicate device name \"inv1\" (first at line 21)"},
 		{"unknown driver", `driver = "modbus-rtu"`, `driver = "can"`, "device[0].driver", `driver = "can"`, "must be one of modbus-rtu|modbus-tcp|dlt698|hplc|gpio-output"},
 		{"key of another driver", "unit = 1", "unit = 1\nchip = \"gpiochip0\" # dup", "device[0].chip", "# dup", "not used by driver modbus-rtu"},
@@ -176,12 +185,20 @@ func TestInvalid(t *testing.T) {
 		{"invalid integrity", `class = "collection"`, `class = "collection"` + "\nintegrity = \"maybe\"", "device[0].point[0].integrity", "maybe", "checked|unchecked"},
 		{"deadline over period", `period = "15s"`, `period = "15s"` + "\ndeadline = \"20s\"", "device[0].point[0].deadline", "deadline", "must not exceed period 15s"},
 		{"missing period", `period = "15s"`, "", "device[0].point[0].period", "[[device.point]]", "required for a collection point"},
-		{"read-only control", `class = "collection"`, `class = "control"` + "\ntable = \"input\"", "device[0].point[0].class", `class = "control"`, "read-only"},
+		{"read-only control", "class = \"collection\"\n  period = \"15s\"\n  kind = \"holding\"", "class = \"control\"\n  period = \"15s\"\n  kind = \"input\"", "device[0].point[0].kind", `kind = "input"`, "input is read-only"},
+		{"checked over tcp", "[store]", "[[device]]\nname = \"t1\"\ndriver = \"modbus-tcp\"\naddress = \"10.0.0.1:502\"\n[[device.point]]\nname = \"q\"\nclass = \"control\"\nkind = \"coil\"\nintegrity = \"checked\"\naddress = 1\n[store]", "device[1].point[0].integrity", `integrity = "checked"`, "modbus-tcp carries no application checksum"},
+		{"missing kind", "  kind = \"holding\"\n", "", "device[0].point[0].kind", "[[device.point]]", "required (coil|discrete|holding|input)"},
+		{"type on coil", "kind = \"holding\"", "kind = \"coil\"\n  type = \"f32\"", "device[0].point[0].type", `type = "f32"`, "unknown key"},
+		{"register range", "address = 100", "address = 65535\n  type = \"u32\"", "device[0].point[0].address", "address = 65535", "must be in 0..65534"},
 		{"unit range", "unit = 1", "unit = 0", "device[0].unit", "unit = 0", "must be in 1..247"},
-		{"duplicate point", "[store]", "  [[device.point]]\n  name = \"p\" # dup\n  class = \"control\"\n  address = 5\n[store]",
+		{"duplicate point", "[store]", "  [[device.point]]\n  name = \"p\" # dup\n  class = \"control\"\n  kind = \"coil\"\n  address = 5\n[store]",
 			"device[0].point[1].name", "# dup", "duplicate point name \"p\""},
 		{"hplc without section", "[store]", "[[device]]\nname = \"m7\"\ndriver = \"hplc\"\naddress = \"000000000007\"\n[[device.point]]\nname = \"e\"\nclass = \"collection\"\nperiod = \"1h\"\naddress = \"00010000\"\n[store]",
 			"device[1].driver", `driver = "hplc"`, "needs an [hplc] section"},
+		{"bus settings differ", "[store]", "[[device]]\nname = \"inv2\"\ndriver = \"modbus-rtu\"\nport = \"/dev/ttyS1\" # dup\nunit = 2\nparity = \"even\"\n[[device.point]]\nname = \"q\"\nclass = \"control\"\nkind = \"coil\"\naddress = 1\n[store]",
+			"device[1].port", "# dup", "has /dev/ttyS1 9600 8N1, this has /dev/ttyS1 9600 8E1"},
+		{"unit reused on bus", "[store]", "[[device]]\nname = \"inv2\"\ndriver = \"modbus-rtu\"\nport = \"/dev/ttyS1\" # dup\nunit = 1\n[[device.point]]\nname = \"q\"\nclass = \"control\"\nkind = \"coil\"\naddress = 1\n[store]",
+			"device[1].port", "# dup", "address 1 on bus /dev/ttyS1 is already used by device[0].port (line 23)"},
 		{"port reused", `port = "/dev/ttyS1"`, `port = "/dev/ttyS2" # dup`, "device[0].port", "# dup", "already used by ac_sampling.port (line 17)"},
 		{"duplicate key", "loss_v = 154", "loss_v = 154\nloss_v = 150", "power.loss_v", "loss_v = 150", "defined twice (first at line 8)"},
 		{"table twice", "", "\n[power] # dup\nx = 1\n", "power", "# dup", "table defined twice (first at line 6)"},
@@ -193,11 +210,11 @@ func TestInvalid(t *testing.T) {
 		{"baud", `unit = 1`, "unit = 1\nbaud = 9601", "device[0].baud", "9601", "standard rate"},
 		{"uplink master", "", "\n[uplink]\nmaster = \"10.0.0.1\"\nterminal_address = \"01\"\n", "uplink.master", "10.0.0.1", "host:port"},
 		{"sim without image", "", "\n[sim]\nenabled = true\n", "sim.eeprom_image", "[sim]", "required when sim.enabled"},
-		{"gpio line reused", "[store]", "[[device]]\nname = \"r\"\ndriver = \"gpio-output\"\nchip = \"gpiochip0\"\noffset = 17 # dup\n[[device.point]]\nname = \"t\"\nclass = \"control\"\n[store]",
-			"device[1].offset", "# dup", "already used by power.fail_line.offset (line 13)"},
+		{"gpio line reused", "[store]", "[[device]]\nname = \"r\"\ndriver = \"gpio-output\"\nchip = \"/dev/gpiochip0\"\n[[device.point]]\nname = \"t\"\nclass = \"control\"\naddress = 17 # dup\n[store]",
+			"device[1].point[0].address", "# dup", "already used by power.fail_line.offset (line 13)"},
 		{"point name chars", `name = "p"`, `name = "p q"`, "device[0].point[0].name", `"p q"`, "must be 1-32 characters"},
-		{"inline point table", "  [[device.point]]\n  name = \"p\"\n  class = \"collection\"\n  period = \"15s\"\n  address = 100\n",
-			"point = [{name = \"p\", class = \"collection\", period = \"15s\", address = 100, colour = \"red\"}]\n",
+		{"inline point table", "  [[device.point]]\n  name = \"p\"\n  class = \"collection\"\n  period = \"15s\"\n  kind = \"holding\"\n  address = 100\n",
+			"point = [{name = \"p\", class = \"collection\", period = \"15s\", kind = \"input\", address = 100, colour = \"red\"}]\n",
 			"device[0].point[0].colour", "colour", "unknown key"},
 	}
 	for _, tc := range cases {
@@ -276,8 +293,8 @@ func TestCollectsEveryError(t *testing.T) {
 		`f.toml:8: key "power.loss_v"`,
 		`f.toml:24: key "device[0].unit"`,
 		`f.toml:28: key "device[0].point[0].class"`,
-		`f.toml:36: key "log.format"`,
-		`f.toml:37: key "log.extra"`,
+		`f.toml:37: key "log.format"`,
+		`f.toml:38: key "log.extra"`,
 	}
 	if len(list) != len(want) {
 		t.Fatalf("got %d errors, want %d:\n%v", len(list), len(want), err)

@@ -9,11 +9,11 @@ import (
 // deviceKeys lists, per driver, the keys a [[device]] may carry beyond the
 // common ones (name, driver, enabled, mains_only, draw_mw, point).
 var deviceKeys = map[Driver][]string{
-	DriverModbusRTU:  {"port", "baud", "parity", "unit", "timeout"},
+	DriverModbusRTU:  {"port", "baud", "data_bits", "parity", "stop_bits", "unit", "timeout"},
 	DriverModbusTCP:  {"address", "unit", "timeout"},
-	DriverDLT698:     {"port", "baud", "parity", "address", "timeout"},
+	DriverDLT698:     {"port", "baud", "data_bits", "parity", "stop_bits", "address", "timeout"},
 	DriverHPLC:       {"address", "timeout"},
-	DriverGPIOOutput: {"chip", "offset", "line", "active_low"},
+	DriverGPIOOutput: {"chip"},
 }
 
 var drivers = []string{string(DriverModbusRTU), string(DriverModbusTCP), string(DriverDLT698),
@@ -74,7 +74,7 @@ func readDevice(t *table) Device {
 		}
 		dv.Timeout = t.duration("timeout", 10*time.Second, time.Millisecond, 5*time.Minute)
 	case DriverGPIOOutput:
-		dv.Line = readLine(t)
+		dv.Chip = t.reqStr("chip")
 	default:
 		// The driver is already reported; its keys cannot be judged.
 		for _, keys := range deviceKeys {
@@ -89,9 +89,6 @@ func readDevice(t *table) Device {
 	}
 	if len(dv.Points) == 0 && t.has("name") {
 		t.errf("point", "device %q has no [[device.point]]", dv.Name)
-	}
-	if dv.Driver == DriverGPIOOutput && len(dv.Points) > 1 {
-		t.errf("point", "a gpio-output device drives one line, so it has one point (got %d)", len(dv.Points))
 	}
 	seen := map[string]int{}
 	for i, p := range dv.Points {
@@ -110,7 +107,11 @@ func readDevice(t *table) Device {
 	return dv
 }
 
-var modbusKinds = []string{"u16", "i16", "u32", "i32", "f32"}
+// serialDriver: the protocols that carry an application checksum (Modbus
+// RTU CRC-16, 698 FCS, 1376.2 checksum).
+func serialDriver(d Driver) bool {
+	return d == DriverModbusRTU || d == DriverDLT698 || d == DriverHPLC
+}
 
 func readPoint(t *table, drv Driver) Point {
 	var p Point
@@ -123,7 +124,14 @@ func readPoint(t *table, drv Driver) Point {
 		t.get("class")
 		t.errf("class", "required (control|collection)")
 	}
-	p.Integrity = Integrity(t.oneOf("integrity", string(IntegrityChecked), string(IntegrityChecked), string(IntegrityUnchecked)))
+	defInt := IntegrityUnchecked
+	if serialDriver(drv) {
+		defInt = IntegrityChecked
+	}
+	p.Integrity = Integrity(t.oneOf("integrity", string(defInt), string(IntegrityChecked), string(IntegrityUnchecked)))
+	if drv != "" && p.Integrity == IntegrityChecked && !serialDriver(drv) {
+		t.errf("integrity", "cannot be checked: %s carries no application checksum", drv)
+	}
 	p.Period = t.duration("period", 0, 100*time.Millisecond, maxDuration)
 	if p.Class == ClassCollection && !t.has("period") {
 		t.get("period")
@@ -137,33 +145,31 @@ func readPoint(t *table, drv Driver) Point {
 	if p.Period > 0 && p.Deadline > p.Period {
 		t.errf("deadline", "must not exceed period %v (got %v)", p.Period, p.Deadline)
 	}
-	var ok bool
-	if p.Scale, ok = t.number("scale", 1); ok && p.Scale == 0 {
-		t.errf("scale", "must not be 0")
+	if drv != DriverGPIOOutput {
+		var ok bool
+		if p.Scale, ok = t.number("scale", 1); ok && p.Scale == 0 {
+			t.errf("scale", "must not be 0")
+		}
 	}
 
 	switch drv {
 	case DriverModbusRTU, DriverModbusTCP:
-		p.Table = t.oneOf("table", "holding", "holding", "input", "coil", "discrete")
-		bits := p.Table == "coil" || p.Table == "discrete"
-		if bits {
-			p.Kind = t.oneOf("kind", "bool", "bool")
-		} else {
-			p.Kind = t.oneOf("kind", "u16", modbusKinds...)
+		p.Kind = t.oneOf("kind", "", "coil", "discrete", "holding", "input")
+		if !t.has("kind") {
+			t.get("kind")
+			t.errf("kind", "required (coil|discrete|holding|input)")
 		}
-		hi := int64(65535)
-		if p.Kind == "u32" || p.Kind == "i32" || p.Kind == "f32" {
-			hi = 65534 // two registers
+		words := int64(1)
+		if p.Kind == "holding" || p.Kind == "input" {
+			p.Type = t.oneOf("type", "u16", "u16", "s16", "u32", "s32", "f32")
+			if p.Type == "u32" || p.Type == "s32" || p.Type == "f32" {
+				words = 2
+			}
 		}
-		if !t.has("address") {
-			t.get("address")
-			t.errf("address", "required (register or coil number 0..65535)")
-		} else {
-			reg := t.integer("address", 0, 0, hi)
-			p.Address, p.Register = strconv.FormatInt(reg, 10), uint16(reg)
-		}
-		if p.Class == ClassControl && (p.Table == "input" || p.Table == "discrete") {
-			t.errf("class", "a %s table is read-only, so a point on it cannot be control", p.Table)
+		p.Register = readAddrInt(t, 0, 0x10000-words, "register or coil number")
+		p.Address = strconv.Itoa(p.Register)
+		if p.Class == ClassControl && (p.Kind == "input" || p.Kind == "discrete") {
+			t.errf("kind", "%s is read-only: a control point needs coil|holding", p.Kind)
 		}
 	case DriverDLT698, DriverHPLC:
 		what := "DL/T 698.45 OAD"
@@ -177,18 +183,30 @@ func readPoint(t *table, drv Driver) Point {
 			id, _ := strconv.ParseUint(p.Address, 16, 32)
 			p.ID = uint32(id)
 		}
-		p.Kind = t.oneOf("kind", "u32", "bool", "u16", "i16", "u32", "i32", "f32")
 	case DriverGPIOOutput:
-		p.Kind = t.oneOf("kind", "bool", "bool")
+		p.Kind = "line"
+		p.Register = readAddrInt(t, 0, 511, "line offset")
+		p.Address = strconv.Itoa(p.Register)
+		p.ActiveLow = t.boolean("active_low", false)
 		if p.Class == ClassCollection {
 			t.errf("class", "a gpio-output point can only be control")
 		}
 	default:
 		// Unknown driver, reported on the device: skip its point keys.
-		t.get("address")
-		t.get("table")
-		t.get("kind")
+		for _, k := range []string{"address", "kind", "type", "active_low", "scale"} {
+			t.get(k)
+		}
 	}
-	t.done("address", "table", "kind")
+	t.done()
 	return p
+}
+
+// readAddrInt reads a required integer point address in [lo, hi].
+func readAddrInt(t *table, lo, hi int64, what string) int {
+	if !t.has("address") {
+		t.get("address")
+		t.errf("address", "required (%s %d..%d)", what, lo, hi)
+		return 0
+	}
+	return int(t.integer("address", 0, lo, hi))
 }

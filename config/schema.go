@@ -103,62 +103,81 @@ func readEEPROM(t *table) EEPROM {
 	return e
 }
 
-// readLine reads a GPIO line table: chip plus exactly one of offset and line.
-func readLine(t *table) GPIOLine {
+// readLine reads a GPIO line table: chip and offset, or the line's name
+// (chip then optional: every chip is searched).
+func readLine(t *table, defActiveLow bool) GPIOLine {
 	l := GPIOLine{Offset: -1}
-	l.Chip = t.reqStr("chip")
 	hasOff, hasName := t.has("offset"), t.has("line")
 	switch {
 	case hasOff && hasName:
 		t.errf("line", "give either offset or line, not both")
 	case !hasOff && !hasName:
+		t.get("offset")
 		t.errf("offset", "required (or give the line's name as line = \"…\")")
+	}
+	if hasOff || !t.has("chip") {
+		l.Chip = t.reqStr("chip")
+	} else {
+		l.Chip = t.str("chip", "")
 	}
 	l.Offset = int(t.integer("offset", -1, 0, 511))
 	l.Name = t.str("line", "")
 	if hasName && !hasOff && l.Name == "" {
 		t.errf("line", "must not be empty")
 	}
-	l.ActiveLow = t.boolean("active_low", false)
+	l.ActiveLow = t.boolean("active_low", defActiveLow)
 	return l
 }
 
 func readPower(t *table) Power {
 	var p Power
 	if ft := t.sub("fail_line", true); ft != nil {
-		p.FailLine = readLine(ft)
-		p.Debounce = ft.duration("debounce", 5*time.Millisecond, 0, time.Second)
+		p.FailLine = readLine(ft, true)
+		p.Debounce = ft.duration("debounce", 0, 0, time.Second)
 		ft.done()
 	}
-	var ok1, ok2, ok3 bool
-	p.NominalV, ok1 = t.number("nominal_v", 220)
-	if ok1 && (p.NominalV < 50 || p.NominalV > 480) {
+	var okN, okL, okR, okM bool
+	p.NominalV, okN = t.number("nominal_v", 220)
+	if okN && (p.NominalV < 50 || p.NominalV > 480) {
 		t.errf("nominal_v", "must be in 50..480 V (got %g)", p.NominalV)
-		ok1 = false
+		okN = false
 	}
-	p.LossV, ok2 = t.number("loss_v", 0.7*p.NominalV)
-	if ok2 && p.LossV <= 0 {
+	p.LossV, okL = t.number("loss_v", 0.6*p.NominalV)
+	if okL && p.LossV <= 0 {
 		t.errf("loss_v", "must be > 0 V (got %g)", p.LossV)
-		ok2 = false
+		okL = false
 	}
-	p.RestoreV, ok3 = t.number("restore_v", 0.85*p.NominalV)
-	if ok3 && p.RestoreV <= 0 {
-		t.errf("restore_v", "must be > 0 V (got %g)", p.RestoreV)
-		ok3 = false
-	}
-	if ok1 && ok2 && p.LossV >= p.NominalV {
+	if okN && okL && p.LossV >= p.NominalV {
 		t.errf("loss_v", "must be below power.nominal_v %g V (got %g)", p.NominalV, p.LossV)
-		ok2 = false
+		okL = false
 	}
-	if ok2 && ok3 && p.RestoreV <= p.LossV {
+	p.RestoreV, okR = t.number("restore_v", 0.8*p.NominalV)
+	if okR && p.RestoreV <= 0 {
+		t.errf("restore_v", "must be > 0 V (got %g)", p.RestoreV)
+		okR = false
+	}
+	if okL && okR && p.RestoreV <= p.LossV {
 		t.errf("restore_v", "must be above power.loss_v %g V for hysteresis (got %g)", p.LossV, p.RestoreV)
+		okR = false
 	}
-	if ok1 && ok3 && p.RestoreV > p.NominalV {
+	if okN && okR && p.RestoreV > p.NominalV {
 		t.errf("restore_v", "must not exceed power.nominal_v %g V (got %g)", p.NominalV, p.RestoreV)
+		okR = false
 	}
-	p.ConfirmTimeout = t.duration("confirm_timeout", 2*time.Second, time.Millisecond, time.Minute)
+	p.MaxV, okM = t.number("max_v", 2*p.NominalV)
+	if okM && okN && okR && p.MaxV <= p.NominalV {
+		t.errf("max_v", "must be above power.nominal_v %g V (got %g)", p.NominalV, p.MaxV)
+	}
+	p.ConfirmTimeout = t.duration("confirm_timeout", time.Second, time.Millisecond, time.Minute)
+	p.Settle = t.duration("settle", 20*time.Millisecond, time.Millisecond, 10*time.Second)
+	p.MaxSettle = t.duration("max_settle", time.Second, time.Millisecond, time.Minute)
+	if p.MaxSettle < p.Settle {
+		t.errf("max_settle", "must not be below power.settle %v (got %v)", p.Settle, p.MaxSettle)
+	}
+	p.Recheck = t.duration("recheck", 2*time.Second, 100*time.Millisecond, time.Hour)
+	p.ReportEvery = t.duration("report_every", time.Minute, time.Second, time.Hour)
 	p.HoldupBudget = t.duration("holdup_budget", 180*time.Second, time.Second, time.Hour)
-	p.FinalFlushMargin = t.duration("final_flush_margin", 20*time.Second, time.Second, time.Hour)
+	p.FinalFlushMargin = t.duration("final_flush_margin", 30*time.Second, time.Second, time.Hour)
 	if p.ConfirmTimeout+p.FinalFlushMargin >= p.HoldupBudget {
 		t.errf("final_flush_margin", "power.confirm_timeout (%v) + final_flush_margin (%v) must leave time in holdup_budget (%v)",
 			p.ConfirmTimeout, p.FinalFlushMargin, p.HoldupBudget)
@@ -170,28 +189,34 @@ func readPower(t *table) Power {
 	return p
 }
 
+var reIIODir = regexp.MustCompile(`^/sys/bus/iio/devices/iio:device[0-9]+$`)
+
 func readSupercap(t *table) *Supercap {
 	s := &Supercap{}
-	s.Path = t.reqStr("path")
-	if s.Path != "" && !reAbsPath.MatchString(s.Path) {
-		t.errf("path", "must be an absolute path (got %q)", s.Path)
+	s.IIODevice = t.reqStr("iio_device")
+	if s.IIODevice != "" && !reIIODir.MatchString(s.IIODevice) {
+		t.errf("iio_device", "must be an IIO device directory like \"/sys/bus/iio/devices/iio:device0\" (got %q)", s.IIODevice)
 	}
+	s.Channel = int(t.reqInteger("channel", 0, 255))
 	var ok bool
-	if s.Scale, ok = t.number("scale", 0); ok && s.Scale <= 0 {
-		t.errf("scale", "must be > 0 V per count (got %g)", s.Scale)
+	if s.Divider, ok = t.number("divider", 1); ok && s.Divider < 1 {
+		t.errf("divider", "must be >= 1 (the ratio of the divider in front of the ADC) (got %g)", s.Divider)
 	}
-	okF, okE := false, false
-	if s.FullV, okF = t.number("full_v", 0); okF && s.FullV <= 0 {
-		t.errf("full_v", "must be > 0 V (got %g)", s.FullV)
-		okF = false
-	}
-	if s.EmptyV, okE = t.number("empty_v", 0); okE && s.EmptyV <= 0 {
+	okE := false
+	if !t.has("empty_v") {
+		t.get("empty_v")
+		t.errf("empty_v", "required: the voltage at which the supply drops out")
+	} else if s.EmptyV, okE = t.number("empty_v", 0); okE && s.EmptyV <= 0 {
 		t.errf("empty_v", "must be > 0 V (got %g)", s.EmptyV)
 		okE = false
 	}
-	if okF && okE && s.EmptyV >= s.FullV {
-		t.errf("empty_v", "must be below full_v %g V (got %g)", s.FullV, s.EmptyV)
+	if t.has("full_v") {
+		var okF bool
+		if s.FullV, okF = t.number("full_v", 0); okF && okE && s.FullV <= s.EmptyV {
+			t.errf("full_v", "must be above empty_v %g V (got %g)", s.EmptyV, s.FullV)
+		}
 	}
+	s.SampleEvery = t.duration("sample_every", time.Second, 10*time.Millisecond, time.Minute)
 	t.done()
 	return s
 }
@@ -207,7 +232,9 @@ func readSerial(t *table, defBaud int, defParity string) Serial {
 		t.errf("port", "must be a device path like \"/dev/ttyS1\" (got %q)", s.Port)
 	}
 	s.Baud = readBaud(t, defBaud)
+	s.DataBits = int(t.integer("data_bits", 8, 5, 8))
 	s.Parity = t.oneOf("parity", defParity, "none", "even", "odd")
+	s.StopBits = int(t.integer("stop_bits", 1, 1, 2))
 	return s
 }
 
@@ -257,7 +284,7 @@ func readHPLC(t *table) HPLC {
 	var h HPLC
 	h.Serial = readSerial(t, 9600, "even")
 	if rt := t.sub("reset_line", true); rt != nil {
-		h.ResetLine = readLine(rt)
+		h.ResetLine = readLine(rt, false)
 		rt.done()
 	}
 	h.ResetPulse = t.duration("reset_pulse", 200*time.Millisecond, time.Millisecond, 10*time.Second)

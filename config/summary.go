@@ -28,7 +28,8 @@ func (c *Config) Summary() []string {
 	add("", "loss %g V, restore %g V, nominal %g V, confirm %v", p.LossV, p.RestoreV, p.NominalV, p.ConfirmTimeout)
 	sc := "none"
 	if p.Supercap != nil {
-		sc = fmt.Sprintf("%g..%g V", p.Supercap.EmptyV, p.Supercap.FullV)
+		sc = fmt.Sprintf("%s ch %d, empty %g V", strings.TrimPrefix(p.Supercap.IIODevice, "/sys/bus/iio/devices/"),
+			p.Supercap.Channel, p.Supercap.EmptyV)
 	}
 	add("", "hold-up %v, final flush margin %v, supercap %s", p.HoldupBudget, p.FinalFlushMargin, sc)
 	a := c.ACSampling
@@ -67,7 +68,7 @@ func (c *Config) Summary() []string {
 		case DriverDLT698:
 			where = d.Serial.Port + " " + d.Address
 		case DriverGPIOOutput:
-			where = lineText(d.Line)
+			where = d.Chip
 		}
 		var flags []string
 		if !d.Enabled {
@@ -89,7 +90,7 @@ func (c *Config) Summary() []string {
 }
 
 func serialText(s Serial) string {
-	return fmt.Sprintf("%s %d 8%s1", s.Port, s.Baud, strings.ToUpper(s.Parity[:1]))
+	return fmt.Sprintf("%s %d %d%s%d", s.Port, s.Baud, s.DataBits, strings.ToUpper(s.Parity[:1]), s.StopBits)
 }
 
 func lineText(l GPIOLine) string {
