@@ -83,35 +83,47 @@ type Serial struct {
 	StopBits int    // 1 or 2, default 1
 }
 
-// ACSampling is the DL/T 698.45 AC-sampling unit that confirms voltages.
+// ACSampling is the DL/T 698.45 AC-sampling unit that confirms voltages
+// (proto698.ACClientConfig).
 type ACSampling struct {
 	Serial
-	Address string        // server address, hex digits
-	Timeout time.Duration // per request
+	Address  string        // server address, hex digits
+	Timeout  time.Duration // wait for one answer
+	Retries  int           // repeated requests after the first
+	Preamble int           // FE wake-up bytes before each request
 }
 
-// Uplink is the master station connection (DL/T 698.45 over TCP).
+// Uplink is the master station connection, DL/T 698.45 over TCP
+// (proto698.UplinkConfig).
 type Uplink struct {
-	Master          string        // "host:port"
-	TerminalAddress string        // this terminal's server address, hex digits
-	Heartbeat       time.Duration // link heartbeat period
-	ReportPeriod    time.Duration // periodic data report period
+	Master           string        // "host:port"
+	TerminalAddress  string        // this terminal's server address, hex digits
+	Heartbeat        time.Duration // link heartbeat period
+	ResponseTimeout  time.Duration // wait for LINK-Response / REPORT-Response
+	MissedHeartbeats int           // unanswered heartbeats that drop the link
+	RetryMin         time.Duration // reconnect back-off bounds
+	RetryMax         time.Duration
+	ReportPeriod     time.Duration // periodic data report period
 }
 
-// HPLC is the power-line carrier module (Q/GDW 1376.2).
+// HPLC is the power-line carrier module, Q/GDW 1376.2 (hplc.Config).
 type HPLC struct {
 	Serial
-	ResetLine  GPIOLine      // [hplc.reset_line]
-	ResetPulse time.Duration // how long reset is held asserted
+	ResetLine    GPIOLine      // [hplc.reset_line]
+	ResetPulse   time.Duration // how long reset is held asserted
+	ReplyTimeout time.Duration // wait for the answer to one command
+	Retries      int           // resends of an unanswered command
+	BootTimeout  time.Duration // wait for the module after a reset
 }
 
-// Sched holds the scheduler's thresholds.
+// Sched holds the scheduler's settings (sched.Config).
 type Sched struct {
-	ErrorWindow          time.Duration // window the error rate is measured over
-	ErrorThreshold       float64       // failed/total in the window that marks a device, (0,1]
-	MinSamples           int           // operations in the window before the rate counts
-	OutageCollectionRate float64       // fraction of the normal collection rate kept on the supercap, (0,1]
-	DrawThresholdMW      int           // devices drawing more than this are shed on the supercap
+	ErrorWindow           int           // recent exchanges the error-rate watch looks at
+	ErrorThreshold        int           // failures among them that close the interface (≤ ErrorWindow)
+	OutageCollectInterval time.Duration // minimum spacing of collection on one interface in an outage; 0 = no limit
+	DrawThresholdMW       int           // devices drawing more are gated in an outage; 0 = gate on mains_only alone
+	QueueLen              int           // each interface owner's queue capacity
+	JournalQueue          int           // critical-record queue capacity
 }
 
 // Driver names a device driver.
@@ -185,9 +197,10 @@ type Point struct {
 	ActiveLow bool // gpio-output: the line is active-low
 }
 
-// Store is the data store.
+// Store is the data store and journal options.
 type Store struct {
-	Path string // bbolt file
+	Path         string // bbolt file
+	VerifyWrites bool   // read back every journal page programmed (store.Options)
 }
 
 // Console is the operator console.

@@ -60,13 +60,14 @@ func TestMinimalDefaults(t *testing.T) {
 	if c.Power != wantPower {
 		t.Errorf("power = %+v\nwant    %+v", c.Power, wantPower)
 	}
-	if c.ACSampling.Baud != 9600 || c.ACSampling.Parity != "even" || c.ACSampling.Timeout != 500*time.Millisecond {
+	if c.ACSampling != (ACSampling{Serial: Serial{Port: "/dev/ttyS2", Baud: 9600, DataBits: 8, Parity: "even", StopBits: 1},
+		Address: "000000000001", Timeout: 500 * time.Millisecond, Retries: 2, Preamble: 4}) {
 		t.Errorf("ac_sampling = %+v", c.ACSampling)
 	}
 	if c.Uplink != nil || c.HPLC != nil || c.Console != nil || c.Sim.Enabled {
 		t.Errorf("optional sections present: %+v %+v %+v %+v", c.Uplink, c.HPLC, c.Console, c.Sim)
 	}
-	if c.Sched.ErrorThreshold != 0.5 || c.Sched.ErrorWindow != 10*time.Minute || c.Sched.DrawThresholdMW != 2000 {
+	if c.Sched != (Sched{ErrorWindow: 20, ErrorThreshold: 5, QueueLen: 64, JournalQueue: 64}) {
 		t.Errorf("sched = %+v", c.Sched)
 	}
 	if c.Log != (LogConfig{Level: "info", Format: "text"}) {
@@ -125,6 +126,9 @@ func TestExampleFiles(t *testing.T) {
 	s, err := Load("../testdata/sim.toml")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if s.Uplink.RetryMax != time.Minute || s.HPLC.BootTimeout != 30*time.Second || s.Store.VerifyWrites {
+		t.Errorf("sim defaults: %+v %+v %+v", s.Uplink, s.HPLC, s.Store)
 	}
 	if !s.Sim.Enabled || s.Sim.EEPROMImage == "" || s.Console.Port != "stdio" || s.Console.PasswordHash == "" {
 		t.Errorf("sim config decoded wrong: %+v %+v", s.Sim, s.Console)
@@ -206,7 +210,8 @@ func TestInvalid(t *testing.T) {
 		{"log level", "", "\n[log]\nlevel = \"verbose\"\n", "log.level", "verbose", "debug|info|warn|error"},
 		{"log format", "", "\n[log]\nformat = \"xml\"\n", "log.format", "xml", "text|json"},
 		{"bad hash", "", "\n[console]\nport = \"stdio\"\npassword_hash = \"hunter2\"\n", "console.password_hash", "hunter2", "not a bcrypt hash"},
-		{"threshold fraction", "", "\n[sched]\nerror_threshold = 1.5\n", "sched.error_threshold", "1.5", "(0, 1]"},
+		{"threshold over window", "", "\n[sched]\nerror_window = 4\nerror_threshold = 5\n", "sched.error_threshold", "error_threshold = 5", "must not exceed sched.error_window 4 exchanges (got 5)"},
+		{"threshold not integer", "", "\n[sched]\nerror_threshold = 0.5\n", "sched.error_threshold", "0.5", "must be an integer (got float 0.5)"},
 		{"baud", `unit = 1`, "unit = 1\nbaud = 9601", "device[0].baud", "9601", "standard rate"},
 		{"uplink master", "", "\n[uplink]\nmaster = \"10.0.0.1\"\nterminal_address = \"01\"\n", "uplink.master", "10.0.0.1", "host:port"},
 		{"sim without image", "", "\n[sim]\nenabled = true\n", "sim.eeprom_image", "[sim]", "required when sim.enabled"},

@@ -261,6 +261,8 @@ func readACSampling(t *table) ACSampling {
 	a.Serial = readSerial(t, 9600, "even")
 	a.Address = readHexAddr(t, "address")
 	a.Timeout = t.duration("timeout", 500*time.Millisecond, time.Millisecond, time.Minute)
+	a.Retries = int(t.integer("retries", 2, 0, 10))
+	a.Preamble = int(t.integer("preamble", 4, 0, 16))
 	t.done()
 	return a
 }
@@ -275,6 +277,13 @@ func readUplink(t *table) Uplink {
 	}
 	u.TerminalAddress = readHexAddr(t, "terminal_address")
 	u.Heartbeat = t.duration("heartbeat", time.Minute, time.Second, time.Hour)
+	u.ResponseTimeout = t.duration("response_timeout", 10*time.Second, 100*time.Millisecond, 10*time.Minute)
+	u.MissedHeartbeats = int(t.integer("missed_heartbeats", 3, 1, 100))
+	u.RetryMin = t.duration("retry_min", time.Second, 100*time.Millisecond, time.Hour)
+	u.RetryMax = t.duration("retry_max", time.Minute, 100*time.Millisecond, maxDuration)
+	if u.RetryMax < u.RetryMin {
+		t.errf("retry_max", "must not be below uplink.retry_min %v (got %v)", u.RetryMin, u.RetryMax)
+	}
 	u.ReportPeriod = t.duration("report_period", 15*time.Minute, time.Second, maxDuration)
 	t.done()
 	return u
@@ -288,22 +297,24 @@ func readHPLC(t *table) HPLC {
 		rt.done()
 	}
 	h.ResetPulse = t.duration("reset_pulse", 200*time.Millisecond, time.Millisecond, 10*time.Second)
+	h.ReplyTimeout = t.duration("reply_timeout", 2*time.Second, 10*time.Millisecond, time.Minute)
+	h.Retries = int(t.integer("retries", 2, 0, 10))
+	h.BootTimeout = t.duration("boot_timeout", 30*time.Second, time.Second, 10*time.Minute)
 	t.done()
 	return h
 }
 
 func readSched(t *table) Sched {
 	var s Sched
-	s.ErrorWindow = t.duration("error_window", 10*time.Minute, time.Second, maxDuration)
-	var ok bool
-	if s.ErrorThreshold, ok = t.number("error_threshold", 0.5); ok && (s.ErrorThreshold <= 0 || s.ErrorThreshold > 1) {
-		t.errf("error_threshold", "must be a fraction in (0, 1] (got %g)", s.ErrorThreshold)
+	s.ErrorWindow = int(t.integer("error_window", 20, 1, 10000))
+	s.ErrorThreshold = int(t.integer("error_threshold", 5, 1, 10000))
+	if s.ErrorThreshold > s.ErrorWindow {
+		t.errf("error_threshold", "must not exceed sched.error_window %d exchanges (got %d)", s.ErrorWindow, s.ErrorThreshold)
 	}
-	s.MinSamples = int(t.integer("min_samples", 10, 1, 100000))
-	if s.OutageCollectionRate, ok = t.number("outage_collection_rate", 0.1); ok && (s.OutageCollectionRate <= 0 || s.OutageCollectionRate > 1) {
-		t.errf("outage_collection_rate", "must be a fraction in (0, 1] (got %g)", s.OutageCollectionRate)
-	}
-	s.DrawThresholdMW = int(t.integer("draw_threshold_mw", 2000, 1, 1000000))
+	s.OutageCollectInterval = t.duration("outage_collect_interval", 0, 0, time.Hour)
+	s.DrawThresholdMW = int(t.integer("draw_threshold_mw", 0, 0, 1000000))
+	s.QueueLen = int(t.integer("queue_len", 64, 1, 4096))
+	s.JournalQueue = int(t.integer("journal_queue", 64, 1, 4096))
 	t.done()
 	return s
 }
@@ -314,6 +325,7 @@ func readStore(t *table) Store {
 	if s.Path != "" && !reAbsPath.MatchString(s.Path) {
 		t.errf("path", "must be an absolute path (got %q)", s.Path)
 	}
+	s.VerifyWrites = t.boolean("verify_writes", false)
 	t.done()
 	return s
 }

@@ -45,8 +45,8 @@ func (c *Config) Summary() []string {
 		add("hplc", "none")
 	}
 	s := c.Sched
-	add("sched", "error rate > %g of >= %d ops in %v", s.ErrorThreshold, s.MinSamples, s.ErrorWindow)
-	add("", "outage collection rate %g, shed devices > %d mW", s.OutageCollectionRate, s.DrawThresholdMW)
+	add("sched", "close an interface after %d failures in %d exchanges", s.ErrorThreshold, s.ErrorWindow)
+	add("", "outage: collect every >= %v, gate devices > %d mW", s.OutageCollectInterval, s.DrawThresholdMW)
 	add("store", "%s", c.Store.Path)
 	if k := c.Console; k != nil {
 		login := "disabled (no password_hash)"
