@@ -105,10 +105,13 @@ func New(opts Options) (*Console, error) {
 }
 
 // Serve runs the console on rw until rw reports EOF or an error, or ctx is
-// cancelled. On cancellation it closes rw if rw is an io.Closer (a serial
-// port: that unblocks the pending read) and returns nil; a reader that
-// cannot be closed (stdin) is left to end with the process. A console
-// serves one connection at a time.
+// cancelled. On cancellation it closes rw if rw is an io.Closer — a
+// go.bug.st/serial port or Stdio(), whose Close ends the pending read —
+// and returns nil. A plain reader that cannot be closed keeps Serve in its
+// read until input arrives. A port that goes away (USB unplugged) ends
+// Serve with an error; the caller may reopen it and call Serve again. A
+// console serves one stream at a time; login and lockout state persist
+// across Serve calls.
 func (c *Console) Serve(ctx context.Context, rw io.ReadWriter) error {
 	if !c.serving.CompareAndSwap(false, true) {
 		return ErrBusy

@@ -9,7 +9,25 @@
 // through Actions, both implemented by the main package. It imports no
 // other holdup package.
 //
-// Commands that change state (journal consume, device enable|disable,
-// power simulate-loss|simulate-restore) need a login with the password
-// whose bcrypt hash is in the config; HashPassword makes such a hash.
+// Commands (output at most 80 columns, printable ASCII):
+//
+//	help                         list the commands
+//	status                       power state, hold-up estimate, journal use, alarms
+//	outages [N]                  the last N outages (default 10, at most 100)
+//	journal stats                EEPROM journal geometry and use
+//	journal tail [N]             the last N journal records (default 10)
+//	journal consume            * discard records already replayed
+//	devices                      devices, state, draw, error rate, last success
+//	device enable|disable NAME * enable or disable a device
+//	sched                        queues, gated devices, error rates
+//	log [N]                      the last N log lines (default 20)
+//	config                       the configuration in effect
+//	power simulate-loss        * cut simulated mains (sim mode only)
+//	power simulate-restore     * restore simulated mains (sim mode only)
+//	login, logout
+//
+// Commands marked * change state and need a login with the password whose
+// bcrypt hash is console.password_hash in the config (HashPassword and
+// HashPW make one). Failed logins in a row lock login for a period; an idle
+// login ends after the session timeout.
 package console
