@@ -1,0 +1,37 @@
+package console
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// A console on a plain stream, as with -console stdio: the terminal does
+// the echo, so the console does not.
+func ExampleConsole_Serve() {
+	daemon := &fakeDaemon{log: NewLogRing(100)} // the main package's State and Actions
+	con, err := New(Options{State: daemon, Actions: daemon})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	typed := strings.NewReader("status\njournal consume\n")
+	rw := struct {
+		io.Reader
+		io.Writer
+	}{typed, os.Stdout}
+	if err := con.Serve(context.Background(), rw); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// holdup console; type help
+	// holdup> power     outage since 2026-11-26 21:01:30 (mains 12.5/0.0/3.2 V)
+	// hold-up   2m31s of 3m0s budget (supercap 5.12 V)
+	// journal   1234 of 32768 bytes (3.8%), 12 records
+	// alarms    mains lost on all phases
+	//           device pv-cabinet gated
+	// holdup> error: journal changes state; log in first (login)
+	// holdup>
+}
