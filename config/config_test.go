@@ -318,6 +318,13 @@ func TestLoadMissingFile(t *testing.T) {
 	}
 }
 
+func TestLoadRefusesEndlessFile(t *testing.T) {
+	_, err := Load("/dev/zero")
+	if !errors.Is(err, ErrTooLarge) || errors.Is(err, ErrInvalid) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(minimal))
 	for _, p := range []string{"../deploy/holdup.toml", "../testdata/sim.toml"} {

@@ -3,17 +3,33 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
 )
 
+// MaxSize bounds a configuration file; Load refuses a larger one (or a
+// device that never ends) rather than reading it all into memory.
+const MaxSize = 1 << 20
+
+// ErrTooLarge is returned by Load for a file over MaxSize bytes.
+var ErrTooLarge = errors.New("config: file too large")
+
 // Load reads and validates the configuration file at path.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("config: read %s: %w", path, err)
+	}
+	if len(data) > MaxSize {
+		return nil, fmt.Errorf("%w: %s is over %d bytes", ErrTooLarge, path, MaxSize)
 	}
 	return Parse(data, path)
 }
