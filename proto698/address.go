@@ -16,6 +16,7 @@ const (
 	AddrBroadcast AddrType = 3 // broadcast address
 )
 
+// String implements fmt.Stringer.
 func (t AddrType) String() string {
 	switch t {
 	case AddrSingle:

@@ -66,6 +66,7 @@ const (
 	DAROther          DAR = 255
 )
 
+// String implements fmt.Stringer.
 func (d DAR) String() string {
 	switch d {
 	case DARSuccess:

@@ -12,6 +12,7 @@ const (
 	LinkLogout    LinkType = 2
 )
 
+// String implements fmt.Stringer.
 func (t LinkType) String() string {
 	switch t {
 	case LinkLogin:

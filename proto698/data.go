@@ -61,6 +61,7 @@ var typeNames = map[DataType]string{
 	TypeScalerUnit: "Scaler_Unit", TypeCSD: "CSD", TypeCOMDCB: "COMDCB", TypeRCSD: "RCSD",
 }
 
+// String implements fmt.Stringer.
 func (t DataType) String() string {
 	if s, ok := typeNames[t]; ok {
 		return s
@@ -224,8 +225,10 @@ func (o OAD) AttrID() uint8 { return o.Attr & 0x1F }
 // Feature returns the attribute feature (bits 5–7).
 func (o OAD) Feature() uint8 { return o.Attr >> 5 }
 
+// String implements fmt.Stringer.
 func (o OAD) String() string { return fmt.Sprintf("%08X", o.Uint32()) }
 
+// String implements fmt.Stringer.
 func (o OMD) String() string { return fmt.Sprintf("%04X%02X%02X", o.OI, o.Method, o.Mode) }
 
 // NewDateTimeS converts t (in its own location) to date_time_s.
@@ -241,6 +244,7 @@ func (d DateTimeS) Time(loc *time.Location) (time.Time, error) {
 	return time.Date(int(d.Year), time.Month(d.Month), int(d.Day), int(d.Hour), int(d.Minute), int(d.Second), 0, loc), nil
 }
 
+// String implements fmt.Stringer.
 func (d DateTimeS) String() string {
 	return fmt.Sprintf("%04d-%02d-%02d %02d:%02d:%02d", d.Year, d.Month, d.Day, d.Hour, d.Minute, d.Second)
 }
@@ -259,6 +263,7 @@ func (d DateTime) Time(loc *time.Location) (time.Time, error) {
 	return time.Date(int(d.Year), time.Month(d.Month), int(d.Day), int(d.Hour), int(d.Minute), int(d.Second), int(d.Milli)*1e6, loc), nil
 }
 
+// String implements fmt.Stringer.
 func (d DateTime) String() string {
 	return fmt.Sprintf("%04d-%02d-%02d %02d:%02d:%02d.%03d wk%d", d.Year, d.Month, d.Day, d.Hour, d.Minute, d.Second, d.Milli, d.Weekday)
 }

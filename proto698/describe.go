@@ -103,6 +103,7 @@ func b2i(b bool) int {
 	return 0
 }
 
+// String implements fmt.Stringer.
 func (f Function) String() string {
 	switch f {
 	case FuncLink:

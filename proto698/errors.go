@@ -46,10 +46,12 @@ type FrameError struct {
 	Err    error  // one of the sentinel errors, possibly wrapped with detail
 }
 
+// Error implements error.
 func (e *FrameError) Error() string {
 	return fmt.Sprintf("proto698: %s at byte %d: %v", e.Field, e.Offset, e.Err)
 }
 
+// Unwrap returns the sentinel error for errors.Is.
 func (e *FrameError) Unwrap() error { return e.Err }
 
 func ferr(off int, field string, err error) *FrameError {

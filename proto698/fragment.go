@@ -13,6 +13,7 @@ const (
 	FragMiddle  FragType = 3 // intermediate fragment
 )
 
+// String implements fmt.Stringer.
 func (t FragType) String() string {
 	switch t {
 	case FragStart:

@@ -26,6 +26,7 @@ const (
 	MasterDisconnect                          // the connection closed
 )
 
+// String implements fmt.Stringer.
 func (k MasterEventKind) String() string {
 	return [...]string{"connect", "login", "heartbeat", "logout", "report", "duplicate", "unauthorized", "disconnect"}[k]
 }

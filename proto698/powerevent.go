@@ -29,6 +29,7 @@ const (
 	PowerOn  PowerEventKind = 1
 )
 
+// String implements fmt.Stringer.
 func (k PowerEventKind) String() string {
 	if k == PowerOff {
 		return "power-off"
