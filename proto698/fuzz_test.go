@@ -119,3 +119,30 @@ func FuzzDeframer(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeData: never panics; a decoded value re-encodes to bytes that
+// decode to the same value.
+func FuzzDecodeData(f *testing.F) {
+	b, _ := AppendData(nil, allData)
+	f.Add(b)
+	f.Add([]byte{0x01, 0x03, 0x12, 0x08, 0xC1, 0x12, 0, 0, 0x12, 0, 0})
+	f.Add([]byte{0x04, 0x08, 0x80})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		d, err := DecodeData(in)
+		if err != nil {
+			return
+		}
+		b, err := AppendData(nil, d)
+		if err != nil {
+			t.Fatalf("re-encode %#v: %v", d, err)
+		}
+		d2, err := DecodeData(b)
+		if err != nil {
+			t.Fatalf("decode re-encoded %X: %v", b, err)
+		}
+		b2, _ := AppendData(nil, d2)
+		if !bytes.Equal(b, b2) {
+			t.Fatalf("round trip differs: %X vs %X", b, b2)
+		}
+	})
+}

@@ -36,6 +36,8 @@ type MasterEvent struct {
 	Kind     MasterEventKind
 	Terminal string     // terminal SA (after login)
 	Event    PowerEvent // MasterReport, MasterDuplicate
+	// Heartbeat is the period the terminal announced at login, seconds.
+	Heartbeat uint16
 }
 
 // MasterStats counts what the master has seen.
@@ -331,7 +333,7 @@ func (m *MasterSim) handle(s *masterState, msg masterMsg) {
 			mc.loggedIn, mc.sa = true, f.Addr
 			s.stats.Logins++
 			m.log.Info("proto698: master sim: login", "terminal", f.Addr, "heartbeat_s", a.Heartbeat)
-			m.emit(MasterEvent{Kind: MasterLogin, Terminal: f.Addr.String()})
+			m.emit(MasterEvent{Kind: MasterLogin, Terminal: f.Addr.String(), Heartbeat: a.Heartbeat})
 		case !mc.loggedIn || !mc.sa.Equal(f.Addr):
 			s.stats.Unauthorized++
 			m.emit(MasterEvent{Kind: MasterUnauthorized, Terminal: f.Addr.String()})

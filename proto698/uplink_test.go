@@ -78,8 +78,14 @@ func TestUplinkLoginHeartbeatReconnect(t *testing.T) {
 	r := startUplink(t, fastUplink())
 	login := r.await(MasterLogin, 2*time.Second)
 	wantEq(t, "terminal", login.Terminal, "000000000322")
+	wantEq(t, "announced heartbeat (50 ms rounds up to 1 s)", login.Heartbeat, 1)
 	r.await(MasterHeartbeat, time.Second)
+	first := time.Now()
 	r.await(MasterHeartbeat, time.Second)
+	// Load can only delay a heartbeat, never bring it forward.
+	if gap := time.Since(first); gap < 40*time.Millisecond {
+		t.Errorf("heartbeats %v apart, configured period 50 ms", gap)
+	}
 	// Drop the link: the uplink must reconnect and log in again.
 	r.master.DropLinks()
 	r.await(MasterDisconnect, time.Second)
