@@ -248,3 +248,21 @@ func decodeHeader(f *Frame, b []byte, s int) (int, error) {
 	}
 	return hdr, nil
 }
+
+// LooksLikeFrame reports whether b (after optional FE preambles) starts
+// with a DL/T 698.45 frame header whose HCS is right — enough to tell a
+// 698.45 frame from Q/GDW 1376.2 and DL/T 645 frames, which also start
+// with 0x68, even when the rest of the frame is damaged. A CLI can use it
+// to pick the decoder and then report the decoder's precise error.
+func LooksLikeFrame(b []byte) bool {
+	p := 0
+	for p < len(b) && b[p] == Preamble {
+		p++
+	}
+	if p >= len(b) || b[p] != StartByte {
+		return false
+	}
+	var f Frame
+	_, err := decodeHeader(&f, b, p)
+	return err == nil
+}

@@ -2,7 +2,10 @@ package proto698
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -256,5 +259,54 @@ func TestFragmentFrames(t *testing.T) {
 	}
 	if !bytes.Equal(out, whole.Data) {
 		t.Errorf("reassembled %X, want %X", out, whole.Data)
+	}
+}
+
+func TestLooksLikeFrame(t *testing.T) {
+	for _, v := range loadVectors(t) {
+		if !LooksLikeFrame(v.raw) {
+			t.Errorf("line %d not recognised", v.line)
+		}
+	}
+	broken := bytes.Clone(voltageResponse)
+	broken[len(broken)-2] ^= 0xFF // FCS broken, header intact: still 698.45
+	wantEq(t, "FCS-broken 698 frame", LooksLikeFrame(broken), true)
+	for _, s := range []string{
+		"681C0068AAAAAAAAAAAA6811041234567890AB16",             // DL/T 645-shaped
+		"681500C1000000000000000001030405060708090A0B0C0D0E16", // 1376.2-shaped
+		"",
+		"FEFE",
+	} {
+		if LooksLikeFrame(mustHex(s)) {
+			t.Errorf("%s taken for DL/T 698.45", s)
+		}
+	}
+}
+
+// No public Q/GDW 1376.2 or DL/T 645 vector is taken for a 698.45 frame
+// (all three start with 0x68; the 698.45 HCS tells them apart).
+func TestLooksLikeFrameOtherProtocols(t *testing.T) {
+	for _, name := range []string{"testdata/q1376_2.tsv", "testdata/dlt645.tsv"} {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for i, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			if i == 0 {
+				continue
+			}
+			b, err := hex.DecodeString(strings.Split(line, "\t")[0])
+			if err != nil {
+				t.Fatalf("%s:%d: %v", name, i+1, err)
+			}
+			n++
+			if LooksLikeFrame(b) {
+				t.Errorf("%s:%d taken for DL/T 698.45", name, i+1)
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s: no vectors", name)
+		}
 	}
 }
