@@ -1,0 +1,62 @@
+package sched
+
+import (
+	"context"
+	"log/slog"
+	"runtime"
+	"time"
+)
+
+// CriticalRecord is a control action or a checked collection datum taken
+// during an outage, handed to the journal so it survives the power loss.
+type CriticalRecord struct {
+	// Business is the op's business type.
+	Business string
+	// Interface is the physical IO interface the exchange ran on.
+	Interface string
+	Device    string
+	Point     string
+	Class     Class
+	Integrity Integrity
+	// Attrs are the op's extra attributes.
+	Attrs map[string]string
+	// Time is when the exchange completed.
+	Time time.Time
+	// ChecksumKind and Checksum are the protocol checksum that verified
+	// the data ("" and 0 when the protocol carries none).
+	ChecksumKind string
+	Checksum     uint32
+	// Value is the reading or the value written; Raw the protocol data.
+	Value float64
+	Raw   []byte
+	// Invalid marks a control action that did not complete (Err says
+	// why); its Value is what was attempted.
+	Invalid bool
+	Err     string
+}
+
+// Journal stores critical records durably (the store package implements
+// it on the EEPROM journal). Append is called from one goroutine, locked to
+// its OS thread with the journal's kernel IO priority.
+type Journal interface {
+	Append(ctx context.Context, rec CriticalRecord) error
+}
+
+// runJournal writes records to j until ctx ends, on a goroutine locked to
+// its thread with JournalIOPriority (best effort). The thread is not
+// unlocked: it exits with the goroutine, so its IO priority never leaks to
+// other goroutines.
+func runJournal(ctx context.Context, j Journal, in <-chan CriticalRecord, log *slog.Logger) {
+	runtime.LockOSThread()
+	applyIOPriority(JournalIOPriority, "journal writer", log)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case rec := <-in:
+			if err := j.Append(ctx, rec); err != nil {
+				log.Error("journal append failed", "device", rec.Device, "point", rec.Point, "err", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,320 @@
+package sched
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+)
+
+type pointKey struct{ device, point string }
+
+type pointState struct {
+	r         Reading
+	integrity Integrity
+}
+
+// owner is the one goroutine that performs IO on a physical interface.
+// Everything below the channels is owned by run; the counters are atomics
+// readable from anywhere.
+type owner struct {
+	s       *Scheduler
+	name    string
+	in      chan *job
+	ctl     chan func(context.Context)
+	wake    chan struct{}
+	devices []*devInfo
+
+	q           queue
+	win         window
+	closed      bool
+	epoch       uint64 // outage count last acted on
+	awaiting    map[string]bool
+	lastCollect time.Time
+	readings    map[pointKey]*pointState
+
+	dispatched atomic.Uint64
+	dropped    atomic.Uint64
+	gatedOps   atomic.Uint64
+	closedFlag atomic.Bool
+}
+
+func newOwner(s *Scheduler, name string) *owner {
+	return &owner{
+		s:        s,
+		name:     name,
+		in:       make(chan *job, s.cfg.QueueLen),
+		ctl:      make(chan func(context.Context)),
+		wake:     make(chan struct{}, 1),
+		win:      newWindow(s.cfg.ErrorWindow),
+		awaiting: make(map[string]bool),
+		readings: make(map[pointKey]*pointState),
+	}
+}
+
+// poke wakes the owner without blocking or allocating.
+func (o *owner) poke() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// control runs fn on the owner goroutine, between exchanges.
+func (o *owner) control(ctx context.Context, done <-chan struct{}, fn func(context.Context)) error {
+	select {
+	case o.ctl <- fn:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-done:
+		return ErrStopped
+	}
+}
+
+func (o *owner) run(ctx context.Context) {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer o.shutdown()
+	for {
+		o.syncPower()
+		o.absorb()
+		var wait <-chan time.Time
+		if o.q.len() > 0 && !o.closed {
+			if delay := o.rateDelay(o.q.peek()); delay <= 0 {
+				o.dispatch(ctx, o.q.pop())
+				continue
+			} else {
+				timer.Reset(delay)
+				wait = timer.C
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case j := <-o.in:
+			o.accept(j)
+		case fn := <-o.ctl:
+			fn(ctx)
+		case <-o.wake:
+		case <-wait:
+		}
+		timer.Stop()
+	}
+}
+
+// absorb moves everything waiting on the input channel into the queue so
+// the next dispatch sees every pending op.
+func (o *owner) absorb() {
+	for {
+		select {
+		case j := <-o.in:
+			o.accept(j)
+		default:
+			return
+		}
+	}
+}
+
+func (o *owner) shutdown() {
+	o.absorb()
+	for o.q.len() > 0 {
+		o.finish(o.q.pop(), Result{}, ErrStopped)
+	}
+}
+
+func (o *owner) finish(j *job, res Result, err error) {
+	j.reply <- reply{res, err}
+}
+
+// refusal says why j may not run now, or nil.
+func (o *owner) refusal(j *job) error {
+	d := o.s.devices[j.op.Device]
+	outage := o.s.power.Load()&1 != 0
+	switch {
+	case o.closed:
+		return fmt.Errorf("sched: interface %q: %w", o.name, ErrPathClosed)
+	case outage && d.gated:
+		o.gatedOps.Add(1)
+		return fmt.Errorf("sched: device %q: %w", d.Name, ErrGated)
+	case o.awaiting[d.Name]:
+		return fmt.Errorf("sched: device %q on %q: %w", d.Name, o.name, ErrAwaitingReinit)
+	case outage && j.op.Class == Collection && j.op.Integrity == Unchecked:
+		o.dropped.Add(1)
+		return fmt.Errorf("sched: device %q point %q: %w", d.Name, j.op.Point, ErrDropped)
+	}
+	return nil
+}
+
+func (o *owner) accept(j *job) {
+	if err := o.refusal(j); err != nil {
+		o.finish(j, Result{}, err)
+		return
+	}
+	o.q.push(j)
+}
+
+// rateDelay is how long j must wait for the outage collection rate.
+func (o *owner) rateDelay(j *job) time.Duration {
+	iv := o.s.cfg.OutageCollectInterval
+	if iv <= 0 || j.op.Class != Collection || o.s.power.Load()&1 == 0 {
+		return 0
+	}
+	return time.Until(o.lastCollect.Add(iv))
+}
+
+// syncPower acts on an outage that began since the owner last looked:
+// queued ops of gated devices fail with ErrGated, queued unchecked
+// collection is dropped, gated devices wait for Reinit after the outage,
+// and readings that will not be refreshed are marked invalid.
+func (o *owner) syncPower() {
+	v := o.s.power.Load()
+	epoch := v >> 1
+	if epoch == o.epoch {
+		return
+	}
+	o.epoch = epoch
+	for _, d := range o.devices {
+		if d.gated {
+			o.awaiting[d.Name] = true
+		}
+	}
+	o.q.removeIf(func(j *job) bool {
+		d := o.s.devices[j.op.Device]
+		return d.gated || (j.op.Class == Collection && j.op.Integrity == Unchecked)
+	}, func(j *job) { o.finish(j, Result{}, o.refusal(j)) })
+	now := time.Now()
+	for k, ps := range o.readings {
+		if o.s.devices[k.device].gated || ps.integrity == Unchecked {
+			ps.r = Reading{Device: k.device, Point: k.point, Invalid: true, Time: now}
+			if o.s.cfg.OnReading != nil {
+				o.s.cfg.OnReading(ps.r)
+			}
+		}
+	}
+	o.s.log.Info("outage: IO gated", "interface", o.name, "outage", v&1 != 0)
+}
+
+func (o *owner) dispatch(ctx context.Context, j *job) {
+	if err := j.ctx.Err(); err != nil {
+		o.finish(j, Result{}, err)
+		return
+	}
+	// The power state may have changed since the job was queued: look
+	// again right before the exchange.
+	o.syncPower()
+	if err := o.refusal(j); err != nil {
+		o.finish(j, Result{}, err)
+		return
+	}
+	if j.op.Class == Collection {
+		o.lastCollect = time.Now()
+	}
+	res, err := j.op.Run(j.ctx)
+	o.dispatched.Add(1)
+	outage := o.s.power.Load()&1 != 0
+	oc := Classify(err)
+	o.watch(oc, err)
+	if j.op.Class == Collection && err == nil {
+		o.record(j, res)
+	}
+	if outage && o.s.cfg.Journal != nil && (j.op.Class == Control || (j.op.Integrity == Checked && err == nil)) {
+		o.journal(ctx, j, res, err)
+	}
+	o.finish(j, res, err)
+}
+
+// watch feeds the error-rate window and closes the path at the threshold
+// or on a link failure.
+func (o *owner) watch(oc Outcome, err error) {
+	n := o.win.add(oc)
+	switch {
+	case oc == LinkDown:
+		o.close(AlarmLinkDown, oc, n, err)
+	case n >= o.s.cfg.ErrorThreshold:
+		o.close(AlarmErrorRate, oc, n, err)
+	}
+}
+
+func (o *owner) close(reason AlarmReason, last Outcome, errs int, err error) {
+	if o.closed && reason != AlarmReinitFailed {
+		return // already closed and alarmed
+	}
+	o.closed = true
+	o.closedFlag.Store(true)
+	a := Alarm{Interface: o.name, Reason: reason, Errors: errs, Window: o.s.cfg.ErrorWindow, Last: last, Err: err, Time: time.Now()}
+	o.s.log.Error("IO path closed", "interface", o.name, "reason", reason.String(), "errors", errs, "window", a.Window, "last", last.String(), "err", err)
+	for o.q.len() > 0 {
+		o.finish(o.q.pop(), Result{}, fmt.Errorf("sched: interface %q: %w", o.name, ErrPathClosed))
+	}
+	if o.s.cfg.OnAlarm != nil {
+		o.s.cfg.OnAlarm(a)
+	}
+}
+
+// reinit runs fn and re-opens the path on success. During an outage,
+// devices gated by it stay waiting: their parts are unpowered, so a
+// re-initialisation now does not count.
+func (o *owner) reinit(ctx context.Context, fn func(context.Context) error) error {
+	if fn != nil {
+		if err := fn(ctx); err != nil {
+			err = fmt.Errorf("sched: interface %q: reinit: %w", o.name, err)
+			o.close(AlarmReinitFailed, Classify(err), o.win.errors, err)
+			return err
+		}
+	}
+	o.closed = false
+	o.closedFlag.Store(false)
+	o.win.reset()
+	if o.s.power.Load()&1 == 0 {
+		clear(o.awaiting)
+	}
+	o.s.log.Info("IO path re-opened", "interface", o.name)
+	return nil
+}
+
+func (o *owner) record(j *job, res Result) {
+	k := pointKey{j.op.Device, j.op.Point}
+	ps := o.readings[k]
+	if ps == nil {
+		ps = &pointState{}
+		o.readings[k] = ps
+	}
+	ps.integrity = j.op.Integrity
+	ps.r = Reading{Device: j.op.Device, Point: j.op.Point, Value: res.Value, Time: time.Now()}
+	if o.s.cfg.OnReading != nil {
+		o.s.cfg.OnReading(ps.r)
+	}
+}
+
+func (o *owner) latest(device, point string) Reading {
+	if ps := o.readings[pointKey{device, point}]; ps != nil {
+		return ps.r
+	}
+	return Reading{Device: device, Point: point, Invalid: true}
+}
+
+func (o *owner) journal(ctx context.Context, j *job, res Result, err error) {
+	rec := CriticalRecord{
+		Business:     j.op.Business,
+		Interface:    o.name,
+		Device:       j.op.Device,
+		Point:        j.op.Point,
+		Class:        j.op.Class,
+		Integrity:    j.op.Integrity,
+		Attrs:        j.op.Attrs,
+		Time:         time.Now(),
+		ChecksumKind: res.ChecksumKind,
+		Checksum:     res.Checksum,
+		Value:        res.Value,
+		Raw:          res.Raw,
+	}
+	if err != nil {
+		rec.Invalid = true
+		rec.Err = err.Error()
+	}
+	select {
+	case o.s.journal <- rec:
+	case <-ctx.Done():
+	}
+}

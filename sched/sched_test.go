@@ -1,0 +1,504 @@
+package sched
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+// ioErr is a driver error that names its outcome, as devices' errors do.
+type ioErr string
+
+func (e ioErr) Error() string     { return "io: " + string(e) }
+func (e ioErr) IOOutcome() string { return string(e) }
+
+// start runs a scheduler for the test's duration.
+func start(t *testing.T, cfg Config) *Scheduler {
+	t.Helper()
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = s.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return s
+}
+
+// blocker occupies an interface's owner until released, so that ops
+// queue up behind it.
+func blocker(t *testing.T, s *Scheduler, device string) (release func()) {
+	t.Helper()
+	started, rel := make(chan struct{}), make(chan struct{})
+	go func() {
+		_, _ = s.Do(context.Background(), Op{Device: device, Point: "blocker", Class: Control, Run: func(context.Context) (Result, error) {
+			close(started)
+			<-rel
+			return Result{}, nil
+		}})
+	}()
+	<-started
+	return func() { close(rel) }
+}
+
+// waitQueued waits until the owner of iface has absorbed n queued jobs.
+func waitQueued(t *testing.T, s *Scheduler, device string, n int) {
+	t.Helper()
+	o := s.devices[device].owner
+	deadline := time.Now().Add(5 * time.Second)
+	for len(o.in) > 0 || time.Now().Before(deadline) {
+		if len(o.in) == 0 && n == 0 {
+			return
+		}
+		// The owner is blocked in the blocker's Run: nothing it absorbs
+		// until released, so the channel holds exactly the queued ops.
+		if len(o.in) == n {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("%d jobs queued, want %d", len(o.in), n)
+}
+
+func TestPriorityOrder(t *testing.T) {
+	s := start(t, Config{Devices: []Device{{Name: "m", Interface: "ttyS1"}}})
+	release := blocker(t, s, "m")
+	now := time.Now()
+	ops := []struct {
+		name  string
+		class Class
+		integ Integrity
+		dl    time.Duration // 0: no deadline
+	}{
+		{"coll-unchecked-early", Collection, Unchecked, 1 * time.Second},
+		{"coll-checked-none", Collection, Checked, 0},
+		{"coll-checked-late", Collection, Checked, 9 * time.Second},
+		{"ctl-unchecked", Control, Unchecked, 1 * time.Second},
+		{"coll-checked-early", Collection, Checked, 2 * time.Second},
+		{"ctl-checked-late", Control, Checked, 5 * time.Second},
+		{"ctl-checked-early", Control, Checked, 3 * time.Second},
+	}
+	want := []string{"ctl-checked-early", "ctl-checked-late", "ctl-unchecked", "coll-checked-early", "coll-checked-late", "coll-checked-none", "coll-unchecked-early"}
+	var (
+		mu    sync.Mutex
+		order []string
+		wg    sync.WaitGroup
+	)
+	for _, op := range ops {
+		var dl time.Time
+		if op.dl > 0 {
+			dl = now.Add(op.dl)
+		}
+		wg.Go(func() {
+			_, err := s.Do(context.Background(), Op{Device: "m", Point: op.name, Class: op.class, Integrity: op.integ, Deadline: dl,
+				Run: func(context.Context) (Result, error) {
+					mu.Lock()
+					order = append(order, op.name)
+					mu.Unlock()
+					return Result{}, nil
+				}})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	waitQueued(t, s, "m", len(ops))
+	release()
+	wg.Wait()
+	if fmt.Sprint(order) != fmt.Sprint(want) {
+		t.Fatalf("order\n got %v\nwant %v", order, want)
+	}
+}
+
+// port models a physical interface and counts the bytes sent to it.
+type port struct {
+	mu    sync.Mutex
+	bytes map[string]int
+}
+
+func (p *port) op(device, point string, class Class, integ Integrity, n int) Op {
+	return Op{Device: device, Point: point, Class: class, Integrity: integ, Business: "test",
+		Run: func(context.Context) (Result, error) {
+			p.mu.Lock()
+			p.bytes[device] += n
+			p.mu.Unlock()
+			return Result{Value: float64(n), ChecksumKind: "crc16-modbus", Checksum: 0xBEEF}, nil
+		}}
+}
+
+func (p *port) sent(device string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.bytes[device]
+}
+
+func TestOutageGating(t *testing.T) {
+	devs := []Device{
+		{Name: "hplc", Interface: "ttyS2", MainsOnly: true},
+		{Name: "heater", Interface: "rs485", DrawMW: 900},
+		{Name: "meter", Interface: "rs485", DrawMW: 100},
+	}
+	s := start(t, Config{Devices: devs, DrawThresholdMW: 500})
+	p := &port{bytes: map[string]int{}}
+	ctx := context.Background()
+
+	// Ops queued on the mains-only interface when the edge comes are
+	// drained and told why.
+	release := blocker(t, s, "hplc")
+	queued := make(chan error, 3)
+	for i := range 3 {
+		go func() {
+			_, err := s.Do(ctx, p.op("hplc", fmt.Sprint("q", i), Collection, Checked, 8))
+			queued <- err
+		}()
+	}
+	waitQueued(t, s, "hplc", 3)
+	s.GateMainsOnly()
+	release()
+	for range 3 {
+		if err := <-queued; !errors.Is(err, ErrGated) {
+			t.Fatalf("queued hplc op: %v, want ErrGated", err)
+		}
+	}
+	if !s.InOutage() {
+		t.Fatal("not in outage")
+	}
+
+	for _, dev := range []string{"hplc", "heater"} {
+		for _, class := range []Class{Control, Collection} {
+			if _, err := s.Do(ctx, p.op(dev, "x", class, Checked, 8)); !errors.Is(err, ErrGated) {
+				t.Errorf("%s %v during outage: %v, want ErrGated", dev, class, err)
+			}
+		}
+	}
+	if _, err := s.Do(ctx, p.op("meter", "breaker", Control, Checked, 8)); err != nil {
+		t.Errorf("control on meter during outage: %v", err)
+	}
+	if _, err := s.Do(ctx, p.op("meter", "energy", Collection, Checked, 8)); err != nil {
+		t.Errorf("checked collection on meter during outage: %v", err)
+	}
+	for range 4 {
+		if _, err := s.Do(ctx, p.op("meter", "temp", Collection, Unchecked, 8)); !errors.Is(err, ErrDropped) {
+			t.Errorf("unchecked collection during outage: %v, want ErrDropped", err)
+		}
+	}
+	if p.sent("hplc") != 0 || p.sent("heater") != 0 {
+		t.Fatalf("bytes sent to gated devices during outage: hplc %d heater %d", p.sent("hplc"), p.sent("heater"))
+	}
+	if p.sent("meter") != 16 {
+		t.Errorf("meter got %d bytes, want 16 (control + checked collection)", p.sent("meter"))
+	}
+	st, _ := s.Stats("rs485")
+	if st.Dropped != 4 || st.Gated != 2 {
+		t.Errorf("rs485 stats %+v, want 4 dropped, 2 gated", st)
+	}
+	if st, _ := s.Stats("ttyS2"); st.Gated != 5 {
+		t.Errorf("ttyS2 gated %d, want 5 (3 drained + 2 refused)", st.Gated)
+	}
+
+	// Power back: gated devices wait for their interface's re-init.
+	s.Restore()
+	if _, err := s.Do(ctx, p.op("hplc", "x", Collection, Checked, 8)); !errors.Is(err, ErrAwaitingReinit) {
+		t.Fatalf("hplc after restore, before reinit: %v", err)
+	}
+	if _, err := s.Do(ctx, p.op("meter", "temp", Collection, Unchecked, 8)); err != nil {
+		t.Fatalf("unchecked collection after restore: %v", err)
+	}
+	reinits := 0
+	if err := s.Reinit(ctx, "ttyS2", func(context.Context) error { reinits++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Do(ctx, p.op("hplc", "x", Collection, Checked, 8)); err != nil || reinits != 1 {
+		t.Fatalf("hplc after reinit: %v (reinits %d)", err, reinits)
+	}
+	if _, err := s.Do(ctx, p.op("heater", "x", Control, Checked, 8)); !errors.Is(err, ErrAwaitingReinit) {
+		t.Fatalf("heater before rs485 reinit: %v", err)
+	}
+	if err := s.Reinit(ctx, "rs485", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Do(ctx, p.op("heater", "x", Control, Checked, 8)); err != nil {
+		t.Fatalf("heater after reinit: %v", err)
+	}
+}
+
+// An owner that slept through a whole outage still makes its gated
+// devices wait for re-init.
+func TestOutageNoticedAfterTheFact(t *testing.T) {
+	s := start(t, Config{Devices: []Device{{Name: "ac", Interface: "ttyS3", MainsOnly: true}}})
+	p := &port{bytes: map[string]int{}}
+	s.Outage()
+	s.Restore()
+	if _, err := s.Do(context.Background(), p.op("ac", "v", Collection, Checked, 8)); !errors.Is(err, ErrAwaitingReinit) {
+		t.Fatalf("after a missed outage: %v, want ErrAwaitingReinit", err)
+	}
+}
+
+func TestReinitDuringOutageKeepsGatedDevicesWaiting(t *testing.T) {
+	s := start(t, Config{Devices: []Device{{Name: "ac", Interface: "ttyS3", MainsOnly: true}}})
+	p := &port{bytes: map[string]int{}}
+	ctx := context.Background()
+	s.Outage()
+	if err := s.Reinit(ctx, "ttyS3", nil); err != nil {
+		t.Fatal(err)
+	}
+	s.Restore()
+	if _, err := s.Do(ctx, p.op("ac", "v", Collection, Checked, 8)); !errors.Is(err, ErrAwaitingReinit) {
+		t.Fatalf("reinit during outage counted: %v", err)
+	}
+}
+
+func TestOutageCollectionRate(t *testing.T) {
+	const iv = 20 * time.Millisecond
+	s := start(t, Config{Devices: []Device{{Name: "m", Interface: "rs485"}}, OutageCollectInterval: iv})
+	s.Outage()
+	var starts []time.Time
+	for range 4 {
+		_, err := s.Do(context.Background(), Op{Device: "m", Class: Collection, Integrity: Checked, Run: func(context.Context) (Result, error) {
+			starts = append(starts, time.Now())
+			return Result{}, nil
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 1; i < len(starts); i++ {
+		if gap := starts[i].Sub(starts[i-1]); gap < iv {
+			t.Errorf("collection %d started %v after the previous, want ≥ %v", i, gap, iv)
+		}
+	}
+	// Control is not held back by the rate.
+	before := time.Now()
+	if _, err := s.Do(context.Background(), Op{Device: "m", Class: Control, Run: func(context.Context) (Result, error) {
+		if time.Since(before) >= iv {
+			return Result{}, errors.New("control waited for the collection rate")
+		}
+		return Result{}, nil
+	}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestErrorRateWatch(t *testing.T) {
+	alarms := make(chan Alarm, 4)
+	s := start(t, Config{
+		Devices:     []Device{{Name: "m", Interface: "rs485"}},
+		ErrorWindow: 6, ErrorThreshold: 3,
+		OnAlarm: func(a Alarm) { alarms <- a },
+	})
+	ctx := context.Background()
+	run := func(err error) error {
+		_, e := s.Do(ctx, Op{Device: "m", Class: Collection, Integrity: Checked, Run: func(context.Context) (Result, error) { return Result{}, err }})
+		return e
+	}
+	// Exceptions are answers: they never close the path.
+	for range 10 {
+		if err := run(ioErr("exception")); Classify(err) != Exception {
+			t.Fatalf("exception run: %v", err)
+		}
+	}
+	// Two errors in the window: still open.
+	_ = run(ioErr("checksum-mismatch"))
+	_ = run(nil)
+	_ = run(ioErr("length-mismatch"))
+	if st, _ := s.Stats("rs485"); st.Closed {
+		t.Fatal("closed below threshold")
+	}
+	// The third error within 6 exchanges closes it.
+	if err := run(ioErr("timeout")); Classify(err) != Timeout {
+		t.Fatalf("third error: %v", err)
+	}
+	a := <-alarms
+	if a.Interface != "rs485" || a.Reason != AlarmErrorRate || a.Errors != 3 || a.Window != 6 || a.Last != Timeout {
+		t.Fatalf("alarm %+v", a)
+	}
+	if err := run(nil); !errors.Is(err, ErrPathClosed) {
+		t.Fatalf("after close: %v, want ErrPathClosed", err)
+	}
+	if err := s.Reinit(ctx, "rs485", func(context.Context) error { return errors.New("port gone") }); err == nil {
+		t.Fatal("failed reinit reported success")
+	}
+	if a := <-alarms; a.Reason != AlarmReinitFailed {
+		t.Fatalf("alarm %+v", a)
+	}
+	if err := s.Reinit(ctx, "rs485", func(context.Context) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(nil); err != nil {
+		t.Fatalf("after reinit: %v", err)
+	}
+	// The window was reset: two more errors do not close it.
+	_ = run(ioErr("timeout"))
+	_ = run(ioErr("timeout"))
+	if st, _ := s.Stats("rs485"); st.Closed {
+		t.Fatal("window not reset by reinit")
+	}
+	// A link failure closes at once.
+	if err := run(ioErr("link-down")); Classify(err) != LinkDown {
+		t.Fatal(err)
+	}
+	if a := <-alarms; a.Reason != AlarmLinkDown {
+		t.Fatalf("alarm %+v", a)
+	}
+	if st, _ := s.Stats("rs485"); !st.Closed {
+		t.Fatal("link down did not close the path")
+	}
+}
+
+func TestInvalidReadingsDuringOutage(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		invalid []string
+	)
+	s := start(t, Config{
+		Devices: []Device{{Name: "ac", Interface: "ttyS1", MainsOnly: true}, {Name: "m", Interface: "rs485"}},
+		OnReading: func(r Reading) {
+			if r.Invalid {
+				mu.Lock()
+				invalid = append(invalid, r.Device+"/"+r.Point)
+				mu.Unlock()
+			}
+		},
+	})
+	ctx := context.Background()
+	p := &port{bytes: map[string]int{}}
+	for _, op := range []Op{
+		p.op("ac", "voltage", Collection, Checked, 220),
+		p.op("m", "energy", Collection, Checked, 42),
+		p.op("m", "temp", Collection, Unchecked, 21),
+	} {
+		if _, err := s.Do(ctx, op); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r, _ := s.Latest(ctx, "ac", "voltage"); r.Invalid || r.Value != 220 {
+		t.Fatalf("before outage: %+v", r)
+	}
+	s.Outage()
+	// Latest is served by the owner after it has acted on the outage.
+	tests := []struct {
+		dev, point string
+		invalid    bool
+		value      float64
+	}{
+		{"ac", "voltage", true, 0},
+		{"m", "temp", true, 0},
+		{"m", "energy", false, 42},
+		{"m", "never-read", true, 0},
+	}
+	for _, tc := range tests {
+		r, err := s.Latest(ctx, tc.dev, tc.point)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Invalid != tc.invalid || r.Value != tc.value {
+			t.Errorf("%s/%s during outage: %+v, want invalid=%v value=%v", tc.dev, tc.point, r, tc.invalid, tc.value)
+		}
+	}
+	mu.Lock()
+	got := fmt.Sprint(invalid)
+	mu.Unlock()
+	if got != "[ac/voltage]" && got != "[m/temp]" && got != "[ac/voltage m/temp]" && got != "[m/temp ac/voltage]" {
+		t.Errorf("invalid markers reported %v", got)
+	}
+}
+
+type memJournal struct {
+	mu   sync.Mutex
+	recs []CriticalRecord
+	got  chan struct{}
+}
+
+func (j *memJournal) Append(_ context.Context, r CriticalRecord) error {
+	j.mu.Lock()
+	j.recs = append(j.recs, r)
+	j.mu.Unlock()
+	j.got <- struct{}{}
+	return nil
+}
+
+func TestCriticalRecordsJournalled(t *testing.T) {
+	j := &memJournal{got: make(chan struct{}, 16)}
+	s := start(t, Config{Devices: []Device{{Name: "m", Interface: "rs485"}}, Journal: j})
+	ctx := context.Background()
+	p := &port{bytes: map[string]int{}}
+	// Outside an outage nothing is journalled.
+	_, _ = s.Do(ctx, p.op("m", "breaker", Control, Checked, 1))
+	s.Outage()
+	ctl := p.op("m", "breaker", Control, Checked, 1)
+	ctl.Business, ctl.Attrs = "switch-trip", map[string]string{"by": "protection"}
+	_, _ = s.Do(ctx, ctl)
+	_, _ = s.Do(ctx, p.op("m", "energy", Collection, Checked, 77))
+	failing := Op{Device: "m", Point: "relay", Class: Control, Business: "switch-close", Run: func(context.Context) (Result, error) {
+		return Result{Value: 1}, ioErr("timeout")
+	}}
+	_, _ = s.Do(ctx, failing)
+	_, _ = s.Do(ctx, p.op("m", "temp", Collection, Unchecked, 5)) // dropped
+	for range 3 {
+		select {
+		case <-j.got:
+		case <-time.After(5 * time.Second):
+			t.Fatal("journal records missing")
+		}
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if len(j.recs) != 3 {
+		t.Fatalf("%d records: %+v", len(j.recs), j.recs)
+	}
+	r := j.recs[0]
+	if r.Business != "switch-trip" || r.Interface != "rs485" || r.Device != "m" || r.Point != "breaker" || r.Class != Control ||
+		r.Attrs["by"] != "protection" || r.ChecksumKind != "crc16-modbus" || r.Checksum != 0xBEEF || r.Invalid || r.Time.IsZero() {
+		t.Errorf("control record %+v", r)
+	}
+	if r := j.recs[1]; r.Point != "energy" || r.Value != 77 || r.Integrity != Checked || r.Invalid {
+		t.Errorf("collection record %+v", r)
+	}
+	if r := j.recs[2]; r.Point != "relay" || !r.Invalid || r.Err == "" || r.Value != 1 {
+		t.Errorf("failed control record %+v", r)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		err  error
+		want Outcome
+	}{
+		{nil, OK},
+		{ioErr("checksum-mismatch"), ChecksumMismatch},
+		{fmt.Errorf("wrapped: %w", ioErr("length-mismatch")), LengthMismatch},
+		{ioErr("exception"), Exception},
+		{ioErr("link-down"), LinkDown},
+		{context.DeadlineExceeded, Timeout},
+		{errors.New("mystery"), Other},
+		{ioErr("no-such-outcome"), Other},
+	}
+	for _, tc := range tests {
+		if got := Classify(tc.err); got != tc.want {
+			t.Errorf("Classify(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, cfg := range []Config{
+		{Devices: []Device{{Name: "a"}}},
+		{Devices: []Device{{Name: "a", Interface: "x"}, {Name: "a", Interface: "y"}}},
+		{ErrorWindow: 3, ErrorThreshold: 4},
+	} {
+		if _, err := New(cfg); err == nil {
+			t.Errorf("New(%+v) accepted", cfg)
+		}
+	}
+	s := start(t, Config{Devices: []Device{{Name: "a", Interface: "x"}}})
+	if _, err := s.Do(context.Background(), Op{Device: "zz"}); !errors.Is(err, ErrUnknownDevice) {
+		t.Errorf("unknown device: %v", err)
+	}
+	if err := s.Reinit(context.Background(), "nope", nil); !errors.Is(err, ErrUnknownInterface) {
+		t.Errorf("unknown interface: %v", err)
+	}
+}

@@ -1,0 +1,304 @@
+package sched
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Device is a device as the scheduler sees it: which interface it is on
+// and its power attributes.
+type Device struct {
+	Name string
+	// Interface names the physical interface (serial port, TCP endpoint,
+	// GPIO chip); devices naming the same one share an owner goroutine.
+	Interface string
+	// MainsOnly devices stop IO the moment an outage begins.
+	MainsOnly bool
+	// DrawMW above Config.DrawThresholdMW also stops IO in an outage.
+	DrawMW int
+}
+
+// Config configures a Scheduler.
+type Config struct {
+	Devices []Device
+	// DrawThresholdMW: devices drawing more are gated in an outage; 0
+	// gates on MainsOnly alone.
+	DrawThresholdMW int
+	// OutageCollectInterval is the minimum spacing of collection
+	// exchanges on one interface during an outage (the outage rate); 0
+	// means no limit. Control is never rate-limited.
+	OutageCollectInterval time.Duration
+	// ErrorWindow is the number of recent exchanges the error-rate watch
+	// looks at (default 20); ErrorThreshold how many of them may fail
+	// (timeout, length or checksum mismatch) before the interface is
+	// closed (default 5). A link-down outcome closes it at once.
+	ErrorWindow    int
+	ErrorThreshold int
+	// QueueLen is each owner's input channel capacity (default 64).
+	QueueLen int
+	// Journal receives critical records taken during an outage; nil: none.
+	Journal Journal
+	// JournalQueue is the journal channel capacity (default 64). Owners
+	// block when it is full: a critical record is never dropped.
+	JournalQueue int
+	// OnAlarm is called, from the interface's owner goroutine, when an
+	// interface is closed. It must not block. Nil: alarms are only logged.
+	OnAlarm func(Alarm)
+	// OnReading is called, from the owner goroutine, with every new
+	// collection reading and with the invalid markers an outage sets. It
+	// must not block. Nil: readings are only kept for Latest.
+	OnReading func(Reading)
+	Logger    *slog.Logger
+}
+
+// Scheduler runs IO ops by priority with one owner goroutine per physical
+// interface, and gates IO on power state.
+type Scheduler struct {
+	cfg     Config
+	log     *slog.Logger
+	owners  []*owner
+	byIface map[string]*owner
+	devices map[string]*devInfo
+	journal chan CriticalRecord
+
+	// power holds epoch<<1 | outage: the outage bit every dispatch checks,
+	// and a count of outages so an owner notices one it slept through.
+	power atomic.Uint64
+	seq   atomic.Uint64
+	done  chan struct{}
+	pool  sync.Pool
+}
+
+// devInfo is a device's fixed scheduling facts.
+type devInfo struct {
+	Device
+	gated bool // stops in an outage
+	owner *owner
+}
+
+// New validates cfg and builds the owners; Run starts them.
+func New(cfg Config) (*Scheduler, error) {
+	if cfg.ErrorWindow <= 0 {
+		cfg.ErrorWindow = 20
+	}
+	if cfg.ErrorThreshold <= 0 {
+		cfg.ErrorThreshold = 5
+	}
+	if cfg.ErrorThreshold > cfg.ErrorWindow {
+		return nil, fmt.Errorf("sched: config: error_threshold %d exceeds error_window %d", cfg.ErrorThreshold, cfg.ErrorWindow)
+	}
+	if cfg.QueueLen <= 0 {
+		cfg.QueueLen = 64
+	}
+	if cfg.JournalQueue <= 0 {
+		cfg.JournalQueue = 64
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Scheduler{
+		cfg:     cfg,
+		log:     log,
+		byIface: make(map[string]*owner),
+		devices: make(map[string]*devInfo, len(cfg.Devices)),
+		journal: make(chan CriticalRecord, cfg.JournalQueue),
+		done:    make(chan struct{}),
+	}
+	s.pool.New = func() any { return &job{reply: make(chan reply, 1)} }
+	for i, d := range cfg.Devices {
+		if d.Name == "" || d.Interface == "" {
+			return nil, fmt.Errorf("sched: config: devices[%d]: name and interface are required", i)
+		}
+		if _, dup := s.devices[d.Name]; dup {
+			return nil, fmt.Errorf("sched: config: devices[%d]: duplicate device %q", i, d.Name)
+		}
+		o := s.byIface[d.Interface]
+		if o == nil {
+			o = newOwner(s, d.Interface)
+			s.byIface[d.Interface] = o
+			s.owners = append(s.owners, o)
+		}
+		gated := d.MainsOnly || (cfg.DrawThresholdMW > 0 && d.DrawMW > cfg.DrawThresholdMW)
+		info := &devInfo{Device: d, gated: gated, owner: o}
+		s.devices[d.Name] = info
+		o.devices = append(o.devices, info)
+	}
+	return s, nil
+}
+
+// Run runs the owners (and the journal writer) until ctx ends, then fails
+// whatever is still queued with ErrStopped and returns once all stopped.
+func (s *Scheduler) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, o := range s.owners {
+		wg.Go(func() { o.run(ctx) })
+	}
+	if s.cfg.Journal != nil {
+		wg.Go(func() { runJournal(ctx, s.cfg.Journal, s.journal, s.log) })
+	}
+	<-ctx.Done()
+	close(s.done)
+	wg.Wait()
+	return nil
+}
+
+// Do queues op on its device's interface and waits for the result. It
+// fails fast, without queueing, with ErrGated for a gated device during an
+// outage and ErrDropped for unchecked collection during an outage.
+func (s *Scheduler) Do(ctx context.Context, op Op) (Result, error) {
+	d := s.devices[op.Device]
+	if d == nil {
+		return Result{}, fmt.Errorf("%w %q", ErrUnknownDevice, op.Device)
+	}
+	o := d.owner
+	if s.power.Load()&1 != 0 {
+		if d.gated {
+			o.gatedOps.Add(1)
+			return Result{}, fmt.Errorf("sched: device %q: %w", op.Device, ErrGated)
+		}
+		if op.Class == Collection && op.Integrity == Unchecked {
+			o.dropped.Add(1)
+			return Result{}, fmt.Errorf("sched: device %q point %q: %w", op.Device, op.Point, ErrDropped)
+		}
+	}
+	j := s.pool.Get().(*job)
+	j.op, j.ctx, j.seq = op, ctx, s.seq.Add(1)
+	select {
+	case o.in <- j:
+	case <-ctx.Done():
+		s.release(j)
+		return Result{}, ctx.Err()
+	case <-s.done:
+		s.release(j)
+		return Result{}, ErrStopped
+	}
+	select {
+	case r := <-j.reply:
+		s.release(j)
+		return r.res, r.err
+	case <-ctx.Done():
+		// The owner still holds j and will reply into its buffer; j is
+		// left to the garbage collector rather than reused.
+		return Result{}, ctx.Err()
+	}
+}
+
+func (s *Scheduler) release(j *job) {
+	j.op, j.ctx = Op{}, nil
+	s.pool.Put(j)
+}
+
+// GateMainsOnly starts an outage: from its return no new exchange is
+// dispatched to a mains-only or high-draw device. It is cheap, synchronous
+// and allocation-free, for the power-fail edge: one atomic update and a
+// non-blocking wake-up of each owner, which then drains and fails the
+// gated devices' queues, marks their readings invalid, and switches the
+// other devices to the outage rate. An exchange already on the wire
+// completes. Calling it during an outage does nothing.
+func (s *Scheduler) GateMainsOnly() {
+	for {
+		v := s.power.Load()
+		if v&1 != 0 {
+			return
+		}
+		if s.power.CompareAndSwap(v, (v>>1+1)<<1|1) {
+			break
+		}
+	}
+	for _, o := range s.owners {
+		o.poke()
+	}
+}
+
+// Outage is GateMainsOnly under the name the outage lifecycle uses.
+func (s *Scheduler) Outage() { s.GateMainsOnly() }
+
+// Restore ends the outage. Devices gated by it stay closed (ErrAwaitingReinit)
+// until Reinit is called for their interface; the others return to their
+// normal rate at once.
+func (s *Scheduler) Restore() {
+	for {
+		v := s.power.Load()
+		if v&1 == 0 || s.power.CompareAndSwap(v, v&^1) {
+			break
+		}
+	}
+	for _, o := range s.owners {
+		o.poke()
+	}
+}
+
+// InOutage reports whether an outage is in force.
+func (s *Scheduler) InOutage() bool { return s.power.Load()&1 != 0 }
+
+// Reinit runs reinit (nil: the interface was re-initialised elsewhere) on
+// the interface's owner goroutine, between exchanges, and on success
+// re-opens the IO path: it clears a close by the error-rate watch and lets
+// devices gated by a past outage run again (during an outage gated devices
+// stay gated). On failure the path stays closed and the error is returned.
+func (s *Scheduler) Reinit(ctx context.Context, iface string, reinit func(context.Context) error) error {
+	o := s.byIface[iface]
+	if o == nil {
+		return fmt.Errorf("%w %q", ErrUnknownInterface, iface)
+	}
+	res := make(chan error, 1)
+	if err := o.control(ctx, s.done, func(ctx context.Context) { res <- o.reinit(ctx, reinit) }); err != nil {
+		return err
+	}
+	select {
+	case err := <-res:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Latest returns the latest reading of a point: Invalid when none was
+// taken yet or when its collection stopped for an outage.
+func (s *Scheduler) Latest(ctx context.Context, device, point string) (Reading, error) {
+	d := s.devices[device]
+	if d == nil {
+		return Reading{}, fmt.Errorf("%w %q", ErrUnknownDevice, device)
+	}
+	res := make(chan Reading, 1)
+	if err := d.owner.control(ctx, s.done, func(context.Context) { res <- d.owner.latest(device, point) }); err != nil {
+		return Reading{}, err
+	}
+	select {
+	case r := <-res:
+		return r, nil
+	case <-ctx.Done():
+		return Reading{}, ctx.Err()
+	}
+}
+
+// Stats are an interface's counters.
+type Stats struct {
+	// Dispatched counts exchanges run.
+	Dispatched uint64
+	// Dropped counts unchecked collection dropped during outages.
+	Dropped uint64
+	// Gated counts ops refused or drained because their device was gated.
+	Gated uint64
+	// Closed says the IO path is closed (error-rate watch or link down).
+	Closed bool
+}
+
+// Stats returns the counters of an interface.
+func (s *Scheduler) Stats(iface string) (Stats, error) {
+	o := s.byIface[iface]
+	if o == nil {
+		return Stats{}, fmt.Errorf("%w %q", ErrUnknownInterface, iface)
+	}
+	return Stats{
+		Dispatched: o.dispatched.Load(),
+		Dropped:    o.dropped.Load(),
+		Gated:      o.gatedOps.Load(),
+		Closed:     o.closedFlag.Load(),
+	}, nil
+}
