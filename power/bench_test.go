@@ -39,7 +39,7 @@ func BenchmarkEdgeToGate(b *testing.B) {
 		if err := line.Restore(); err != nil {
 			b.Fatal(err)
 		}
-		m.ungate(true)
+		m.ungate()
 		b.StartTimer()
 	}
 	b.StopTimer()

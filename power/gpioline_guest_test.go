@@ -132,7 +132,7 @@ func TestGuestEdgeToGate(t *testing.T) {
 		}
 		hostDrive(t, true)
 		waitEvent(t, seen, MainsPresent)
-		m.ungate(false)
+		m.ungate()
 	}
 	t.Logf("kernel edge timestamp → gated, %d edges: %v (worst %v)", len(all), all, worst)
 	if worst > 10*time.Millisecond {

@@ -16,10 +16,16 @@ import (
 // library's epoll watcher (never polled).
 type GPIOLine struct {
 	l        *gpiocdev.Line
+	read     func() (int, error) // l.Value; replaceable in tests
 	chip     string
 	offset   int
 	debounce bool
 	h        EdgeHandler
+	log      *slog.Logger
+
+	// Touched only by the library's watcher goroutine.
+	lastSeq uint32
+	gaps    int
 }
 
 // OpenGPIOLine requests the power-fail line and starts delivering its edges
@@ -64,12 +70,13 @@ func OpenGPIOLine(cfg GPIOConfig, h EdgeHandler, log *slog.Logger) (*GPIOLine, e
 		return nil, fmt.Errorf("power: gpio chip %q offset %d: chip has %d lines: %w (%w)",
 			chipName, offset, chip.Lines(), ErrLineUnavailable, gpiocdev.ErrInvalidOffset)
 	}
-	g := &GPIOLine{chip: chipName, offset: offset, h: h}
+	g := &GPIOLine{chip: chipName, offset: offset, h: h, log: log}
 	opts := []gpiocdev.LineReqOption{
 		gpiocdev.AsInput,
 		gpiocdev.WithBothEdges,
 		gpiocdev.WithConsumer(consumer),
 		gpiocdev.WithEventHandler(g.onEvent),
+		gpiocdev.WithEventBufferSize(256),
 	}
 	// The power-fail signal asserted is the library's "active" state, so
 	// a rising (inactive→active) event means mains lost.
@@ -94,23 +101,39 @@ func OpenGPIOLine(cfg GPIOConfig, h EdgeHandler, log *slog.Logger) (*GPIOLine, e
 	if err != nil {
 		return nil, fmt.Errorf("power: gpio chip %q offset %d: request line: %w (%w)", chipName, offset, ErrLineUnavailable, err)
 	}
-	g.l = l
+	g.l, g.read = l, l.Value
 	log.Info("power: power-fail line requested", "chip", chipName, "offset", offset,
 		"active_high", cfg.ActiveHigh, "kernel_debounce", g.debounce)
 	return g, nil
 }
 
+// onEvent maps a library event to an Event. A gap in the kernel's line
+// sequence numbers means its event buffer overflowed and dropped the newest
+// edges, so the event at hand may be stale: the line is read again and its
+// current state delivered instead.
 func (g *GPIOLine) onEvent(e gpiocdev.LineEvent) {
 	m := MainsPresent
 	if e.Type == gpiocdev.LineEventRisingEdge {
 		m = MainsLost
 	}
+	if g.lastSeq != 0 && e.LineSeqno != 0 && e.LineSeqno != g.lastSeq+1 {
+		g.gaps++
+		if v, err := g.read(); err == nil {
+			m = MainsPresent
+			if v == 1 {
+				m = MainsLost
+			}
+		}
+		g.log.Warn("power: power-fail line events dropped by the kernel; line re-read",
+			"chip", g.chip, "offset", g.offset, "after_seq", g.lastSeq, "seq", e.LineSeqno, "now", m.String())
+	}
+	g.lastSeq = e.LineSeqno
 	g.h(Event{Mains: m, Stamp: e.Timestamp, Seq: e.LineSeqno})
 }
 
 // Value reads the line.
 func (g *GPIOLine) Value() (Mains, error) {
-	v, err := g.l.Value()
+	v, err := g.read()
 	if err != nil {
 		if errors.Is(err, gpiocdev.ErrClosed) {
 			return MainsUnknown, ErrClosed

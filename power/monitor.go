@@ -85,6 +85,9 @@ type Monitor struct {
 	edgeAt atomic.Int64  // clock time of the latest edge, ns since epoch
 	edges  atomic.Uint64
 	kick   chan struct{} // capacity 1: "the line changed"
+	// override: the voltages overruled an asserted line (it is stuck or
+	// lying); cleared by the next edge, before that edge takes gateMu.
+	override atomic.Bool
 
 	gateMu   sync.Mutex // serialises Gate calls
 	gated    bool
@@ -169,6 +172,7 @@ func (m *Monitor) Edge(ev Event) {
 	now := m.clock.Now()
 	m.edgeAt.Store(int64(now.Sub(m.epoch)))
 	m.mains.Store(uint32(ev.Mains))
+	m.override.Store(false)
 	m.edges.Add(1)
 	if ev.Mains == MainsLost {
 		m.gateNow(now)
@@ -193,17 +197,18 @@ func (m *Monitor) gateNow(edge time.Time) {
 	m.gateMu.Unlock()
 }
 
-// ungate lets mains-only IO run again. Unless allowLost, it refuses (and
-// returns false) when the line's latest state is lost: a loss edge racing
-// with the decision always wins, because the handler stores the state
-// before it takes gateMu.
-func (m *Monitor) ungate(allowLost bool) bool {
+// ungate lets mains-only IO run again. It refuses (and returns false) when
+// the line's latest state is lost, unless the voltages overruled the line
+// since its last edge: a loss edge racing with the decision always wins,
+// because the handler stores the state (and clears the override) before it
+// takes gateMu.
+func (m *Monitor) ungate() bool {
 	m.gateMu.Lock()
 	defer m.gateMu.Unlock()
 	if !m.gated {
 		return true
 	}
-	if !allowLost && Mains(m.mains.Load()) == MainsLost {
+	if Mains(m.mains.Load()) == MainsLost && !m.override.Load() {
 		return false
 	}
 	m.d.Gate.Ungate()
@@ -230,14 +235,13 @@ func (m *Monitor) post(fn func()) {
 // Sync returns once the monitor has handled every edge, timer fire and
 // result that reached it before the call. For simulators and tests.
 func (m *Monitor) Sync(ctx context.Context) error {
-	_, err := m.call(ctx, func() {})
-	return err
+	return m.call(ctx, func() {})
 }
 
 // Stats returns the monitor's counters.
 func (m *Monitor) Stats(ctx context.Context) (Stats, error) {
 	var s Stats
-	_, err := m.call(ctx, func() {
+	err := m.call(ctx, func() {
 		s = m.stats
 		s.State = m.st
 		s.Edges = m.edges.Load()
@@ -245,7 +249,9 @@ func (m *Monitor) Stats(ctx context.Context) (Stats, error) {
 	return s, err
 }
 
-func (m *Monitor) call(ctx context.Context, fn func()) (struct{}, error) {
+// call runs fn in the monitor goroutine after the edges and inbox entries
+// queued before it, and waits for it.
+func (m *Monitor) call(ctx context.Context, fn func()) error {
 	reply := make(chan struct{})
 	req := func() {
 		m.drainKick()
@@ -255,17 +261,17 @@ func (m *Monitor) call(ctx context.Context, fn func()) (struct{}, error) {
 	select {
 	case m.inbox <- req:
 	case <-ctx.Done():
-		return struct{}{}, ctx.Err()
+		return ctx.Err()
 	case <-m.done:
-		return struct{}{}, ErrStopped
+		return ErrStopped
 	}
 	select {
 	case <-reply:
-		return struct{}{}, nil
+		return nil
 	case <-ctx.Done():
-		return struct{}{}, ctx.Err()
+		return ctx.Err()
 	case <-m.done:
-		return struct{}{}, ErrStopped
+		return ErrStopped
 	}
 }
 

@@ -12,6 +12,7 @@ type settleState struct {
 	armed   bool
 	burst   time.Time // first edge of the current burst
 	settled bool      // no edge for cfg.Settle (or the burst hit MaxSettle)
+	forced  bool      // settled only because the burst hit MaxSettle
 }
 
 // confirmState is the loss confirmation in progress.
@@ -81,15 +82,7 @@ func (m *Monitor) start() {
 		m.coldStart(open)
 		return
 	}
-	n, err := m.d.Recoverer.Pending(m.ctx)
-	if err != nil {
-		m.raise(AlarmReplay, fmt.Errorf("power: journal pending count at start-up: %w", err))
-	}
-	if n > 0 {
-		m.emit(StepLeftoverRecovered, fmt.Sprintf("%d records await replay", n))
-		m.recov = &recovery{leftover: true, steps: []recStep{rsReplay}}
-		m.st = StateRecovering
-		m.startWorker()
+	if m.replayLeftover() {
 		return
 	}
 	m.emit(StepSleeping, "journal empty at start-up")
@@ -157,6 +150,7 @@ func (m *Monitor) onSettle() {
 	}
 	m.settle.armed = false
 	m.settle.settled = true
+	m.settle.forced = quiet < m.cfg.Settle
 	switch m.st {
 	case StateConfirming:
 		m.tryDecideLoss()
@@ -295,7 +289,7 @@ func (m *Monitor) tryDecideLoss() {
 	if !m.settle.settled {
 		return
 	}
-	if m.line() == MainsPresent {
+	if m.line() == MainsPresent && !m.settle.forced {
 		m.blip("line returned within the settle window", false)
 		return
 	}
@@ -304,6 +298,12 @@ func (m *Monitor) tryDecideLoss() {
 	}
 	switch m.conf.verdict {
 	case VerdictPresent:
+		if m.line() == MainsPresent {
+			// A line that will not settle is not trusted; the voltages
+			// say mains is fine.
+			m.blip("line still chattering after max_settle, phase voltages say mains is fine", true)
+			return
+		}
 		err := fmt.Errorf("power: power-fail line asserted but %s: treated as a blip, recheck every %v",
 			fmtVolts(m.conf.volts), m.cfg.Recheck)
 		m.emit(StepVoltagesDisagree, err.Error())
@@ -311,7 +311,7 @@ func (m *Monitor) tryDecideLoss() {
 		m.blip("phase voltages say mains is fine", true)
 		if m.st == StateNormal {
 			m.arm(tRecheck, m.cfg.Recheck, m.onRecheck)
-		}
+		} // else finishRecovery arms it
 	case VerdictLost:
 		m.decideLoss(true, m.conf.volts, nil)
 	default:
@@ -320,7 +320,10 @@ func (m *Monitor) tryDecideLoss() {
 }
 
 // blip ends a confirmation that found no outage.
-func (m *Monitor) blip(why string, allowLost bool) {
+func (m *Monitor) blip(why string, overrideLine bool) {
+	if overrideLine {
+		m.override.Store(true)
+	}
 	m.stats.Blips++
 	m.blips++
 	m.cancelRead()
@@ -328,7 +331,7 @@ func (m *Monitor) blip(why string, allowLost bool) {
 	if m.conf.from == StateRecovering && m.recov != nil {
 		m.st = StateRecovering
 		if m.recov.resumed {
-			m.ungate(allowLost)
+			m.ungate()
 		}
 		m.emit(StepBlip, why+"; recovery resumes")
 		if m.working {
@@ -339,14 +342,38 @@ func (m *Monitor) blip(why string, allowLost bool) {
 		}
 		return
 	}
-	m.ungate(allowLost) // refused only if a new loss edge is already queued
+	m.ungate() // refused only if a new loss edge is already queued
 	m.st = StateNormal
 	m.emit(StepBlip, why)
 	if m.coldOpen != nil {
 		open := *m.coldOpen
 		m.coldOpen = nil
 		m.coldStart(open)
+		return
 	}
+	// Critical data journaled while IO was shed goes to the data store
+	// now rather than waiting for the next outage.
+	m.replayLeftover()
+}
+
+// replayLeftover starts a replay-only recovery when the journal holds
+// records; it reports whether it did.
+func (m *Monitor) replayLeftover() bool {
+	n, err := m.d.Recoverer.Pending(m.ctx)
+	if err != nil {
+		m.raise(AlarmReplay, fmt.Errorf("power: journal pending count: %w", err))
+		return false
+	}
+	if n == 0 {
+		return false
+	}
+	m.emit(StepLeftoverRecovered, fmt.Sprintf("%d records await replay", n))
+	// IO is running (never shed, or already resumed): a blip during
+	// this replay must un-gate again.
+	m.recov = &recovery{leftover: true, resumed: true, steps: []recStep{rsReplay}}
+	m.st = StateRecovering
+	m.startWorker()
+	return true
 }
 
 // decideLoss records the decision and, once no recovery worker runs,

@@ -30,6 +30,7 @@ type recovery struct {
 	replay   ReplayResult // replayed so far by this recovery
 	resumed  bool         // business IO was resumed (mains-only IO un-gated)
 	leftover bool         // replay only: journal left by an interrupted run
+	failed   bool         // a replay returned an error
 	restart  bool         // restart the worker once the stopping one is done
 }
 
@@ -149,7 +150,7 @@ func (m *Monitor) work(ctx context.Context, steps []recStep) bool {
 			}
 			m.post(func() { m.onReinit(res) })
 		case rsResume:
-			if !m.ungate(false) {
+			if !m.ungate() {
 				return true // a loss edge is in flight; its kick stops us
 			}
 			m.d.Modules.SetInvalid(false)
@@ -236,6 +237,7 @@ func (m *Monitor) onReplayed(res ReplayResult, err error, stopped bool) {
 	r.markDone(rsReplay)
 	m.emit(StepReplayed, fmt.Sprintf("replayed %d, rejected %d, duplicate %d", res.Replayed, res.Rejected, res.Duplicate))
 	if err != nil {
+		r.failed = true
 		r.record.Errors = append(r.record.Errors, fmt.Sprintf("replay: %v", err))
 		m.raise(AlarmReplay, fmt.Errorf("power: replay: %w", err))
 	}
@@ -287,11 +289,20 @@ func (m *Monitor) onWorkDone(stopped bool) {
 
 // finishRecovery closes a completed recovery.
 func (m *Monitor) finishRecovery() {
+	r := m.recov
 	m.recov = nil
 	if m.st != StateRecovering {
 		return // a loss arrived meanwhile; its confirmation goes on
 	}
 	m.st = StateNormal
+	m.ungate() // normally done at 2-4 already; never stay shed in Normal
+	// Records journaled while IO was shed by a blip after this recovery's
+	// replay step are replayed now. A store that fails, or that replays
+	// nothing while records stay pending, is not retried in a loop.
+	progress := r.replay.Replayed+r.replay.Rejected+r.replay.Duplicate > 0
+	if !r.failed && (progress || !r.leftover) && m.replayLeftover() {
+		return
+	}
 	m.emit(StepSleeping, "recovery complete")
 	if m.line() == MainsLost {
 		m.arm(tRecheck, m.cfg.Recheck, m.onRecheck)

@@ -127,9 +127,7 @@ func (t *Timeline) Last() uint64 {
 // and returns the first such entry.
 func (t *Timeline) Wait(ctx context.Context, step Step, after uint64) (Entry, error) {
 	for {
-		t.mu.Lock()
-		ch := t.changed
-		t.mu.Unlock()
+		ch := t.Changed()
 		for _, e := range t.Since(after) {
 			if e.Step == step {
 				return e, nil
@@ -141,6 +139,14 @@ func (t *Timeline) Wait(ctx context.Context, step Step, after uint64) (Entry, er
 			return Entry{}, ctx.Err()
 		}
 	}
+}
+
+// Changed returns a channel that is closed at the next Add; a reader
+// streams the timeline by reading Since(last) after each close.
+func (t *Timeline) Changed() <-chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.changed
 }
 
 // Steps returns the steps of entries, in order.
