@@ -6,23 +6,23 @@ import (
 	"time"
 )
 
-// Driver names the protocol driver that performs a device's IO.
-type Driver string
+// DriverName names the protocol driver that performs a device's IO.
+type DriverName string
 
 // The drivers a device may name in the configuration.
 const (
-	DriverModbusRTU  Driver = "modbus-rtu"
-	DriverModbusTCP  Driver = "modbus-tcp"
-	DriverDLT698     Driver = "dlt698"
-	DriverHPLC       Driver = "hplc"
-	DriverGPIOOutput Driver = "gpio-output"
+	DriverModbusRTU  DriverName = "modbus-rtu"
+	DriverModbusTCP  DriverName = "modbus-tcp"
+	DriverDLT698     DriverName = "dlt698"
+	DriverHPLC       DriverName = "hplc"
+	DriverGPIOOutput DriverName = "gpio-output"
 )
 
 // Drivers lists every known driver, in the order used in error messages.
-var driverNames = []Driver{DriverModbusRTU, DriverModbusTCP, DriverDLT698, DriverHPLC, DriverGPIOOutput}
+var driverNames = []DriverName{DriverModbusRTU, DriverModbusTCP, DriverDLT698, DriverHPLC, DriverGPIOOutput}
 
 // Serial reports whether the driver talks over a serial port.
-func (d Driver) Serial() bool {
+func (d DriverName) Serial() bool {
 	return d == DriverModbusRTU || d == DriverDLT698 || d == DriverHPLC
 }
 
@@ -123,7 +123,7 @@ type Device struct {
 	// Name identifies the device in logs, alarms, the journal and errors.
 	Name string `toml:"name"`
 	// Driver is one of modbus-rtu, modbus-tcp, dlt698, hplc, gpio-output.
-	Driver Driver `toml:"driver"`
+	Driver DriverName `toml:"driver"`
 	// Port is the serial device (modbus-rtu, dlt698, hplc), host:port
 	// (modbus-tcp) or GPIO chip (gpio-output, e.g. "gpiochip0").
 	Port string `toml:"port"`

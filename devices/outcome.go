@@ -54,6 +54,9 @@ var (
 	ErrLengthMismatch   error = &outcomeError{OutcomeLengthMismatch, "devices: length mismatch"}
 	ErrChecksumMismatch error = &outcomeError{OutcomeChecksumMismatch, "devices: checksum mismatch"}
 	ErrLinkDown         error = &outcomeError{OutcomeLinkDown, "devices: link down"}
+	// ErrNoData: the device answered, correctly framed, that it has no
+	// value (698 NULL); it counts as an exception, not a link error.
+	ErrNoData error = &outcomeError{OutcomeException, "devices: no data"}
 )
 
 // ExceptionError is a Modbus exception response: the device understood the
@@ -95,6 +98,14 @@ func Classify(err error) Outcome {
 	var ee *ExceptionError
 	if errors.As(err, &ee) {
 		return OutcomeException
+	}
+	var named interface{ IOOutcome() string }
+	if errors.As(err, &named) {
+		for i, n := range outcomeNames {
+			if n == named.IOOutcome() {
+				return Outcome(i)
+			}
+		}
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
 		return OutcomeTimeout

@@ -127,7 +127,7 @@ func (d Device) withDefaults() Device {
 
 // defaultIntegrity: serial protocols carry an application CRC (Modbus RTU
 // CRC-16, 698 FCS, 1376.2 checksum); Modbus TCP and GPIO lines do not.
-func defaultIntegrity(drv Driver) Integrity {
+func defaultIntegrity(drv DriverName) Integrity {
 	if drv.Serial() {
 		return IntegrityChecked
 	}
