@@ -52,6 +52,7 @@ type Modbus struct {
 	client modbus.Client
 	tr     modbusTransport
 	ckKind string
+	owns   bool // Close closes tr (TCP); an RTU bus is shared
 	log    *slog.Logger
 }
 
@@ -99,7 +100,7 @@ func OpenSerial(d Device) (serial.Port, error) {
 func NewModbusRTU(d Device, bus *RTUTransport, log *slog.Logger) *Modbus {
 	h := modbus.NewRTUClientHandler("")
 	h.SlaveId = d.UnitID()
-	return newModbus(d, modbus.NewClient2(h, bus), bus, ChecksumCRC16Modbus, log)
+	return newModbus(d, modbus.NewClient2(h, bus), bus, ChecksumCRC16Modbus, false, log)
 }
 
 // NewModbusTCP returns a Modbus TCP device; dialer nil means net.Dialer.
@@ -107,14 +108,14 @@ func NewModbusTCP(d Device, dialer Dialer, log *slog.Logger) *Modbus {
 	h := modbus.NewTCPClientHandler("")
 	h.SlaveId = d.UnitID()
 	tr := NewTCPTransport(d.Port, dialer, timeoutOf(d))
-	return newModbus(d, modbus.NewClient2(h, tr), tr, "", log)
+	return newModbus(d, modbus.NewClient2(h, tr), tr, "", true, log)
 }
 
-func newModbus(d Device, c modbus.Client, tr modbusTransport, ck string, log *slog.Logger) *Modbus {
+func newModbus(d Device, c modbus.Client, tr modbusTransport, ck string, owns bool, log *slog.Logger) *Modbus {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Modbus{dev: d, client: c, tr: tr, ckKind: ck, log: log.With("device", d.Name)}
+	return &Modbus{dev: d, client: c, tr: tr, ckKind: ck, owns: owns, log: log.With("device", d.Name)}
 }
 
 func timeoutOf(d Device) time.Duration {
@@ -354,9 +355,13 @@ func (m *Modbus) Reinit(ctx context.Context) error {
 	return nil
 }
 
-// Close releases the port or connection.
+// Close releases a TCP device's connection. An RTU device leaves its bus
+// open for the other devices on it; close the bus (or the Set) instead.
 func (m *Modbus) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if !m.owns {
+		return nil
+	}
 	return m.tr.Close()
 }

@@ -113,7 +113,11 @@ func TestLinkDown(t *testing.T) {
 	sim := NewSimSlave(1, 10, 0)
 	bus, _, d := simBus(t, sim, 50*time.Millisecond)
 	m := NewModbusRTU(d, bus, nil)
-	_ = m.Close()
+	_ = m.Close() // leaves the shared bus open
+	if _, err := m.ReadCoils(context.Background(), 0, 1); err != nil {
+		t.Fatalf("device close closed the shared bus: %v", err)
+	}
+	_ = bus.Close()
 	if _, err := m.ReadCoils(context.Background(), 0, 1); Classify(err) != OutcomeLinkDown {
 		t.Fatalf("closed port: %v, want link down", err)
 	}

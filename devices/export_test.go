@@ -1,0 +1,58 @@
+package devices
+
+import (
+	"sync"
+	"testing"
+	"time"
+)
+
+// Exported for the external tests (package devices_test) that wire the
+// drivers into the scheduler.
+
+// StartSimPTY serves sim on a fresh pty pair until the test ends and
+// returns the path of the other end.
+func StartSimPTY(t *testing.T, sim *SimSlave) string {
+	t.Helper()
+	_, _, d := simBus(t, sim, time.Second)
+	return d.Port
+}
+
+// Recorder opens serial ports through OpenSerial and counts the bytes
+// written to each port path, across re-opens.
+type Recorder struct {
+	mu    sync.Mutex
+	ports map[string]*countingPort
+	total map[string]int64
+}
+
+// NewRecorder returns an empty recorder.
+func NewRecorder() *Recorder {
+	return &Recorder{ports: map[string]*countingPort{}, total: map[string]int64{}}
+}
+
+// Open is an Env.OpenSerial that records.
+func (r *Recorder) Open(d Device) (SerialPort, error) {
+	p, err := OpenSerial(d)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if old := r.ports[d.Port]; old != nil {
+		r.total[d.Port] += old.written.Load()
+	}
+	cp := &countingPort{SerialPort: p}
+	r.ports[d.Port] = cp
+	return cp, nil
+}
+
+// Written returns the bytes written to path so far.
+func (r *Recorder) Written(path string) int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := r.total[path]
+	if p := r.ports[path]; p != nil {
+		n += p.written.Load()
+	}
+	return n
+}
