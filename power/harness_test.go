@@ -112,6 +112,18 @@ func (h *harness) stop() {
 	h.line.Close()
 }
 
+// restart kills the monitor (as the capacitor running out would: nothing
+// more is written) and starts a new process on the same journal, data
+// store, outage log and voltmeter, with a fresh scheduler gate.
+func (h *harness) restart(lost bool) {
+	h.t.Helper()
+	h.stop()
+	h.gate = &fakeGate{c: h.c}
+	h.deps.Gate = h.gate
+	h.mark = 0
+	h.start(lost)
+}
+
 func (h *harness) sync() {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

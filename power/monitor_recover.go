@@ -284,6 +284,11 @@ func (m *Monitor) onWorkDone(stopped bool) {
 		r.restart = false
 		m.emit(StepRecoveryResumed, r.remaining())
 		m.startWorker()
+	case r != nil && stopped && m.st == StateRecovering && m.line() == MainsPresent:
+		// The worker stopped on its own (the resume step saw a loss edge)
+		// but the line came back before the monitor saw it lost.
+		m.emit(StepRecoveryResumed, r.remaining())
+		m.startWorker()
 	}
 }
 
