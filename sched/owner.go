@@ -32,6 +32,8 @@ type owner struct {
 	awaiting    map[string]bool
 	lastCollect time.Time
 	readings    map[pointKey]*pointState
+	periodic    []*periodic
+	overruns    atomic.Uint64
 
 	dispatched atomic.Uint64
 	dropped    atomic.Uint64
@@ -79,15 +81,21 @@ func (o *owner) run(ctx context.Context) {
 	for {
 		o.syncPower()
 		o.absorb()
+		next := o.duePeriodic(time.Now())
 		var wait <-chan time.Time
 		if o.q.len() > 0 && !o.closed {
-			if delay := o.rateDelay(o.q.peek()); delay <= 0 {
+			delay := o.rateDelay(o.q.peek())
+			if delay <= 0 {
 				o.dispatch(ctx, o.q.pop())
 				continue
-			} else {
-				timer.Reset(delay)
-				wait = timer.C
 			}
+			if next <= 0 || delay < next {
+				next = delay
+			}
+		}
+		if next > 0 {
+			timer.Reset(next)
+			wait = timer.C
 		}
 		select {
 		case <-ctx.Done():
@@ -124,6 +132,10 @@ func (o *owner) shutdown() {
 }
 
 func (o *owner) finish(j *job, res Result, err error) {
+	if j.every != nil {
+		j.every.queued = false
+		return
+	}
 	j.reply <- reply{res, err}
 }
 

@@ -8,6 +8,9 @@ type job struct {
 	ctx   context.Context
 	seq   uint64
 	reply chan reply // capacity 1: the owner never blocks on it
+	// every is set for the job of a periodic collection: nobody waits for
+	// it; its result goes to the readings (and journal).
+	every *periodic
 }
 
 type reply struct {

@@ -285,6 +285,9 @@ type Stats struct {
 	Dropped uint64
 	// Gated counts ops refused or drained because their device was gated.
 	Gated uint64
+	// Overruns counts periodic collections skipped because the previous
+	// run was still queued.
+	Overruns uint64
 	// Closed says the IO path is closed (error-rate watch or link down).
 	Closed bool
 }
@@ -299,6 +302,7 @@ func (s *Scheduler) Stats(iface string) (Stats, error) {
 		Dispatched: o.dispatched.Load(),
 		Dropped:    o.dropped.Load(),
 		Gated:      o.gatedOps.Load(),
+		Overruns:   o.overruns.Load(),
 		Closed:     o.closedFlag.Load(),
 	}, nil
 }
