@@ -120,3 +120,80 @@ func FuzzCheckRTUFrame(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCheckTCPFrame: the Modbus TCP answer checker never panics on any
+// answer to a valid request, and what it accepts echoes the request's
+// transaction id, protocol 0, unit and function (or its exception).
+func FuzzCheckTCPFrame(f *testing.F) {
+	req := []byte{0x00, 0x01, 0x00, 0x00, 0x00, 0x06, 0x11, 0x03, 0x00, 0x6B, 0x00, 0x03}
+	f.Add([]byte{0x00, 0x01, 0x00, 0x00, 0x00, 0x09, 0x11, 0x03, 0x06, 0xAE, 0x41, 0x56, 0x52, 0x43, 0x40})
+	f.Add([]byte{0x00, 0x01, 0x00, 0x00, 0x00, 0x03, 0x11, 0x83, 0x02})
+	f.Add([]byte{0x00, 0x02, 0x00, 0x00, 0x00, 0x03, 0x11, 0x83, 0x02})
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		if len(frame) < mbapLen+1 {
+			return // Send never passes shorter frames
+		}
+		err := checkTCPFrame(frame, req)
+		if err != nil {
+			if Classify(err) != OutcomeLengthMismatch {
+				t.Fatalf("rejection %v classified %v", err, Classify(err))
+			}
+			return
+		}
+		if frame[0] != 0 || frame[1] != 1 || frame[2] != 0 || frame[3] != 0 || frame[6] != 0x11 {
+			t.Fatalf("accepted foreign header % X", frame[:7])
+		}
+		switch frame[7] {
+		case 0x03:
+			if len(frame) != mbapLen+2+6 {
+				t.Fatalf("accepted fc3 answer of %d bytes", len(frame))
+			}
+		case 0x83:
+			if len(frame) != mbapLen+2 {
+				t.Fatalf("accepted exception of %d bytes", len(frame))
+			}
+		default:
+			t.Fatalf("accepted function %02X", frame[7])
+		}
+	})
+}
+
+// FuzzSimSlave: the simulated slave's request decoder never panics, stays
+// silent on anything without a valid CRC and address, and every answer it
+// gives is a well-formed frame for the request.
+func FuzzSimSlave(f *testing.F) {
+	for _, v := range loadVectors(f, "testdata/modbus_rtu.tsv") {
+		if v.direction == "request" {
+			f.Add(v.frame)
+		}
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		s := NewSimSlave(0x11, 300, 0)
+		buf := in
+		for {
+			frame, rest, ok := splitRequest(buf)
+			if !ok {
+				return
+			}
+			buf = rest
+			ans := s.handle(frame)
+			valid := len(frame) >= 4 && crc16(frame[:len(frame)-2]) == frameCRC(frame) && frame[0] == 0x11
+			if ans == nil {
+				if valid {
+					t.Fatalf("silent on valid frame % X", frame)
+				}
+				continue
+			}
+			if !valid {
+				t.Fatalf("answered invalid frame % X", frame)
+			}
+			want := 0
+			if n := responsePDULen(frame[1 : len(frame)-2]); n > 0 {
+				want = 1 + n + 2
+			}
+			if err := checkRTUFrame(ans, 0x11, frame[1], want); err != nil {
+				t.Fatalf("answer % X to % X: %v", ans, frame, err)
+			}
+		}
+	})
+}
