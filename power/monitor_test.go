@@ -261,14 +261,15 @@ func TestACSamplingUnreachable(t *testing.T) {
 	if !ok || !errors.Is(a.Err, ErrVoltmeterTimeout) {
 		t.Fatalf("alarm %+v, want voltmeter-unreachable wrapping ErrVoltmeterTimeout", a)
 	}
-	if calls, cancelled := h.vm.stats(); calls != 2 || cancelled != 2 {
-		t.Fatalf("voltmeter calls %d cancelled %d, want 2 and 2 (reads abandoned at the timeout)", calls, cancelled)
-	}
 	if s := h.stats(); s.Unconfirmed != 2 {
 		t.Fatalf("stats %+v, want 2 unconfirmed decisions", s)
 	}
 	if r := h.olog.snapshot(); len(r) != 1 || r[0].LossConfirmed || r[0].RestoreConfirmed {
 		t.Fatalf("outage log %+v", r)
+	}
+	h.stop() // waits for the abandoned reads' goroutines
+	if calls, cancelled := h.vm.stats(); calls != 2 || cancelled != 2 {
+		t.Fatalf("voltmeter calls %d cancelled %d, want 2 and 2 (reads abandoned at the timeout)", calls, cancelled)
 	}
 }
 
@@ -298,11 +299,12 @@ func TestRestoreDuringShed(t *testing.T) {
 	h.assertSteps(StepSleeping, StepEdgeGated, StepBlip)
 	h.assertCalls("gate", "ungate")
 	h.assertGate(false)
-	if calls, cancelled := h.vm.stats(); calls != 1 || cancelled != 1 {
-		t.Fatalf("voltmeter calls %d cancelled %d, want the pending read cancelled", calls, cancelled)
-	}
 	if len(h.alarms.codes()) != 0 {
 		t.Fatalf("alarms %v for an abandoned read", h.alarms.codes())
+	}
+	h.stop()
+	if calls, cancelled := h.vm.stats(); calls != 1 || cancelled != 1 {
+		t.Fatalf("voltmeter calls %d cancelled %d, want the pending read cancelled", calls, cancelled)
 	}
 }
 
