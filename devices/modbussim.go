@@ -48,6 +48,10 @@ type SimSlave struct {
 
 	rx       atomic.Int64
 	requests atomic.Int64
+	// lastTx is when the last answer was written; minSilence the shortest
+	// line silence seen between an answer and the next request (ns).
+	lastTx     time.Time
+	minSilence atomic.Int64
 }
 
 // NewSimSlave returns a slave with unit id unit and size entries in each
@@ -87,6 +91,11 @@ func (s *SimSlave) Received() int64 { return s.rx.Load() }
 // Requests returns the number of well-formed requests addressed to it.
 func (s *SimSlave) Requests() int64 { return s.requests.Load() }
 
+// MinSilence returns the shortest silence on the line between one of its
+// answers and the next request (0 before the second request). A master
+// must keep at least t3.5 there, or a real slave merges the frames.
+func (s *SimSlave) MinSilence() time.Duration { return time.Duration(s.minSilence.Load()) }
+
 // Holding returns holding register addr.
 func (s *SimSlave) Holding(addr int) uint16 {
 	s.mu.Lock()
@@ -110,6 +119,12 @@ func (s *SimSlave) Serve(ctx context.Context, rw io.ReadWriter) error {
 	)
 	for ctx.Err() == nil {
 		n, err := rw.Read(tmp[:])
+		if n > 0 && len(buf) == 0 && !s.lastTx.IsZero() {
+			gap := int64(time.Since(s.lastTx))
+			if old := s.minSilence.Load(); old == 0 || gap < old {
+				s.minSilence.Store(gap)
+			}
+		}
 		s.rx.Add(int64(n))
 		buf = append(buf, tmp[:n]...)
 		if err != nil {
@@ -132,6 +147,7 @@ func (s *SimSlave) Serve(ctx context.Context, rw io.ReadWriter) error {
 				if _, err := rw.Write(ans); err != nil {
 					return fmt.Errorf("devices: sim slave: write: %w", err)
 				}
+				s.lastTx = time.Now()
 			}
 		}
 	}

@@ -206,3 +206,13 @@ func joinNames[T ~string](vs []T) string {
 	}
 	return strings.Join(s, "|")
 }
+
+// Point returns the device's point called name.
+func (d Device) Point(name string) (Point, bool) {
+	for _, p := range d.Points {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Point{}, false
+}

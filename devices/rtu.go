@@ -25,23 +25,37 @@ const rtuMaxADU = 256
 // charTime is the time one character takes on the line: start bit, data
 // bits, parity bit and stop bits.
 func charTime(baud, dataBits int, parity string, stopBits int) time.Duration {
+	if baud <= 0 {
+		baud = 9600
+	}
+	return time.Duration(charBits(dataBits, parity, stopBits)) * time.Second / time.Duration(baud)
+}
+
+// charBits is the bits per character: start, data, parity, stop.
+func charBits(dataBits int, parity string, stopBits int) int {
+	if dataBits == 0 {
+		dataBits = 8
+	}
+	if stopBits == 0 {
+		stopBits = 1
+	}
 	bits := 1 + dataBits + stopBits
 	if parity != "N" && parity != "" {
 		bits++
 	}
-	if baud <= 0 {
-		baud = 9600
-	}
-	return time.Duration(bits) * time.Second / time.Duration(baud)
+	return bits
 }
 
 // interFrameGap is t3.5: 3.5 character times, fixed at 1750 µs above
 // 19200 baud (Modbus over serial line, 2.5.1.1).
-func interFrameGap(baud int, char time.Duration) time.Duration {
+func interFrameGap(baud, bits int) time.Duration {
 	if baud > 19200 {
 		return 1750 * time.Microsecond
 	}
-	return char * 7 / 2
+	if baud <= 0 {
+		baud = 9600
+	}
+	return time.Duration(bits) * 7 * time.Second / time.Duration(2*baud)
 }
 
 // RTUTransport implements goburrow's modbus.Transporter over a SerialPort:
@@ -71,7 +85,7 @@ func NewRTUTransport(port SerialPort, open func() (SerialPort, error), d Device,
 		open:    open,
 		timeout: timeout,
 		char:    char,
-		gap:     interFrameGap(d.Baud, char),
+		gap:     interFrameGap(d.Baud, charBits(d.DataBits, d.Parity, d.StopBits)),
 	}
 }
 

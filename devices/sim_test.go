@@ -139,3 +139,55 @@ func TestOpenRTUBusMissingPort(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+func TestInterFrameTiming(t *testing.T) {
+	tests := []struct {
+		baud      int
+		parity    string
+		char, t35 time.Duration
+	}{
+		{9600, "N", 1041666 * time.Nanosecond, 3645833 * time.Nanosecond},
+		{9600, "E", 1145833 * time.Nanosecond, 4010416 * time.Nanosecond},
+		{19200, "N", 520833 * time.Nanosecond, 1822916 * time.Nanosecond},
+		{38400, "N", 260416 * time.Nanosecond, 1750 * time.Microsecond},
+		{115200, "N", 86805 * time.Nanosecond, 1750 * time.Microsecond},
+	}
+	for _, tc := range tests {
+		c := charTime(tc.baud, 8, tc.parity, 1)
+		if c != tc.char {
+			t.Errorf("%d %s: char time %v, want %v", tc.baud, tc.parity, c, tc.char)
+		}
+		if g := interFrameGap(tc.baud, charBits(8, tc.parity, 1)); g != tc.t35 {
+			t.Errorf("%d %s: t3.5 %v, want %v", tc.baud, tc.parity, g, tc.t35)
+		}
+	}
+}
+
+// The transport keeps t3.5 of silence between an answer and the next
+// request, as the slave sees it on the line.
+func TestTransportKeepsInterFrameSilence(t *testing.T) {
+	sim := NewSimSlave(1, 10, 9600)
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pty: %v", err)
+	}
+	d := Device{Name: "slow", Driver: DriverModbusRTU, Port: tty.Name(), Baud: 9600, DataBits: 8, Parity: "N", StopBits: 1, Unit: 1}
+	p, err := OpenSerial(d)
+	_ = tty.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus := NewRTUTransport(p, nil, d, time.Second)
+	done := make(chan struct{})
+	go func() { _ = sim.Serve(context.Background(), ptmx); close(done) }()
+	defer func() { _ = ptmx.Close(); _ = bus.Close(); <-done }()
+	m := NewModbusRTU(d, bus, nil)
+	for range 5 {
+		if _, err := m.ReadHoldingRegisters(context.Background(), 0, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := sim.MinSilence(), interFrameGap(9600, 10); got < want {
+		t.Fatalf("silence between frames %v, want ≥ t3.5 = %v", got, want)
+	}
+}
