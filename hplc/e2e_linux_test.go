@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,11 +19,16 @@ var (
 	meter2     = MustParseAddr("100023669245")
 )
 
+// testLogger logs through t, so a failing test shows the exchange.
 func testLogger(t *testing.T) *slog.Logger {
-	if testing.Verbose() {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return nil
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
 }
 
 func fastSim(cfg SimConfig) SimConfig {
@@ -42,10 +47,12 @@ func fastSim(cfg SimConfig) SimConfig {
 }
 
 func fastModule(cfg Config) Config {
-	cfg.ReplyTimeout = 300 * time.Millisecond
+	// Generous reply timeouts: a loaded CI machine running -race must not
+	// turn a slow answer into a failure. Passing runs never wait for them.
+	cfg.ReplyTimeout = time.Second
 	cfg.PollTimeout = 100 * time.Millisecond
-	cfg.BootTimeout = 3 * time.Second
-	cfg.MonitorTimeout = time.Second
+	cfg.BootTimeout = 5 * time.Second
+	cfg.MonitorTimeout = 3 * time.Second
 	cfg.ResetPulse = 20 * time.Millisecond
 	return cfg
 }
@@ -316,5 +323,66 @@ func TestReportDuringReinit(t *testing.T) {
 	}
 	if err := <-errc; err != nil {
 		t.Fatalf("Reinit alongside reports: %v", err)
+	}
+}
+
+func TestReinitNamesDeniedStep(t *testing.T) {
+	scfg := fastSim(SimConfig{Master: testMaster})
+	scfg.MaxNodes = 1 // the table cannot hold what the terminal wants
+	nodes := []Node{{Addr: meter1, Protocol: 2}, {Addr: meter2, Protocol: 2}}
+	r := newRig(t, scfg, fastModule(Config{Master: testMaster, Nodes: nodes}), false)
+	err := r.mod.Reinit(ctxT(t, 20*time.Second))
+	var se *StepError
+	var de *DenyError
+	if !errors.As(err, &se) || se.Step != StepAddNodes || !errors.As(err, &de) || de.Reason != DenyOther {
+		t.Fatalf("err = %v, want StepError %q with a deny", err, StepAddNodes)
+	}
+	if !strings.Contains(err.Error(), "add nodes (AFN 11 F1)") || !strings.Contains(err.Error(), "other error") {
+		t.Errorf("message %q does not name the step and the reason", err)
+	}
+}
+
+type brokenLine struct{ err error }
+
+func (l brokenLine) SetValue(int) error { return l.err }
+
+func TestReinitResetLineFailure(t *testing.T) {
+	mcfg := fastModule(Config{Master: testMaster})
+	r := newRig(t, fastSim(SimConfig{Master: testMaster}), mcfg, false)
+	r.mod.cfg.Reset = brokenLine{errors.New("gpiochip0: line 17 busy")}
+	err := r.mod.Reinit(ctxT(t, 5*time.Second))
+	var se *StepError
+	if !errors.As(err, &se) || se.Step != StepReset || !strings.Contains(err.Error(), "line 17 busy") {
+		t.Fatalf("err = %v, want StepError %q with the GPIO cause", err, StepReset)
+	}
+}
+
+func TestCommandsAfterRunStops(t *testing.T) {
+	p, err := OpenSimPTY()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	defer p.Master.Close()
+	port, err := OpenSerial(p.Path, 115200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mcfg := fastModule(Config{})
+	mcfg.ReplyTimeout = 200 * time.Millisecond
+	mod := NewModule(port, mcfg, testLogger(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mod.Run(ctx) }()
+	// Nobody answers: the command times out, resent Retries times.
+	if _, err := mod.Do(ctxT(t, 5*time.Second), QueryVendor); !errors.Is(err, ErrTimeout) {
+		t.Errorf("unanswered command: %v, want ErrTimeout", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	if _, err := mod.Do(context.Background(), QueryVendor); !errors.Is(err, ErrClosed) {
+		t.Errorf("after Run returned: %v, want ErrClosed", err)
 	}
 }

@@ -1,0 +1,55 @@
+package hplc_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"holdup/hplc"
+	"holdup/hplc/dlt645"
+)
+
+// The power lifecycle re-initialises the module on warm restore, then reads
+// a meter's voltage through it.
+func ExampleModule_Reinit() {
+	port, err := hplc.OpenSerial("/dev/ttyS2", 9600)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	meter := hplc.MustParseAddr("000000003304")
+	mod := hplc.NewModule(port, hplc.Config{
+		Master: hplc.MustParseAddr("049999888888"),
+		Nodes:  []hplc.Node{{Addr: meter, Protocol: hplc.ProtoDLT645_2007}},
+	}, slog.Default())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	go mod.Run(ctx) // the caller waits for Run in real code
+	if err := mod.Reinit(ctx); err != nil {
+		fmt.Println(err) // names the step: hplc: reinit step "wait for module (AFN 03 F10 poll)": …
+		return
+	}
+	req := dlt645.NewRead(dlt645.Address(meter), dlt645.DIVoltageA)
+	b, _ := req.Encode()
+	resp, err := mod.MonitorNode(ctx, meter, b)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	f, _, _ := dlt645.Decode(resp)
+	di, val, _ := f.ReadResponse()
+	vals, _, _ := dlt645.DecodeValues(di, val)
+	fmt.Println(vals[0], vals[0].Unit)
+}
+
+func ExampleDescribe() {
+	d, err := hplc.Describe([]byte{0x68, 0x0F, 0x00, 0x43, 0x00, 0x00, 0x28, 0x32, 0x00, 0x4E, 0x10, 0x01, 0x00, 0xFC, 0x16})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	desc := d.(*hplc.Description)
+	fmt.Println(desc.AFN, desc.Fn, desc.Type, desc.Info.Seq)
+	// Output: 10 1 NoData 78
+}
