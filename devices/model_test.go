@@ -2,11 +2,14 @@ package devices
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/BurntSushi/toml"
+	gotoml "github.com/pelletier/go-toml/v2"
 )
 
 type fileConfig struct {
@@ -127,4 +130,34 @@ func dur(t *testing.T, s string) Duration {
 		t.Fatal(err)
 	}
 	return d
+}
+
+func TestValidateUnitCollisionOnBus(t *testing.T) {
+	a := Device{Name: "a", Driver: DriverModbusRTU, Port: "/dev/null", Unit: 3}
+	b := Device{Name: "b", Driver: DriverModbusRTU, Port: "/dev/null", Unit: 3}
+	c := Device{Name: "c", Driver: DriverModbusRTU, Port: "/dev/null"} // unit 1
+	valid, err := Validate([]Device{a, b, c}, nil)
+	if len(valid) != 2 || err == nil || !strings.Contains(err.Error(), `devices: device "b": unit: unit 3 on /dev/null already used by device "a"`) {
+		t.Fatalf("valid %d, err %v", len(valid), err)
+	}
+}
+
+// The model decodes the same with the other TOML library the lead may use.
+func TestDecodeWithGoTOML(t *testing.T) {
+	raw, err := os.ReadFile("testdata/devices.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b fileConfig
+	if _, err := toml.Decode(string(raw), &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := gotoml.Unmarshal(raw, &b); err != nil {
+		t.Fatal(err)
+	}
+	va, _ := Validate(a.Devices, nil)
+	vb, _ := Validate(b.Devices, nil)
+	if fmt.Sprintf("%+v", va) != fmt.Sprintf("%+v", vb) {
+		t.Fatalf("BurntSushi %+v\ngo-toml   %+v", va, vb)
+	}
 }

@@ -57,6 +57,7 @@ func Validate(devs []Device, stat StatPort) ([]Device, error) {
 		valid []Device
 		errs  []error
 		seen  = make(map[string]bool, len(devs))
+		units = make(map[string]string) // "port/unit" → device on an RTU bus
 	)
 	for i, d := range devs {
 		label := d.Name
@@ -68,6 +69,14 @@ func Validate(devs []Device, stat StatPort) ([]Device, error) {
 			derrs = append(derrs, &ConfigError{label, "name", fmt.Errorf("duplicate device name (devices[%d])", i)})
 		}
 		seen[d.Name] = true
+		if d.Driver == DriverModbusRTU && len(derrs) == 0 {
+			key := fmt.Sprintf("%s/%d", d.Port, d.withDefaults().Unit)
+			if other, dup := units[key]; dup {
+				derrs = append(derrs, &ConfigError{label, "unit", fmt.Errorf("unit %d on %s already used by device %q", d.withDefaults().Unit, d.Port, other)})
+			} else {
+				units[key] = d.Name
+			}
+		}
 		if len(derrs) > 0 {
 			errs = append(errs, derrs...)
 			continue

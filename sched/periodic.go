@@ -26,6 +26,8 @@ type periodic struct {
 func (s *Scheduler) Collect(op Op, period, deadline time.Duration) error {
 	d := s.devices[op.Device]
 	switch {
+	case s.running.Load():
+		return fmt.Errorf("sched: device %q point %q: Collect after Run", op.Device, op.Point)
 	case d == nil:
 		return fmt.Errorf("%w %q", ErrUnknownDevice, op.Device)
 	case op.Class != Collection:

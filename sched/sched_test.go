@@ -45,23 +45,18 @@ func blocker(t *testing.T, s *Scheduler, device string) (release func()) {
 	return func() { close(rel) }
 }
 
-// waitQueued waits until the owner of iface has absorbed n queued jobs.
+// waitQueued waits until n ops wait in the input channel of device's
+// owner, which is held inside the blocker's exchange meanwhile.
 func waitQueued(t *testing.T, s *Scheduler, device string, n int) {
 	t.Helper()
 	o := s.devices[device].owner
 	deadline := time.Now().Add(5 * time.Second)
-	for len(o.in) > 0 || time.Now().Before(deadline) {
-		if len(o.in) == 0 && n == 0 {
-			return
-		}
-		// The owner is blocked in the blocker's Run: nothing it absorbs
-		// until released, so the channel holds exactly the queued ops.
-		if len(o.in) == n {
-			return
+	for len(o.in) != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d jobs queued, want %d", len(o.in), n)
 		}
 		time.Sleep(time.Millisecond)
 	}
-	t.Fatalf("%d jobs queued, want %d", len(o.in), n)
 }
 
 func TestPriorityOrder(t *testing.T) {

@@ -2,6 +2,7 @@ package sched
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -67,10 +68,11 @@ type Scheduler struct {
 
 	// power holds epoch<<1 | outage: the outage bit every dispatch checks,
 	// and a count of outages so an owner notices one it slept through.
-	power atomic.Uint64
-	seq   atomic.Uint64
-	done  chan struct{}
-	pool  sync.Pool
+	power   atomic.Uint64
+	seq     atomic.Uint64
+	running atomic.Bool
+	done    chan struct{}
+	pool    sync.Pool
 }
 
 // devInfo is a device's fixed scheduling facts.
@@ -133,7 +135,11 @@ func New(cfg Config) (*Scheduler, error) {
 
 // Run runs the owners (and the journal writer) until ctx ends, then fails
 // whatever is still queued with ErrStopped and returns once all stopped.
+// A Scheduler runs once.
 func (s *Scheduler) Run(ctx context.Context) error {
+	if !s.running.CompareAndSwap(false, true) {
+		return errors.New("sched: Run called twice")
+	}
 	var wg sync.WaitGroup
 	for _, o := range s.owners {
 		wg.Go(func() { o.run(ctx) })
