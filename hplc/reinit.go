@@ -9,6 +9,7 @@ import (
 
 // Re-initialisation step names, as reported by *StepError.
 const (
+	StepConfig       = "check configuration"
 	StepReset        = "reset line"
 	StepHardwareInit = "hardware init (AFN 01 F1)"
 	StepWaitModule   = "wait for module (AFN 03 F10 poll)"
@@ -27,6 +28,9 @@ const (
 // step has its own timeout; a failure is a *StepError naming the step.
 func (m *Module) Reinit(ctx context.Context) error {
 	start := time.Now()
+	if err := m.cfg.Validate(); err != nil {
+		return &StepError{Step: StepConfig, Err: err}
+	}
 	if m.cfg.Reset != nil {
 		if err := m.pulseReset(ctx); err != nil {
 			return &StepError{Step: StepReset, Err: err}
@@ -185,6 +189,31 @@ func (m *Module) restoreNodes(ctx context.Context) error {
 	}
 	if err != nil {
 		return &StepError{Step: StepVerifyNodes, Err: err}
+	}
+	return nil
+}
+
+// Validate checks what Reinit would restore: a master address, and a node
+// list without zero or repeated addresses and with 3-bit protocol types.
+func (c *Config) Validate() error {
+	if c.Master == (Addr{}) {
+		return fmt.Errorf("hplc: Config.Master: master address not set: %w", ErrValue)
+	}
+	if c.Mode > 0x3F {
+		return fmt.Errorf("hplc: Config.Mode: communication mode %d exceeds 63: %w", c.Mode, ErrValue)
+	}
+	seen := make(map[Addr]int, len(c.Nodes))
+	for i, n := range c.Nodes {
+		if n.Addr == (Addr{}) {
+			return fmt.Errorf("hplc: Config.Nodes[%d]: zero address: %w", i, ErrValue)
+		}
+		if j, dup := seen[n.Addr]; dup {
+			return fmt.Errorf("hplc: Config.Nodes[%d]: address %s already at Nodes[%d]: %w", i, n.Addr, j, ErrValue)
+		}
+		seen[n.Addr] = i
+		if n.Protocol > 7 {
+			return fmt.Errorf("hplc: Config.Nodes[%d]: protocol %d outside 0..7: %w", i, n.Protocol, ErrValue)
+		}
 	}
 	return nil
 }
