@@ -78,7 +78,7 @@ func (o *owner) run(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer o.shutdown()
-	for {
+	for ctx.Err() == nil {
 		o.syncPower()
 		o.absorb()
 		next := o.duePeriodic(time.Now())
