@@ -13,7 +13,15 @@ import (
 // returns the path of the other end.
 func StartSimPTY(t *testing.T, sim *SimSlave) string {
 	t.Helper()
-	_, _, d := simBus(t, sim, time.Second)
+	return StartSimPTYB(t, sim)
+}
+
+// StartSimPTYB is StartSimPTY for benchmarks. The bus simBus opens on the
+// pty is closed again so the caller can open the port itself.
+func StartSimPTYB(tb testing.TB, sim *SimSlave) string {
+	tb.Helper()
+	bus, _, d := simBus(tb, sim, time.Second)
+	_ = bus.Close()
 	return d.Port
 }
 

@@ -34,8 +34,9 @@ func simBus(t testing.TB, sim *SimSlave, timeout time.Duration) (*RTUTransport, 
 		t.Skipf("no pty: %v", err)
 	}
 	d := Device{Name: "sim", Driver: DriverModbusRTU, Port: tty.Name(), Baud: 115200, DataBits: 8, Parity: "N", StopBits: 1, Unit: 1, Timeout: Duration{Duration: timeout}}
+	// tty stays open until cleanup: with no slave side open, the master
+	// would read EIO (hang-up) whenever the bus re-opens the port.
 	p, err := OpenSerial(d)
-	_ = tty.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,6 +55,7 @@ func simBus(t testing.TB, sim *SimSlave, timeout time.Duration) (*RTUTransport, 
 		cancel()
 		_ = ptmx.Close()
 		_ = bus.Close()
+		_ = tty.Close()
 		wg.Wait()
 	})
 	return bus, cp, d
