@@ -166,20 +166,19 @@ type Journal struct {
 	done   chan struct{}
 
 	// Owned by the writer goroutine after Open returns.
-	id          []byte
-	consumed    uint64
-	nextSeq     uint64
-	lastRecord  uint64
-	markerPage  int
-	copyPending bool
-	pageMax     []uint64
-	w, off      int
-	buf         []byte
-	scratch     []byte
-	unacked     []pending
-	entries     []entry
-	wear        []uint32
-	st          Stats
+	id         []byte
+	consumed   uint64
+	nextSeq    uint64
+	lastRecord uint64
+	markerPage int
+	pageMax    []uint64
+	w, off     int
+	buf        []byte
+	scratch    []byte
+	unacked    []pending
+	entries    []entry
+	wear       []uint32
+	st         Stats
 }
 
 // Open mounts the journal on dev: it reads the whole chip once, finds the
@@ -250,6 +249,18 @@ func Open(dev Device, opts Options) (*Journal, error) {
 			return nil, fmt.Errorf("store: format: %w", err)
 		}
 	}
+	if j.markerPage >= 0 && j.dist(j.w, j.markerPage) < 2 {
+		// Only a damaged image puts the newest marker right where the
+		// writer resumes; re-assert the mark rather than stay full forever.
+		j.report.Notes = append(j.report.Notes, fmt.Sprintf("newest consume marker at page %d is where the writer resumes: re-asserted", j.markerPage))
+		j.markerPage = -1
+		if _, err := j.placeMarker(nil, j.consumed); err != nil {
+			return nil, fmt.Errorf("store: mount: re-assert consume marker: %w", err)
+		}
+		if err := j.flush(); err != nil {
+			return nil, fmt.Errorf("store: mount: re-assert consume marker: %w", err)
+		}
+	}
 	j.report.ID = hex.EncodeToString(j.id)
 	j.report.Records = len(j.entries)
 	j.report.Consumed = j.consumed
@@ -282,6 +293,11 @@ func (j *Journal) Close() error {
 func (j *Journal) call(ctx context.Context, r *request) result {
 	r.resp = make(chan result, 1)
 	select {
+	case <-j.quit:
+		return result{err: ErrClosed}
+	default:
+	}
+	select {
 	case j.reqs <- r:
 	case <-j.quit:
 		return result{err: ErrClosed}
@@ -291,6 +307,13 @@ func (j *Journal) call(ctx context.Context, r *request) result {
 	select {
 	case res := <-r.resp:
 		return res
+	case <-j.done:
+		select {
+		case res := <-r.resp:
+			return res
+		default:
+			return result{err: ErrClosed}
+		}
 	case <-ctx.Done():
 		// The writer still completes the request; the caller stops waiting.
 		return result{err: ctx.Err()}
@@ -464,8 +487,17 @@ func (j *Journal) handle(r *request) {
 // dist is the forward distance in pages from a to b around the ring.
 func (j *Journal) dist(a, b int) int { return (b - a + j.g.pages) % j.g.pages }
 
-// free reports whether page p holds nothing unconsumed (placed or committed).
-func (j *Journal) free(p int) bool { return j.pageMax[p%j.g.pages] <= j.consumed }
+// free reports whether page p may be programmed: it holds nothing
+// unconsumed (placed or committed) and not the newest durable consume
+// marker. The marker page never needs to be overwritten in normal use: the
+// pages after it hold records appended after it, which are either
+// unconsumed (so the reserve stops the writer first) or consumed by a newer
+// marker. Refusing it outright keeps the mark and the journal identity
+// safe from a torn page even on an image that breaks that pattern.
+func (j *Journal) free(p int) bool {
+	p %= j.g.pages
+	return j.pageMax[p] <= j.consumed && p != j.markerPage
+}
 
 // prepare makes room for a frame of n bytes at the cursor: it wraps to
 // page 0 if the frame would cross the end of the chip, and checks that
@@ -505,23 +537,6 @@ func (j *Journal) appendRecord(r *request) (registered bool, err error) {
 	}
 	if len(payload) > j.opts.MaxPayload {
 		return false, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(payload), j.opts.MaxPayload)
-	}
-	// A record whose frame would reach the page holding the newest durable
-	// consume marker is preceded by a copy of that marker, so the mark (and
-	// the journal identity) outlives its page being overwritten. The copy
-	// is durable before that page is programmed: the window is wider than
-	// the frame by two pages.
-	if j.markerPage >= 0 && !j.copyPending {
-		k := j.g.span(j.off, len(payload)+2*binary.MaxVarintLen64+1+crcLen)
-		if j.dist(j.w, j.markerPage) <= k+2 {
-			if _, err := j.placeMarker(nil, j.consumed); err != nil {
-				return false, err
-			}
-			j.copyPending = true
-			if payload, err = j.c.encode(r.rec, j.nextSeq); err != nil {
-				return false, err
-			}
-		}
 	}
 	return j.place(r, tagRecord, j.nextSeq, payload, j.opts.ReservePages, 0)
 }
@@ -595,7 +610,6 @@ func (j *Journal) program() error {
 		j.unacked = j.unacked[:0]
 		clear(j.buf)
 		j.off = 1
-		j.copyPending = false
 		return err
 	}
 	keep := j.unacked[:0]
@@ -610,7 +624,6 @@ func (j *Journal) program() error {
 			j.st.RecordBytes += uint64(len(p.payload))
 		case tagMarker:
 			j.markerPage = p.firstPage
-			j.copyPending = false
 			if p.consumed > j.consumed {
 				j.consumed = p.consumed
 				j.st.Consumes++
