@@ -42,21 +42,24 @@ type Journal interface {
 	Append(ctx context.Context, rec CriticalRecord) error
 }
 
-// runJournal writes records to j until ctx ends, on a goroutine locked to
-// its thread with JournalIOPriority (best effort). The thread is not
-// unlocked: it exits with the goroutine, so its IO priority never leaks to
-// other goroutines.
+// appendTimeout bounds each Append. Appends do not inherit the
+// scheduler's cancellation: a record taken is written even while the
+// scheduler stops.
+const appendTimeout = 2 * time.Second
+
+// runJournal writes records to j until in is closed (after the owners
+// stopped, so no record taken is left behind), on a goroutine locked to its
+// thread with JournalIOPriority (best effort). The thread is not unlocked:
+// it exits with the goroutine, so its IO priority never leaks to other
+// goroutines.
 func runJournal(ctx context.Context, j Journal, in <-chan CriticalRecord, log *slog.Logger) {
 	runtime.LockOSThread()
 	applyIOPriority(JournalIOPriority, "journal writer", log)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case rec := <-in:
-			if err := j.Append(ctx, rec); err != nil {
-				log.Error("journal append failed", "device", rec.Device, "point", rec.Point, "err", err)
-			}
+	for rec := range in {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), appendTimeout)
+		if err := j.Append(actx, rec); err != nil {
+			log.Error("journal append failed: critical record lost", "device", rec.Device, "point", rec.Point, "business", rec.Business, "err", err)
 		}
+		cancel()
 	}
 }

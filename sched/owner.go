@@ -86,7 +86,7 @@ func (o *owner) run(ctx context.Context) {
 		if o.q.len() > 0 && !o.closed {
 			delay := o.rateDelay(o.q.peek())
 			if delay <= 0 {
-				o.dispatch(ctx, o.q.pop())
+				o.dispatch(o.q.pop())
 				continue
 			}
 			if next <= 0 || delay < next {
@@ -207,7 +207,7 @@ func (o *owner) syncPower() {
 	o.s.log.Info("outage: IO gated", "interface", o.name, "outage", v&1 != 0)
 }
 
-func (o *owner) dispatch(ctx context.Context, j *job) {
+func (o *owner) dispatch(j *job) {
 	if err := j.ctx.Err(); err != nil {
 		o.finish(j, Result{}, err)
 		return
@@ -231,7 +231,7 @@ func (o *owner) dispatch(ctx context.Context, j *job) {
 		o.record(j, res)
 	}
 	if outage && o.s.cfg.Journal != nil && (j.op.Class == Control || (j.op.Integrity == Checked && err == nil)) {
-		o.journal(ctx, j, res, err)
+		o.journal(j, res, err)
 	}
 	o.finish(j, res, err)
 }
@@ -306,7 +306,7 @@ func (o *owner) latest(device, point string) Reading {
 	return Reading{Device: device, Point: point, Invalid: true}
 }
 
-func (o *owner) journal(ctx context.Context, j *job, res Result, err error) {
+func (o *owner) journal(j *job, res Result, err error) {
 	rec := CriticalRecord{
 		Business:     j.op.Business,
 		Interface:    o.name,
@@ -325,8 +325,6 @@ func (o *owner) journal(ctx context.Context, j *job, res Result, err error) {
 		rec.Invalid = true
 		rec.Err = err.Error()
 	}
-	select {
-	case o.s.journal <- rec:
-	case <-ctx.Done():
-	}
+	// Blocking: the writer runs until the owners have stopped.
+	o.s.journal <- rec
 }

@@ -497,3 +497,51 @@ func TestConfigErrors(t *testing.T) {
 		t.Errorf("unknown interface: %v", err)
 	}
 }
+
+// slowJournal appends after a delay and notes whether its context was
+// already cancelled.
+type slowJournal struct {
+	mu        sync.Mutex
+	recs      []CriticalRecord
+	cancelled int
+}
+
+func (j *slowJournal) Append(ctx context.Context, r CriticalRecord) error {
+	time.Sleep(5 * time.Millisecond)
+	if ctx.Err() != nil {
+		j.mu.Lock()
+		j.cancelled++
+		j.mu.Unlock()
+		return ctx.Err()
+	}
+	j.mu.Lock()
+	j.recs = append(j.recs, r)
+	j.mu.Unlock()
+	return nil
+}
+
+// Records handed over before shutdown are all written before Run returns.
+func TestJournalDrainedOnStop(t *testing.T) {
+	j := &slowJournal{}
+	s, err := New(Config{Devices: []Device{{Name: "m", Interface: "rs485"}}, Journal: j})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = s.Run(ctx); close(done) }()
+	s.Outage()
+	p := &port{bytes: map[string]int{}}
+	for i := range 6 {
+		if _, err := s.Do(ctx, p.op("m", fmt.Sprint("k", i), Control, Checked, 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cancel()
+	<-done
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if len(j.recs) != 6 || j.cancelled != 0 {
+		t.Fatalf("%d records written, %d appended with a cancelled context; want 6, 0", len(j.recs), j.cancelled)
+	}
+}

@@ -44,7 +44,8 @@ type Config struct {
 	// Journal receives critical records taken during an outage; nil: none.
 	Journal Journal
 	// JournalQueue is the journal channel capacity (default 64). Owners
-	// block when it is full: a critical record is never dropped.
+	// block when it is full: a critical record is never dropped, and the
+	// writer drains the queue before Run returns.
 	JournalQueue int
 	// OnAlarm is called, from the interface's owner goroutine, when an
 	// interface is closed. It must not block. Nil: alarms are only logged.
@@ -140,16 +141,18 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	if !s.running.CompareAndSwap(false, true) {
 		return errors.New("sched: Run called twice")
 	}
-	var wg sync.WaitGroup
-	for _, o := range s.owners {
-		wg.Go(func() { o.run(ctx) })
-	}
+	var owners, writer sync.WaitGroup
 	if s.cfg.Journal != nil {
-		wg.Go(func() { runJournal(ctx, s.cfg.Journal, s.journal, s.log) })
+		writer.Go(func() { runJournal(ctx, s.cfg.Journal, s.journal, s.log) })
+	}
+	for _, o := range s.owners {
+		owners.Go(func() { o.run(ctx) })
 	}
 	<-ctx.Done()
 	close(s.done)
-	wg.Wait()
+	owners.Wait()
+	close(s.journal) // the writer drains what the owners handed over
+	writer.Wait()
 	return nil
 }
 
