@@ -66,6 +66,7 @@ var denyNames = map[DenyReason]string{
 	DenyNodeNotInNet: "node not in network", DenyOther: "other error",
 }
 
+// String formats the value for logs and JSON.
 func (d DenyReason) String() string {
 	if s, ok := denyNames[d]; ok {
 		return fmt.Sprintf("%s (%d)", s, uint8(d))

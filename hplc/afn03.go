@@ -7,6 +7,7 @@ type Date struct {
 	Year, Month, Day int
 }
 
+// String formats the value for logs and JSON.
 func (d Date) String() string { return fmt.Sprintf("%02d-%02d-%02d", d.Year, d.Month, d.Day) }
 
 // MarshalText implements encoding.TextMarshaler.

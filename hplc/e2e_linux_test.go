@@ -33,7 +33,7 @@ func (w tWriter) Write(p []byte) (int, error) {
 
 func fastSim(cfg SimConfig) SimConfig {
 	cfg.Baud = 115200
-	cfg.RebootTime = 300 * time.Millisecond
+	cfg.RebootTime = 500 * time.Millisecond
 	cfg.ReplyDelay = 2 * time.Millisecond
 	cfg.MeterDelay = 20 * time.Millisecond
 	cfg.ReportRetry = 150 * time.Millisecond

@@ -40,6 +40,7 @@ type FrameError struct {
 	Err    error
 }
 
+// Error describes the failure.
 func (e *FrameError) Error() string {
 	return fmt.Sprintf("hplc: %s at byte %d: %v", e.Field, e.Offset, e.Err)
 }
@@ -56,6 +57,7 @@ type DenyError struct {
 	Reason DenyReason
 }
 
+// Error describes the failure.
 func (e *DenyError) Error() string { return "hplc: module denied: " + e.Reason.String() }
 
 // Is reports whether target is ErrDenied.
@@ -67,6 +69,7 @@ type StepError struct {
 	Err  error
 }
 
+// Error describes the failure.
 func (e *StepError) Error() string { return fmt.Sprintf("hplc: reinit step %q: %v", e.Step, e.Err) }
 
 // Unwrap returns the cause.

@@ -202,6 +202,7 @@ func MustParseAddr(s string) Addr {
 	return a
 }
 
+// String formats the value for logs and JSON.
 func (a Addr) String() string {
 	return fmt.Sprintf("%02X%02X%02X%02X%02X%02X", a[5], a[4], a[3], a[2], a[1], a[0])
 }

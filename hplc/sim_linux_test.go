@@ -158,7 +158,7 @@ func TestSimParameterAreaRules(t *testing.T) {
 
 func TestSimSilentWhileRebooting(t *testing.T) {
 	cfg := fastSim(SimConfig{Master: testMaster})
-	cfg.RebootTime = 400 * time.Millisecond
+	cfg.RebootTime = 800 * time.Millisecond
 	c := newRawClient(t, cfg)
 	if rp := c.call(HardwareInit); rp != (Confirm{Status: 1}) {
 		t.Fatalf("hardware init answered %#v", rp)
@@ -186,7 +186,7 @@ func TestSimResetLineHoldsModuleSilent(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.send(QueryMaster, nil)
-	c.silent(100 * time.Millisecond) // still booting (300 ms)
+	c.silent(100 * time.Millisecond) // booting: the query is lost, not queued
 	if err := line.SetValue(2); err == nil {
 		t.Error("reset line accepted value 2")
 	}

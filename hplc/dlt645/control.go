@@ -101,6 +101,7 @@ func (e ErrorCode) Reasons() []string {
 	return out
 }
 
+// String formats the value for logs and JSON.
 func (e ErrorCode) String() string {
 	r := e.Reasons()
 	if len(r) == 0 {

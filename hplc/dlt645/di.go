@@ -31,6 +31,7 @@ const (
 	DIMeterAddress DI = 0x04000401
 )
 
+// String formats the value for logs and JSON.
 func (d DI) String() string { return fmt.Sprintf("%08X", uint32(d)) }
 
 // MarshalText implements encoding.TextMarshaler.

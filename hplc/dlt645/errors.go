@@ -34,6 +34,7 @@ type FrameError struct {
 	Err    error
 }
 
+// Error describes the failure.
 func (e *FrameError) Error() string {
 	return fmt.Sprintf("dlt645: %s at byte %d: %v", e.Field, e.Offset, e.Err)
 }
@@ -50,6 +51,7 @@ type ExceptionError struct {
 	Code ErrorCode
 }
 
+// Error describes the failure.
 func (e *ExceptionError) Error() string {
 	return fmt.Sprintf("dlt645: meter exception: %s", e.Code)
 }
