@@ -32,7 +32,7 @@ type Description struct {
 	Protocol string      `json:"protocol"`
 	Length   int         `json:"length"`
 	Control  ControlDesc `json:"control"`
-	Info     InfoDesc    `json:"info"`
+	Info     any         `json:"info"` // *DownInfoDesc or *UpInfoDesc
 	Address  *AddrDesc   `json:"address,omitempty"`
 	AFN      string      `json:"afn"`
 	AFNName  string      `json:"afn_name"`
@@ -56,11 +56,49 @@ type ControlDesc struct {
 	ModeName  string `json:"mode_name"`
 }
 
-// InfoDesc is the information field R in the direction's layout.
-type InfoDesc struct {
-	Raw    HexBytes `json:"raw"`
-	Layout string   `json:"layout"`
-	Info
+// DownInfoDesc is the information field R in the downlink layout.
+type DownInfoDesc struct {
+	Raw        HexBytes `json:"raw"`
+	Layout     string   `json:"layout"`
+	Route      bool     `json:"route"`
+	Subsidiary bool     `json:"subsidiary"`
+	ModuleID   bool     `json:"module_id"`
+	Conflict   bool     `json:"conflict"`
+	Relays     uint8    `json:"relay_level"`
+	Channel    uint8    `json:"channel"`
+	ECC        uint8    `json:"ecc"`
+	ReplyBytes uint8    `json:"reply_bytes"`
+	Rate       uint16   `json:"rate"`
+	RateKbps   bool     `json:"rate_kbps"`
+	Seq        uint8    `json:"seq"`
+}
+
+// UpInfoDesc is the information field R in the uplink layout.
+type UpInfoDesc struct {
+	Raw        HexBytes `json:"raw"`
+	Layout     string   `json:"layout"`
+	Route      bool     `json:"route"`
+	Subsidiary bool     `json:"subsidiary"`
+	ModuleID   bool     `json:"module_id"`
+	Relays     uint8    `json:"relay_level"`
+	Channel    uint8    `json:"channel"`
+	Phase      uint8    `json:"phase"`
+	MeterCh    uint8    `json:"meter_channel"`
+	CmdQuality uint8    `json:"cmd_quality"`
+	AckQuality uint8    `json:"ack_quality"`
+	Event      bool     `json:"event"`
+	Seq        uint8    `json:"seq"`
+}
+
+func describeInfo(raw []byte, up bool, r Info) any {
+	if up {
+		return &UpInfoDesc{Raw: raw, Layout: "up", Route: r.Route, Subsidiary: r.Subsidiary, ModuleID: r.ModuleID,
+			Relays: r.Relays, Channel: r.Channel, Phase: r.Phase, MeterCh: r.MeterCh, CmdQuality: r.CmdQuality,
+			AckQuality: r.AckQuality, Event: r.Event, Seq: r.Seq}
+	}
+	return &DownInfoDesc{Raw: raw, Layout: "down", Route: r.Route, Subsidiary: r.Subsidiary, ModuleID: r.ModuleID,
+		Conflict: r.Conflict, Relays: r.Relays, Channel: r.Channel, ECC: r.ECC, ReplyBytes: r.ReplyBytes,
+		Rate: r.Rate, RateKbps: r.RateKbps, Seq: r.Seq}
 }
 
 // AddrDesc is the address field A.
@@ -131,16 +169,15 @@ func Describe(frame []byte) (any, error) {
 		return nil, err
 	}
 	dir := "down (concentrator to module)"
-	layout := "down"
 	if f.C.Up {
-		dir, layout = "up (module to concentrator)", "up"
+		dir = "up (module to concentrator)"
 	}
 	d := &Description{
 		Protocol: "Q/GDW 1376.2",
 		Length:   n,
 		Control: ControlDesc{Raw: fmt.Sprintf("%02X", frame[3]), Direction: dir, Primary: f.C.Primary,
 			Mode: f.C.Mode, ModeName: ModeName(f.C.Mode)},
-		Info:     InfoDesc{Raw: HexBytes(frame[4:10]), Layout: layout, Info: f.R},
+		Info:     describeInfo(frame[4:10], f.C.Up, f.R),
 		AFN:      fmt.Sprintf("%02X", f.AFN),
 		AFNName:  AFNName(f.AFN),
 		Fn:       f.Fn,

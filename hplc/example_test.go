@@ -50,6 +50,6 @@ func ExampleDescribe() {
 		return
 	}
 	desc := d.(*hplc.Description)
-	fmt.Println(desc.AFN, desc.Fn, desc.Type, desc.Info.Seq)
+	fmt.Println(desc.AFN, desc.Fn, desc.Type, desc.Info.(*hplc.DownInfoDesc).Seq)
 	// Output: 10 1 NoData 78
 }

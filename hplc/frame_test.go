@@ -230,3 +230,20 @@ func TestDescribeMonitorEmbeds645(t *testing.T) {
 		t.Errorf("embedded error %q", e)
 	}
 }
+
+func TestDescribeUplinkLayout(t *testing.T) {
+	d, err := Describe(mustHexT("68150083000000000002000100FFFFFFFF02008416"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := json.Marshal(d)
+	for _, w := range []string{`"layout":"up"`, `"phase":0`, `"seq":2`, `"type":"Confirm"`, `"status":4294967295`,
+		`"wait_s":2`, `"mode_name":"HPLC broadband carrier"`, `"prm":false`} {
+		if !strings.Contains(string(js), w) {
+			t.Errorf("JSON lacks %s: %s", w, js)
+		}
+	}
+	if strings.Contains(string(js), "reply_bytes") {
+		t.Errorf("uplink description carries downlink fields: %s", js)
+	}
+}

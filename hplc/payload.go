@@ -156,9 +156,9 @@ func DecodePayload(up bool, afn uint8, fn uint16, data []byte) (Payload, error) 
 
 // Raw is a data unit this package does not type (e.g. vendor Fn).
 type Raw struct {
-	AFN  uint8
-	Fn   uint16
-	Data HexBytes
+	AFN  uint8    `json:"afn"`
+	Fn   uint16   `json:"fn"`
+	Data HexBytes `json:"data"`
 }
 
 // AFNFn implements Payload.
@@ -170,8 +170,8 @@ func (p Raw) AppendTo(dst []byte) ([]byte, error) { return append(dst, p.Data...
 // NoData is a command or query with an empty data unit (01 F1..F3, 03 F1/F4/F10
 // down, 10 F1/F4 down, 12 F1..F3).
 type NoData struct {
-	AFN uint8
-	Fn  uint16
+	AFN uint8  `json:"afn"`
+	Fn  uint16 `json:"fn"`
 }
 
 // AFNFn implements Payload.
