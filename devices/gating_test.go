@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"holdup/devices"
 	"holdup/sched"
@@ -251,5 +252,34 @@ func TestBadConfigOthersRun(t *testing.T) {
 	}
 	if set.Drivers["tcp"] == nil || set.Drivers["gone"] != nil {
 		t.Fatalf("drivers %v", set.Drivers)
+	}
+}
+
+// At 600 baud t3.5 is 58 ms: an exchange queued right after another waits
+// that long before its request. A gate in that wait calls it off, and not
+// one more byte reaches the mains-only port.
+func TestGateDuringInterFrameWait(t *testing.T) {
+	sim := devices.NewSimSlave(1, 100, 600)
+	port := devices.StartSimPTY(t, sim)
+	devs := []devices.Device{{Name: "ac-board", Driver: devices.DriverModbusRTU, Port: port, Baud: 600, MainsOnly: true, Timeout: dur("2s"), Points: []devices.Point{
+		{Name: "voltage", Class: devices.ClassCollection, Period: dur("1s"), Kind: devices.KindHolding, Register: 0},
+	}}}
+	r, err := newRig(t, devs, 20, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.do("ac-board", "voltage", 0); err != nil {
+		t.Fatal(err)
+	}
+	sent := r.rec.Written(port)
+	res := make(chan error, 1)
+	go func() { _, err := r.do("ac-board", "voltage", 0); res <- err }()
+	time.Sleep(10 * time.Millisecond) // inside the 58 ms t3.5 wait
+	r.s.GateMainsOnly()
+	if err := <-res; !errors.Is(err, sched.ErrGated) {
+		t.Fatalf("exchange waiting for t3.5 at the gate: %v, want ErrGated", err)
+	}
+	if got := r.rec.Written(port); got != sent {
+		t.Fatalf("%d more bytes reached the mains-only port after the gate", got-sent)
 	}
 }

@@ -40,8 +40,7 @@ type modbusTransport interface {
 	modbus.Transporter
 	Reinit() error
 	Close() error
-	lastChecksum() uint32
-	setTimeout(time.Duration)
+	exchange(ctx context.Context, timeout time.Duration, fn func() ([]byte, error)) ([]byte, uint32, error)
 }
 
 // Modbus is a Modbus RTU or TCP device. Its methods are safe for
@@ -134,16 +133,13 @@ func (m *Modbus) exchange(ctx context.Context, what string, call func() ([]byte,
 	if err := ctx.Err(); err != nil {
 		return nil, 0, fmt.Errorf("devices: device %q: %s: %w", m.dev.Name, what, err)
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	timeout := timeoutOf(m.dev)
 	if dl, ok := ctx.Deadline(); ok {
 		if left := time.Until(dl); left < timeout {
 			timeout = max(left, time.Millisecond)
 		}
 	}
-	m.tr.setTimeout(timeout)
-	res, err := call()
+	res, crc, err := m.tr.exchange(ctx, timeout, call)
 	if err != nil {
 		var me *modbus.ModbusError
 		if errors.As(err, &me) {
@@ -156,7 +152,7 @@ func (m *Modbus) exchange(ctx context.Context, what string, call func() ([]byte,
 		}
 		return nil, 0, fmt.Errorf("devices: device %q: %s: %w", m.dev.Name, what, err)
 	}
-	return res, m.tr.lastChecksum(), nil
+	return res, crc, nil
 }
 
 func checkQty(what string, qty, limit uint16) error {

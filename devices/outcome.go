@@ -24,9 +24,12 @@ const (
 	OutcomeException
 	// OutcomeLinkDown: the interface could not send or receive at all.
 	OutcomeLinkDown
+	// OutcomeCancelled: the exchange was called off before a byte was
+	// sent (its context ended, e.g. the scheduler gated the device).
+	OutcomeCancelled
 )
 
-var outcomeNames = [...]string{"ok", "timeout", "length-mismatch", "checksum-mismatch", "exception", "link-down"}
+var outcomeNames = [...]string{"ok", "timeout", "length-mismatch", "checksum-mismatch", "exception", "link-down", "cancelled"}
 
 // String returns the outcome's name as the scheduler spells it.
 func (o Outcome) String() string {
@@ -54,6 +57,8 @@ var (
 	ErrLengthMismatch   error = &outcomeError{OutcomeLengthMismatch, "devices: length mismatch"}
 	ErrChecksumMismatch error = &outcomeError{OutcomeChecksumMismatch, "devices: checksum mismatch"}
 	ErrLinkDown         error = &outcomeError{OutcomeLinkDown, "devices: link down"}
+	// ErrNotSent: the exchange was called off before its request was sent.
+	ErrNotSent error = &outcomeError{OutcomeCancelled, "devices: not sent"}
 	// ErrNoData: the device answered, correctly framed, that it has no
 	// value (698 NULL); it counts as an exception, not a link error.
 	ErrNoData error = &outcomeError{OutcomeException, "devices: no data"}
@@ -109,6 +114,9 @@ func Classify(err error) Outcome {
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
 		return OutcomeTimeout
+	}
+	if errors.Is(err, context.Canceled) {
+		return OutcomeCancelled
 	}
 	return OutcomeLinkDown
 }

@@ -1,6 +1,7 @@
 package devices
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"time"
@@ -64,7 +65,9 @@ func interFrameGap(baud, bits int) time.Duration {
 // failure is classified (ErrTimeout, ErrLengthMismatch, ErrChecksumMismatch,
 // ErrLinkDown).
 type RTUTransport struct {
-	mu      sync.Mutex
+	xmu     sync.Mutex // one exchange at a time for all devices on the bus
+	mu      sync.Mutex // port and line state
+	ctx     context.Context
 	port    SerialPort
 	open    func() (SerialPort, error)
 	timeout time.Duration
@@ -101,7 +104,12 @@ func (t *RTUTransport) Send(req []byte) ([]byte, error) {
 		return nil, fmt.Errorf("devices: rtu: request of %d bytes too short", len(req))
 	}
 	if wait := time.Until(t.last.Add(t.gap)); wait > 0 {
-		time.Sleep(wait)
+		if err := sleepCtx(t.ctx, wait); err != nil {
+			return nil, fmt.Errorf("%w: waiting t3.5: %w", ErrNotSent, err)
+		}
+	}
+	if t.ctx != nil && t.ctx.Err() != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotSent, t.ctx.Err())
 	}
 	if err := t.port.ResetInputBuffer(); err != nil {
 		return nil, fmt.Errorf("%w: reset input: %v", ErrLinkDown, err)
@@ -184,18 +192,37 @@ func checkRTUFrame(frame []byte, unit, fc byte, want int) error {
 	return nil
 }
 
-// lastChecksum returns the CRC of the last good answer.
-func (t *RTUTransport) lastChecksum() uint32 {
+// exchange runs fn (a goburrow client call, which calls Send) as the only
+// exchange on the bus, with ctx able to call it off before its request is
+// sent and timeout bounding the answer; it returns the answer's CRC.
+func (t *RTUTransport) exchange(ctx context.Context, timeout time.Duration, fn func() ([]byte, error)) ([]byte, uint32, error) {
+	t.xmu.Lock()
+	defer t.xmu.Unlock()
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	return uint32(t.crc)
+	t.ctx, t.timeout, t.crc = ctx, timeout, 0
+	t.mu.Unlock()
+	res, err := fn()
+	t.mu.Lock()
+	crc := t.crc
+	t.ctx = nil
+	t.mu.Unlock()
+	return res, uint32(crc), err
 }
 
-// setTimeout changes the answer timeout for the following exchanges.
-func (t *RTUTransport) setTimeout(d time.Duration) {
-	t.mu.Lock()
-	t.timeout = d
-	t.mu.Unlock()
+// sleepCtx waits d or until ctx (which may be nil) ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if ctx == nil {
+		time.Sleep(d)
+		return nil
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Reinit closes and re-opens the port (when an opener was given) and

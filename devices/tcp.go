@@ -25,7 +25,9 @@ type Dialer interface {
 // connection is re-dialled by the next exchange; a failed dial is
 // ErrLinkDown.
 type TCPTransport struct {
+	xmu     sync.Mutex // one exchange at a time
 	mu      sync.Mutex
+	ctx     context.Context
 	addr    string
 	dialer  Dialer
 	timeout time.Duration
@@ -47,6 +49,9 @@ func (t *TCPTransport) Send(req []byte) ([]byte, error) {
 	defer t.mu.Unlock()
 	if len(req) < mbapLen+1 {
 		return nil, fmt.Errorf("devices: tcp: request of %d bytes too short", len(req))
+	}
+	if t.ctx != nil && t.ctx.Err() != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotSent, t.ctx.Err())
 	}
 	if t.conn == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), t.timeout)
@@ -132,12 +137,19 @@ func (t *TCPTransport) drop() {
 	}
 }
 
-func (t *TCPTransport) lastChecksum() uint32 { return 0 }
-
-func (t *TCPTransport) setTimeout(d time.Duration) {
+// exchange runs fn (a goburrow client call) as the only exchange on the
+// connection; Modbus TCP carries no checksum, so the CRC is 0.
+func (t *TCPTransport) exchange(ctx context.Context, timeout time.Duration, fn func() ([]byte, error)) ([]byte, uint32, error) {
+	t.xmu.Lock()
+	defer t.xmu.Unlock()
 	t.mu.Lock()
-	t.timeout = d
+	t.ctx, t.timeout = ctx, timeout
 	t.mu.Unlock()
+	res, err := fn()
+	t.mu.Lock()
+	t.ctx = nil
+	t.mu.Unlock()
+	return res, 0, err
 }
 
 // Reinit drops the connection; the next exchange dials afresh.

@@ -9,6 +9,21 @@ import (
 
 type pointKey struct{ device, point string }
 
+// inflight is an exchange in progress on a device that an outage gates.
+type inflight struct {
+	cancel context.CancelFunc
+	gated  atomic.Bool // GateMainsOnly called it off
+}
+
+// callOff cancels the exchange in progress if its device is gated; it is
+// called by GateMainsOnly and neither blocks nor allocates.
+func (o *owner) callOff() {
+	if fl := o.cur.Load(); fl != nil {
+		fl.gated.Store(true)
+		fl.cancel()
+	}
+}
+
 type pointState struct {
 	r         Reading
 	integrity Integrity
@@ -34,6 +49,10 @@ type owner struct {
 	readings    map[pointKey]*pointState
 	periodic    []*periodic
 	overruns    atomic.Uint64
+
+	// cur is the exchange in progress on a gatable device, for
+	// GateMainsOnly to call off.
+	cur atomic.Pointer[inflight]
 
 	dispatched atomic.Uint64
 	dropped    atomic.Uint64
@@ -222,7 +241,34 @@ func (o *owner) dispatch(j *job) {
 	if j.op.Class == Collection {
 		o.lastCollect = time.Now()
 	}
-	res, err := j.op.Run(j.ctx)
+	d := o.s.devices[j.op.Device]
+	runCtx := j.ctx
+	var fl *inflight
+	if d.gated {
+		// Publish the exchange, then look at the power state again: the
+		// gate either sees it and calls it off, or is seen here.
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithCancel(j.ctx)
+		fl = &inflight{cancel: cancel}
+		o.cur.Store(fl)
+		if o.s.power.Load()&1 != 0 {
+			o.cur.Store(nil)
+			cancel()
+			o.gatedOps.Add(1)
+			o.finish(j, Result{}, fmt.Errorf("sched: device %q: %w", d.Name, ErrGated))
+			return
+		}
+	}
+	res, err := j.op.Run(runCtx)
+	if fl != nil {
+		o.cur.Store(nil)
+		fl.cancel()
+		if fl.gated.Load() && Classify(err) == Cancelled {
+			o.gatedOps.Add(1)
+			o.finish(j, Result{}, fmt.Errorf("sched: device %q: exchange called off: %w", d.Name, ErrGated))
+			return
+		}
+	}
 	o.dispatched.Add(1)
 	outage := o.s.power.Load()&1 != 0
 	oc := Classify(err)

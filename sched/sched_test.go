@@ -545,3 +545,54 @@ func TestJournalDrainedOnStop(t *testing.T) {
 		t.Fatalf("%d records written, %d appended with a cancelled context; want 6, 0", len(j.recs), j.cancelled)
 	}
 }
+
+// The gate calls off an exchange to a gated device that has not sent its
+// request yet; one to an ungated device runs on. Neither counts against
+// the interface.
+func TestGateCallsOffExchangeInProgress(t *testing.T) {
+	s := start(t, Config{
+		Devices:     []Device{{Name: "ac", Interface: "ttyS1", MainsOnly: true}, {Name: "m", Interface: "rs485"}},
+		ErrorWindow: 1, ErrorThreshold: 1,
+	})
+	ctx := context.Background()
+	started := make(chan string, 2)
+	release := make(chan struct{})
+	waitForSend := func(name string) func(context.Context) (Result, error) {
+		return func(ctx context.Context) (Result, error) {
+			started <- name
+			select {
+			case <-ctx.Done(): // e.g. the RTU t3.5 wait before the request
+				return Result{}, fmt.Errorf("not sent: %w", ctx.Err())
+			case <-release:
+				return Result{Value: 1}, nil
+			}
+		}
+	}
+	acErr, mErr := make(chan error, 1), make(chan error, 1)
+	go func() {
+		_, err := s.Do(ctx, Op{Device: "ac", Class: Collection, Run: waitForSend("ac")})
+		acErr <- err
+	}()
+	go func() {
+		_, err := s.Do(ctx, Op{Device: "m", Class: Control, Run: waitForSend("m")})
+		mErr <- err
+	}()
+	<-started
+	<-started
+	s.GateMainsOnly()
+	if err := <-acErr; !errors.Is(err, ErrGated) {
+		t.Fatalf("in-flight exchange to the mains-only device: %v, want ErrGated", err)
+	}
+	close(release)
+	if err := <-mErr; err != nil {
+		t.Fatalf("ungated exchange: %v", err)
+	}
+	for _, iface := range []string{"ttyS1", "rs485"} {
+		if st, _ := s.Stats(iface); st.Closed {
+			t.Errorf("%s closed by a called-off exchange", iface)
+		}
+	}
+	if st, _ := s.Stats("ttyS1"); st.Gated != 1 || st.Dispatched != 0 {
+		t.Errorf("ttyS1 stats %+v, want 1 gated, 0 dispatched", st)
+	}
+}

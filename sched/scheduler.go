@@ -203,12 +203,15 @@ func (s *Scheduler) release(j *job) {
 }
 
 // GateMainsOnly starts an outage: from its return no new exchange is
-// dispatched to a mains-only or high-draw device. It is cheap, synchronous
-// and allocation-free, for the power-fail edge: one atomic update and a
-// non-blocking wake-up of each owner, which then drains and fails the
-// gated devices' queues, marks their readings invalid, and switches the
-// other devices to the outage rate. An exchange already on the wire
-// completes. Calling it during an outage does nothing.
+// dispatched to a mains-only or high-draw device, and an exchange to one
+// that is in progress but has not yet sent its request is called off (its
+// Run context is cancelled; the caller gets ErrGated). Only a request
+// already being written completes. It is cheap, synchronous and
+// allocation-free, for the power-fail edge: one atomic update, the
+// cancellation, and a non-blocking wake-up of each owner, which then
+// drains and fails the gated devices' queues, marks their readings
+// invalid, and switches the other devices to the outage rate. Calling it
+// during an outage does nothing.
 func (s *Scheduler) GateMainsOnly() {
 	for {
 		v := s.power.Load()
@@ -220,6 +223,7 @@ func (s *Scheduler) GateMainsOnly() {
 		}
 	}
 	for _, o := range s.owners {
+		o.callOff()
 		o.poke()
 	}
 }

@@ -57,9 +57,11 @@ const (
 	LinkDown
 	// Other is an error that carries no outcome of its own.
 	Other
+	// Cancelled: the exchange was called off before anything was sent.
+	Cancelled
 )
 
-var outcomeNames = [...]string{"ok", "timeout", "length-mismatch", "checksum-mismatch", "exception", "link-down", "other"}
+var outcomeNames = [...]string{"ok", "timeout", "length-mismatch", "checksum-mismatch", "exception", "link-down", "other", "cancelled"}
 
 // String returns the outcome's name.
 func (o Outcome) String() string {
@@ -70,7 +72,7 @@ func (o Outcome) String() string {
 }
 
 // countsAsError reports whether the outcome counts against the interface.
-func (o Outcome) countsAsError() bool { return o != OK && o != Exception }
+func (o Outcome) countsAsError() bool { return o != OK && o != Exception && o != Cancelled }
 
 // outcomer is implemented by driver errors that know their outcome; the
 // method returns one of the Outcome names ("timeout", "link-down", ...).
@@ -94,6 +96,9 @@ func Classify(err error) Outcome {
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return Timeout
+	}
+	if errors.Is(err, context.Canceled) {
+		return Cancelled
 	}
 	return Other
 }
@@ -126,6 +131,10 @@ type Op struct {
 	// Attrs are extra attributes recorded in the journal.
 	Attrs map[string]string
 	// Run performs the exchange. Its error's outcome is found by Classify.
+	// For a device that is gated in an outage, ctx is cancelled by
+	// GateMainsOnly: a driver that has not yet sent its request must not
+	// send it (the devices drivers check right before writing, including
+	// during the RTU t3.5 wait).
 	Run func(ctx context.Context) (Result, error)
 }
 
