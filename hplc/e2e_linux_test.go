@@ -64,7 +64,8 @@ type rig struct {
 	mod *Module
 }
 
-func newRig(t *testing.T, scfg SimConfig, mcfg Config, withReset bool) *rig {
+// newRig wires the pair; reset, when not nil, picks the driver's reset line.
+func newRig(t *testing.T, scfg SimConfig, mcfg Config, reset func(*Sim) ResetLine) *rig {
 	t.Helper()
 	p, err := OpenSimPTY()
 	if err != nil {
@@ -77,8 +78,8 @@ func newRig(t *testing.T, scfg SimConfig, mcfg Config, withReset bool) *rig {
 		p.Close()
 		t.Fatal(err)
 	}
-	if withReset {
-		mcfg.Reset = sim.ResetLine()
+	if reset != nil {
+		mcfg.Reset = reset(sim)
 	}
 	mod := NewModule(port, mcfg, testLogger(t))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -115,7 +116,7 @@ func TestReinitRestoresLostParameterArea(t *testing.T) {
 	stale := MustParseAddr("000000009999")
 	// The module lost its master address and holds one node the terminal no longer has.
 	r := newRig(t, fastSim(SimConfig{Nodes: []Node{{Addr: stale, Protocol: 2}}}),
-		fastModule(Config{Master: testMaster, Nodes: nodes}), false)
+		fastModule(Config{Master: testMaster, Nodes: nodes}), nil)
 	ctx := ctxT(t, 20*time.Second)
 
 	if err := r.mod.Reinit(ctx); err != nil {
@@ -167,7 +168,7 @@ func TestReinitRestoresLostParameterArea(t *testing.T) {
 
 func TestMonitorVoltageBlockAndException(t *testing.T) {
 	r := newRig(t, fastSim(SimConfig{Master: testMaster, Nodes: []Node{{Addr: meter1, Protocol: 2}}}),
-		fastModule(Config{Master: testMaster}), false)
+		fastModule(Config{Master: testMaster}), nil)
 	ctx := ctxT(t, 10*time.Second)
 
 	req := dlt645.NewRead(dlt645.Address(meter1), dlt645.DIVoltageBlock)
@@ -209,7 +210,7 @@ func TestMonitorVoltageBlockAndException(t *testing.T) {
 func TestReinitWithResetLineKeepsIntactTable(t *testing.T) {
 	nodes := []Node{{Addr: meter1, Protocol: 2}}
 	r := newRig(t, fastSim(SimConfig{Master: testMaster, Nodes: nodes}),
-		fastModule(Config{Master: testMaster, Nodes: nodes}), true)
+		fastModule(Config{Master: testMaster, Nodes: nodes}), (*Sim).ResetLine)
 	ctx := ctxT(t, 20*time.Second)
 	if err := r.mod.Reinit(ctx); err != nil {
 		t.Fatalf("Reinit: %v", err)
@@ -233,7 +234,7 @@ func TestReinitNamesTheStepWhenModuleStaysSilent(t *testing.T) {
 	scfg.RebootTime = 5 * time.Second
 	mcfg := fastModule(Config{Master: testMaster})
 	mcfg.BootTimeout = 500 * time.Millisecond
-	r := newRig(t, scfg, mcfg, false)
+	r := newRig(t, scfg, mcfg, nil)
 	err := r.mod.Reinit(ctxT(t, 10*time.Second))
 	var se *StepError
 	if !errors.As(err, &se) || se.Step != StepWaitModule || !errors.Is(err, ErrTimeout) {
@@ -244,7 +245,7 @@ func TestReinitNamesTheStepWhenModuleStaysSilent(t *testing.T) {
 func TestReportsAreConfirmedAndDelivered(t *testing.T) {
 	mcfg := fastModule(Config{Master: testMaster})
 	mcfg.ReportBuffer = 1
-	r := newRig(t, fastSim(SimConfig{Master: testMaster}), mcfg, false)
+	r := newRig(t, fastSim(SimConfig{Master: testMaster}), mcfg, nil)
 	ctx := ctxT(t, 10*time.Second)
 
 	ev := EventReport{DeviceType: 1, Protocol: 2, Frame: HexBytes{0x68, 0x16}}
@@ -282,7 +283,7 @@ func slicesEqualPayload(a Payload, b EventReport) bool {
 
 func TestReportDuringReinit(t *testing.T) {
 	nodes := []Node{{Addr: meter1, Protocol: 2}}
-	r := newRig(t, fastSim(SimConfig{Master: testMaster}), fastModule(Config{Master: testMaster, Nodes: nodes}), false)
+	r := newRig(t, fastSim(SimConfig{Master: testMaster}), fastModule(Config{Master: testMaster, Nodes: nodes}), nil)
 	ctx := ctxT(t, 20*time.Second)
 	errc := make(chan error, 1)
 	go func() { errc <- r.mod.Reinit(ctx) }()
@@ -330,7 +331,7 @@ func TestReinitNamesDeniedStep(t *testing.T) {
 	scfg := fastSim(SimConfig{Master: testMaster})
 	scfg.MaxNodes = 1 // the table cannot hold what the terminal wants
 	nodes := []Node{{Addr: meter1, Protocol: 2}, {Addr: meter2, Protocol: 2}}
-	r := newRig(t, scfg, fastModule(Config{Master: testMaster, Nodes: nodes}), false)
+	r := newRig(t, scfg, fastModule(Config{Master: testMaster, Nodes: nodes}), nil)
 	err := r.mod.Reinit(ctxT(t, 20*time.Second))
 	var se *StepError
 	var de *DenyError
@@ -347,9 +348,8 @@ type brokenLine struct{ err error }
 func (l brokenLine) SetValue(int) error { return l.err }
 
 func TestReinitResetLineFailure(t *testing.T) {
-	mcfg := fastModule(Config{Master: testMaster})
-	r := newRig(t, fastSim(SimConfig{Master: testMaster}), mcfg, false)
-	r.mod.cfg.Reset = brokenLine{errors.New("gpiochip0: line 17 busy")}
+	broken := func(*Sim) ResetLine { return brokenLine{errors.New("gpiochip0: line 17 busy")} }
+	r := newRig(t, fastSim(SimConfig{Master: testMaster}), fastModule(Config{Master: testMaster}), broken)
 	err := r.mod.Reinit(ctxT(t, 5*time.Second))
 	var se *StepError
 	if !errors.As(err, &se) || se.Step != StepReset || !strings.Contains(err.Error(), "line 17 busy") {
