@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -204,7 +205,8 @@ func TestACClientSkipsStaleAndForeignAnswers(t *testing.T) {
 
 func TestOpenSerial8E1OnPTY(t *testing.T) {
 	addr := mustAddr("012503200001")
-	sim, err := NewACSim(ACSimConfig{Addr: addr, Baud: 9600, CharBits: 11, Voltages: [3]float64{231, 232, 233}}, nil)
+	link := t.TempDir() + "/ttyAC"
+	sim, err := NewACSim(ACSimConfig{Addr: addr, Baud: 9600, CharBits: 11, Voltages: [3]float64{231, 232, 233}, Link: link}, nil)
 	if err != nil {
 		t.Skipf("no pty: %v", err)
 	}
@@ -216,7 +218,7 @@ func TestOpenSerial8E1OnPTY(t *testing.T) {
 	if _, err := OpenSerial(SerialConfig{Path: sim.Path(), Parity: "X"}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("bad parity: %v", err)
 	}
-	port, err := OpenSerial(SerialConfig{Path: sim.Path(), Baud: 9600})
+	port, err := OpenSerial(SerialConfig{Path: link, Baud: 9600})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,4 +228,9 @@ func TestOpenSerial8E1OnPTY(t *testing.T) {
 		t.Errorf("8E1 read = %v, %v", v, err)
 	}
 	wantEq(t, "8E1 char time", sim.CharTime(), 11*time.Second/9600)
+	cancel()
+	wg.Wait()
+	if _, err := os.Lstat(link); !os.IsNotExist(err) {
+		t.Errorf("link %s left behind: %v", link, err)
+	}
 }

@@ -47,6 +47,10 @@ type ACSimConfig struct {
 	// Noise is sent before each reply's preamble, as RS-485 line turnaround
 	// glitches put stray bytes on the wire.
 	Noise []byte
+	// Link, if set, is a symlink created to the pty slave (replacing an
+	// existing symlink) so a configuration can name a fixed device path;
+	// Run removes it when it ends.
+	Link string
 }
 
 // ACSim simulates an AC-sampling unit on a pseudo-terminal. The client opens
@@ -94,7 +98,7 @@ func NewACSim(cfg ACSimConfig, log *slog.Logger) (*ACSim, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	m, s, err := pty.Open()
+	m, s, err := openPTY()
 	if err != nil {
 		return nil, fmt.Errorf("proto698: AC sim: open pty: %w", err)
 	}
@@ -103,7 +107,40 @@ func NewACSim(cfg ACSimConfig, log *slog.Logger) (*ACSim, error) {
 		s.Close()
 		return nil, fmt.Errorf("proto698: AC sim: raw mode on %s: %w", s.Name(), err)
 	}
+	if cfg.Link != "" {
+		if fi, err := os.Lstat(cfg.Link); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+			os.Remove(cfg.Link)
+		}
+		if err := os.Symlink(s.Name(), cfg.Link); err != nil {
+			m.Close()
+			s.Close()
+			return nil, fmt.Errorf("proto698: AC sim: link %s: %w", cfg.Link, err)
+		}
+	}
 	return &ACSim{cfg: cfg, log: log, master: m, slave: s, cmds: make(chan func(*acState)), done: make(chan struct{})}, nil
+}
+
+// openPTY opens a pty pair whose master is non-blocking and registered
+// with the runtime poller, so closing it wakes a pending Read (a blocking
+// read on a pty master is not interrupted by close while a client still
+// holds the slave open).
+func openPTY() (master, slave *os.File, err error) {
+	m, s, err := pty.Open()
+	if err != nil {
+		return nil, nil, err
+	}
+	fd, err := unix.Dup(int(m.Fd()))
+	m.Close()
+	if err != nil {
+		s.Close()
+		return nil, nil, err
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		s.Close()
+		return nil, nil, err
+	}
+	return os.NewFile(uintptr(fd), "/dev/ptmx"), s, nil
 }
 
 // makeRaw puts the tty in raw mode so no line discipline mangles frames
@@ -186,6 +223,9 @@ func (s *ACSim) Run(ctx context.Context) error {
 		s.master.Close()
 		s.slave.Close()
 		<-readerDone
+		if s.cfg.Link != "" {
+			os.Remove(s.cfg.Link)
+		}
 	}()
 
 	st := &acState{volts: s.cfg.Voltages}

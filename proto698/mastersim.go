@@ -340,7 +340,7 @@ func (m *MasterSim) handle(s *masterState, msg masterMsg) {
 			return
 		case a.Type == LinkHeartbeat:
 			s.stats.Heartbeats++
-			m.log.Debug("proto698: master sim: heartbeat", "terminal", f.Addr)
+			m.log.Info("proto698: master sim: heartbeat", "terminal", f.Addr)
 			m.emit(MasterEvent{Kind: MasterHeartbeat, Terminal: f.Addr.String()})
 			if s.ignoreHeartbeats {
 				return
