@@ -99,6 +99,7 @@ func (o *owner) run(ctx context.Context) {
 	defer o.shutdown()
 	for ctx.Err() == nil {
 		o.syncPower()
+		o.serveControl(ctx)
 		o.absorb()
 		next := o.duePeriodic(time.Now())
 		var wait <-chan time.Time
@@ -127,6 +128,16 @@ func (o *owner) run(ctx context.Context) {
 		case <-wait:
 		}
 		timer.Stop()
+	}
+}
+
+// serveControl runs a waiting control request (Reinit, Latest) before the
+// next exchange, so a saturated queue cannot starve them.
+func (o *owner) serveControl(ctx context.Context) {
+	select {
+	case fn := <-o.ctl:
+		fn(ctx)
+	default:
 	}
 }
 

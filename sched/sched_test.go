@@ -596,3 +596,38 @@ func TestGateCallsOffExchangeInProgress(t *testing.T) {
 		t.Errorf("ttyS1 stats %+v, want 1 gated, 0 dispatched", st)
 	}
 }
+
+// Control requests (Latest, Reinit) are served between exchanges even
+// while collection keeps the queue full.
+func TestControlRequestsNotStarved(t *testing.T) {
+	s := start(t, Config{Devices: []Device{{Name: "m", Interface: "rs485"}}})
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer func() { stop(); wg.Wait() }()
+	var runs sync.WaitGroup
+	runs.Add(1)
+	var once sync.Once
+	for range 4 {
+		wg.Go(func() {
+			op := Op{Device: "m", Point: "e", Class: Collection, Run: func(context.Context) (Result, error) {
+				once.Do(runs.Done)
+				time.Sleep(200 * time.Microsecond)
+				return Result{Value: 1}, nil
+			}}
+			for ctx.Err() == nil {
+				_, _ = s.Do(ctx, op)
+			}
+		})
+	}
+	runs.Wait()
+	for range 20 {
+		lctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if _, err := s.Latest(lctx, "m", "e"); err != nil {
+			t.Fatalf("Latest under load: %v", err)
+		}
+		if err := s.Reinit(lctx, "rs485", nil); err != nil {
+			t.Fatalf("Reinit under load: %v", err)
+		}
+		cancel()
+	}
+}
