@@ -1,0 +1,186 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"holdup/eeprom"
+)
+
+// pageLimit is the part's physical page-write throughput in bytes per
+// second: one page per (I2C time of a page write + tWR).
+func pageLimit(p eeprom.Part, busHz int) float64 {
+	bits := 1 + 9*(1+p.AddrBytes+p.PageSize) + 1
+	t := time.Duration(bits)*time.Second/time.Duration(busHz) + p.WriteCycle
+	return float64(p.PageSize) / t.Seconds()
+}
+
+// BenchmarkAppend8 measures sustained append throughput with 8 concurrent
+// producers on a simulated AT24C256 at 400 kHz, in simulated time.
+//   - limit-pct: record bytes per simulated second ÷ the page-write limit
+//   - wa: bytes programmed ÷ record bytes
+func BenchmarkAppend8(b *testing.B) {
+	ctx := context.Background()
+	sim, chip := simChip(b, "at24c256", eeprom.TornRandom, 1)
+	j, err := Open(chip, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer j.Close()
+	total := max(b.N, 4000)
+	st0, _ := j.Stats(ctx)
+	t0 := sim.Elapsed()
+	var (
+		mu     sync.Mutex
+		acked  uint64
+		issued int
+	)
+	capRecords := st0.CapacityBytes / 100
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for p := 0; p < 8; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				mu.Lock()
+				if issued >= total {
+					mu.Unlock()
+					return
+				}
+				n := issued
+				issued++
+				mu.Unlock()
+				seq, err := j.Append(ctx, typicalRecord(n))
+				if errors.Is(err, ErrFull) {
+					b.Error("journal full: the consumer fell behind")
+					return
+				}
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				mu.Lock()
+				acked = max(acked, seq)
+				// Replay-side consumption, about twice a lap.
+				if n%(capRecords/2) == 0 && n > 0 {
+					upto := acked
+					mu.Unlock()
+					if err := j.Consume(ctx, upto); err != nil {
+						b.Error(err)
+					}
+					continue
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	st, _ := j.Stats(ctx)
+	simSec := (sim.Elapsed() - t0).Seconds()
+	recBytes := float64(st.RecordBytes - st0.RecordBytes)
+	limit := pageLimit(chip.Part(), 400_000)
+	b.ReportMetric(100*recBytes/simSec/limit, "limit-pct")
+	b.ReportMetric(float64(st.BytesProgrammed-st0.BytesProgrammed)/recBytes, "wa")
+	b.ReportMetric(recBytes/simSec, "rec-B/sim-s")
+}
+
+// BenchmarkRecordSize reports the CBOR size of a typical record and its
+// ratio to encoding/json of the same Go value (CDDL field names).
+func BenchmarkRecordSize(b *testing.B) {
+	c := newCodec()
+	r := typicalRecord(3)
+	r.Seq = 48213
+	var n int
+	for i := 0; i < b.N; i++ {
+		enc, err := c.encode(&r, r.Seq)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n = len(enc)
+	}
+	js, err := json.Marshal(r)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(n), "bytes/rec")
+	b.ReportMetric(float64(n)/float64(len(js)), "json-ratio")
+}
+
+// BenchmarkMount reports mount + replay of a full AT24C256 ÷ one read of
+// the whole chip, both in simulated bus time.
+func BenchmarkMount(b *testing.B) {
+	ctx := context.Background()
+	sim, chip := simChip(b, "at24c256", eeprom.TornRandom, 1)
+	j, err := Open(chip, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		if _, err := j.Append(ctx, typicalRecord(i)); errors.Is(err, ErrFull) {
+			break
+		} else if err != nil {
+			b.Fatal(err)
+		}
+	}
+	j.Close()
+	t0 := sim.Elapsed()
+	if _, err := chip.ReadAt(make([]byte, chip.Size()), 0); err != nil {
+		b.Fatal(err)
+	}
+	oneRead := sim.Elapsed() - t0
+	var mount time.Duration
+	records := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t := sim.Elapsed()
+		j, err := Open(chip, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		records = 0
+		if _, err := j.Replay(ctx, func(Entry) error { records++; return nil }); err != nil {
+			b.Fatal(err)
+		}
+		mount += sim.Elapsed() - t
+		j.Close()
+	}
+	b.ReportMetric(float64(mount)/float64(b.N)/float64(oneRead), "mount-ratio")
+	b.ReportMetric(float64(records), "records")
+}
+
+// BenchmarkWear appends and consumes 10× the capacity and reports the
+// most-programmed page ÷ the mean (the simulator's true counters).
+func BenchmarkWear(b *testing.B) {
+	ctx := context.Background()
+	var ratio float64
+	for i := 0; i < b.N; i++ {
+		sim, chip := simChip(b, "at24c256", eeprom.TornRandom, 1)
+		j, err := Open(chip, Options{Wear: sim.Wear})
+		if err != nil {
+			b.Fatal(err)
+		}
+		st, _ := j.Stats(ctx)
+		for n := 0; st.RecordBytes < uint64(10*st.CapacityBytes); n++ {
+			seq, err := j.Append(ctx, typicalRecord(n))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n%40 == 39 {
+				if err := j.Consume(ctx, seq); err != nil {
+					b.Fatal(err)
+				}
+				st, _ = j.Stats(ctx)
+			}
+		}
+		st, _ = j.Stats(ctx)
+		ratio = float64(st.WearMax) / st.WearMean
+		j.Close()
+	}
+	b.ReportMetric(ratio, "wear-ratio")
+}
