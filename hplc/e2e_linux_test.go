@@ -38,7 +38,7 @@ func fastSim(cfg SimConfig) SimConfig {
 	cfg.MeterDelay = 20 * time.Millisecond
 	cfg.ReportRetry = 150 * time.Millisecond
 	if cfg.Meters == nil {
-		cfg.Meters = map[Addr]*SimMeter{
+		cfg.Meters = map[Addr]SimMeter{
 			meter1: {Voltage: [3]float64{220.1, 221.5, -1}, Current: [3]float64{1.234, 0, 0}, ForwardEnergy: 1234.56},
 			meter2: {Voltage: [3]float64{230.0, 229.9, 231.2}},
 		}
@@ -199,9 +199,24 @@ func TestMonitorVoltageBlockAndException(t *testing.T) {
 		t.Errorf("unknown DI answered %v, want exception", err)
 	}
 
+	// A meter that lost its supply does not answer; the module says so.
+	if err := r.sim.SetMeter(ctx, meter1, SimMeter{Offline: true}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.mod.MonitorNode(ctx, meter1, reqb)
+	var de *DenyError
+	if !errors.As(err, &de) || de.Reason != DenyNodeNoAnswer {
+		t.Errorf("offline meter: %v, want deny node-did-not-answer", err)
+	}
+	if err := r.sim.SetMeter(ctx, meter1, SimMeter{Voltage: [3]float64{198.7, 0, 0}}); err != nil {
+		t.Fatal(err)
+	}
+	if v := readVoltageA(t, ctx, r.mod, meter1); v != "198.7" {
+		t.Errorf("voltage after SetMeter %s, want 198.7", v)
+	}
+
 	// A node the module does not know is denied.
 	_, err = r.mod.MonitorNode(ctx, meter2, reqb)
-	var de *DenyError
 	if !errors.As(err, &de) || de.Reason != DenyNodeNotInNet {
 		t.Errorf("unknown node: %v, want deny node-not-in-network", err)
 	}
@@ -385,4 +400,27 @@ func TestCommandsAfterRunStops(t *testing.T) {
 	if _, err := mod.Do(context.Background(), QueryVendor); !errors.Is(err, ErrClosed) {
 		t.Errorf("after Run returned: %v, want ErrClosed", err)
 	}
+}
+
+func readVoltageA(t *testing.T, ctx context.Context, m *Module, a Addr) string {
+	t.Helper()
+	req := dlt645.NewRead(dlt645.Address(a), dlt645.DIVoltageA)
+	b, _ := req.Encode()
+	resp, err := m.MonitorNode(ctx, a, b)
+	if err != nil {
+		t.Fatalf("MonitorNode: %v", err)
+	}
+	f, _, err := dlt645.Decode(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	di, val, err := f.ReadResponse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals, _, err := dlt645.DecodeValues(di, val)
+	if err != nil || len(vals) != 1 {
+		t.Fatalf("values %v: %v", vals, err)
+	}
+	return vals[0].String()
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -36,8 +37,9 @@ type SimConfig struct {
 	// Master and Nodes are the parameter area at power-up.
 	Master Addr
 	Nodes  []Node
-	// Meters are the DL/T 645 meters on the carrier network by address.
-	Meters map[Addr]*SimMeter
+	// Meters are the DL/T 645 meters on the carrier network by address,
+	// copied by NewSim; change them later with SetMeter.
+	Meters map[Addr]SimMeter
 	// ReportRetry and ReportAttempts govern resending an unconfirmed
 	// AFN 06 report (defaults 1 s and 3).
 	ReportRetry    time.Duration
@@ -59,6 +61,7 @@ type Sim struct {
 	gen atomic.Uint64 // bumped on reset: output queued before it is lost
 
 	resets  chan simReset
+	meters  chan simMeterSet
 	states  chan chan SimState
 	reports chan simReport
 	stopped chan struct{}
@@ -67,6 +70,11 @@ type Sim struct {
 type simReset struct {
 	value int
 	done  chan error
+}
+
+type simMeterSet struct {
+	addr Addr
+	m    SimMeter
 }
 
 type simReport struct {
@@ -117,7 +125,7 @@ func NewSim(rw io.ReadWriteCloser, cfg SimConfig, log *slog.Logger) *Sim {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Sim{rw: rw, cfg: cfg, log: log.With("component", "hplc-sim"),
-		resets: make(chan simReset), states: make(chan chan SimState), reports: make(chan simReport),
+		resets: make(chan simReset), meters: make(chan simMeterSet), states: make(chan chan SimState), reports: make(chan simReport),
 		stopped: make(chan struct{})}
 }
 
@@ -131,6 +139,19 @@ func (s *Sim) State(ctx context.Context) (SimState, error) {
 		return SimState{}, ctx.Err()
 	case <-s.stopped:
 		return SimState{}, ErrClosed
+	}
+}
+
+// SetMeter adds or changes the meter at addr (e.g. new voltages, or
+// Offline while its supply is down).
+func (s *Sim) SetMeter(ctx context.Context, addr Addr, m SimMeter) error {
+	select {
+	case s.meters <- simMeterSet{addr: addr, m: m}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.stopped:
+		return ErrClosed
 	}
 }
 
@@ -183,21 +204,21 @@ type outItem struct {
 
 // simState is owned by Run.
 type simState struct {
-	phase        string
-	master       Addr
-	nodes        []Node
-	routing      string
-	hwInits      int
-	reboots      int
-	dropped      int
-	commands     []string
-	reportSeq    uint8
-	pending      *pendingReport
-	deframer     Deframer
-	bootDone     <-chan time.Time
-	bootTimer    *time.Timer
-	out          chan<- outItem
-	meterAddrCfg map[Addr]*SimMeter
+	phase     string
+	master    Addr
+	nodes     []Node
+	routing   string
+	hwInits   int
+	reboots   int
+	dropped   int
+	commands  []string
+	reportSeq uint8
+	pending   *pendingReport
+	deframer  Deframer
+	bootDone  <-chan time.Time
+	bootTimer *time.Timer
+	out       chan<- outItem
+	meters    map[Addr]SimMeter
 }
 
 type pendingReport struct {
@@ -233,7 +254,10 @@ func (s *Sim) Run(ctx context.Context) error {
 	}()
 
 	st := &simState{phase: phaseReady, master: s.cfg.Master, nodes: slices.Clone(s.cfg.Nodes), routing: "running",
-		out: out, meterAddrCfg: s.cfg.Meters}
+		out: out, meters: maps.Clone(s.cfg.Meters)}
+	if st.meters == nil {
+		st.meters = make(map[Addr]SimMeter)
+	}
 	var retry <-chan time.Time
 	for {
 		retry = nil
@@ -283,6 +307,8 @@ func (s *Sim) Run(ctx context.Context) error {
 				s.startBoot(st)
 			}
 			r.done <- nil
+		case ms := <-s.meters:
+			st.meters[ms.addr] = ms.m
 		case ch := <-s.states:
 			ch <- SimState{Phase: st.phase, Master: st.master, Nodes: slices.Clone(st.nodes), Routing: st.routing,
 				HardwareInits: st.hwInits, Reboots: st.reboots, DroppedBytes: st.dropped, Commands: slices.Clone(st.commands)}
@@ -470,7 +496,7 @@ func (s *Sim) handle(st *simState, raw []byte) {
 		for i := start; i < len(st.nodes) && len(list.Nodes) < n; i++ {
 			nd := st.nodes[i]
 			ni := NodeInfo{Addr: nd.Addr, Protocol: nd.Protocol & 7}
-			if st.meterAddrCfg[nd.Addr] != nil {
+			if mt, ok := st.meters[nd.Addr]; ok && !mt.Offline {
 				ni.Quality, ni.Phase = 12, 1
 			}
 			list.Nodes = append(list.Nodes, ni)
@@ -556,9 +582,9 @@ func (s *Sim) monitor(st *simState, f Frame, v MonitorRequest) {
 		s.deny(st, f, DenyNodeNotInNet)
 		return
 	}
-	meter := st.meterAddrCfg[f.Dst]
+	meter, ok := st.meters[f.Dst]
 	var answer []byte
-	if meter != nil && (v.Protocol == ProtoDLT645_2007) {
+	if ok && !meter.Offline && v.Protocol == ProtoDLT645_2007 {
 		answer = meter.answer(dlt645.Address(f.Dst), v.Frame)
 	}
 	if answer == nil {

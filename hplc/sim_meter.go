@@ -14,6 +14,8 @@ type SimMeter struct {
 	Current [3]float64
 	// ForwardEnergy is the forward active energy total in kWh.
 	ForwardEnergy float64
+	// Offline meters do not answer (no supply, or off the network).
+	Offline bool
 }
 
 // answer builds the meter's reply to one 645 request frame, as a meter
