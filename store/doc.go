@@ -1,4 +1,74 @@
 // Package store owns holdup's durable data: the power-cut-proof CBOR journal
 // written directly to EEPROM pages (on an eeprom.Chip), and the data store on
 // the terminal's flash into which journaled records are replayed exactly once.
+//
+// # Records
+//
+// A record is one critical datum, encoded as deterministic CBOR (RFC 8949
+// §4.2.1 core deterministic encoding) with small integer keys. In CDDL
+// (RFC 8610):
+//
+//	record = {
+//	  1 => uint,                ; sequence, assigned by the journal, strictly increasing
+//	  2 => uint,                ; time: milliseconds since 1970-01-01T00:00Z
+//	  3 => business,            ; business type
+//	  4 => tstr .size (1..64),  ; IO interface ("rs485-2", "hplc", "gpio")
+//	  5 => tstr .size (1..64),  ; device
+//	  ? 6 => { * tstr => scalar },  ; attributes (topic, QoS, …), at most 8
+//	  7 => scalar / bstr,       ; value
+//	  8 => [kind: integrity-kind, value: uint .size 4],  ; protocol checksum
+//	  ? 9 => true,              ; invalid flag (absent when false)
+//	}
+//	business = &(control: 1, collection: 2, event: 3, alarm: 4)
+//	integrity-kind = &(none: 0, crc16-modbus: 1, crc16-x25: 2, sum8: 3, crc32c: 4)
+//	scalar = null / bool / int / float / tstr .size (0..256)
+//
+// The JSON form (holdup journal dump -format json) uses the names
+// sequence, time (RFC 3339), business_type, io_interface, device,
+// attributes, value, integrity {kind, value} and invalid. A typical
+// control record is 81 bytes of CBOR against 260 of JSON.
+//
+// # The journal on the chip
+//
+// The journal is an append-only ring over the chip's pages. Byte 0 of each
+// page is a header: the in-page offset at which the first frame starting
+// in that page begins, or 0 if none does. The other bytes form one stream
+// of frames; a frame may continue into following pages (their header bytes
+// are skipped) but never past the end of the chip:
+//
+//	frame   = tag (1) | length (uvarint) | sequence (uvarint) | payload | crc (4, big-endian)
+//	tag     = 0x52 ('R') record, payload = record
+//	        / 0x4D ('M') consume marker, payload = marker
+//	        / 0x00 padding to the end of the page
+//	crc     = CRC-32C (Castagnoli) over tag, length, sequence and payload
+//	marker  = [journal-id: bstr .size 8, consumed: uint]
+//
+// Records and markers draw sequence numbers from one counter, so sequence
+// numbers strictly increase along the stream (with gaps where markers sit).
+//
+// Rules that make the ring survive a power cut at any instant:
+//
+//   - Pages are programmed whole, in ring order, each once per lap. A frame
+//     is committed when the last page holding it has been programmed (the
+//     chip has acknowledged again after its write cycle); only then does
+//     Append return. Several appends share page writes (group commit).
+//   - A page is programmed only if it holds nothing unconsumed: a torn
+//     page write, which may leave any byte of the page old, new or garbage,
+//     can only damage frames that were never acknowledged or were consumed.
+//     Appends keep two pages in reserve so a consume marker always fits.
+//   - Consuming writes a marker frame (journal identity and the highest
+//     consumed sequence) and pads its page. There is no metadata page
+//     rewritten in place: the newest marker, wherever it is in the ring,
+//     holds the mark, and its page is never reprogrammed while it is the
+//     newest.
+//   - Mounting reads the whole chip once, verifies every frame's CRC from
+//     each page header, takes the mark from the newest marker and the tail
+//     from the highest sequence, and resumes writing on the page after the
+//     tail. Frames that fail (torn tails, corruption) are reported as
+//     skipped regions, never returned.
+//
+// Replay hands out committed, unconsumed records after a second
+// verification: CRC, strict CBOR decoding (no unknown keys, no duplicates,
+// no tags, no indefinite lengths), schema and value ranges, canonical form
+// and the sequence number. A record that fails is reported, never returned.
 package store

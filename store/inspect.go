@@ -1,0 +1,61 @@
+package store
+
+import (
+	"fmt"
+)
+
+// InspectedRecord is one record frame found in an image.
+type InspectedRecord struct {
+	Seq uint64
+	// Consumed is true for records at or below the consume mark that are
+	// still physically present.
+	Consumed bool
+	// Record is the decoded record; valid only when Err is nil.
+	Record Record
+	// Raw is the record's CBOR encoding.
+	Raw []byte
+	// Err is set when the frame's CRC verified but the record failed the
+	// second verification; such a record must not be used as data.
+	Err error
+}
+
+// Inspection is a read-only analysis of a journal image.
+type Inspection struct {
+	Report  MountReport
+	Records []InspectedRecord
+}
+
+// Inspect analyses a journal image without writing anything: the records
+// present (committed ones, in sequence order), the consume mark, and the
+// regions a mount would skip. It is what `holdup journal dump` prints.
+func Inspect(img []byte, pageSize int) (*Inspection, error) {
+	if pageSize < 16 || pageSize > 256 || len(img) == 0 || len(img)%pageSize != 0 || len(img)/pageSize < 8 {
+		return nil, fmt.Errorf("store: inspect: %d-byte image with %d-byte pages is not a journal geometry", len(img), pageSize)
+	}
+	g := geometry{pageSize: pageSize, pages: len(img) / pageSize}
+	capacity := g.pages * (pageSize - 1)
+	frames, skipped := scanImage(img, g, min(1024, capacity/8))
+	c := newCodec()
+	st := analyze(frames, skipped, g, c)
+	in := &Inspection{Report: MountReport{Frames: len(frames), Consumed: st.consumed,
+		NextSeq: st.maxSeq + 1, Skipped: st.skipped}}
+	if st.id != nil {
+		in.Report.ID = fmt.Sprintf("%x", st.id)
+	} else if len(frames) > 0 {
+		in.Report.Notes = append(in.Report.Notes, "no consume marker: journal identity unknown")
+	} else {
+		in.Report.Notes = append(in.Report.Notes, "no journal on this image")
+	}
+	for _, f := range st.records {
+		r := InspectedRecord{Seq: f.seq, Consumed: f.seq <= st.consumed, Raw: f.payload}
+		r.Record, r.Err = c.decode(f.payload)
+		if r.Err == nil && r.Record.Seq != f.seq {
+			r.Err = fmt.Errorf("store: record seq %d: %w: record carries sequence %d", f.seq, ErrCorrupt, r.Record.Seq)
+		}
+		if !r.Consumed {
+			in.Report.Records++
+		}
+		in.Records = append(in.Records, r)
+	}
+	return in, nil
+}
