@@ -54,6 +54,9 @@ const (
 	DenyUnsupported    DenyReason = 10
 	DenyNodeNoAnswer   DenyReason = 11
 	DenyNodeNotInNet   DenyReason = 12
+	DenyTooConcurrent  DenyReason = 109 // HPLC extension: too many concurrent requests
+	DenyTooManyFrames  DenyReason = 110 // HPLC extension: too many meter frames in one request
+	DenyReadingMeter   DenyReason = 111 // HPLC extension: the meter is being read
 	DenyOther          DenyReason = 0xFF
 )
 
@@ -63,7 +66,9 @@ var denyNames = map[DenyReason]string{
 	DenyDuplicateMeter: "duplicate meter number", DenyNoSuchMeter: "meter number does not exist",
 	DenyMeterNoAnswer: "meter application layer did not answer", DenyMasterBusy: "master node busy",
 	DenyUnsupported: "master node does not support this command", DenyNodeNoAnswer: "node did not answer",
-	DenyNodeNotInNet: "node not in network", DenyOther: "other error",
+	DenyNodeNotInNet: "node not in network", DenyTooConcurrent: "too many concurrent requests",
+	DenyTooManyFrames: "too many meter frames in one request", DenyReadingMeter: "meter is being read",
+	DenyOther: "other error",
 }
 
 // String formats the value for logs and JSON.

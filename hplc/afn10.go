@@ -37,7 +37,7 @@ type NodeInfo struct {
 	Addr     Addr  `json:"addr"`
 	Relays   uint8 `json:"relay_level"` // D0..D3
 	Quality  uint8 `json:"quality"`     // D4..D7 listening signal quality
-	Phase    uint8 `json:"phase"`       // D8..D10
+	Phase    uint8 `json:"phase"`       // D8..D10: bit n-1 set = on phase n
 	Protocol uint8 `json:"protocol"`    // D11..D13
 }
 

@@ -42,7 +42,9 @@ type Description struct {
 	Checksum string      `json:"checksum"`
 	Type     string      `json:"type"`
 	Payload  Payload     `json:"payload"`
-	Embedded any         `json:"embedded,omitempty"`
+	// EmbeddedProtocol names the protocol type of a carried meter frame.
+	EmbeddedProtocol string `json:"embedded_protocol,omitempty"`
+	Embedded         any    `json:"embedded,omitempty"`
 	// EmbeddedError reports an embedded meter frame that does not decode.
 	EmbeddedError string `json:"embedded_error,omitempty"`
 }
@@ -194,7 +196,11 @@ func Describe(frame []byte) (any, error) {
 			d.Address.Relays = []Addr{}
 		}
 	}
-	if proto, inner, ok := embedded(p); ok && (proto == ProtoDLT645_2007 || proto == ProtoDLT645_1997) && len(inner) > 0 {
+	proto, inner, ok := embedded(p)
+	if ok {
+		d.EmbeddedProtocol = ProtocolName(proto)
+	}
+	if ok && (proto == ProtoDLT645_2007 || proto == ProtoDLT645_1997) && len(inner) > 0 {
 		if e, err := dlt645.Describe(inner); err != nil {
 			d.EmbeddedError = err.Error()
 		} else {

@@ -215,7 +215,7 @@ func TestDescribeMonitorEmbeds645(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, w := range []string{`"afn":"13"`, `"fn":1`, `"dt":"01 00"`, `"src":"049999888888"`, `"dst":"000000003304"`,
-		`"type":"MonitorRequest"`, `"di":"12010101"`, `"seq":14`, `"module_id":true`, `"checksum":"57"`, `"layout":"down"`} {
+		`"type":"MonitorRequest"`, `"embedded_protocol":"DL/T 645-2007"`, `"di":"12010101"`, `"seq":14`, `"module_id":true`, `"checksum":"57"`, `"layout":"down"`} {
 		if !strings.Contains(string(js), w) {
 			t.Errorf("JSON lacks %s:\n%s", w, js)
 		}

@@ -25,6 +25,9 @@ const (
 	ProtoDLT645_1997 = 1
 	ProtoDLT645_2007 = 2
 	ProtoDLT698      = 3
+	// HPLC extensions of the protocol type field (AFN 06 reports).
+	ProtoNodePowerEvent = 4 // node power-off / power-on event
+	ProtoZoneRejected   = 5 // node rejected by the transformer-zone check
 )
 
 // ProtocolName names a node protocol type.
@@ -38,6 +41,10 @@ func ProtocolName(p uint8) string {
 		return "DL/T 645-2007"
 	case ProtoDLT698:
 		return "DL/T 698.45"
+	case ProtoNodePowerEvent:
+		return "node power event"
+	case ProtoZoneRejected:
+		return "zone-rejected node report"
 	}
 	return fmt.Sprintf("protocol %d", p)
 }
