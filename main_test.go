@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"holdup/eeprom"
+)
+
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = dispatch(context.Background(), args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+// simImage runs the journal demo and returns the image it leaves.
+func simImage(t *testing.T, seed string) string {
+	t.Helper()
+	dir := t.TempDir()
+	code, out, errOut := run(t, "sim", "-dir", dir, "-records", "120", "-seed", seed)
+	if code != 0 {
+		t.Fatalf("sim exit %d: %s %s", code, out, errOut)
+	}
+	if !strings.Contains(out, "lost 0") {
+		t.Fatalf("sim summary: %s", out)
+	}
+	return filepath.Join(dir, "eeprom.bin")
+}
+
+func TestJournalDumpJSON(t *testing.T) {
+	img := simImage(t, "11")
+	code, out, errOut := run(t, "journal", "dump", "-image", img, "-part", "at24c256", "-all")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	var prev float64
+	n := 0
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("line %d is not JSON: %v", n+1, err)
+		}
+		for _, k := range []string{"sequence", "time", "business_type", "io_interface", "device", "value", "integrity", "invalid"} {
+			if _, ok := m[k]; !ok {
+				t.Fatalf("line %d lacks %q: %s", n+1, k, sc.Text())
+			}
+		}
+		seq := m["sequence"].(float64)
+		if seq <= prev {
+			t.Fatalf("sequence %v after %v", seq, prev)
+		}
+		prev = seq
+		n++
+	}
+	if n < 50 {
+		t.Fatalf("dump printed %d records", n)
+	}
+	if !strings.Contains(errOut, "records printed") {
+		t.Fatalf("no summary on stderr: %s", errOut)
+	}
+}
+
+// TestJournalDumpCBORIndependentDecoder decodes the CBOR sequence with
+// Python's cbor2 (Debian python3-cbor2), not our own decoder, and checks it
+// against the JSON dump.
+func TestJournalDumpCBORIndependentDecoder(t *testing.T) {
+	if err := exec.Command("/usr/bin/python3", "-c", "import cbor2").Run(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("python3-cbor2 is required in CI: %v", err)
+		}
+		t.Skip("python3-cbor2 not installed (apt-get install python3-cbor2)")
+	}
+	img := simImage(t, "12")
+	_, js, _ := run(t, "journal", "dump", "-image", img, "-all")
+	code, cb, errOut := run(t, "journal", "dump", "-image", img, "-all", "-format", "cbor")
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	py := `
+import sys, json, io, cbor2
+data = sys.stdin.buffer.read()
+f = io.BytesIO(data)
+out = []
+while f.tell() < len(data):
+    r = cbor2.load(f)
+    out.append({"sequence": r[1], "time_ms": r[2], "business": r[3], "io_interface": r[4],
+                "device": r[5], "attributes": r.get(6, {}), "value": r[7], "integrity": r[8],
+                "invalid": r.get(9, False)})
+json.dump(out, sys.stdout)
+`
+	cmd := exec.Command("/usr/bin/python3", "-c", py)
+	cmd.Stdin = strings.NewReader(cb)
+	pyOut, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("cbor2 could not decode the dump: %v", err)
+	}
+	var fromPy []map[string]any
+	if err := json.Unmarshal(pyOut, &fromPy); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(js), "\n")
+	if len(lines) != len(fromPy) || len(lines) < 50 {
+		t.Fatalf("cbor2 decoded %d records, JSON dump has %d", len(fromPy), len(lines))
+	}
+	business := map[string]float64{"control": 1, "collection": 2, "event": 3, "alarm": 4}
+	for i, l := range lines {
+		var j map[string]any
+		json.Unmarshal([]byte(l), &j)
+		p := fromPy[i]
+		integ := p["integrity"].([]any)
+		ji := j["integrity"].(map[string]any)
+		if p["sequence"] != j["sequence"] || p["device"] != j["device"] || p["io_interface"] != j["io_interface"] ||
+			p["value"] != j["value"] || p["business"] != business[j["business_type"].(string)] ||
+			integ[1] != ji["value"] || p["invalid"] != j["invalid"] {
+			t.Fatalf("record %d: cbor2 %v, json %v", i, p, j)
+		}
+	}
+}
+
+func TestJournalDumpBadInput(t *testing.T) {
+	dir := t.TempDir()
+	small := filepath.Join(dir, "small.bin")
+	os.WriteFile(small, make([]byte, 4096), 0o644)
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"journal", "dump", "-image", small, "-part", "at24c1024"}, 1, `unknown part "at24c1024"`},
+		{[]string{"journal", "dump", "-image", small, "-part", "at24c256"}, 1, "is 4096 bytes but part at24c256 holds 32768"},
+		{[]string{"journal", "dump", "-image", filepath.Join(dir, "nope.bin")}, 1, "no such file"},
+		{[]string{"journal", "dump"}, 2, "-image FILE is required"},
+		{[]string{"journal", "dump", "-image", small, "-format", "xml"}, 2, `-format "xml"`},
+		{[]string{"journal"}, 2, "journal dump -image"},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+	}
+	for _, c := range cases {
+		code, _, errOut := run(t, c.args...)
+		if code != c.code || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d containing %q", c.args, code, errOut, c.code, c.want)
+		}
+	}
+	// A corrupt image: random bytes are reported, not printed, no panic.
+	part, _ := eeprom.LookupPart("at24c32")
+	junk := make([]byte, part.Size)
+	for i := range junk {
+		junk[i] = byte(i*7 + i/13)
+	}
+	bad := filepath.Join(dir, "junk.bin")
+	os.WriteFile(bad, junk, 0o644)
+	code, out, errOut := run(t, "journal", "dump", "-image", bad, "-part", "at24c32")
+	if code != 1 || out != "" || !strings.Contains(errOut, "no journal frame verified") {
+		t.Fatalf("junk image: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := run(t, "version")
+	if code != 0 || !strings.HasPrefix(out, "holdup ") {
+		t.Fatalf("version: %d %q", code, out)
+	}
+}
