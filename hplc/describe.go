@@ -200,7 +200,7 @@ func Describe(frame []byte) (any, error) {
 	if ok {
 		d.EmbeddedProtocol = ProtocolName(proto)
 	}
-	if ok && (proto == ProtoDLT645_2007 || proto == ProtoDLT645_1997) && len(inner) > 0 {
+	if ok && proto == ProtoDLT645_2007 && len(inner) > 0 { // 645-1997 has 2-byte DIs; not decoded here
 		if e, err := dlt645.Describe(inner); err != nil {
 			d.EmbeddedError = err.Error()
 		} else {
