@@ -48,7 +48,7 @@ func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
 func TestACClientReadsVoltagesOverPTY(t *testing.T) {
 	addr := mustAddr("012503200001")
 	sim, port := startACSim(t, ACSimConfig{Addr: addr, Baud: 115200, Voltages: [3]float64{224.1, 0, 0}})
-	c := NewACClient(port, ACClientConfig{Addr: addr, Timeout: 300 * time.Millisecond}, nil)
+	c := NewACClient(port, ACClientConfig{Addr: addr, Timeout: time.Second}, nil)
 	ctx := context.Background()
 	v, err := c.ReadVoltages(ctx)
 	if err != nil {
@@ -85,7 +85,7 @@ func TestACClientWildcardAndWrongAddress(t *testing.T) {
 	addr := mustAddr("000000000322")
 	sim, port := startACSim(t, ACSimConfig{Addr: addr, Baud: 115200, Voltages: [3]float64{230, 231, 232}})
 	// Default address is the wildcard AAAAAAAAAAAA: the unit answers.
-	c := NewACClient(port, ACClientConfig{Timeout: 200 * time.Millisecond}, nil)
+	c := NewACClient(port, ACClientConfig{Timeout: time.Second}, nil)
 	if v, err := c.ReadVoltages(context.Background()); err != nil || !near(v[2], 232) {
 		t.Fatalf("wildcard read = %v, %v", v, err)
 	}
@@ -106,7 +106,7 @@ func TestACClientMainsLost(t *testing.T) {
 	addr := mustAddr("012503200001")
 	t.Run("zero", func(t *testing.T) {
 		sim, port := startACSim(t, ACSimConfig{Addr: addr, Baud: 115200, Voltages: [3]float64{230, 230, 230}, LostMode: LostZero, ResidualVolts: 1.2})
-		c := NewACClient(port, ACClientConfig{Addr: addr, Timeout: 200 * time.Millisecond}, nil)
+		c := NewACClient(port, ACClientConfig{Addr: addr, Timeout: time.Second}, nil)
 		sim.SetMainsLost(true)
 		v, err := c.ReadVoltages(context.Background())
 		if err != nil || !near(v[0], 1.2) || !near(v[2], 1.2) {
@@ -125,6 +125,7 @@ func TestACClientMainsLost(t *testing.T) {
 			t.Errorf("silent unit: %v, want ErrNoAnswer", err)
 		}
 		sim.SetMainsLost(false)
+		c = NewACClient(port, ACClientConfig{Addr: addr, Timeout: time.Second}, nil)
 		if v, err := c.ReadVoltages(context.Background()); err != nil || !near(v[0], 230) {
 			t.Errorf("mains back = %v, %v", v, err)
 		}
@@ -169,7 +170,7 @@ func TestACClientPerPhaseFallbackAndNoise(t *testing.T) {
 	addr := mustAddr("012503200001")
 	sim, port := startACSim(t, ACSimConfig{Addr: addr, Baud: 115200, Voltages: [3]float64{220, 221.5, 222.9},
 		PerPhaseOnly: true, Noise: []byte{0x00, 0x68, 0xFF, 0x16}, Preamble: 4})
-	c := NewACClient(port, ACClientConfig{Addr: addr, Timeout: 200 * time.Millisecond}, nil)
+	c := NewACClient(port, ACClientConfig{Addr: addr, Timeout: time.Second}, nil)
 	v, err := c.ReadVoltages(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +194,7 @@ func TestACClientSkipsStaleAndForeignAnswers(t *testing.T) {
 	noise = append(noise, frame(addr, 0x3F, 9999)...)                  // stale PIID 63
 	noise = append(noise, frame(mustAddr("012503200002"), 1, 8888)...) // another unit, our PIID
 	_, port := startACSim(t, ACSimConfig{Addr: addr, Baud: 115200, Voltages: [3]float64{230, 230, 230}, Noise: noise})
-	c := NewACClient(port, ACClientConfig{Addr: addr, Timeout: 300 * time.Millisecond, Retries: -1}, nil)
+	c := NewACClient(port, ACClientConfig{Addr: addr, Timeout: time.Second, Retries: -1}, nil)
 	v, err := c.ReadVoltages(context.Background())
 	if err != nil {
 		t.Fatal(err)
