@@ -424,3 +424,23 @@ func readVoltageA(t *testing.T, ctx context.Context, m *Module, a Addr) string {
 	}
 	return vals[0].String()
 }
+
+func TestReinitSurvivesLostHardwareInitConfirm(t *testing.T) {
+	scfg := fastSim(SimConfig{Master: testMaster})
+	scfg.LostInitConfirms = 1
+	r := newRig(t, scfg, fastModule(Config{Master: testMaster}), nil)
+	ctx := ctxT(t, 20*time.Second)
+	if err := r.mod.Reinit(ctx); err != nil {
+		t.Fatalf("Reinit: %v", err)
+	}
+	st, _ := r.sim.State(ctx)
+	if st.HardwareInits != 2 || st.Reboots != 2 {
+		t.Errorf("hardware inits %d reboots %d, want 2 and 2", st.HardwareInits, st.Reboots)
+	}
+	// The second AFN 01 F1 is sent only after the module answered a poll.
+	first := slices.Index(st.Commands, "AFN 01 F1")
+	second := first + 1 + slices.Index(st.Commands[first+1:], "AFN 01 F1")
+	if first < 0 || second <= first || !slices.Contains(st.Commands[first+1:second], "AFN 03 F10") {
+		t.Errorf("commands %v: want a heard run-mode poll between the two hardware inits", st.Commands)
+	}
+}

@@ -39,7 +39,7 @@ func (m *Module) Reinit(ctx context.Context) error {
 			return &StepError{Step: StepWaitModule, Err: err}
 		}
 	}
-	c, err := m.Confirmed(ctx, HardwareInit)
+	c, err := m.hardwareInit(ctx)
 	if err != nil {
 		return &StepError{Step: StepHardwareInit, Err: err}
 	}
@@ -62,6 +62,29 @@ func (m *Module) Reinit(ctx context.Context) error {
 	}
 	m.log.Info("module re-initialised", "took", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// hardwareInit sends AFN 01 F1 until it is confirmed. A lost confirm is
+// ambiguous (the module may be rebooting already), so before resending it
+// waits for the module to answer again rather than talking into a reboot.
+func (m *Module) hardwareInit(ctx context.Context) (Confirm, error) {
+	for attempt := 0; ; attempt++ {
+		rp, err := m.do(ctx, HardwareInit, m.cfg.ReplyTimeout, 0)
+		if err == nil {
+			c, ok := rp.(Confirm)
+			if !ok {
+				return Confirm{}, fmt.Errorf("answered with %T: %w", rp, ErrUnexpected)
+			}
+			return c, nil
+		}
+		if !errors.Is(err, ErrTimeout) || attempt >= m.cfg.Retries {
+			return Confirm{}, err
+		}
+		m.log.Warn("hardware init not confirmed; waiting for the module before resending", "attempt", attempt+1)
+		if _, werr := m.waitModule(ctx, 0); werr != nil {
+			return Confirm{}, fmt.Errorf("%w; then %w", err, werr)
+		}
+	}
 }
 
 func (m *Module) pulseReset(ctx context.Context) error {

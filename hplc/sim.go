@@ -40,6 +40,10 @@ type SimConfig struct {
 	// Meters are the DL/T 645 meters on the carrier network by address,
 	// copied by NewSim; change them later with SetMeter.
 	Meters map[Addr]SimMeter
+	// LostInitConfirms is how many hardware-init confirms are lost on the
+	// line (fault injection): the module reboots but the concentrator hears
+	// nothing.
+	LostInitConfirms int
 	// ReportRetry and ReportAttempts govern resending an unconfirmed
 	// AFN 06 report (defaults 1 s and 3).
 	ReportRetry    time.Duration
@@ -204,21 +208,22 @@ type outItem struct {
 
 // simState is owned by Run.
 type simState struct {
-	phase     string
-	master    Addr
-	nodes     []Node
-	routing   string
-	hwInits   int
-	reboots   int
-	dropped   int
-	commands  []string
-	reportSeq uint8
-	pending   *pendingReport
-	deframer  Deframer
-	bootDone  <-chan time.Time
-	bootTimer *time.Timer
-	out       chan<- outItem
-	meters    map[Addr]SimMeter
+	phase        string
+	master       Addr
+	nodes        []Node
+	routing      string
+	hwInits      int
+	reboots      int
+	dropped      int
+	commands     []string
+	reportSeq    uint8
+	lostConfirms int
+	pending      *pendingReport
+	deframer     Deframer
+	bootDone     <-chan time.Time
+	bootTimer    *time.Timer
+	out          chan<- outItem
+	meters       map[Addr]SimMeter
 }
 
 type pendingReport struct {
@@ -254,7 +259,7 @@ func (s *Sim) Run(ctx context.Context) error {
 	}()
 
 	st := &simState{phase: phaseReady, master: s.cfg.Master, nodes: slices.Clone(s.cfg.Nodes), routing: "running",
-		out: out, meters: maps.Clone(s.cfg.Meters)}
+		out: out, meters: maps.Clone(s.cfg.Meters), lostConfirms: s.cfg.LostInitConfirms}
 	if st.meters == nil {
 		st.meters = make(map[Addr]SimMeter)
 	}
@@ -535,7 +540,11 @@ func (s *Sim) handleNoData(st *simState, f Frame, v NoData) {
 	switch v {
 	case HardwareInit:
 		st.hwInits++
-		s.confirm(st, f)
+		if st.lostConfirms > 0 {
+			st.lostConfirms--
+		} else {
+			s.confirm(st, f)
+		}
 		s.failReport(st, fmt.Errorf("hplc sim: module rebooted before the report was confirmed: %w", ErrSimNotReady))
 		// The confirm leaves the UART, then the module reboots.
 		s.startBoot(st)
