@@ -19,8 +19,11 @@ var (
 // OADVoltagePhase returns the OAD of one phase voltage (phase 1..3 = A..C).
 func OADVoltagePhase(phase int) OAD { return NewOAD(0x20000200 | uint32(phase)) }
 
-// VoltageScale is the fixed scaler of 0x2000 attribute 2 (scaler −1: 0.1 V).
-const VoltageScale = 0.1
+// VoltageDivisor converts 0x2000 attribute 2 raw values to volts: the
+// attribute's fixed scaler is −1 (0.1 V), so volts = raw / 10. Dividing
+// (rather than multiplying by 0.1) gives the nearest float to the decimal
+// reading, e.g. 2241 → 224.1.
+const VoltageDivisor = 10
 
 // ACClientConfig configures the AC-sampling client.
 type ACClientConfig struct {
@@ -116,7 +119,7 @@ func (c *ACClient) ReadPhaseVoltage(ctx context.Context, phase int) (float64, er
 	if !ok {
 		return 0, fmt.Errorf("proto698: AC sampling: %v answered %s, want long-unsigned: %w", oad, d.Type(), ErrInvalid)
 	}
-	return float64(u) * VoltageScale, nil
+	return float64(u) / VoltageDivisor, nil
 }
 
 func voltagesFromData(d Data) ([3]float64, error) {
@@ -130,7 +133,7 @@ func voltagesFromData(d Data) ([3]float64, error) {
 		if !ok {
 			return v, fmt.Errorf("proto698: AC sampling: 20000200 element %d is %s, want long-unsigned: %w", i, e.Type(), ErrInvalid)
 		}
-		v[i] = float64(u) * VoltageScale
+		v[i] = float64(u) / VoltageDivisor
 	}
 	return v, nil
 }

@@ -54,7 +54,8 @@ func TestACClientReadsVoltagesOverPTY(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !near(v[0], 224.1) || v[1] != 0 || v[2] != 0 {
+	if v != [3]float64{224.1, 0, 0} { // exact: volts = raw / 10
+
 		t.Errorf("voltages = %v, want [224.1 0 0]", v)
 	}
 	sim.SetVoltages([3]float64{241.3, 241.4, 241.5})

@@ -342,7 +342,7 @@ func (s *ACSim) answer(st *acState, raw []byte) []byte {
 }
 
 func (s *ACSim) read(o OAD, volts [3]float64) ResultNormal {
-	raw := func(v float64) LongUnsigned { return LongUnsigned(min(math.Round(max(v, 0)/VoltageScale), 0xFFFF)) }
+	raw := func(v float64) LongUnsigned { return LongUnsigned(min(math.Round(max(v, 0)*VoltageDivisor), 0xFFFF)) }
 	switch o.Uint32() {
 	case 0x20000200:
 		if s.cfg.PerPhaseOnly {

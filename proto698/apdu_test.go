@@ -187,6 +187,12 @@ func TestDescribe(t *testing.T) {
 	first := data["value"].([]any)[0].(map[string]any)
 	wantEq(t, "element type", first["type"], any("long-unsigned"))
 	wantEq(t, "element value", first["value"], any(2241.0))
+	wantEq(t, "object", res["object"], any("voltage"))
+	wantEq(t, "unit", res["unit"], any("V"))
+	scaled := res["scaled"].([]any)
+	if len(scaled) != 3 || !near(scaled[0].(float64), 224.1) || scaled[1].(float64) != 0 {
+		t.Errorf("scaled = %v, want [224.1 0 0]", scaled)
+	}
 
 	// A bad APDU byte inside a valid frame is reported at its frame offset.
 	bad := Frame{Control: 0xC3, Addr: mustAddr("012503200001"), Data: mustHex("8501002000020001FF0000")}

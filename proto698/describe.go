@@ -133,6 +133,9 @@ func DescribeAPDU(a APDU) map[string]any {
 	case *GetRequestNormal:
 		m["piid"] = piid(v.PIID)
 		m["oad"] = v.OAD.String()
+		if n := ObjectName(v.OAD.OI); n != "" {
+			m["object"] = n
+		}
 		timeTag(m, v.TimeTag)
 	case *GetRequestNormalList:
 		m["piid"] = piid(v.PIID)
@@ -282,10 +285,14 @@ func trailer(m map[string]any, t ServerTrailer) {
 
 func resultNormal(r ResultNormal) map[string]any {
 	m := map[string]any{"oad": r.OAD.String()}
+	if n := ObjectName(r.OAD.OI); n != "" {
+		m["object"] = n
+	}
 	if r.Data == nil {
 		m["dar"] = dar(r.DAR)
 	} else {
 		m["data"] = DescribeData(r.Data)
+		describeScaled(m, r.OAD, r.Data)
 	}
 	return m
 }
@@ -298,6 +305,9 @@ func records(rs []ResultRecord) []any {
 			cols[j] = DescribeData(c)["value"]
 		}
 		m := map[string]any{"oad": r.OAD.String(), "rcsd": cols}
+		if n := ObjectName(r.OAD.OI); n != "" {
+			m["object"] = n
+		}
 		if r.IsDAR {
 			m["dar"] = dar(r.DAR)
 		} else {

@@ -19,10 +19,10 @@ func ExampleDecodeFrame() {
 	a, _ := proto698.DecodeAPDU(f.Data)
 	r := a.(*proto698.GetResponseNormal)
 	fmt.Println(n, f.Addr, f.Control.FromServer(), a.Service(), r.Result.OAD)
-	fmt.Println(float64(r.Result.Data.(proto698.Array)[0].(proto698.LongUnsigned)) * proto698.VoltageScale)
+	fmt.Println(float64(r.Result.Data.(proto698.Array)[0].(proto698.LongUnsigned)) / proto698.VoltageDivisor)
 	// Output:
 	// 40 012503200001 true GET-Response-Normal 20000200
-	// 224.10000000000002
+	// 224.1
 }
 
 func ExampleDescribe() {
@@ -38,6 +38,6 @@ func ExampleDescribe() {
 		fmt.Println(fe.Field, fe.Offset, errors.Is(err, proto698.ErrChecksum))
 	}
 	// Output:
-	// server-to-client 000000000000 {"data":{"type":"long-unsigned","value":2413},"oad":"20000201"}
+	// server-to-client 000000000000 {"data":{"type":"long-unsigned","value":2413},"oad":"20000201","object":"voltage","scaled":241.3,"unit":"V"}
 	// FCS 27 true
 }
