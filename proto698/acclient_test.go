@@ -55,7 +55,6 @@ func TestACClientReadsVoltagesOverPTY(t *testing.T) {
 		t.Fatal(err)
 	}
 	if v != [3]float64{224.1, 0, 0} { // exact: volts = raw / 10
-
 		t.Errorf("voltages = %v, want [224.1 0 0]", v)
 	}
 	sim.SetVoltages([3]float64{241.3, 241.4, 241.5})
