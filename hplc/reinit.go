@@ -215,28 +215,3 @@ func (m *Module) restoreNodes(ctx context.Context) error {
 	}
 	return nil
 }
-
-// Validate checks what Reinit would restore: a master address, and a node
-// list without zero or repeated addresses and with 3-bit protocol types.
-func (c *Config) Validate() error {
-	if c.Master == (Addr{}) {
-		return fmt.Errorf("hplc: Config.Master: master address not set: %w", ErrValue)
-	}
-	if c.Mode > 0x3F {
-		return fmt.Errorf("hplc: Config.Mode: communication mode %d exceeds 63: %w", c.Mode, ErrValue)
-	}
-	seen := make(map[Addr]int, len(c.Nodes))
-	for i, n := range c.Nodes {
-		if n.Addr == (Addr{}) {
-			return fmt.Errorf("hplc: Config.Nodes[%d]: zero address: %w", i, ErrValue)
-		}
-		if j, dup := seen[n.Addr]; dup {
-			return fmt.Errorf("hplc: Config.Nodes[%d]: address %s already at Nodes[%d]: %w", i, n.Addr, j, ErrValue)
-		}
-		seen[n.Addr] = i
-		if n.Protocol > 7 {
-			return fmt.Errorf("hplc: Config.Nodes[%d]: protocol %d outside 0..7: %w", i, n.Protocol, ErrValue)
-		}
-	}
-	return nil
-}
