@@ -160,14 +160,14 @@ func decodeAPDUAt(b []byte, base int) (APDU, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := r.done(a.Service()); err != nil {
+	if err := r.done(fn(a.Service())); err != nil {
 		return nil, err
 	}
 	return a, nil
 }
 
 func (r *reader) apdu() (APDU, error) {
-	tag, err := r.u8("APDU tag")
+	tag, err := r.u8(fn("APDU tag"))
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +191,7 @@ func (r *reader) apdu() (APDU, error) {
 
 func (r *reader) choiceAPDU(tag uint8) (APDU, error) {
 	chOff := r.pos()
-	ch, err := r.u8("APDU choice")
+	ch, err := r.u8(fn("APDU choice"))
 	if err != nil {
 		return nil, err
 	}
@@ -235,16 +235,16 @@ func appendOptTimeTag(d []byte, tt *TimeTag) []byte {
 	return d
 }
 
-func (r *reader) optTimeTag(field string) (*TimeTag, error) {
-	p, err := r.optional(field + ".TimeTag")
+func (r *reader) optTimeTag(field fname) (*TimeTag, error) {
+	p, err := r.optional(field.add(".TimeTag"))
 	if err != nil || !p {
 		return nil, err
 	}
-	s, err := r.dateTimeS(field + ".TimeTag.send")
+	s, err := r.dateTimeS(field.add(".TimeTag.send"))
 	if err != nil {
 		return nil, err
 	}
-	ti, err := r.ti(field + ".TimeTag.delay")
+	ti, err := r.ti(field.add(".TimeTag.delay"))
 	if err != nil {
 		return nil, err
 	}
@@ -252,13 +252,13 @@ func (r *reader) optTimeTag(field string) (*TimeTag, error) {
 }
 
 // optional reads an OPTIONAL marker (0 absent, 1 present).
-func (r *reader) optional(field string) (bool, error) {
+func (r *reader) optional(field fname) (bool, error) {
 	v, err := r.u8(field)
 	if err != nil {
 		return false, err
 	}
 	if v > 1 {
-		return false, ferrf(r.pos()-1, field, ErrInvalid, "OPTIONAL marker 0x%02X", v)
+		return false, ferrf(r.pos()-1, field.String(), ErrInvalid, "OPTIONAL marker 0x%02X", v)
 	}
 	return v == 1, nil
 }
@@ -292,44 +292,44 @@ func (t *ServerTrailer) append(d []byte) ([]byte, error) {
 	return appendOptTimeTag(d, t.TimeTag), nil
 }
 
-func (r *reader) serverTrailer(field string) (ServerTrailer, error) {
+func (r *reader) serverTrailer(field fname) (ServerTrailer, error) {
 	var t ServerTrailer
-	p, err := r.optional(field + ".FollowReport")
+	p, err := r.optional(field.add(".FollowReport"))
 	if err != nil {
 		return t, err
 	}
 	if p {
 		fr := &FollowReport{}
-		k, err := r.u8(field + ".FollowReport.choice")
+		k, err := r.u8(field.add(".FollowReport.choice"))
 		if err != nil {
 			return t, err
 		}
 		fr.Kind = k
 		switch k {
 		case 1:
-			n, err := r.length(field+".FollowReport.count", 5)
+			n, err := r.length(field.add(".FollowReport.count"), 5)
 			if err != nil {
 				return t, err
 			}
 			fr.Results = make([]ResultNormal, n)
 			for i := range fr.Results {
-				if fr.Results[i], err = r.resultNormal(field + ".FollowReport"); err != nil {
+				if fr.Results[i], err = r.resultNormal(field.add(".FollowReport")); err != nil {
 					return t, err
 				}
 			}
 		case 2:
-			n, err := r.length(field+".FollowReport.count", 6)
+			n, err := r.length(field.add(".FollowReport.count"), 6)
 			if err != nil {
 				return t, err
 			}
 			fr.Records = make([]ResultRecord, n)
 			for i := range fr.Records {
-				if fr.Records[i], err = r.resultRecord(field + ".FollowReport"); err != nil {
+				if fr.Records[i], err = r.resultRecord(field.add(".FollowReport")); err != nil {
 					return t, err
 				}
 			}
 		default:
-			return t, ferrf(r.pos()-1, field+".FollowReport.choice", ErrInvalid, "choice %d", k)
+			return t, ferrf(r.pos()-1, field.add(".FollowReport.choice").String(), ErrInvalid, "choice %d", k)
 		}
 		t.FollowReport = fr
 	}
@@ -345,26 +345,26 @@ func (res *ResultNormal) append(d []byte) ([]byte, error) {
 	return AppendData(append(d, 1), res.Data)
 }
 
-func (r *reader) resultNormal(field string) (ResultNormal, error) {
+func (r *reader) resultNormal(field fname) (ResultNormal, error) {
 	var res ResultNormal
 	var err error
-	if res.OAD, err = r.oad(field + ".OAD"); err != nil {
+	if res.OAD, err = r.oad(field.add(".OAD")); err != nil {
 		return res, err
 	}
-	ch, err := r.u8(field + ".result choice")
+	ch, err := r.u8(field.add(".result choice"))
 	if err != nil {
 		return res, err
 	}
 	switch ch {
 	case 0:
-		v, err := r.u8(field + ".DAR")
+		v, err := r.u8(field.add(".DAR"))
 		res.DAR = DAR(v)
 		return res, err
 	case 1:
-		res.Data, err = r.data(field + ".Data")
+		res.Data, err = r.data(field.add(".Data"))
 		return res, err
 	}
-	return res, ferrf(r.pos()-1, field+".result choice", ErrInvalid, "choice %d (want 0 DAR or 1 Data)", ch)
+	return res, ferrf(r.pos()-1, field.add(".result choice").String(), ErrInvalid, "choice %d (want 0 DAR or 1 Data)", ch)
 }
 
 func (rec *ResultRecord) append(d []byte) ([]byte, error) {
@@ -388,42 +388,42 @@ func (rec *ResultRecord) append(d []byte) ([]byte, error) {
 	return d, nil
 }
 
-func (r *reader) resultRecord(field string) (ResultRecord, error) {
+func (r *reader) resultRecord(field fname) (ResultRecord, error) {
 	var rec ResultRecord
 	var err error
-	if rec.OAD, err = r.oad(field + ".OAD"); err != nil {
+	if rec.OAD, err = r.oad(field.add(".OAD")); err != nil {
 		return rec, err
 	}
-	if rec.RCSD, err = r.rcsd(field + ".RCSD"); err != nil {
+	if rec.RCSD, err = r.rcsd(field.add(".RCSD")); err != nil {
 		return rec, err
 	}
-	ch, err := r.u8(field + ".record choice")
+	ch, err := r.u8(field.add(".record choice"))
 	if err != nil {
 		return rec, err
 	}
 	switch ch {
 	case 0:
-		v, err := r.u8(field + ".DAR")
+		v, err := r.u8(field.add(".DAR"))
 		rec.IsDAR, rec.DAR = true, DAR(v)
 		return rec, err
 	case 1:
 	default:
-		return rec, ferrf(r.pos()-1, field+".record choice", ErrInvalid, "choice %d (want 0 DAR or 1 records)", ch)
+		return rec, ferrf(r.pos()-1, field.add(".record choice").String(), ErrInvalid, "choice %d (want 0 DAR or 1 records)", ch)
 	}
 	cols := len(rec.RCSD)
 	per := max(cols, 1)
-	n, err := r.length(field+".row count", per)
+	n, err := r.length(field.add(".row count"), per)
 	if err != nil {
 		return rec, err
 	}
 	if cols == 0 && n > 0 {
-		return rec, r.errf(field+".row count", ErrInvalid, "%d rows with no columns", n)
+		return rec, r.errf(field.add(".row count"), ErrInvalid, "%d rows with no columns", n)
 	}
 	rec.Rows = make([][]Data, n)
 	for i := range rec.Rows {
 		row := make([]Data, cols)
 		for j := range row {
-			if row[j], err = r.data(field + ".row"); err != nil {
+			if row[j], err = r.data(field.add(".row")); err != nil {
 				return rec, err
 			}
 		}

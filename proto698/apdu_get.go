@@ -144,158 +144,158 @@ func (a *ActionResponseNormal) appendTo(d []byte) ([]byte, error) {
 func (r *reader) getRequestNormal() (APDU, error) {
 	const f = "GET-Request-Normal"
 	g := &GetRequestNormal{}
-	p, err := r.u8(f + ".PIID")
+	p, err := r.u8(fn(f + ".PIID"))
 	if err != nil {
 		return nil, err
 	}
 	g.PIID = PIID(p)
-	if g.OAD, err = r.oad(f + ".OAD"); err != nil {
+	if g.OAD, err = r.oad(fn(f + ".OAD")); err != nil {
 		return nil, err
 	}
-	g.TimeTag, err = r.optTimeTag(f)
+	g.TimeTag, err = r.optTimeTag(fn(f))
 	return g, err
 }
 
 func (r *reader) getRequestNormalList() (APDU, error) {
 	const f = "GET-Request-NormalList"
 	g := &GetRequestNormalList{}
-	p, err := r.u8(f + ".PIID")
+	p, err := r.u8(fn(f + ".PIID"))
 	if err != nil {
 		return nil, err
 	}
 	g.PIID = PIID(p)
-	n, err := r.length(f+".count", 4)
+	n, err := r.length(fn(f+".count"), 4)
 	if err != nil {
 		return nil, err
 	}
 	g.OADs = make([]OAD, n)
 	for i := range g.OADs {
-		if g.OADs[i], err = r.oad(f + ".OAD"); err != nil {
+		if g.OADs[i], err = r.oad(fn(f + ".OAD")); err != nil {
 			return nil, err
 		}
 	}
-	g.TimeTag, err = r.optTimeTag(f)
+	g.TimeTag, err = r.optTimeTag(fn(f))
 	return g, err
 }
 
 func (r *reader) getResponseNormal() (APDU, error) {
 	const f = "GET-Response-Normal"
 	g := &GetResponseNormal{}
-	p, err := r.u8(f + ".PIID-ACD")
+	p, err := r.u8(fn(f + ".PIID-ACD"))
 	if err != nil {
 		return nil, err
 	}
 	g.PIID = PIIDACD(p)
-	if g.Result, err = r.resultNormal(f); err != nil {
+	if g.Result, err = r.resultNormal(fn(f)); err != nil {
 		return nil, err
 	}
-	g.ServerTrailer, err = r.serverTrailer(f)
+	g.ServerTrailer, err = r.serverTrailer(fn(f))
 	return g, err
 }
 
 func (r *reader) getResponseNormalList() (APDU, error) {
 	const f = "GET-Response-NormalList"
 	g := &GetResponseNormalList{}
-	p, err := r.u8(f + ".PIID-ACD")
+	p, err := r.u8(fn(f + ".PIID-ACD"))
 	if err != nil {
 		return nil, err
 	}
 	g.PIID = PIIDACD(p)
-	n, err := r.length(f+".count", 6)
+	n, err := r.length(fn(f+".count"), 6)
 	if err != nil {
 		return nil, err
 	}
 	g.Results = make([]ResultNormal, n)
 	for i := range g.Results {
-		if g.Results[i], err = r.resultNormal(f); err != nil {
+		if g.Results[i], err = r.resultNormal(fn(f)); err != nil {
 			return nil, err
 		}
 	}
-	g.ServerTrailer, err = r.serverTrailer(f)
+	g.ServerTrailer, err = r.serverTrailer(fn(f))
 	return g, err
 }
 
 func (r *reader) setRequestNormal() (APDU, error) {
 	const f = "SET-Request-Normal"
 	s := &SetRequestNormal{}
-	p, err := r.u8(f + ".PIID")
+	p, err := r.u8(fn(f + ".PIID"))
 	if err != nil {
 		return nil, err
 	}
 	s.PIID = PIID(p)
-	if s.OAD, err = r.oad(f + ".OAD"); err != nil {
+	if s.OAD, err = r.oad(fn(f + ".OAD")); err != nil {
 		return nil, err
 	}
-	if s.Value, err = r.data(f + ".Data"); err != nil {
+	if s.Value, err = r.data(fn(f + ".Data")); err != nil {
 		return nil, err
 	}
-	s.TimeTag, err = r.optTimeTag(f)
+	s.TimeTag, err = r.optTimeTag(fn(f))
 	return s, err
 }
 
 func (r *reader) setResponseNormal() (APDU, error) {
 	const f = "SET-Response-Normal"
 	s := &SetResponseNormal{}
-	p, err := r.u8(f + ".PIID-ACD")
+	p, err := r.u8(fn(f + ".PIID-ACD"))
 	if err != nil {
 		return nil, err
 	}
 	s.PIID = PIIDACD(p)
-	if s.OAD, err = r.oad(f + ".OAD"); err != nil {
+	if s.OAD, err = r.oad(fn(f + ".OAD")); err != nil {
 		return nil, err
 	}
-	dar, err := r.u8(f + ".DAR")
+	dar, err := r.u8(fn(f + ".DAR"))
 	if err != nil {
 		return nil, err
 	}
 	s.DAR = DAR(dar)
-	s.ServerTrailer, err = r.serverTrailer(f)
+	s.ServerTrailer, err = r.serverTrailer(fn(f))
 	return s, err
 }
 
 func (r *reader) actionRequestNormal() (APDU, error) {
 	const f = "ACTION-Request-Normal"
 	a := &ActionRequestNormal{}
-	p, err := r.u8(f + ".PIID")
+	p, err := r.u8(fn(f + ".PIID"))
 	if err != nil {
 		return nil, err
 	}
 	a.PIID = PIID(p)
-	if a.OMD, err = r.omd(f + ".OMD"); err != nil {
+	if a.OMD, err = r.omd(fn(f + ".OMD")); err != nil {
 		return nil, err
 	}
-	if a.Param, err = r.data(f + ".Data"); err != nil {
+	if a.Param, err = r.data(fn(f + ".Data")); err != nil {
 		return nil, err
 	}
-	a.TimeTag, err = r.optTimeTag(f)
+	a.TimeTag, err = r.optTimeTag(fn(f))
 	return a, err
 }
 
 func (r *reader) actionResponseNormal() (APDU, error) {
 	const f = "ACTION-Response-Normal"
 	a := &ActionResponseNormal{}
-	p, err := r.u8(f + ".PIID-ACD")
+	p, err := r.u8(fn(f + ".PIID-ACD"))
 	if err != nil {
 		return nil, err
 	}
 	a.PIID = PIIDACD(p)
-	if a.OMD, err = r.omd(f + ".OMD"); err != nil {
+	if a.OMD, err = r.omd(fn(f + ".OMD")); err != nil {
 		return nil, err
 	}
-	dar, err := r.u8(f + ".DAR")
+	dar, err := r.u8(fn(f + ".DAR"))
 	if err != nil {
 		return nil, err
 	}
 	a.DAR = DAR(dar)
-	has, err := r.optional(f + ".return data")
+	has, err := r.optional(fn(f + ".return data"))
 	if err != nil {
 		return nil, err
 	}
 	if has {
-		if a.Return, err = r.data(f + ".return data"); err != nil {
+		if a.Return, err = r.data(fn(f + ".return data")); err != nil {
 			return nil, err
 		}
 	}
-	a.ServerTrailer, err = r.serverTrailer(f)
+	a.ServerTrailer, err = r.serverTrailer(fn(f))
 	return a, err
 }

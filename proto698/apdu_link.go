@@ -74,12 +74,12 @@ func (l *LinkResponse) appendTo(d []byte) ([]byte, error) {
 func (r *reader) linkRequest() (APDU, error) {
 	const f = "LINK-Request"
 	l := &LinkRequest{}
-	p, err := r.u8(f + ".PIID-ACD")
+	p, err := r.u8(fn(f + ".PIID-ACD"))
 	if err != nil {
 		return nil, err
 	}
 	l.PIID = PIIDACD(p)
-	t, err := r.u8(f + ".type")
+	t, err := r.u8(fn(f + ".type"))
 	if err != nil {
 		return nil, err
 	}
@@ -87,10 +87,10 @@ func (r *reader) linkRequest() (APDU, error) {
 		return nil, ferrf(r.pos()-1, f+".type", ErrInvalid, "request type %d (want 0 login, 1 heartbeat, 2 logout)", t)
 	}
 	l.Type = LinkType(t)
-	if l.Heartbeat, err = r.u16(f + ".heartbeat"); err != nil {
+	if l.Heartbeat, err = r.u16(fn(f + ".heartbeat")); err != nil {
 		return nil, err
 	}
-	if l.Time, err = r.dateTime(f + ".time"); err != nil {
+	if l.Time, err = r.dateTime(fn(f + ".time")); err != nil {
 		return nil, err
 	}
 	return l, nil
@@ -99,21 +99,21 @@ func (r *reader) linkRequest() (APDU, error) {
 func (r *reader) linkResponse() (APDU, error) {
 	const f = "LINK-Response"
 	l := &LinkResponse{}
-	p, err := r.u8(f + ".PIID")
+	p, err := r.u8(fn(f + ".PIID"))
 	if err != nil {
 		return nil, err
 	}
 	l.PIID = PIID(p)
-	if l.Result, err = r.u8(f + ".result"); err != nil {
+	if l.Result, err = r.u8(fn(f + ".result")); err != nil {
 		return nil, err
 	}
-	if l.RequestTime, err = r.dateTime(f + ".request time"); err != nil {
+	if l.RequestTime, err = r.dateTime(fn(f + ".request time")); err != nil {
 		return nil, err
 	}
-	if l.ReceiveTime, err = r.dateTime(f + ".receive time"); err != nil {
+	if l.ReceiveTime, err = r.dateTime(fn(f + ".receive time")); err != nil {
 		return nil, err
 	}
-	if l.ResponseTime, err = r.dateTime(f + ".response time"); err != nil {
+	if l.ResponseTime, err = r.dateTime(fn(f + ".response time")); err != nil {
 		return nil, err
 	}
 	return l, nil

@@ -50,67 +50,67 @@ func (p *ProxyTransCommandResponse) appendTo(d []byte) ([]byte, error) {
 func (r *reader) proxyTransCommandRequest() (APDU, error) {
 	const f = "PROXY-Request-TransCommand"
 	p := &ProxyTransCommandRequest{}
-	v, err := r.u8(f + ".PIID")
+	v, err := r.u8(fn(f + ".PIID"))
 	if err != nil {
 		return nil, err
 	}
 	p.PIID = PIID(v)
-	if p.Port, err = r.oad(f + ".port"); err != nil {
+	if p.Port, err = r.oad(fn(f + ".port")); err != nil {
 		return nil, err
 	}
-	if p.DCB, err = r.comdcb(f + ".COMDCB"); err != nil {
+	if p.DCB, err = r.comdcb(fn(f + ".COMDCB")); err != nil {
 		return nil, err
 	}
-	if p.FrameTimeout, err = r.u16(f + ".frame timeout"); err != nil {
+	if p.FrameTimeout, err = r.u16(fn(f + ".frame timeout")); err != nil {
 		return nil, err
 	}
-	if p.ByteTimeout, err = r.u16(f + ".byte timeout"); err != nil {
+	if p.ByteTimeout, err = r.u16(fn(f + ".byte timeout")); err != nil {
 		return nil, err
 	}
-	n, err := r.length(f+".command length", 1)
+	n, err := r.length(fn(f+".command length"), 1)
 	if err != nil {
 		return nil, err
 	}
-	if p.Command, err = r.bytes(n, f+".command"); err != nil {
+	if p.Command, err = r.bytes(n, fn(f+".command")); err != nil {
 		return nil, err
 	}
-	p.TimeTag, err = r.optTimeTag(f)
+	p.TimeTag, err = r.optTimeTag(fn(f))
 	return p, err
 }
 
 func (r *reader) proxyTransCommandResponse() (APDU, error) {
 	const f = "PROXY-Response-TransCommand"
 	p := &ProxyTransCommandResponse{}
-	v, err := r.u8(f + ".PIID-ACD")
+	v, err := r.u8(fn(f + ".PIID-ACD"))
 	if err != nil {
 		return nil, err
 	}
 	p.PIID = PIIDACD(v)
-	if p.Port, err = r.oad(f + ".port"); err != nil {
+	if p.Port, err = r.oad(fn(f + ".port")); err != nil {
 		return nil, err
 	}
-	ch, err := r.u8(f + ".result choice")
+	ch, err := r.u8(fn(f + ".result choice"))
 	if err != nil {
 		return nil, err
 	}
 	switch ch {
 	case 0:
-		dar, err := r.u8(f + ".DAR")
+		dar, err := r.u8(fn(f + ".DAR"))
 		if err != nil {
 			return nil, err
 		}
 		p.IsDAR, p.DAR = true, DAR(dar)
 	case 1:
-		n, err := r.length(f+".answer length", 1)
+		n, err := r.length(fn(f+".answer length"), 1)
 		if err != nil {
 			return nil, err
 		}
-		if p.Answer, err = r.bytes(n, f+".answer"); err != nil {
+		if p.Answer, err = r.bytes(n, fn(f+".answer")); err != nil {
 			return nil, err
 		}
 	default:
 		return nil, ferrf(r.pos()-1, f+".result choice", ErrInvalid, "choice %d (want 0 DAR or 1 data)", ch)
 	}
-	p.ServerTrailer, err = r.serverTrailer(f)
+	p.ServerTrailer, err = r.serverTrailer(fn(f))
 	return p, err
 }

@@ -44,43 +44,43 @@ func (p *ReportResponseRecordList) appendTo(d []byte) ([]byte, error) {
 func (r *reader) reportNotificationRecordList() (APDU, error) {
 	const f = "REPORT-Notification-RecordList"
 	n := &ReportNotificationRecordList{}
-	p, err := r.u8(f + ".PIID-ACD")
+	p, err := r.u8(fn(f + ".PIID-ACD"))
 	if err != nil {
 		return nil, err
 	}
 	n.PIID = PIIDACD(p)
-	cnt, err := r.length(f+".count", 6)
+	cnt, err := r.length(fn(f+".count"), 6)
 	if err != nil {
 		return nil, err
 	}
 	n.Records = make([]ResultRecord, cnt)
 	for i := range n.Records {
-		if n.Records[i], err = r.resultRecord(f); err != nil {
+		if n.Records[i], err = r.resultRecord(fn(f)); err != nil {
 			return nil, err
 		}
 	}
-	n.ServerTrailer, err = r.serverTrailer(f)
+	n.ServerTrailer, err = r.serverTrailer(fn(f))
 	return n, err
 }
 
 func (r *reader) reportResponseRecordList() (APDU, error) {
 	const f = "REPORT-Response-RecordList"
 	p := &ReportResponseRecordList{}
-	v, err := r.u8(f + ".PIID")
+	v, err := r.u8(fn(f + ".PIID"))
 	if err != nil {
 		return nil, err
 	}
 	p.PIID = PIID(v)
-	cnt, err := r.length(f+".count", 4)
+	cnt, err := r.length(fn(f+".count"), 4)
 	if err != nil {
 		return nil, err
 	}
 	p.OADs = make([]OAD, cnt)
 	for i := range p.OADs {
-		if p.OADs[i], err = r.oad(f + ".OAD"); err != nil {
+		if p.OADs[i], err = r.oad(fn(f + ".OAD")); err != nil {
 			return nil, err
 		}
 	}
-	p.TimeTag, err = r.optTimeTag(f)
+	p.TimeTag, err = r.optTimeTag(fn(f))
 	return p, err
 }

@@ -131,27 +131,27 @@ func (s *SecurityResponse) appendTo(d []byte) ([]byte, error) {
 	return appendOctets(append(d, 1, 0), s.MAC), nil
 }
 
-func (r *reader) octets(field string) ([]byte, error) {
-	n, err := r.length(field+".length", 1)
+func (r *reader) octets(field fname) ([]byte, error) {
+	n, err := r.length(field.add(".length"), 1)
 	if err != nil {
 		return nil, err
 	}
 	return r.bytes(n, field)
 }
 
-func (r *reader) sid(field string) (SID, error) {
-	t, err := r.u32(field + ".tag")
+func (r *reader) sid(field fname) (SID, error) {
+	t, err := r.u32(field.add(".tag"))
 	if err != nil {
 		return SID{}, err
 	}
-	b, err := r.octets(field + ".data")
+	b, err := r.octets(field.add(".data"))
 	return SID{t, b}, err
 }
 
 func (r *reader) securityRequest() (APDU, error) {
 	const f = "SECURITY-Request"
 	s := &SecurityRequest{}
-	ch, err := r.u8(f + ".data choice")
+	ch, err := r.u8(fn(f + ".data choice"))
 	if err != nil {
 		return nil, err
 	}
@@ -159,25 +159,25 @@ func (r *reader) securityRequest() (APDU, error) {
 		return nil, ferrf(r.pos()-1, f+".data choice", ErrInvalid, "choice %d (want 0 plain, 1 cipher)", ch)
 	}
 	s.Cipher = ch == 1
-	if s.Payload, err = r.octets(f + ".data"); err != nil {
+	if s.Payload, err = r.octets(fn(f + ".data")); err != nil {
 		return nil, err
 	}
-	if s.Verify, err = r.u8(f + ".verify choice"); err != nil {
+	if s.Verify, err = r.u8(fn(f + ".verify choice")); err != nil {
 		return nil, err
 	}
 	switch s.Verify {
 	case VerifySIDMAC:
-		if s.SID, err = r.sid(f + ".SID"); err == nil {
-			s.MAC, err = r.octets(f + ".MAC")
+		if s.SID, err = r.sid(fn(f + ".SID")); err == nil {
+			s.MAC, err = r.octets(fn(f + ".MAC"))
 		}
 	case VerifyRN:
-		s.RN, err = r.octets(f + ".RN")
+		s.RN, err = r.octets(fn(f + ".RN"))
 	case VerifyRNMAC:
-		if s.RN, err = r.octets(f + ".RN"); err == nil {
-			s.MAC, err = r.octets(f + ".MAC")
+		if s.RN, err = r.octets(fn(f + ".RN")); err == nil {
+			s.MAC, err = r.octets(fn(f + ".MAC"))
 		}
 	case VerifySID:
-		s.SID, err = r.sid(f + ".SID")
+		s.SID, err = r.sid(fn(f + ".SID"))
 	default:
 		return nil, ferrf(r.pos()-1, f+".verify choice", ErrInvalid, "choice %d", s.Verify)
 	}
@@ -190,18 +190,18 @@ func (r *reader) securityRequest() (APDU, error) {
 func (r *reader) securityResponse() (APDU, error) {
 	const f = "SECURITY-Response"
 	s := &SecurityResponse{}
-	ch, err := r.u8(f + ".data choice")
+	ch, err := r.u8(fn(f + ".data choice"))
 	if err != nil {
 		return nil, err
 	}
 	s.Kind = ch
 	switch ch {
 	case SecPlain, SecCipher:
-		if s.Payload, err = r.octets(f + ".data"); err != nil {
+		if s.Payload, err = r.octets(fn(f + ".data")); err != nil {
 			return nil, err
 		}
 	case SecDAR:
-		v, err := r.u8(f + ".DAR")
+		v, err := r.u8(fn(f + ".DAR"))
 		if err != nil {
 			return nil, err
 		}
@@ -209,17 +209,17 @@ func (r *reader) securityResponse() (APDU, error) {
 	default:
 		return nil, ferrf(r.pos()-1, f+".data choice", ErrInvalid, "choice %d", ch)
 	}
-	if s.HasMAC, err = r.optional(f + ".verify"); err != nil || !s.HasMAC {
+	if s.HasMAC, err = r.optional(fn(f + ".verify")); err != nil || !s.HasMAC {
 		return s, err
 	}
-	mc, err := r.u8(f + ".verify choice")
+	mc, err := r.u8(fn(f + ".verify choice"))
 	if err != nil {
 		return nil, err
 	}
 	if mc != 0 {
 		return nil, ferrf(r.pos()-1, f+".verify choice", ErrInvalid, "choice %d (want 0 MAC)", mc)
 	}
-	if s.MAC, err = r.octets(f + ".MAC"); err != nil {
+	if s.MAC, err = r.octets(fn(f + ".MAC")); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -239,11 +239,11 @@ func (e *ErrorResponse) appendTo(d []byte) ([]byte, error) {
 }
 
 func (r *reader) errorResponse() (APDU, error) {
-	p, err := r.u8("ERROR-Response.PIID-ACD")
+	p, err := r.u8(fn("ERROR-Response.PIID-ACD"))
 	if err != nil {
 		return nil, err
 	}
-	d, err := r.u8("ERROR-Response.DAR")
+	d, err := r.u8(fn("ERROR-Response.DAR"))
 	if err != nil {
 		return nil, err
 	}

@@ -6,16 +6,16 @@ import "math"
 // Offsets in errors are relative to b.
 func DecodeData(b []byte) (Data, error) {
 	r := &reader{b: b}
-	d, err := r.data("Data")
+	d, err := r.data(fn("Data"))
 	if err != nil {
 		return nil, err
 	}
-	return d, r.done("Data")
+	return d, r.done(fn("Data"))
 }
 
 // data decodes a tagged value.
-func (r *reader) data(field string) (Data, error) {
-	t, err := r.u8(field + ".type")
+func (r *reader) data(field fname) (Data, error) {
+	t, err := r.u8(field.add(".type"))
 	if err != nil {
 		return nil, err
 	}
@@ -23,7 +23,7 @@ func (r *reader) data(field string) (Data, error) {
 }
 
 // value decodes an untagged value of type t.
-func (r *reader) value(t DataType, field string) (Data, error) {
+func (r *reader) value(t DataType, field fname) (Data, error) {
 	switch t {
 	case TypeNull:
 		return Null{}, nil
@@ -32,7 +32,7 @@ func (r *reader) value(t DataType, field string) (Data, error) {
 			return nil, err
 		}
 		defer r.leave()
-		n, err := r.length(field+".count", 1)
+		n, err := r.length(field.add(".count"), 1)
 		if err != nil {
 			return nil, err
 		}
@@ -52,11 +52,11 @@ func (r *reader) value(t DataType, field string) (Data, error) {
 			return nil, err
 		}
 		if v > 1 {
-			return nil, ferrf(r.pos()-1, field, ErrInvalid, "bool 0x%02X", v)
+			return nil, ferrf(r.pos()-1, field.String(), ErrInvalid, "bool 0x%02X", v)
 		}
 		return Bool(v == 1), nil
 	case TypeBitString:
-		n, err := r.length(field+".bits", 0)
+		n, err := r.length(field.add(".bits"), 0)
 		if err != nil {
 			return nil, err
 		}
@@ -72,7 +72,7 @@ func (r *reader) value(t DataType, field string) (Data, error) {
 		v, err := r.u32(field)
 		return DoubleLongUnsigned(v), err
 	case TypeOctetString, TypeVisibleString, TypeUTF8String, TypeMAC, TypeRN:
-		n, err := r.length(field+".length", 1)
+		n, err := r.length(field.add(".length"), 1)
 		if err != nil {
 			return nil, err
 		}
@@ -165,10 +165,10 @@ func (r *reader) value(t DataType, field string) (Data, error) {
 		return r.rcsd(field)
 	}
 	// The tag was the byte just read.
-	return nil, ferrf(r.pos()-1, field+".type", ErrUnsupported, "data type %d (0x%02X)", uint8(t), uint8(t))
+	return nil, ferrf(r.pos()-1, field.add(".type").String(), ErrUnsupported, "data type %d (0x%02X)", uint8(t), uint8(t))
 }
 
-func (r *reader) dateTime(field string) (DateTime, error) {
+func (r *reader) dateTime(field fname) (DateTime, error) {
 	if err := r.need(10, field); err != nil {
 		return DateTime{}, err
 	}
@@ -179,7 +179,7 @@ func (r *reader) dateTime(field string) (DateTime, error) {
 	return DateTime{y, b[0], b[1], b[2], b[3], b[4], b[5], ms}, nil
 }
 
-func (r *reader) dateTimeS(field string) (DateTimeS, error) {
+func (r *reader) dateTimeS(field fname) (DateTimeS, error) {
 	if err := r.need(7, field); err != nil {
 		return DateTimeS{}, err
 	}
@@ -189,17 +189,17 @@ func (r *reader) dateTimeS(field string) (DateTimeS, error) {
 	return DateTimeS{y, b[0], b[1], b[2], b[3], b[4]}, nil
 }
 
-func (r *reader) oad(field string) (OAD, error) {
+func (r *reader) oad(field fname) (OAD, error) {
 	v, err := r.u32(field)
 	return NewOAD(v), err
 }
 
-func (r *reader) omd(field string) (OMD, error) {
+func (r *reader) omd(field fname) (OMD, error) {
 	v, err := r.u32(field)
 	return OMD{uint16(v >> 16), uint8(v >> 8), uint8(v)}, err
 }
 
-func (r *reader) ti(field string) (TI, error) {
+func (r *reader) ti(field fname) (TI, error) {
 	u, err := r.u8(field)
 	if err != nil {
 		return TI{}, err
@@ -208,12 +208,12 @@ func (r *reader) ti(field string) (TI, error) {
 	return TI{u, n}, err
 }
 
-func (r *reader) road(field string) (ROAD, error) {
+func (r *reader) road(field fname) (ROAD, error) {
 	o, err := r.oad(field)
 	if err != nil {
 		return ROAD{}, err
 	}
-	n, err := r.length(field+".count", 4)
+	n, err := r.length(field.add(".count"), 4)
 	if err != nil {
 		return ROAD{}, err
 	}
@@ -226,9 +226,9 @@ func (r *reader) road(field string) (ROAD, error) {
 	return v, nil
 }
 
-func (r *reader) tsa(field string) (TSA, error) {
+func (r *reader) tsa(field fname) (TSA, error) {
 	start := r.pos()
-	n, err := r.length(field+".length", 1)
+	n, err := r.length(field.add(".length"), 1)
 	if err != nil {
 		return TSA{}, err
 	}
@@ -240,13 +240,13 @@ func (r *reader) tsa(field string) (TSA, error) {
 		return TSA{}, err
 	}
 	if int(b[0]&0x0F)+1 != n-1 {
-		return TSA{}, ferrf(start, field, ErrLength, "TSA of %d bytes says address length %d", n, int(b[0]&0x0F)+1)
+		return TSA{}, ferrf(start, field.String(), ErrLength, "TSA of %d bytes says address length %d", n, int(b[0]&0x0F)+1)
 	}
 	return TSA{Flags: b[0] & 0xF0, Addr: b[1:]}, nil
 }
 
-func (r *reader) csd(field string) (CSD, error) {
-	c, err := r.u8(field + ".choice")
+func (r *reader) csd(field fname) (CSD, error) {
+	c, err := r.u8(field.add(".choice"))
 	if err != nil {
 		return CSD{}, err
 	}
@@ -258,11 +258,11 @@ func (r *reader) csd(field string) (CSD, error) {
 		ro, err := r.road(field)
 		return CSD{IsROAD: true, ROAD: ro}, err
 	}
-	return CSD{}, ferrf(r.pos()-1, field+".choice", ErrInvalid, "CSD choice %d", c)
+	return CSD{}, ferrf(r.pos()-1, field.add(".choice").String(), ErrInvalid, "CSD choice %d", c)
 }
 
-func (r *reader) rcsd(field string) (RCSD, error) {
-	n, err := r.length(field+".count", 5)
+func (r *reader) rcsd(field fname) (RCSD, error) {
+	n, err := r.length(field.add(".count"), 5)
 	if err != nil {
 		return nil, err
 	}
@@ -275,7 +275,7 @@ func (r *reader) rcsd(field string) (RCSD, error) {
 	return v, nil
 }
 
-func (r *reader) comdcb(field string) (COMDCB, error) {
+func (r *reader) comdcb(field fname) (COMDCB, error) {
 	if err := r.need(5, field); err != nil {
 		return COMDCB{}, err
 	}

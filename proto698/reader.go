@@ -15,18 +15,18 @@ type reader struct {
 
 func (r *reader) pos() int { return r.base + r.off }
 
-func (r *reader) errf(field string, sentinel error, format string, args ...any) error {
-	return ferrf(r.pos(), field, sentinel, format, args...)
+func (r *reader) errf(field fname, sentinel error, format string, args ...any) error {
+	return ferrf(r.pos(), field.String(), sentinel, format, args...)
 }
 
-func (r *reader) need(n int, field string) error {
+func (r *reader) need(n int, field fname) error {
 	if n < 0 || len(r.b)-r.off < n {
-		return ferrf(r.pos(), field, ErrTruncated, "need %d bytes, have %d", n, len(r.b)-r.off)
+		return ferrf(r.pos(), field.String(), ErrTruncated, "need %d bytes, have %d", n, len(r.b)-r.off)
 	}
 	return nil
 }
 
-func (r *reader) u8(field string) (uint8, error) {
+func (r *reader) u8(field fname) (uint8, error) {
 	if err := r.need(1, field); err != nil {
 		return 0, err
 	}
@@ -35,7 +35,7 @@ func (r *reader) u8(field string) (uint8, error) {
 	return v, nil
 }
 
-func (r *reader) u16(field string) (uint16, error) {
+func (r *reader) u16(field fname) (uint16, error) {
 	if err := r.need(2, field); err != nil {
 		return 0, err
 	}
@@ -44,7 +44,7 @@ func (r *reader) u16(field string) (uint16, error) {
 	return v, nil
 }
 
-func (r *reader) u32(field string) (uint32, error) {
+func (r *reader) u32(field fname) (uint32, error) {
 	if err := r.need(4, field); err != nil {
 		return 0, err
 	}
@@ -54,7 +54,7 @@ func (r *reader) u32(field string) (uint32, error) {
 	return v, nil
 }
 
-func (r *reader) u64(field string) (uint64, error) {
+func (r *reader) u64(field fname) (uint64, error) {
 	hi, err := r.u32(field)
 	if err != nil {
 		return 0, err
@@ -64,7 +64,7 @@ func (r *reader) u64(field string) (uint64, error) {
 }
 
 // bytes returns a copy of the next n bytes.
-func (r *reader) bytes(n int, field string) ([]byte, error) {
+func (r *reader) bytes(n int, field fname) ([]byte, error) {
 	if err := r.need(n, field); err != nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func (r *reader) bytes(n int, field string) ([]byte, error) {
 // length reads an A-XDR length/count: one byte below 0x80, otherwise 0x8n
 // followed by n big-endian bytes (n ≤ 4). The value is checked against the
 // bytes left times minPer so a hostile count cannot force a huge allocation.
-func (r *reader) length(field string, minPer int) (int, error) {
+func (r *reader) length(field fname, minPer int) (int, error) {
 	start := r.pos()
 	b, err := r.u8(field)
 	if err != nil {
@@ -86,7 +86,7 @@ func (r *reader) length(field string, minPer int) (int, error) {
 	if b&0x80 != 0 {
 		k := int(b & 0x7F)
 		if k == 0 || k > 4 {
-			return 0, ferrf(start, field, ErrInvalid, "length prefix 0x%02X", b)
+			return 0, ferrf(start, field.String(), ErrInvalid, "length prefix 0x%02X", b)
 		}
 		if err := r.need(k, field); err != nil {
 			return 0, err
@@ -98,7 +98,7 @@ func (r *reader) length(field string, minPer int) (int, error) {
 		}
 	}
 	if minPer > 0 && n > (len(r.b)-r.off)/minPer {
-		return 0, ferrf(start, field, ErrTruncated, "length %d exceeds the %d bytes left", n, len(r.b)-r.off)
+		return 0, ferrf(start, field.String(), ErrTruncated, "length %d exceeds the %d bytes left", n, len(r.b)-r.off)
 	}
 	return n, nil
 }
@@ -128,14 +128,14 @@ func appendU64(dst []byte, v uint64) []byte {
 }
 
 // done reports trailing bytes as an error.
-func (r *reader) done(field string) error {
+func (r *reader) done(field fname) error {
 	if r.off != len(r.b) {
 		return r.errf(field, ErrTrailing, "%d bytes after the end", len(r.b)-r.off)
 	}
 	return nil
 }
 
-func (r *reader) enter(field string) error {
+func (r *reader) enter(field fname) error {
 	r.depth++
 	if r.depth > maxDepth {
 		return r.errf(field, ErrInvalid, "nesting deeper than %d", maxDepth)
@@ -144,3 +144,24 @@ func (r *reader) enter(field string) error {
 }
 
 func (r *reader) leave() { r.depth-- }
+
+// fname is a protocol field path built lazily: decoders pass it down the
+// happy path without concatenating strings, and only an error joins it.
+type fname struct{ a, b, c string }
+
+func fn(s string) fname { return fname{a: s} }
+
+// add appends a path component; past three components it concatenates.
+func (f fname) add(s string) fname {
+	switch {
+	case f.b == "":
+		f.b = s
+	case f.c == "":
+		f.c = s
+	default:
+		f.c += s
+	}
+	return f
+}
+
+func (f fname) String() string { return f.a + f.b + f.c }
