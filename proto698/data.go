@@ -48,23 +48,79 @@ const (
 	TypeRCSD               DataType = 96
 )
 
-var typeNames = map[DataType]string{
-	TypeNull: "NULL", TypeArray: "array", TypeStructure: "structure", TypeBool: "bool",
-	TypeBitString: "bit-string", TypeDoubleLong: "double-long",
-	TypeDoubleLongUnsigned: "double-long-unsigned", TypeOctetString: "octet-string",
-	TypeVisibleString: "visible-string", TypeUTF8String: "UTF8-string", TypeInteger: "integer",
-	TypeLong: "long", TypeUnsigned: "unsigned", TypeLongUnsigned: "long-unsigned",
-	TypeLong64: "long64", TypeLong64Unsigned: "long64-unsigned", TypeEnum: "enum",
-	TypeFloat32: "float32", TypeFloat64: "float64", TypeDateTime: "date_time", TypeDate: "date",
-	TypeTime: "time", TypeDateTimeS: "date_time_s", TypeOI: "OI", TypeOAD: "OAD", TypeROAD: "ROAD",
-	TypeOMD: "OMD", TypeTI: "TI", TypeTSA: "TSA", TypeMAC: "MAC", TypeRN: "RN",
-	TypeScalerUnit: "Scaler_Unit", TypeCSD: "CSD", TypeCOMDCB: "COMDCB", TypeRCSD: "RCSD",
-}
-
 // String implements fmt.Stringer.
 func (t DataType) String() string {
-	if s, ok := typeNames[t]; ok {
-		return s
+	switch t {
+	case TypeNull:
+		return "NULL"
+	case TypeArray:
+		return "array"
+	case TypeStructure:
+		return "structure"
+	case TypeBool:
+		return "bool"
+	case TypeBitString:
+		return "bit-string"
+	case TypeDoubleLong:
+		return "double-long"
+	case TypeDoubleLongUnsigned:
+		return "double-long-unsigned"
+	case TypeOctetString:
+		return "octet-string"
+	case TypeVisibleString:
+		return "visible-string"
+	case TypeUTF8String:
+		return "UTF8-string"
+	case TypeInteger:
+		return "integer"
+	case TypeLong:
+		return "long"
+	case TypeUnsigned:
+		return "unsigned"
+	case TypeLongUnsigned:
+		return "long-unsigned"
+	case TypeLong64:
+		return "long64"
+	case TypeLong64Unsigned:
+		return "long64-unsigned"
+	case TypeEnum:
+		return "enum"
+	case TypeFloat32:
+		return "float32"
+	case TypeFloat64:
+		return "float64"
+	case TypeDateTime:
+		return "date_time"
+	case TypeDate:
+		return "date"
+	case TypeTime:
+		return "time"
+	case TypeDateTimeS:
+		return "date_time_s"
+	case TypeOI:
+		return "OI"
+	case TypeOAD:
+		return "OAD"
+	case TypeROAD:
+		return "ROAD"
+	case TypeOMD:
+		return "OMD"
+	case TypeTI:
+		return "TI"
+	case TypeTSA:
+		return "TSA"
+	case TypeMAC:
+		return "MAC"
+	case TypeRN:
+		return "RN"
+	case TypeScalerUnit:
+		return "Scaler_Unit"
+	case TypeCSD:
+		return "CSD"
+	case TypeCOMDCB:
+		return "COMDCB"
+	case TypeRCSD:
+		return "RCSD"
 	}
 	return fmt.Sprintf("type-0x%02X", uint8(t))
 }

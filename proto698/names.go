@@ -4,37 +4,59 @@ package proto698
 // values in `holdup frame decode`. Only objects this terminal deals with
 // are listed; unknown objects simply get no name.
 
-var objectNames = map[uint16]string{
-	0x0010: "forward active energy",
-	0x2000: "voltage",
-	0x2001: "current",
-	0x2004: "active power",
-	0x201E: "event start time",
-	0x2020: "event end time",
-	0x2022: "event record sequence number",
-	0x2024: "event source",
-	0x3106: "terminal power-off/power-on event",
-	0x3300: "channel report status",
-	0x3309: "power event attribute flag",
-	0x4000: "date-time",
-	0x4001: "communication address",
-	0x4500: "public wireless network (GPRS) channel",
-	0x6012: "task configuration table",
-	0xF101: "security mode parameters",
-	0xF209: "carrier/micro-power wireless port",
+// ObjectName returns the English name of the object an OI identifies, or "".
+func ObjectName(oi uint16) string {
+	switch oi {
+	case 0x0010:
+		return "forward active energy"
+	case 0x2000:
+		return "voltage"
+	case 0x2001:
+		return "current"
+	case 0x2004:
+		return "active power"
+	case 0x201E:
+		return "event start time"
+	case 0x2020:
+		return "event end time"
+	case 0x2022:
+		return "event record sequence number"
+	case 0x2024:
+		return "event source"
+	case 0x3106:
+		return "terminal power-off/power-on event"
+	case 0x3300:
+		return "channel report status"
+	case 0x3309:
+		return "power event attribute flag"
+	case 0x4000:
+		return "date-time"
+	case 0x4001:
+		return "communication address"
+	case 0x4500:
+		return "public wireless network (GPRS) channel"
+	case 0x6012:
+		return "task configuration table"
+	case 0xF101:
+		return "security mode parameters"
+	case 0xF209:
+		return "carrier/micro-power wireless port"
+	}
+	return ""
 }
 
-// ObjectName returns the English name of the object an OI identifies, or "".
-func ObjectName(oi uint16) string { return objectNames[oi] }
-
-// attribute-2 scalers (value = raw × 10^scaler) and units.
-var attr2Scale = map[uint16]struct {
-	scaler int
-	unit   string
-}{
-	0x2000: {-1, "V"},
-	0x2001: {-3, "A"},
-	0x2004: {-1, "W"},
+// attr2Scale returns the scaler (value = raw × 10^scaler) and unit of
+// attribute 2 of the objects whose scaling is fixed by the standard.
+func attr2Scale(oi uint16) (scaler int, unit string, ok bool) {
+	switch oi {
+	case 0x2000:
+		return -1, "V", true
+	case 0x2001:
+		return -3, "A", true
+	case 0x2004:
+		return -1, "W", true
+	}
+	return 0, "", false
 }
 
 // scaledValue returns raw × 10^scaler for numeric Data, or false.
@@ -63,21 +85,21 @@ func scaledValue(d Data, scaler int) (float64, bool) {
 
 // describeScaled adds "scaled" and "unit" for known attribute-2 values.
 func describeScaled(m map[string]any, o OAD, d Data) {
-	s, ok := attr2Scale[o.OI]
+	scaler, unit, ok := attr2Scale(o.OI)
 	if !ok || o.AttrID() != 2 || d == nil {
 		return
 	}
 	if arr, isArr := d.(Array); isArr && o.Index == 0 {
 		out := make([]any, len(arr))
 		for i, e := range arr {
-			if v, ok := scaledValue(e, s.scaler); ok {
+			if v, ok := scaledValue(e, scaler); ok {
 				out[i] = v
 			}
 		}
-		m["scaled"], m["unit"] = out, s.unit
+		m["scaled"], m["unit"] = out, unit
 		return
 	}
-	if v, ok := scaledValue(d, s.scaler); ok {
-		m["scaled"], m["unit"] = v, s.unit
+	if v, ok := scaledValue(d, scaler); ok {
+		m["scaled"], m["unit"] = v, unit
 	}
 }
