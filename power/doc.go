@@ -4,5 +4,37 @@
 // state machine that drives protection on loss and recovery on return.
 //
 // It imports no other holdup package: it talks to the scheduler, the journal,
-// the data store and the uplink through small interfaces it defines.
+// the data store and the uplink through small interfaces it defines (Gate,
+// Journal, Uplink, Modules, Reinitializer, Resumer, Recoverer, OutageLog,
+// Voltmeter, Flusher, Alarmer), and main wires the real implementations.
+//
+// # Data flow
+//
+// The power-fail line calls Monitor.Edge from its event goroutine. On a loss
+// edge Edge gates mains-only IO at once (the optimistic shed, well under a
+// millisecond) and wakes the monitor goroutine, which owns all other state:
+// it waits for the line to settle (software debounce on top of the kernel's),
+// reads the phase voltages with a timeout, and either un-gates (a blip) or
+// enters the outage: outage-begin journaled, outage reported and repeated,
+// strong-power devices gated, modules switched to invalid values, hold-up
+// budget running until the final flush. On return it confirms, journals the
+// end, reports the restore and runs the recovery steps (re-initialise
+// interfaces, resume IO, replay the journal, completion log) in a worker it
+// can stop at a safe point when power fails again. At start-up an outage
+// without an end in the journal means the capacitor ran out: a cold start
+// reports the end and replays the same way.
+//
+// Every step lands on the Timeline, named after the seed's steps ("1-1
+// outage reported", "2-3 interfaces reinitialised").
+//
+// # Must never
+//
+//   - poll the power-fail line: edges come from the kernel via go-gpiocdev;
+//   - block or allocate in Monitor.Edge, or wait for the monitor goroutine
+//     before gating;
+//   - un-gate while the line's latest state says mains is lost, unless the
+//     phase voltages overruled that very state;
+//   - take a garbage voltmeter reading as mains present;
+//   - replay or consume the journal itself: Recoverer does that, verified
+//     and idempotent.
 package power
