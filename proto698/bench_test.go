@@ -13,11 +13,15 @@ func TestHeaderPathAllocFree(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { buf, _ = AppendFrame(buf[:0], &f) }); n != 0 {
 		t.Errorf("AppendFrame: %v allocs/op, want 0", n)
 	}
+	// Including resynchronisation over false starts (0x68 in line noise).
+	noisy := append([]byte{0x68, 0x05, 0x00, 0x43, 0x68, 0xFF, 0x68, 0x24, 0x00, 0xC3, 0x05, 1, 2, 3, 4, 5, 6, 7, 8, 9}, voltageResponse...)
 	var d Deframer
-	d.Write(voltageResponse)
+	d.Write(noisy)
 	if n := testing.AllocsPerRun(100, func() {
-		d.Write(voltageResponse)
-		d.Next()
+		d.Write(noisy)
+		if _, skipped, ok := d.Next(); !ok || skipped == 0 {
+			t.Fatalf("deframer: ok=%v skipped=%d", ok, skipped)
+		}
 	}); n != 0 {
 		t.Errorf("Deframer: %v allocs/op, want 0", n)
 	}
@@ -70,4 +74,30 @@ func BenchmarkEncodeFrameAndAPDU(b *testing.B) {
 		f.Data = apdu
 		buf, _ = AppendFrame(buf[:0], &f)
 	}
+}
+
+// BenchmarkDeframer measures stream deframing of the voltage frame behind
+// a 4-byte FE preamble and 3 bytes of line noise, fed in 16-byte reads.
+func BenchmarkDeframer(b *testing.B) {
+	var stream []byte
+	for range 64 {
+		stream = append(stream, 0x00, 0x68, 0xFF, 0xFE, 0xFE, 0xFE, 0xFE)
+		stream = append(stream, voltageResponse...)
+	}
+	var d Deframer
+	frames := 0
+	b.ReportAllocs()
+	b.SetBytes(int64(len(stream)))
+	for b.Loop() {
+		for i := 0; i < len(stream); i += 16 {
+			d.Write(stream[i:min(i+16, len(stream))])
+			for {
+				if _, _, ok := d.Next(); !ok {
+					break
+				}
+				frames++
+			}
+		}
+	}
+	b.ReportMetric(float64(frames)/float64(b.N), "frames/op")
 }

@@ -60,11 +60,11 @@ func (d *Deframer) Next() (frame []byte, skipped int, ok bool) {
 			continue
 		}
 		var f Frame
-		hdr, err := decodeHeader(&f, b, 0)
-		if err != nil {
-			if isTruncated(err) {
-				return nil, 0, false
-			}
+		hdr, st := decodeHeader(&f, b, 0)
+		if st == headerShort {
+			return nil, 0, false
+		}
+		if st != headerOK {
 			d.drop()
 			continue
 		}
@@ -94,9 +94,4 @@ func (d *Deframer) Next() (frame []byte, skipped int, ok bool) {
 func (d *Deframer) drop() {
 	d.off++
 	d.skipped++
-}
-
-func isTruncated(err error) bool {
-	fe, ok := err.(*FrameError)
-	return ok && fe.Err == ErrTruncated
 }

@@ -164,9 +164,9 @@ func DecodeFrame(b []byte) (Frame, int, error) {
 		return f, 0, ferrf(p, "start", ErrStart, "got 0x%02X", b[p])
 	}
 	s := p // offset of 0x68
-	hdr, err := decodeHeader(&f, b, s)
-	if err != nil {
-		return f, 0, err
+	hdr, st := decodeHeader(&f, b, s)
+	if st != headerOK {
+		return f, 0, headerError(&f, b, s, hdr, st)
 	}
 	total := int(f.Length) + 2
 	if len(b)-s < total {
@@ -199,19 +199,30 @@ func DecodeFrame(b []byte) (Frame, int, error) {
 	return f, s + total, nil
 }
 
+// headerStatus is decodeHeader's allocation-free verdict; DecodeFrame turns
+// it into a *FrameError, the deframer only needs to know which kind.
+type headerStatus uint8
+
+const (
+	headerOK          headerStatus = iota
+	headerShort                    // fewer bytes than the header needs so far
+	headerLengthBits               // length bits 14–15 set
+	headerLengthSmall              // length smaller than header + FCS + end
+	headerHCS                      // HCS mismatch
+)
+
 // decodeHeader decodes length, control, address, CA and HCS of the frame
 // whose start byte is at b[s], and returns the header length (start byte
 // through HCS). It checks the length field against the header but does not
 // need the rest of the frame, so the deframer can use it to reject a false
-// start early.
-func decodeHeader(f *Frame, b []byte, s int) (int, error) {
+// start early. It never allocates.
+func decodeHeader(f *Frame, b []byte, s int) (int, headerStatus) {
 	if len(b)-s < 5 {
-		return 0, ferr(len(b), "header", ErrTruncated)
+		return 0, headerShort
 	}
 	l := uint16(b[s+1]) | uint16(b[s+2])<<8
 	if l&0xC000 != 0 {
-		// bit 14 is the kilobyte unit flag of DL/T 698.45-2017, bit 15 reserved.
-		return 0, ferrf(s+1, "length", ErrUnsupported, "length field 0x%04X has unit/reserved bits 14–15 set", l)
+		return 0, headerLengthBits
 	}
 	f.Length = l
 	f.Control = Control(b[s+3])
@@ -221,15 +232,15 @@ func decodeHeader(f *Frame, b []byte, s int) (int, error) {
 	f.Addr.Extended = af&0x20 != 0
 	n := int(af&0x0F) + 1
 	hdr := 5 + n + 1 + 2
-	min := hdr + 3 // FCS and end byte
+	least := hdr + 3 // FCS and end byte
 	if f.Control.Fragmented() {
-		min += 2
+		least += 2
 	}
-	if int(l)+2 < min {
-		return 0, ferrf(s+1, "length", ErrLength, "length %d too short for a %d-byte header", l, hdr)
+	if int(l)+2 < least {
+		return hdr, headerLengthSmall
 	}
 	if len(b)-s < hdr {
-		return 0, ferr(len(b), "header", ErrTruncated)
+		return hdr, headerShort
 	}
 	sa := b[s+5 : s+5+n]
 	if f.Addr.Extended {
@@ -241,12 +252,30 @@ func decodeHeader(f *Frame, b []byte, s int) (int, error) {
 		f.Addr.Addr[len(sa)-1-i] = x
 	}
 	f.Client = b[s+5+n]
-	hcsOff := s + 5 + n + 1
+	hcsOff := s + hdr - 2
 	f.HCS = uint16(b[hcsOff]) | uint16(b[hcsOff+1])<<8
-	if got := CRC16(b[s+1 : hcsOff]); got != f.HCS {
-		return 0, ferrf(hcsOff, "HCS", ErrChecksum, "frame says %04X, computed %04X", f.HCS, got)
+	if CRC16(b[s+1:hcsOff]) != f.HCS {
+		return hdr, headerHCS
 	}
-	return hdr, nil
+	return hdr, headerOK
+}
+
+// headerError explains a header verdict as a *FrameError.
+func headerError(f *Frame, b []byte, s, hdr int, st headerStatus) error {
+	switch st {
+	case headerShort:
+		return ferr(len(b), "header", ErrTruncated)
+	case headerLengthBits:
+		// bit 14 is the kilobyte unit flag of DL/T 698.45-2017, bit 15 reserved.
+		l := uint16(b[s+1]) | uint16(b[s+2])<<8
+		return ferrf(s+1, "length", ErrUnsupported, "length field 0x%04X has unit/reserved bits 14–15 set", l)
+	case headerLengthSmall:
+		return ferrf(s+1, "length", ErrLength, "length %d too short for a %d-byte header", f.Length, hdr)
+	case headerHCS:
+		hcsOff := s + hdr - 2
+		return ferrf(hcsOff, "HCS", ErrChecksum, "frame says %04X, computed %04X", f.HCS, CRC16(b[s+1:hcsOff]))
+	}
+	return nil
 }
 
 // LooksLikeFrame reports whether b (after optional FE preambles) starts
@@ -263,6 +292,6 @@ func LooksLikeFrame(b []byte) bool {
 		return false
 	}
 	var f Frame
-	_, err := decodeHeader(&f, b, p)
-	return err == nil
+	_, st := decodeHeader(&f, b, p)
+	return st == headerOK
 }
