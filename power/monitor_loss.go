@@ -117,10 +117,9 @@ func (m *Monitor) onKick() {
 			m.enterConfirming(StateNormal, at)
 		}
 	case StateOutage:
-		if level == MainsLost {
-			m.cancelRead()
-			m.stopTimer(tRecheck)
-		}
+		// A return is judged only once the line has settled present.
+		m.cancelRead()
+		m.stopTimer(tRecheck)
 	case StateRecovering:
 		if newGate || level == MainsLost {
 			if m.working {
@@ -236,7 +235,7 @@ func (m *Monitor) onReading(p readPurpose, verdict Verdict, v [3]float64, err er
 		m.conf.have, m.conf.verdict, m.conf.volts, m.conf.err = true, verdict, v, err
 		m.tryDecideLoss()
 	case readRestore:
-		if m.st != StateOutage || m.line() != MainsPresent {
+		if m.st != StateOutage || m.line() != MainsPresent || !m.settle.settled {
 			return
 		}
 		switch verdict {

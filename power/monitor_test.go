@@ -631,3 +631,69 @@ func TestRunFailsOnUnreadableLine(t *testing.T) {
 		t.Fatalf("Run on a closed line: %v", err)
 	}
 }
+
+func TestBouncingReturnGivesOneRestore(t *testing.T) {
+	h := newHarness(t)
+	h.start(false)
+	h.lose()
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepModulesInvalid)
+	h.advance(5 * time.Second)
+	// Power comes back with contact bounce: 50 edges in 5 ms, ending present.
+	h.vm.set(220, 220, 220)
+	if err := h.line.Chatter(49, func() { h.clk.Advance(100 * time.Microsecond) }, MainsPresent); err != nil {
+		t.Fatal(err)
+	}
+	h.sync()
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepSleeping)
+	h.assertSteps(cat([]Step{StepSleeping}, lossSteps, warmSteps)...)
+	if _, ends := h.jr.snapshot(); len(ends) != 1 {
+		t.Fatalf("%d end records, want 1", len(ends))
+	}
+}
+
+func TestReturnThatFallsBackIsNoRestore(t *testing.T) {
+	h := newHarness(t)
+	h.start(false)
+	h.lose()
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepModulesInvalid)
+	// The line comes back for 10 ms (less than the settle time) and drops.
+	h.vm.set(220, 220, 220)
+	if err := h.line.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	h.advance(10 * time.Millisecond)
+	h.vm.set(0, 0, 0)
+	if err := h.line.Fail(); err != nil {
+		t.Fatal(err)
+	}
+	h.sync()
+	h.advance(time.Minute)
+	h.assertSteps(cat([]Step{StepSleeping}, lossSteps, []Step{StepOutageRepeated})...)
+	if s := h.stats(); s.State != StateOutage {
+		t.Fatalf("state %v, want still in the outage", s.State)
+	}
+	h.assertGate(true)
+}
+
+func TestUplinkFailureStillProtects(t *testing.T) {
+	h := newHarness(t)
+	h.up.fail = errors.New("proto698: uplink queue full")
+	h.start(false)
+	h.lose()
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepModulesInvalid)
+	h.back()
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepSleeping)
+	h.assertSteps(StepSleeping, StepEdgeGated, StepLossConfirmed, StepOutageJournaled, StepAlarm, StepGated,
+		StepModulesInvalid, StepRestoreConfirmed, StepAlarm, StepReinit, StepResumed, StepReplayed, StepCompletion, StepSleeping)
+	if n := len(h.alarms.codes()); n != 2 {
+		t.Fatalf("alarms %v, want two uplink alarms", h.alarms.codes())
+	}
+	if _, ends := h.jr.snapshot(); len(ends) != 1 {
+		t.Fatal("end not journaled when the uplink failed")
+	}
+}
