@@ -132,10 +132,14 @@ const (
 
 // OutageRecord is the completion log entry of one outage.
 type OutageRecord struct {
-	Begin    time.Time
-	End      time.Time
+	// Begin is when the line first reported the loss.
+	Begin time.Time
+	// End is when the line reported the return (cold: the start-up time).
+	End time.Time
+	// Duration is End − Begin.
 	Duration time.Duration
-	Kind     Kind
+	// Kind is warm or cold.
+	Kind Kind
 	// LossConfirmed / RestoreConfirmed: the phase voltages confirmed the
 	// edge (false: decided from the GPIO line alone).
 	LossConfirmed    bool

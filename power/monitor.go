@@ -76,7 +76,6 @@ type Monitor struct {
 	thr   Thresholds
 	d     Deps
 	clock Clock
-	log   *slog.Logger
 	tl    *Timeline
 	epoch time.Time
 
@@ -151,7 +150,6 @@ func NewMonitor(cfg Config, deps Deps) (*Monitor, error) {
 		thr:    cfg.thresholds(),
 		d:      deps,
 		clock:  deps.Clock,
-		log:    deps.Logger,
 		tl:     NewTimeline(cfg.TimelineSize, deps.Logger),
 		epoch:  deps.Clock.Now(),
 		kick:   make(chan struct{}, 1),

@@ -40,14 +40,7 @@ type readState struct {
 	purpose readPurpose
 }
 
-// outageState is the outage in progress.
-type outageState struct {
-	begin      OutageBegin
-	cold       bool // adopted from the journal at start-up
-	flushed    bool
-	capAlarmed bool
-}
-
+// pendingLoss is a loss decided while the recovery worker was stopping.
 type pendingLoss struct {
 	confirmed bool
 	volts     [3]float64
@@ -131,7 +124,6 @@ func (m *Monitor) onKick() {
 		// Keep waiting for the line to settle.
 	}
 }
-
 func (m *Monitor) enterConfirming(from State, lossAt time.Time) {
 	m.st = StateConfirming
 	m.conf = confirmState{from: from, lossAt: lossAt}
@@ -399,122 +391,4 @@ func (m *Monitor) decideLoss(confirmed bool, v [3]float64, err error) {
 		return
 	}
 	m.beginOutage(confirmed, v)
-}
-
-// beginOutage runs the seed's protection steps 1-1 … 1-4 and starts the
-// hold-up budget.
-func (m *Monitor) beginOutage(confirmed bool, v [3]float64) {
-	m.pending = nil
-	if r := m.recov; r != nil {
-		// The new outage cuts this recovery short: its record is written
-		// with the next completion log, and the next recovery replays
-		// what is left of the journal.
-		if !r.leftover {
-			rec := r.record
-			rec.Interrupted = true
-			rec.Replay = r.replay
-			m.carried = append(m.carried, rec)
-		}
-		m.recov = nil
-	}
-	m.st = StateOutage
-	m.stats.Outages++
-	lossAt := m.conf.lossAt
-	o := &outageState{}
-	if m.coldOpen != nil {
-		o.begin, o.cold = *m.coldOpen, true
-		m.coldOpen = nil
-		m.emit(StepOutageJournaled, fmt.Sprintf("continuing the open outage of %s from the journal", o.begin.At.Format(time.RFC3339Nano)))
-	} else {
-		o.begin = OutageBegin{At: lossAt, Confirmed: confirmed}
-		if confirmed {
-			o.begin.Volts = v
-		}
-		if err := m.d.Journal.AppendOutageBegin(m.ctx, o.begin); err != nil {
-			m.raise(AlarmJournal, fmt.Errorf("power: journal outage-begin: %w", err))
-		} else {
-			m.emit(StepOutageJournaled, fmt.Sprintf("begin %s confirmed=%v", lossAt.Format(time.RFC3339Nano), confirmed))
-		}
-	}
-	m.outage = o
-	m.reportOutage(StepOutageReported)
-	m.arm(tReport, m.cfg.ReportEvery, m.onReport)
-	m.gateFromMonitor()
-	m.emit(StepGated, fmt.Sprintf("since the edge, %v after it", m.stats.LastGateLatency))
-	m.d.Modules.SetInvalid(true)
-	m.emit(StepModulesInvalid, "")
-	m.budget.Start(lossAt)
-	flushIn := m.cfg.HoldUp - m.cfg.FlushMargin - m.clock.Now().Sub(lossAt)
-	m.arm(tFlush, max(flushIn, 0), func() { m.finalFlush() })
-	if m.d.Supercap != nil {
-		m.sampleSupercap()
-	}
-}
-
-func (m *Monitor) reportOutage(step Step) {
-	if err := m.d.Uplink.ReportOutage(m.outage.begin.At); err != nil {
-		m.raise(AlarmUplink, fmt.Errorf("power: report outage: %w", err))
-		return
-	}
-	m.emit(step, "since "+m.outage.begin.At.Format(time.RFC3339Nano))
-}
-
-func (m *Monitor) onReport() {
-	if m.st != StateOutage {
-		return
-	}
-	m.reportOutage(StepOutageRepeated)
-	m.arm(tReport, m.cfg.ReportEvery, m.onReport)
-}
-
-func (m *Monitor) sampleSupercap() {
-	if m.st != StateOutage || m.outage.flushed {
-		return
-	}
-	now := m.clock.Now()
-	v, err := m.d.Supercap()
-	if err == nil {
-		err = m.budget.AddSample(now, v)
-	}
-	if err != nil && !m.outage.capAlarmed {
-		m.outage.capAlarmed = true
-		m.raise(AlarmSupercap, fmt.Errorf("power: supercap: %w (using the configured hold-up time)", err))
-	}
-	if left, _ := m.budget.Left(now); left <= m.cfg.FlushMargin {
-		m.finalFlush()
-		return
-	}
-	m.arm(tSample, m.cfg.SupercapEvery, m.sampleSupercap)
-}
-
-// finalFlush signals that critical data must be in EEPROM now.
-func (m *Monitor) finalFlush() {
-	if m.st != StateOutage || m.outage.flushed {
-		return
-	}
-	m.outage.flushed = true
-	m.stopTimer(tFlush)
-	m.stopTimer(tSample)
-	left, fromCap := m.budget.Left(m.clock.Now())
-	src := "configured hold-up time"
-	if fromCap {
-		src = "supercap estimate"
-	}
-	m.stats.FinalFlushes++
-	m.emit(StepFinalFlush, fmt.Sprintf("%v left by the %s", left, src))
-	if f := m.d.Flusher; f != nil {
-		ctx := m.ctx
-		m.wg.Add(1)
-		go func() {
-			defer m.wg.Done()
-			err := f.FinalFlush(ctx, left)
-			m.post(func() {
-				if err != nil {
-					m.raise(AlarmFlush, fmt.Errorf("power: final flush: %w", err))
-					return
-				}
-				m.emit(StepFlushed, "")
-			})
-		}()
-	}
 }
