@@ -44,3 +44,45 @@ func TestClassify(t *testing.T) {
 		})
 	}
 }
+
+// FuzzClassify: whatever a unit answers, garbage is never mains present and
+// a verdict agrees with the thresholds.
+func FuzzClassify(f *testing.F) {
+	th := Thresholds{LossV: 132, RestoreV: 176, MaxV: 440}
+	f.Add(220.0, 221.0, 219.0)
+	f.Add(0.0, 0.0, 0.0)
+	f.Add(math.NaN(), 220.0, 220.0)
+	f.Add(-1.0, 220.0, 220.0)
+	f.Add(150.0, 0.0, 0.0)
+	f.Add(441.0, 0.0, 0.0)
+	f.Fuzz(func(t *testing.T, a, b, c float64) {
+		v := [3]float64{a, b, c}
+		got, err := th.Classify(v)
+		bad := false
+		maxV := 0.0
+		for _, x := range v {
+			if math.IsNaN(x) || math.IsInf(x, 0) || x < 0 || x > th.MaxV {
+				bad = true
+			}
+			maxV = math.Max(maxV, x)
+		}
+		if bad {
+			if got != VerdictFailed || !errors.Is(err, ErrBadReading) {
+				t.Fatalf("Classify(%v) = %v, %v; want failed with ErrBadReading", v, got, err)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("Classify(%v): unexpected %v", v, err)
+		}
+		want := VerdictBand
+		if maxV >= th.RestoreV {
+			want = VerdictPresent
+		} else if maxV < th.LossV {
+			want = VerdictLost
+		}
+		if got != want {
+			t.Fatalf("Classify(%v) = %v, want %v", v, got, want)
+		}
+	})
+}
