@@ -3,14 +3,10 @@ package devices
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/creack/pty"
 )
 
 // countingPort counts the bytes written to a port.
@@ -25,38 +21,31 @@ func (p *countingPort) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// simBus starts sim on a fresh pty pair and returns an RTU bus on the
-// other end, its byte-counting port, and the device.
+// simBus starts sim on a fresh pty pair (ServePTY) and returns an RTU bus
+// on the other end, its byte-counting port, and the device.
 func simBus(t testing.TB, sim *SimSlave, timeout time.Duration) (*RTUTransport, *countingPort, Device) {
 	t.Helper()
-	ptmx, tty, err := pty.Open()
+	ctx, cancel := context.WithCancel(context.Background())
+	path, wait, err := ServePTY(ctx, sim)
 	if err != nil {
+		cancel()
 		t.Skipf("no pty: %v", err)
 	}
-	d := Device{Name: "sim", Driver: DriverModbusRTU, Port: tty.Name(), Baud: 115200, DataBits: 8, Parity: "N", StopBits: 1, Unit: 1, Timeout: Duration{Duration: timeout}}
-	// tty stays open until cleanup: with no slave side open, the master
-	// would read EIO (hang-up) whenever the bus re-opens the port.
+	d := Device{Name: "sim", Driver: DriverModbusRTU, Port: path, Baud: 115200, DataBits: 8, Parity: "N", StopBits: 1, Unit: 1, Timeout: Duration{Duration: timeout}}
 	p, err := OpenSerial(d)
 	if err != nil {
+		cancel()
+		_ = wait()
 		t.Fatal(err)
 	}
 	cp := &countingPort{SerialPort: p}
 	bus := NewRTUTransport(cp, nil, d, timeout)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := sim.Serve(ctx, ptmx); err != nil && !errors.Is(err, os.ErrClosed) {
-			t.Logf("sim: %v", err)
-		}
-	}()
 	t.Cleanup(func() {
 		cancel()
-		_ = ptmx.Close()
+		if err := wait(); err != nil {
+			t.Errorf("sim: %v", err)
+		}
 		_ = bus.Close()
-		_ = tty.Close()
-		wg.Wait()
 	})
 	return bus, cp, d
 }
@@ -169,20 +158,19 @@ func TestInterFrameTiming(t *testing.T) {
 // request, as the slave sees it on the line.
 func TestTransportKeepsInterFrameSilence(t *testing.T) {
 	sim := NewSimSlave(1, 10, 9600)
-	ptmx, tty, err := pty.Open()
+	ctx, cancel := context.WithCancel(context.Background())
+	path, wait, err := ServePTY(ctx, sim)
 	if err != nil {
 		t.Skipf("no pty: %v", err)
 	}
-	d := Device{Name: "slow", Driver: DriverModbusRTU, Port: tty.Name(), Baud: 9600, DataBits: 8, Parity: "N", StopBits: 1, Unit: 1}
+	defer func() { cancel(); _ = wait() }()
+	d := Device{Name: "slow", Driver: DriverModbusRTU, Port: path, Baud: 9600, DataBits: 8, Parity: "N", StopBits: 1, Unit: 1}
 	p, err := OpenSerial(d)
-	_ = tty.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
 	bus := NewRTUTransport(p, nil, d, time.Second)
-	done := make(chan struct{})
-	go func() { _ = sim.Serve(context.Background(), ptmx); close(done) }()
-	defer func() { _ = ptmx.Close(); _ = bus.Close(); <-done }()
+	defer bus.Close()
 	m := NewModbusRTU(d, bus, nil)
 	for range 5 {
 		if _, err := m.ReadHoldingRegisters(context.Background(), 0, 1); err != nil {
