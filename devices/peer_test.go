@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -82,6 +83,7 @@ func startPeers() (stop func(), err error) {
 
 	// socat pty pair: it prints "PTY is /dev/pts/N" for each end.
 	socat := exec.Command("socat", "-d", "-d", "pty,raw,echo=0", "pty,raw,echo=0")
+	socat.SysProcAttr = dieWithParent()
 	errPipe, err := socat.StderrPipe()
 	if err != nil {
 		return stop, err
@@ -127,8 +129,16 @@ func startPeers() (stop func(), err error) {
 	return stop, nil
 }
 
+// dieWithParent makes a peer process die with the test binary even when
+// the binary cannot stop it (a test timeout panics past TestMain's
+// clean-up).
+func dieWithParent() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}
+
 func startPython(script, mode, where string) (*proc, error) {
 	cmd := exec.Command(peerPython, script, mode, where)
+	cmd.SysProcAttr = dieWithParent()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
