@@ -51,18 +51,19 @@ type DLT698 struct {
 	c    DLT698Client
 }
 
-// NewDLT698 returns the driver; d must be validated (hex address, items).
-func NewDLT698(d Device, c DLT698Client) (*DLT698, string, error) {
+// NewDLT698 returns the driver for d, or a *ConfigError naming the key of
+// a bad address or OAD.
+func NewDLT698(d Device, c DLT698Client) (*DLT698, error) {
 	addr, err := hex.DecodeString(d.Address)
 	if err != nil {
-		return nil, "address", fmt.Errorf("invalid value %q: %v", d.Address, err)
+		return nil, &ConfigError{d.Name, "address", fmt.Errorf("invalid value %q: %v", d.Address, err)}
 	}
 	for i, p := range d.Points {
 		if _, err := oadOf(p); err != nil {
-			return nil, fmt.Sprintf("points[%d].item", i), err
+			return nil, &ConfigError{d.Name, fmt.Sprintf("points[%d].item", i), err}
 		}
 	}
-	return &DLT698{dev: d, addr: addr, c: c}, "", nil
+	return &DLT698{dev: d, addr: addr, c: c}, nil
 }
 
 func oadOf(p Point) (uint32, error) {
@@ -117,18 +118,19 @@ type HPLC struct {
 	c    HPLCClient
 }
 
-// NewHPLC returns the driver; d must be validated.
-func NewHPLC(d Device, c HPLCClient) (*HPLC, string, error) {
+// NewHPLC returns the driver for d, or a *ConfigError naming the key of a
+// bad address or item.
+func NewHPLC(d Device, c HPLCClient) (*HPLC, error) {
 	node, err := hex.DecodeString(d.Address)
 	if err != nil {
-		return nil, "address", fmt.Errorf("invalid value %q: %v", d.Address, err)
+		return nil, &ConfigError{d.Name, "address", fmt.Errorf("invalid value %q: %v", d.Address, err)}
 	}
 	for i, p := range d.Points {
 		if _, err := hex.DecodeString(p.Item); err != nil || p.Item == "" {
-			return nil, fmt.Sprintf("points[%d].item", i), fmt.Errorf("invalid value %q (want hex)", p.Item)
+			return nil, &ConfigError{d.Name, fmt.Sprintf("points[%d].item", i), fmt.Errorf("invalid value %q (want hex)", p.Item)}
 		}
 	}
-	return &HPLC{dev: d, node: node, c: c}, "", nil
+	return &HPLC{dev: d, node: node, c: c}, nil
 }
 
 // Device returns the device's configuration.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -47,9 +48,9 @@ func TestDLT698Adapter(t *testing.T) {
 		{Name: "missing", Class: ClassCollection, Item: "20010201", Scale: 1},
 	}}
 	c := &rec698{values: map[uint32]Value{0x20000201: {Value: 2201, Raw: []byte{0x12, 0x08, 0x99}, Checksum: 0xA1B2}}}
-	drv, key, err := NewDLT698(d, c)
+	drv, err := NewDLT698(d, c)
 	if err != nil {
-		t.Fatalf("%s: %v", key, err)
+		t.Fatal(err)
 	}
 	ctx := context.Background()
 	s, err := drv.Read(ctx, d.Points[0])
@@ -70,8 +71,9 @@ func TestDLT698Adapter(t *testing.T) {
 	}
 	bad := d
 	bad.Points = []Point{{Name: "x", Item: "2000"}}
-	if _, key, err := NewDLT698(bad, c); key != "points[0].item" || err == nil {
-		t.Fatalf("short OAD: key %q err %v", key, err)
+	var ce *ConfigError
+	if _, err := NewDLT698(bad, c); !errors.As(err, &ce) || ce.Key != "points[0].item" || ce.Device != "ac" {
+		t.Fatalf("short OAD: %v", err)
 	}
 }
 
@@ -100,7 +102,7 @@ func TestHPLCAdapter(t *testing.T) {
 		{Name: "relay", Class: ClassControl, Item: "04000C01", Scale: 1},
 	}}
 	c := &recHPLC{v: Value{Value: 123456, Checksum: 0x5A}}
-	drv, _, err := NewHPLC(d, c)
+	drv, err := NewHPLC(d, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,5 +122,26 @@ func TestHPLCAdapter(t *testing.T) {
 	c.err = ErrTimeout
 	if err := drv.Reinit(ctx); Classify(err) != OutcomeTimeout {
 		t.Fatalf("reinit: %v", err)
+	}
+}
+
+func TestOpenAllAdapters(t *testing.T) {
+	ac := Device{Name: "ac", Driver: DriverDLT698, Port: "/dev/ttyS9", Address: "000000000001", Points: []Point{{Name: "ua", Class: ClassCollection, Item: "20000201"}}}
+	m7 := Device{Name: "m7", Driver: DriverHPLC, Port: "/dev/ttyS8", Address: "010203040506", Points: []Point{{Name: "e", Class: ClassCollection, Item: "00010000"}}}
+	// Without clients wired in, both are reported by device and key.
+	set, err := OpenAll([]Device{ac, m7}, Env{})
+	var ce *ConfigError
+	if len(set.Drivers) != 0 || !errors.As(err, &ce) || ce.Key != "driver" || !strings.Contains(err.Error(), `device "m7": driver: no HPLC client wired`) {
+		t.Fatalf("unwired: %v", err)
+	}
+	set, err = OpenAll([]Device{ac, m7}, Env{
+		DLT698: func(Device) (DLT698Client, error) { return &rec698{}, nil },
+		HPLC:   func(Device) (HPLCClient, error) { return &recHPLC{}, nil },
+	})
+	if err != nil || set.Drivers["ac"] == nil || set.Drivers["m7"] == nil {
+		t.Fatalf("wired: %v %v", set.Drivers, err)
+	}
+	if InterfaceOf(ac) != "/dev/ttyS9" || InterfaceOf(m7) != "/dev/ttyS8" {
+		t.Errorf("interfaces %q %q", InterfaceOf(ac), InterfaceOf(m7))
 	}
 }

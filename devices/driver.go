@@ -80,7 +80,11 @@ func OpenAll(devs []Device, env Env) (*Set, error) {
 	for _, d := range devs {
 		drv, key, err := s.open(d, env)
 		if err != nil {
-			errs = append(errs, &ConfigError{Device: d.Name, Key: key, Err: err})
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				err = &ConfigError{Device: d.Name, Key: key, Err: err}
+			}
+			errs = append(errs, err)
 			continue
 		}
 		s.Drivers[d.Name] = drv
@@ -125,7 +129,8 @@ func (s *Set) open(d Device, env Env) (Driver, string, error) {
 		if err != nil {
 			return nil, "port", err
 		}
-		return NewDLT698(d, c)
+		drv, err := NewDLT698(d, c)
+		return drv, "", err
 	case DriverHPLC:
 		if env.HPLC == nil {
 			return nil, "driver", errors.New("no HPLC client wired into this build")
@@ -134,7 +139,8 @@ func (s *Set) open(d Device, env Env) (Driver, string, error) {
 		if err != nil {
 			return nil, "port", err
 		}
-		return NewHPLC(d, c)
+		drv, err := NewHPLC(d, c)
+		return drv, "", err
 	}
 	return nil, "driver", fmt.Errorf("unknown driver %q (want %s)", d.Driver, joinNames(driverNames))
 }
