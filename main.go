@@ -40,6 +40,7 @@ func commands() map[string]command {
 		"run":     {"run the daemon (-config FILE)", cmdRun},
 		"sim":     {"run the main job on simulated hardware", cmdSim},
 		"journal": {"inspect an EEPROM journal image (dump)", cmdJournal},
+		"frame":   {"decode 698 / 1376.2 / 645 frames to JSON (decode)", cmdFrame},
 		"version": {"print the version", cmdVersion},
 	}
 }

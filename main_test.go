@@ -169,3 +169,50 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("version: %d %q", code, out)
 	}
 }
+
+// TestFrameDecodeDetectsEveryVector decodes every public vector without
+// -proto and checks the detected protocol, and that a corrupted copy names
+// the failing field and offset and exits 1.
+func TestFrameDecodeDetectsEveryVector(t *testing.T) {
+	files := map[string]string{
+		"proto698/testdata/dlt698.tsv":    "698",
+		"hplc/testdata/q1376_2.tsv":       "1376.2",
+		"hplc/dlt645/testdata/dlt645.tsv": "645",
+	}
+	n := 0
+	for file, proto := range files {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(strings.TrimSpace(string(raw)), "\n")[1:] {
+			hexFrame := strings.Split(line, "\t")[0]
+			code, out, errOut := run(t, "frame", "decode", hexFrame)
+			var got struct {
+				Proto string         `json:"proto"`
+				Frame map[string]any `json:"frame"`
+			}
+			if code != 0 || json.Unmarshal([]byte(out), &got) != nil || got.Proto != proto || len(got.Frame) == 0 {
+				t.Errorf("%s line %d: exit %d proto %q (want %s): %s", file, i+2, code, got.Proto, proto, errOut)
+			}
+			// Flip the last checksum byte: a clear error, exit 1.
+			b := []byte(hexFrame)
+			if b[len(b)-3] == '0' {
+				b[len(b)-3] = '1'
+			} else {
+				b[len(b)-3] = '0'
+			}
+			code, out, errOut = run(t, "frame", "decode", "-proto", proto, string(b))
+			if code != 1 || out != "" || !strings.Contains(errOut, "at byte offset") {
+				t.Errorf("%s line %d corrupted: exit %d, stderr %q", file, i+2, code, errOut)
+			}
+			n++
+		}
+	}
+	if n < 40 {
+		t.Fatalf("only %d vectors", n)
+	}
+	if code, _, errOut := run(t, "frame", "decode", "-proto", "modbus", "00"); code != 2 || !strings.Contains(errOut, "want one of") {
+		t.Fatalf("unknown -proto: %d %q", code, errOut)
+	}
+}
