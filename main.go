@@ -8,6 +8,9 @@
 //	holdup run -config FILE          run the daemon
 //	holdup sim [flags]               run the main job on simulated hardware
 //	holdup journal dump -image FILE -part PART [-format json|cbor]
+//	holdup frame decode [-proto 698|1376.2|645] HEX…
+//	holdup check-config FILE
+//	holdup hashpw
 //	holdup version
 package main
 
@@ -37,11 +40,13 @@ var errUsage = errors.New("usage")
 
 func commands() map[string]command {
 	return map[string]command{
-		"run":     {"run the daemon (-config FILE)", cmdRun},
-		"sim":     {"run the main job on simulated hardware", cmdSim},
-		"journal": {"inspect an EEPROM journal image (dump)", cmdJournal},
-		"frame":   {"decode 698 / 1376.2 / 645 frames to JSON (decode)", cmdFrame},
-		"version": {"print the version", cmdVersion},
+		"run":          {"run the daemon (-config FILE)", cmdRun},
+		"sim":          {"run the main job on simulated hardware", cmdSim},
+		"journal":      {"inspect an EEPROM journal image (dump)", cmdJournal},
+		"frame":        {"decode 698 / 1376.2 / 645 frames to JSON (decode)", cmdFrame},
+		"version":      {"print the version", cmdVersion},
+		"check-config": {"validate a configuration file (exit 0 valid, 2 invalid)", cmdCheckConfig},
+		"hashpw":       {"hash a console password for console.password_hash", cmdHashPW},
 	}
 }
 
@@ -70,7 +75,7 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return 2
 		}
 		fmt.Fprintf(stderr, "holdup %s: %v\n", args[0], err)
-		if errors.Is(err, errUsage) {
+		if errors.Is(err, errUsage) || errors.Is(err, errInvalidConfig) {
 			return 2
 		}
 		return 1
@@ -104,6 +109,9 @@ func cmdRun(_ context.Context, args []string, _, stderr io.Writer) error {
 	}
 	if *cfg == "" {
 		return fmt.Errorf("%w: -config FILE is required", errUsage)
+	}
+	if _, err := loadConfig(*cfg); err != nil {
+		return err // nothing was started
 	}
 	return errors.New("the daemon is not assembled yet (power lifecycle lands with issue 4)")
 }

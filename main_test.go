@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"holdup/config"
 	"holdup/eeprom"
 )
 
@@ -214,5 +215,49 @@ func TestFrameDecodeDetectsEveryVector(t *testing.T) {
 	}
 	if code, _, errOut := run(t, "frame", "decode", "-proto", "modbus", "00"); code != 2 || !strings.Contains(errOut, "want one of") {
 		t.Fatalf("unknown -proto: %d %q", code, errOut)
+	}
+}
+
+func TestCheckConfig(t *testing.T) {
+	for _, f := range []string{"deploy/holdup.toml", "testdata/sim.toml"} {
+		if code, out, errOut := run(t, "check-config", f); code != 0 || !strings.Contains(out, "valid") {
+			t.Errorf("%s: exit %d %s %s", f, code, out, errOut)
+		}
+	}
+	dir := t.TempDir()
+	raw, err := os.ReadFile("deploy/holdup.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(raw), "[eeprom]", "[eeprom]\nfrobnicate = 1", 1)
+	path := filepath.Join(dir, "bad.toml")
+	os.WriteFile(path, []byte(bad), 0o644)
+	code, _, errOut := run(t, "check-config", path)
+	if code != 2 || !strings.Contains(errOut, "frobnicate") || !strings.Contains(errOut, "bad.toml:") {
+		t.Fatalf("unknown key: exit %d, %q", code, errOut)
+	}
+	// run refuses the same file before starting anything.
+	code, _, errOut = run(t, "run", "-config", path)
+	if code != 2 || !strings.Contains(errOut, "frobnicate") {
+		t.Fatalf("run with an invalid config: exit %d, %q", code, errOut)
+	}
+}
+
+// TestConfigPartsMatchEEPROM keeps config's part table (for validation)
+// and eeprom's (for the driver) in step.
+func TestConfigPartsMatchEEPROM(t *testing.T) {
+	cps := config.Parts()
+	eps := eeprom.Parts()
+	if len(cps) != len(eps) {
+		t.Fatalf("config knows %d parts, eeprom %d", len(cps), len(eps))
+	}
+	for _, cp := range cps {
+		ep, err := eeprom.LookupPart(cp.Name)
+		if err != nil {
+			t.Fatalf("config part %s: %v", cp.Name, err)
+		}
+		if cp.Size != ep.Size || cp.PageSize != ep.PageSize || cp.Addrs != 1<<ep.FoldedBits {
+			t.Errorf("%s: config %+v, eeprom %+v", cp.Name, cp, ep)
+		}
 	}
 }
