@@ -2,6 +2,7 @@ package power
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -53,6 +54,16 @@ type Entry struct {
 	Step Step
 	// Detail adds the facts (voltages, counts, errors).
 	Detail string
+}
+
+// Format renders the entry for a readable timeline, its time relative to
+// base: "+1m0.02s     1-1 outage reported  since …".
+func (e Entry) Format(base time.Time) string {
+	s := fmt.Sprintf("%-12s %s", "+"+e.At.Sub(base).String(), e.Step)
+	if e.Detail != "" {
+		s += "  " + e.Detail
+	}
+	return s
 }
 
 // Timeline is the in-memory, bounded, ordered record of lifecycle steps;
