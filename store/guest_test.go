@@ -412,7 +412,7 @@ func TestGuestPowerCutCycle(t *testing.T) {
 		last = e.Seq
 	}
 	if bad > 0 {
-		t.Errorf("%d replayed records are not what the writer appended", bad)
+		t.Fatalf("%d replayed records are not what the writer appended", bad)
 	}
 	if last > 0 {
 		if err := j.Consume(ctx, last); err != nil {
