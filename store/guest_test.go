@@ -39,6 +39,7 @@ var (
 	guestPart  = flag.String("guest.part", "at24c256", "part of the guest's EEPROM")
 	guestEpoch = flag.Int("guest.epoch", 0, "power-cut chain: this boot's number (1, 2, …); 0 skips TestGuestPowerCutCycle")
 	guestCut   = flag.Int("guest.cut", 0, "power-cut chain: cut power after this many acknowledged appends; 0 only verifies")
+	guestCutC  = flag.Bool("guest.cut-consume", false, "power-cut chain: at the cut, also start consuming the first half of this boot's acknowledged records")
 )
 
 func openGuestChip(t *testing.T) *eeprom.Chip {
@@ -377,7 +378,9 @@ func (o *guestOut) line(format string, args ...any) {
 //	REC <seq> <device> <digest> ok|MISMATCH
 //	CONSUMED <seq>
 //	ACK <seq> <device> <digest> .
+//	CONSUMING <seq>          (with -guest.cut-consume, just before the cut)
 //	@@HOST quit
+//	CONSUME-DONE <seq>       (if the consume finished before the power went)
 //
 // A REC line is checked here too: the record must be exactly the one the
 // writer built for that device name. The trailing "." of an ACK line lets
@@ -432,7 +435,7 @@ func TestGuestPowerCutCycle(t *testing.T) {
 	// producers still appending.
 	var (
 		mu    sync.Mutex
-		acks  int
+		acks  []uint64
 		cut   = make(chan struct{})
 		full  = make(chan struct{})
 		fonce sync.Once
@@ -453,8 +456,21 @@ func TestGuestPowerCutCycle(t *testing.T) {
 				}
 				out.line("ACK %d %s %s .", seq, rec.Device, digest(rec, seq))
 				mu.Lock()
-				acks++
-				if acks == *guestCut {
+				acks = append(acks, seq)
+				if len(acks) == *guestCut {
+					if *guestCutC {
+						// Cut while a consume marker is being written,
+						// with the appends still running.
+						upto := acks[len(acks)/2]
+						out.line("CONSUMING %d", upto)
+						go func() {
+							if err := j.Consume(ctx, upto); err != nil {
+								out.line("CONSUME-ERROR %d %v", upto, err)
+								return
+							}
+							out.line("CONSUME-DONE %d", upto)
+						}()
+					}
 					out.line("@@HOST quit")
 					close(cut)
 				}
@@ -471,7 +487,7 @@ func TestGuestPowerCutCycle(t *testing.T) {
 		out.line("@@HOST quit")
 	case <-time.After(60 * time.Second):
 		mu.Lock()
-		n := acks
+		n := len(acks)
 		mu.Unlock()
 		t.Fatalf("only %d of %d acknowledgements in 60 s", n, *guestCut)
 	}

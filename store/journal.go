@@ -342,7 +342,15 @@ func (j *Journal) Consume(ctx context.Context, upto uint64) error {
 // ReplayReport says what Replay handed out and what it refused.
 type ReplayReport struct {
 	Records int
-	Corrupt []error
+	Corrupt []CorruptEntry
+}
+
+// CorruptEntry is a committed frame whose record failed the second
+// verification: kept aside and reported, never handed out as data.
+type CorruptEntry struct {
+	Seq uint64
+	Raw []byte
+	Err error
 }
 
 // Replay calls fn for each committed, unconsumed record in sequence order,
@@ -361,7 +369,7 @@ func (j *Journal) Replay(ctx context.Context, fn func(Entry) error) (ReplayRepor
 			return rep, err
 		}
 		if frameCRC(tagRecord, e.seq, e.payload) != e.crc {
-			rep.Corrupt = append(rep.Corrupt, fmt.Errorf("store: replay seq %d: %w: CRC-32C mismatch", e.seq, ErrCorrupt))
+			rep.Corrupt = append(rep.Corrupt, CorruptEntry{e.seq, e.payload, fmt.Errorf("store: replay seq %d: %w: CRC-32C mismatch", e.seq, ErrCorrupt)})
 			continue
 		}
 		rec, err := j.c.decode(e.payload)
@@ -369,7 +377,7 @@ func (j *Journal) Replay(ctx context.Context, fn func(Entry) error) (ReplayRepor
 			err = fmt.Errorf("store: replay seq %d: %w: record carries sequence %d", e.seq, ErrCorrupt, rec.Seq)
 		}
 		if err != nil {
-			rep.Corrupt = append(rep.Corrupt, err)
+			rep.Corrupt = append(rep.Corrupt, CorruptEntry{e.seq, e.payload, err})
 			continue
 		}
 		if err := fn(Entry{Seq: e.seq, Record: rec, Raw: e.payload}); err != nil {

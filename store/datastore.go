@@ -1,0 +1,231 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Bucket names in the data store.
+var (
+	bucketRecords  = []byte("records")  // journal id ‖ seq → record CBOR
+	bucketRejected = []byte("rejected") // journal id ‖ seq → rejection (JSON)
+	bucketOutages  = []byte("outages")  // begin (unix ns) → Outage (JSON)
+)
+
+// DataStore is the terminal's durable database on flash (bbolt): records
+// recovered from the journal, records that failed verification (kept aside),
+// and the outage log with its completion entries. Records are keyed by
+// journal identity and sequence number, so importing one twice is a no-op.
+type DataStore struct {
+	db   *bolt.DB
+	path string
+}
+
+// Outage is one outage in the log: its completion entry.
+type Outage struct {
+	Begin            time.Time     `json:"begin"`
+	End              time.Time     `json:"end"`
+	Duration         time.Duration `json:"duration_ns"`
+	Kind             string        `json:"kind"` // warm or cold
+	LossConfirmed    bool          `json:"loss_confirmed"`
+	RestoreConfirmed bool          `json:"restore_confirmed"`
+	Replayed         int           `json:"replayed"`
+	Rejected         int           `json:"rejected"`
+	Duplicate        int           `json:"duplicate"`
+	Blips            int           `json:"blips"`
+	Interrupted      bool          `json:"interrupted,omitempty"`
+	ReinitFailed     []string      `json:"reinit_failed,omitempty"`
+	Errors           []string      `json:"errors,omitempty"`
+	Logged           time.Time     `json:"logged"`
+}
+
+// Rejection is a journal record kept aside because it failed verification.
+type Rejection struct {
+	Seq    uint64    `json:"seq"`
+	Reason string    `json:"reason"`
+	Raw    []byte    `json:"raw"`
+	At     time.Time `json:"at"`
+}
+
+// OpenDataStore opens (creating if needed) the data store at path.
+func OpenDataStore(path string) (*DataStore, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		hint := ""
+		if errors.Is(err, bolt.ErrTimeout) {
+			hint = " (another holdup process holds it?)"
+		}
+		return nil, fmt.Errorf("store: open data store %s: %w%s", path, err, hint)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketRecords, bucketRejected, bucketOutages} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: data store %s: %w", path, err)
+	}
+	return &DataStore{db: db, path: path}, nil
+}
+
+// Close closes the database.
+func (d *DataStore) Close() error { return d.db.Close() }
+
+// Path returns the database file.
+func (d *DataStore) Path() string { return d.path }
+
+func recordKey(id []byte, seq uint64) []byte {
+	k := make([]byte, 0, len(id)+8)
+	k = append(k, id...)
+	return binary.BigEndian.AppendUint64(k, seq)
+}
+
+// ReplayCounts counts what an import did.
+type ReplayCounts struct {
+	Replayed  int // verified and newly stored
+	Rejected  int // failed verification or conflicted; kept aside
+	Duplicate int // already stored, identical (idempotent replay)
+}
+
+// importBatch stores verified entries and keeps corrupt ones aside, in one
+// transaction: either all of the batch is durable or none of it.
+func (d *DataStore) importBatch(id []byte, good []Entry, bad []CorruptEntry) (ReplayCounts, error) {
+	var c ReplayCounts
+	now := time.Now().UTC()
+	err := d.db.Update(func(tx *bolt.Tx) error {
+		recs, rej := tx.Bucket(bucketRecords), tx.Bucket(bucketRejected)
+		reject := func(seq uint64, raw []byte, reason string) error {
+			k := recordKey(id, seq)
+			if rej.Get(k) != nil {
+				c.Duplicate++
+				return nil
+			}
+			v, _ := json.Marshal(Rejection{Seq: seq, Reason: reason, Raw: raw, At: now})
+			c.Rejected++
+			return rej.Put(k, v)
+		}
+		for _, e := range good {
+			k := recordKey(id, e.Seq)
+			if old := recs.Get(k); old != nil {
+				if bytes.Equal(old, e.Raw) {
+					c.Duplicate++
+					continue
+				}
+				if err := reject(e.Seq, e.Raw, "conflicts with the stored record of the same journal sequence"); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := recs.Put(k, e.Raw); err != nil {
+				return err
+			}
+			c.Replayed++
+		}
+		for _, b := range bad {
+			if err := reject(b.Seq, b.Raw, b.Err.Error()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return ReplayCounts{}, fmt.Errorf("store: data store import: %w", err)
+	}
+	return c, nil
+}
+
+// RecordOutage writes an outage's completion entry (keyed by its begin
+// time: writing the same outage again replaces it).
+func (d *DataStore) RecordOutage(_ context.Context, o Outage) error {
+	if o.Logged.IsZero() {
+		o.Logged = time.Now().UTC()
+	}
+	v, err := json.Marshal(o)
+	if err != nil {
+		return err
+	}
+	k := binary.BigEndian.AppendUint64(nil, uint64(o.Begin.UnixNano()))
+	if err := d.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketOutages).Put(k, v) }); err != nil {
+		return fmt.Errorf("store: record outage: %w", err)
+	}
+	return nil
+}
+
+// Outages returns up to n outages, newest first (n ≤ 0: all).
+func (d *DataStore) Outages(n int) ([]Outage, error) {
+	var out []Outage
+	err := d.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketOutages).Cursor()
+		for k, v := c.Last(); k != nil && (n <= 0 || len(out) < n); k, v = c.Prev() {
+			var o Outage
+			if err := json.Unmarshal(v, &o); err != nil {
+				return fmt.Errorf("outage entry %x: %w", k, err)
+			}
+			out = append(out, o)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: outages: %w", err)
+	}
+	return out, nil
+}
+
+// Counts returns how many records are stored and how many were rejected.
+func (d *DataStore) Counts() (records, rejected int, err error) {
+	err = d.db.View(func(tx *bolt.Tx) error {
+		records = tx.Bucket(bucketRecords).Stats().KeyN
+		rejected = tx.Bucket(bucketRejected).Stats().KeyN
+		return nil
+	})
+	return records, rejected, err
+}
+
+// StoredRecord is a record in the data store with its journal identity.
+type StoredRecord struct {
+	JournalID string
+	Record    Record
+}
+
+// Records calls fn for every stored record in key order (journal identity,
+// then sequence). Stored bytes are decoded with the same strict checks as a
+// replay; a record that no longer verifies is an error, not data.
+func (d *DataStore) Records(fn func(StoredRecord) error) error {
+	c := newCodec()
+	return d.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketRecords).ForEach(func(k, v []byte) error {
+			r, err := c.decode(v)
+			if err != nil {
+				return fmt.Errorf("store: stored record %x: %w", k, err)
+			}
+			return fn(StoredRecord{JournalID: fmt.Sprintf("%x", k[:len(k)-8]), Record: r})
+		})
+	})
+}
+
+// Rejections returns the records kept aside.
+func (d *DataStore) Rejections() ([]Rejection, error) {
+	var out []Rejection
+	err := d.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketRejected).ForEach(func(k, v []byte) error {
+			var r Rejection
+			if err := json.Unmarshal(v, &r); err != nil {
+				return err
+			}
+			out = append(out, r)
+			return nil
+		})
+	})
+	return out, err
+}
