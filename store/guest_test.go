@@ -39,7 +39,8 @@ var (
 	guestPart  = flag.String("guest.part", "at24c256", "part of the guest's EEPROM")
 	guestEpoch = flag.Int("guest.epoch", 0, "power-cut chain: this boot's number (1, 2, …); 0 skips TestGuestPowerCutCycle")
 	guestCut   = flag.Int("guest.cut", 0, "power-cut chain: cut power after this many acknowledged appends; 0 only verifies")
-	guestCutC  = flag.Bool("guest.cut-consume", false, "power-cut chain: at the cut, also start consuming the first half of this boot's acknowledged records")
+	guestCutC  = flag.String("guest.cut-consume", "", "power-cut chain: at the cut, also consume the first half of this boot's acknowledged records: "+
+		"racing (cut as the consume starts) or done (cut once it returned)")
 )
 
 func openGuestChip(t *testing.T) *eeprom.Chip {
@@ -379,6 +380,7 @@ func (o *guestOut) line(format string, args ...any) {
 //	CONSUMED <seq>
 //	ACK <seq> <device> <digest> .
 //	CONSUMING <seq>          (with -guest.cut-consume, just before the cut)
+//	CONSUME-DONE <seq>       (-guest.cut-consume=done: before the cut)
 //	@@HOST quit
 //	CONSUME-DONE <seq>       (if the consume finished before the power went)
 //
@@ -458,18 +460,27 @@ func TestGuestPowerCutCycle(t *testing.T) {
 				mu.Lock()
 				acks = append(acks, seq)
 				if len(acks) == *guestCut {
-					if *guestCutC {
-						// Cut while a consume marker is being written,
-						// with the appends still running.
+					switch *guestCutC {
+					case "racing", "done":
+						// Cut as a consume marker is being written, or
+						// just after it was, with the appends still running.
 						upto := acks[len(acks)/2]
 						out.line("CONSUMING %d", upto)
+						consumed := make(chan struct{})
 						go func() {
+							defer close(consumed)
 							if err := j.Consume(ctx, upto); err != nil {
 								out.line("CONSUME-ERROR %d %v", upto, err)
 								return
 							}
 							out.line("CONSUME-DONE %d", upto)
 						}()
+						if *guestCutC == "done" {
+							<-consumed
+						}
+					case "":
+					default:
+						t.Errorf("-guest.cut-consume=%q: want racing or done", *guestCutC)
 					}
 					out.line("@@HOST quit")
 					close(cut)
