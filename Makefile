@@ -10,7 +10,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 ARMFLAGS := -trimpath -ldflags '$(LDFLAGS)'
 FUZZTIME ?= 10s
 
-.PHONY: all build arm test vet unit sim bench fuzz deps clean
+.PHONY: all build arm test vet unit torture arm-test unit-file guest-test sim bench fuzz deps clean
 
 all: build
 
@@ -31,9 +31,27 @@ vet: deps
 	GOARCH=arm GOARM=7 $(GO) vet ./...
 
 unit: deps
-	$(GO) test -race ./...
+	$(GO) test -race -short ./...
 
-test: vet unit arm
+# The journal's power-cut torture at full size (2,000 appends, every cut
+# point, old/new/random torn pages); -race runs the -short size above.
+torture: deps
+	$(GO) test -count=1 -run '^TestTorture$$' ./store
+
+# Unit tests for 32-bit ARM and arm64 under qemu-user (catches 64-bit
+# alignment bugs).
+arm-test: deps
+	GOARCH=arm GOARM=7 $(GO) test -short -count=1 -exec qemu-arm-static ./...
+	GOARCH=arm64 $(GO) test -short -count=1 -exec qemu-aarch64-static ./...
+
+unit-file: deps
+	./deploy/verify-unit.sh deploy/holdup.service
+
+# Hardware-in-the-loop tests on a real ARM kernel (skipped without the harness).
+guest-test: deps
+	@if [ -x .ci/guest-test ]; then ./.ci/guest-test; else echo "skipped: no guest tests yet"; fi
+
+test: vet unit torture arm arm-test unit-file guest-test
 
 sim: build
 	./$(BIN)/holdup sim
