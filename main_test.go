@@ -26,7 +26,7 @@ func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 func simImage(t *testing.T, seed string) string {
 	t.Helper()
 	dir := t.TempDir()
-	code, out, errOut := run(t, "sim", "-dir", dir, "-records", "120", "-seed", seed)
+	code, out, errOut := run(t, "sim", "-scenario", "journal", "-dir", dir, "-records", "120", "-seed", seed)
 	if code != 0 {
 		t.Fatalf("sim exit %d: %s %s", code, out, errOut)
 	}

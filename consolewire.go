@@ -1,0 +1,243 @@
+package main
+
+// The operator console wired to the live daemon: console.State answers
+// from the parts that own each figure, console.Actions changes them.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.bug.st/serial"
+
+	"holdup/console"
+	"holdup/devices"
+	"holdup/power"
+	"holdup/store"
+)
+
+// startConsole serves the console on the configured port (or the -console
+// override): stdio, a serial device, or none.
+func (d *daemon) startConsole(ctx context.Context, start func(string, func(context.Context) error)) error {
+	c := d.cfg.Console
+	port := d.opts.Console
+	if port == "" && c != nil {
+		port = c.Port
+	}
+	if port == "" || port == "none" {
+		return nil
+	}
+	opts := console.Options{State: consoleState{d}, Actions: consoleActions{d}, Sim: d.hw.sim != nil,
+		Logger: d.log.With("part", "console")}
+	if c != nil {
+		opts.PasswordHash, opts.LockoutFailures, opts.LockoutPeriod, opts.SessionTimeout =
+			c.PasswordHash, c.LockoutFailures, c.LockoutPeriod, c.SessionTimeout
+	}
+	if port != "stdio" {
+		opts.Echo, opts.CRLF = true, true
+	}
+	con, err := console.New(opts)
+	if err != nil {
+		return fmt.Errorf("main: console: %w", err)
+	}
+	if port == "stdio" {
+		start("console", func(ctx context.Context) error { return con.Serve(ctx, console.Stdio()) })
+		return nil
+	}
+	baud := 115200
+	if c != nil && c.Baud > 0 {
+		baud = c.Baud
+	}
+	start("console", func(ctx context.Context) error {
+		// A port that goes away (USB unplugged) is reopened; lockout
+		// state lives in con and survives.
+		for {
+			p, err := serial.Open(port, &serial.Mode{BaudRate: baud})
+			if err == nil {
+				err = con.Serve(ctx, p)
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+			d.log.Warn("console port failed; reopening in 5 s", "port", port, "err", err)
+			t := time.NewTimer(5 * time.Second)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-t.C:
+			}
+		}
+	})
+	return nil
+}
+
+type consoleState struct{ d *daemon }
+
+func (s consoleState) Status(ctx context.Context) (console.Status, error) {
+	d := s.d
+	st, err := d.mon.Stats(ctx)
+	if err != nil {
+		return console.Status{}, err
+	}
+	out := console.Status{Power: st.State.String(), Since: d.started, HoldupBudget: d.cfg.Power.HoldupBudget}
+	for _, e := range d.mon.Timeline().Entries() {
+		switch e.Step {
+		case power.StepSleeping, power.StepEdgeGated, power.StepModulesInvalid, power.StepRestoreConfirmed, power.StepRestoreGPIO, power.StepColdStart, power.StepBlip:
+			out.Since = e.At
+		}
+	}
+	out.HoldupLeft = out.HoldupBudget
+	if st.State == power.StateOutage || st.State == power.StateConfirming {
+		out.HoldupLeft = max(0, out.HoldupBudget-time.Since(out.Since))
+	}
+	if d.ac != nil {
+		rctx, cancel := context.WithTimeout(ctx, time.Second)
+		v, err := d.ac.ReadVoltages(rctx)
+		cancel()
+		if err == nil {
+			out.MainsV = v[:]
+		}
+	}
+	if js, err := d.jrnl.Stats(ctx); err == nil {
+		out.JournalUsed, out.JournalSize, out.JournalRecords = js.UsedBytes, js.CapacityBytes, js.Records
+	}
+	for _, a := range d.alarms.recent() {
+		out.Alarms = append(out.Alarms, fmt.Sprintf("%s %s: %v", a.At.Format("15:04:05"), a.Code, a.Err))
+	}
+	return out, nil
+}
+
+func (s consoleState) Outages(_ context.Context, n int) ([]console.Outage, error) {
+	if s.d.ds == nil {
+		return nil, errNoDataStore
+	}
+	os, err := s.d.ds.Outages(n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]console.Outage, 0, len(os))
+	for i, o := range os {
+		state := o.Kind
+		if o.Interrupted {
+			state += ", interrupted"
+		}
+		out = append(out, console.Outage{ID: uint64(len(os) - i), Begin: o.Begin, End: o.End,
+			Records: o.Replayed + o.Rejected + o.Duplicate, State: state})
+	}
+	return out, nil
+}
+
+func (s consoleState) JournalStats(ctx context.Context) (console.JournalStats, error) {
+	d := s.d
+	js, err := d.jrnl.Stats(ctx)
+	if err != nil {
+		return console.JournalStats{}, err
+	}
+	out := console.JournalStats{Part: d.cfg.EEPROM.Part.Name, Size: js.CapacityBytes, PageSize: d.cfg.EEPROM.PageSize,
+		Used: js.UsedBytes, Records: js.Records, Consumed: js.Consumed, Corrupt: len(d.jrnl.MountReport().Skipped)}
+	if js.NextSeq > 0 {
+		out.LastSeq = js.NextSeq - 1
+	}
+	out.FirstSeq = js.Consumed + 1
+	if begin, _, ok, err := d.jrnl.OpenOutage(ctx); err == nil && ok {
+		out.OpenOutage, out.OpenSince = true, begin
+	}
+	return out, nil
+}
+
+func (s consoleState) JournalTail(ctx context.Context, n int) ([]console.JournalRecord, error) {
+	var all []console.JournalRecord
+	_, err := s.d.jrnl.Replay(ctx, func(e store.Entry) error {
+		r := e.Record
+		kind := r.Business.String()
+		if ev, ok := store.IsOutageEvent(r); ok {
+			kind = ev
+		}
+		p, _ := r.Attrs["point"].(string)
+		sum := fmt.Sprintf("%s %s %v", r.Device, p, r.Value)
+		if r.Invalid {
+			sum += " (invalid)"
+		}
+		all = append(all, console.JournalRecord{Seq: e.Seq, Time: r.Time, Kind: kind, Summary: strings.TrimSpace(sum)})
+		if len(all) > n {
+			all = all[1:]
+		}
+		return nil
+	})
+	return all, err
+}
+
+func (s consoleState) Devices(ctx context.Context) ([]console.Device, error) {
+	d := s.d
+	out := make([]console.Device, 0, len(d.devs))
+	outage := d.sched.InOutage()
+	for _, dev := range d.devs {
+		cd := console.Device{Name: dev.Name, Driver: string(dev.Driver), Enabled: true, MainsOnly: dev.MainsOnly, DrawMW: dev.DrawMW, State: "ok"}
+		cd.Gated = outage && (dev.MainsOnly || (d.cfg.Sched.DrawThresholdMW > 0 && dev.DrawMW > d.cfg.Sched.DrawThresholdMW))
+		if st, err := d.sched.Stats(devices.InterfaceOf(dev)); err == nil && st.Closed {
+			cd.State = "closed"
+		}
+		if cd.Gated {
+			cd.State = "gated"
+		}
+		for _, p := range dev.Points {
+			if r, err := d.sched.Latest(ctx, dev.Name, p.Name); err == nil && !r.Invalid && r.Time.After(cd.LastOK) {
+				cd.LastOK = r.Time
+			}
+		}
+		out = append(out, cd)
+	}
+	return out, nil
+}
+
+func (s consoleState) Sched(context.Context) (console.SchedStats, error) {
+	d := s.d
+	out := console.SchedStats{Mode: "normal"}
+	if d.sched.InOutage() {
+		out.Mode = "outage"
+	}
+	for _, iface := range d.ifaces.order {
+		st, err := d.sched.Stats(iface)
+		if err != nil {
+			continue
+		}
+		out.Queues = append(out.Queues, console.Queue{Name: iface, Done: st.Dispatched, Failed: st.Gated + st.Dropped})
+	}
+	devs, _ := s.Devices(context.Background())
+	for _, dv := range devs {
+		if dv.Gated {
+			out.Gated = append(out.Gated, dv.Name)
+		}
+	}
+	return out, nil
+}
+
+func (s consoleState) Log(_ context.Context, n int) ([]string, error) { return s.d.ring.Lines(n), nil }
+
+func (s consoleState) Config(context.Context) ([]string, error) { return s.d.cfg.Summary(), nil }
+
+type consoleActions struct{ d *daemon }
+
+// JournalConsume replays what the journal holds into the data store and
+// consumes it: a record is never discarded before the data store has it.
+func (a consoleActions) JournalConsume(ctx context.Context) (int, error) {
+	if a.d.ds == nil {
+		return 0, errNoDataStore
+	}
+	c, err := store.NewRecovery(a.d.jrnl, a.d.ds).Replay(ctx)
+	return c.Replayed + c.Rejected + c.Duplicate, err
+}
+
+func (a consoleActions) SetDeviceEnabled(context.Context, string, bool) error {
+	return errors.New("enabling or disabling a device at run time is not supported yet; edit the configuration and restart")
+}
+
+func (a consoleActions) SimulateMains(_ context.Context, present bool) error {
+	if a.d.hw.sim == nil {
+		return errors.New("not running on simulated hardware")
+	}
+	return a.d.hw.sim.setMains(present)
+}

@@ -1,0 +1,656 @@
+package main
+
+// The daemon's assembly, shared by `holdup run` (real hardware) and the
+// simulator (the rig in rig.go): everything is built from a *config.Config
+// and a hardware value that says how each part is reached.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"holdup/config"
+	"holdup/console"
+	"holdup/devices"
+	"holdup/eeprom"
+	"holdup/hplc"
+	"holdup/power"
+	"holdup/proto698"
+	"holdup/sched"
+	"holdup/sdnotify"
+	"holdup/store"
+)
+
+// acPort is the serial line to a DL/T 698.45 unit.
+type acPort interface {
+	proto698.Port
+	io.Closer
+}
+
+// hardware says how the daemon reaches each part: the real terminal's
+// devices (realHardware) or the simulator's (rig.hardware).
+type hardware struct {
+	name string
+	// openLine requests the power-fail line with h as its edge handler.
+	openLine func(cfg config.Power, h power.EdgeHandler, log *slog.Logger) (power.Line, error)
+	// openEEPROM opens the I2C bus the journal's EEPROM is on.
+	openEEPROM func(cfg config.EEPROM) (eeprom.Bus, func() error, error)
+	// openSerial698 opens the serial line to a DL/T 698.45 unit.
+	openSerial698 func(s config.Serial) (acPort, error)
+	// openHPLC opens the HPLC module's port and reset line.
+	openHPLC func(cfg config.HPLC) (hplc.Port, hplc.ResetLine, func() error, error)
+	// env reaches the field devices (serial ports, GPIO chips).
+	env devices.Env
+	// stat checks that a device's port exists (nil: no check).
+	stat devices.StatPort
+	// supercap reads the hold-up capacitor; nil when not measured.
+	supercap func(cfg config.Power) (power.SupercapReader, error)
+	// sim is the simulated hardware's control, nil on a terminal.
+	sim *rig
+}
+
+// daemonOptions are what the caller adds to the configuration.
+type daemonOptions struct {
+	// Log receives the logs (tee'd into the console's ring); nil discards.
+	Log io.Writer
+	// Console overrides console.port: "stdio", "none" or a device.
+	Console string
+	// ObserveJournal is told of every acknowledged journal append.
+	ObserveJournal journalObserver
+	// ObserveOutage is told of every completion log.
+	ObserveOutage func(power.OutageRecord)
+	// OnReady runs once start-up (and a cold replay) is done.
+	OnReady func()
+}
+
+// daemon is the assembled holdup.
+type daemon struct {
+	cfg  *config.Config
+	hw   *hardware
+	opts daemonOptions
+	log  *slog.Logger
+	ring *console.LogRing
+
+	jrnl   *store.Journal
+	ja     *journal
+	ds     *store.DataStore
+	set    *devices.Set
+	devs   []devices.Device // opened, in configuration order
+	sched  *sched.Scheduler
+	ac     *proto698.ACClient
+	up     *proto698.Uplink
+	mod    *hplc.Module
+	mon    *power.Monitor
+	line   power.Line
+	ifaces interfaces
+	reopen chan struct{}
+
+	alarms  *alarmList
+	invalid atomic.Bool
+	started time.Time
+
+	closers []func() error // run in reverse order after Run
+}
+
+// newDaemon builds every part. A part the terminal cannot do without (the
+// EEPROM journal, the scheduler) fails the start; a part it can protect
+// without (the power-fail line, the data store, a device, the AC-sampling
+// unit, the uplink) is reported, raised as an alarm, and left out.
+func newDaemon(cfg *config.Config, hw *hardware, opts daemonOptions) (d *daemon, err error) {
+	ring := console.NewLogRing(500)
+	w := io.Writer(ring)
+	if opts.Log != nil {
+		w = io.MultiWriter(opts.Log, ring)
+	}
+	log, err := config.NewLogger(cfg.Log, w)
+	if err != nil {
+		return nil, fmt.Errorf("main: %w", err)
+	}
+	d = &daemon{cfg: cfg, hw: hw, opts: opts, log: log, ring: ring, alarms: newAlarmList(32),
+		reopen: make(chan struct{}, 1), started: time.Now()}
+	defer func() {
+		if err != nil {
+			d.close()
+		}
+	}()
+	log.Info("holdup starting", "version", version, "config", cfg.File, "hardware", hw.name)
+
+	// The EEPROM journal: without it nothing can be protected.
+	part, err := eeprom.LookupPart(cfg.EEPROM.Part.Name)
+	if err != nil {
+		return nil, fmt.Errorf("main: eeprom.part: %w", err)
+	}
+	bus, closeBus, err := hw.openEEPROM(cfg.EEPROM)
+	if err != nil {
+		return nil, fmt.Errorf("main: EEPROM bus %s (config %s:%d): %w", cfg.EEPROM.Bus, cfg.File, cfg.Line("eeprom.bus"), err)
+	}
+	d.closers = append(d.closers, closeBus)
+	chip, err := eeprom.NewChip(bus, part, uint16(cfg.EEPROM.Address))
+	if err != nil {
+		return nil, fmt.Errorf("main: EEPROM %s at 0x%02X: %w", part.Name, cfg.EEPROM.Address, err)
+	}
+	j, err := store.Open(chip, store.Options{Logger: log.With("part", "journal"), VerifyWrites: cfg.Store.VerifyWrites})
+	if err != nil {
+		return nil, fmt.Errorf("main: journal on %s: %w", part.Name, err)
+	}
+	d.jrnl = j
+	d.closers = append(d.closers, j.Close)
+	d.ja = newJournal(j, opts.ObserveJournal, log)
+
+	// The data store: unreadable means no replay, but the journal keeps
+	// protecting (nothing is consumed until the data store takes it).
+	ds, err := store.OpenDataStore(cfg.Store.Path)
+	if err != nil {
+		d.problem(power.AlarmReplay, fmt.Errorf("main: data store (store.path, %s:%d): %w; journaled records stay in the EEPROM until it opens",
+			cfg.File, cfg.Line("store.path"), err))
+	} else {
+		d.ds = ds
+		d.closers = append(d.closers, ds.Close)
+	}
+
+	if err := d.buildUplink(); err != nil {
+		d.problem(power.AlarmUplink, err)
+	}
+	if err := d.buildHPLC(); err != nil {
+		d.problem(power.AlarmReinit, err)
+	}
+	if err := d.buildDevices(); err != nil {
+		return nil, err
+	}
+	if err := d.buildVoltmeter(); err != nil {
+		d.problem(power.AlarmVoltmeterUnreachable, err)
+	}
+	if err := d.buildMonitor(); err != nil {
+		return nil, err
+	}
+	line, err := hw.openLine(cfg.Power, d.mon.Edge, log)
+	if err != nil {
+		d.problem(power.AlarmLine, fmt.Errorf("main: power-fail line (power.fail_line, %s:%d): %w; running without loss detection (journal, replay and devices keep working)",
+			cfg.File, cfg.Line("power.fail_line.chip"), err))
+		line = deadLine{}
+	} else {
+		d.closers = append(d.closers, line.Close)
+	}
+	d.line = line
+	return d, nil
+}
+
+// problem reports a part the daemon runs without.
+func (d *daemon) problem(code power.AlarmCode, err error) {
+	d.log.Error("start-up problem", "alarm", code, "err", err)
+	d.alarms.Raise(power.Alarm{Code: code, Err: err, At: time.Now()})
+}
+
+func (d *daemon) buildUplink() error {
+	u := d.cfg.Uplink
+	if u == nil {
+		return nil
+	}
+	addr, err := proto698.ParseAddress(proto698.AddrSingle, u.TerminalAddress)
+	if err != nil {
+		return fmt.Errorf("main: uplink.terminal_address (%s:%d): %w", d.cfg.File, d.cfg.Line("uplink.terminal_address"), err)
+	}
+	up, err := proto698.NewUplink(proto698.UplinkConfig{
+		Master: u.Master, Addr: addr, Heartbeat: u.Heartbeat, ResponseTimeout: u.ResponseTimeout,
+		MissedHeartbeats: u.MissedHeartbeats, RetryMin: u.RetryMin, RetryMax: u.RetryMax,
+	}, d.log.With("part", "uplink"))
+	if err != nil {
+		return fmt.Errorf("main: uplink: %w", err)
+	}
+	d.up = up
+	return nil
+}
+
+func (d *daemon) buildHPLC() error {
+	h := d.cfg.HPLC
+	if h == nil {
+		return nil
+	}
+	master := "000000000001"
+	if d.cfg.Uplink != nil {
+		master = d.cfg.Uplink.TerminalAddress
+	}
+	maddr, err := hplc.ParseAddr(master)
+	if err != nil {
+		return fmt.Errorf("main: hplc master address %q: %w", master, err)
+	}
+	var nodes []hplc.Node
+	for _, dev := range d.cfg.Devices {
+		if dev.Driver == config.DriverHPLC && dev.Enabled {
+			a, err := hplc.ParseAddr(dev.Address)
+			if err != nil {
+				return fmt.Errorf("main: device %q address: %w", dev.Name, err)
+			}
+			nodes = append(nodes, hplc.Node{Addr: a, Protocol: hplc.ProtoDLT645_2007})
+		}
+	}
+	port, reset, closeReset, err := d.hw.openHPLC(*h)
+	if err != nil {
+		return fmt.Errorf("main: HPLC module on %s (hplc.port, %s:%d): %w", h.Port, d.cfg.File, d.cfg.Line("hplc.port"), err)
+	}
+	if closeReset != nil {
+		d.closers = append(d.closers, closeReset)
+	}
+	d.mod = hplc.NewModule(port, hplc.Config{
+		Master: maddr, Nodes: nodes, ReplyTimeout: h.ReplyTimeout, Retries: h.Retries,
+		ResetPulse: h.ResetPulse, BootTimeout: h.BootTimeout, Reset: reset,
+	}, d.log.With("part", "hplc"))
+	return nil
+}
+
+func (d *daemon) buildDevices() error {
+	var want []devices.Device
+	for _, c := range d.cfg.Devices {
+		if !c.Enabled {
+			d.log.Info("device disabled in the configuration", "device", c.Name)
+			continue
+		}
+		want = append(want, deviceConfig(c, d.cfg.HPLC))
+	}
+	valid, verr := devices.Validate(want, d.hw.stat)
+	env := d.hw.env
+	env.Log = d.log.With("part", "devices")
+	env.DLT698 = func(dev devices.Device) (devices.DLT698Client, error) {
+		p, err := d.hw.openSerial698(config.Serial{Port: dev.Port, Baud: dev.Baud, Parity: dev.Parity})
+		if err != nil {
+			return nil, err
+		}
+		d.closers = append(d.closers, p.Close)
+		addr, err := proto698.ParseAddress(proto698.AddrSingle, dev.Address)
+		if err != nil {
+			return nil, err
+		}
+		return dlt698Client{c: proto698.NewACClient(p, proto698.ACClientConfig{Addr: addr, Timeout: dev.Timeout.Duration}, d.log.With("device", dev.Name))}, nil
+	}
+	env.HPLC = func(dev devices.Device) (devices.HPLCClient, error) {
+		if d.mod == nil {
+			return nil, errors.New("no [hplc] module available")
+		}
+		return hplcClient{m: d.mod}, nil
+	}
+	set, oerr := devices.OpenAll(valid, env)
+	if err := errors.Join(verr, oerr); err != nil {
+		// One bad device does not stop the others.
+		d.problem(power.AlarmReinit, fmt.Errorf("main: devices: %w", err))
+	}
+	d.set = set
+	d.closers = append(d.closers, set.Close)
+
+	var sdevs []sched.Device
+	reinit := map[string]func(context.Context) error{}
+	for _, dev := range valid {
+		drv := set.Drivers[dev.Name]
+		if drv == nil {
+			continue
+		}
+		d.devs = append(d.devs, dev)
+		iface := devices.InterfaceOf(dev)
+		sdevs = append(sdevs, sched.Device{Name: dev.Name, Interface: iface, MainsOnly: dev.MainsOnly, DrawMW: dev.DrawMW})
+		if _, ok := reinit[iface]; !ok {
+			reinit[iface] = drv.Reinit // one per interface: a shared bus is re-opened once
+		}
+	}
+	s, err := sched.New(sched.Config{
+		Devices: sdevs, DrawThresholdMW: d.cfg.Sched.DrawThresholdMW, OutageCollectInterval: d.cfg.Sched.OutageCollectInterval,
+		ErrorWindow: d.cfg.Sched.ErrorWindow, ErrorThreshold: d.cfg.Sched.ErrorThreshold,
+		QueueLen: d.cfg.Sched.QueueLen, JournalQueue: d.cfg.Sched.JournalQueue,
+		Journal: d.ja,
+		OnAlarm: func(a sched.Alarm) {
+			d.alarms.Raise(power.Alarm{Code: power.AlarmCode("io-" + a.Reason.String()), Err: errors.New(a.String()), At: a.Time})
+		},
+		Logger: d.log.With("part", "sched"),
+	})
+	if err != nil {
+		return fmt.Errorf("main: scheduler: %w", err)
+	}
+	d.sched = s
+	for _, dev := range d.devs {
+		drv := set.Drivers[dev.Name]
+		for _, p := range dev.Points {
+			if p.Class != devices.ClassCollection || p.Period.Duration <= 0 {
+				continue
+			}
+			if err := s.Collect(pointOp(drv, p, 0), p.Period.Duration, p.Deadline.Duration); err != nil {
+				d.problem(power.AlarmReinit, fmt.Errorf("main: device %q point %q: %w", dev.Name, p.Name, err))
+			}
+		}
+	}
+	order := make([]string, 0, len(reinit))
+	for k := range reinit {
+		order = append(order, k)
+	}
+	sort.Strings(order)
+	d.ifaces = interfaces{s: s, order: order, reinit: reinit}
+	if d.mod != nil {
+		hasHPLC := false
+		for _, dev := range d.devs {
+			hasHPLC = hasHPLC || dev.Driver == devices.DriverHPLC
+		}
+		if !hasHPLC {
+			d.ifaces.module = d.mod
+		}
+	}
+	return nil
+}
+
+func (d *daemon) buildVoltmeter() error {
+	ac := d.cfg.ACSampling
+	addr, err := proto698.ParseAddress(proto698.AddrSingle, ac.Address)
+	if err != nil {
+		return fmt.Errorf("main: ac_sampling.address (%s:%d): %w", d.cfg.File, d.cfg.Line("ac_sampling.address"), err)
+	}
+	p, err := d.hw.openSerial698(ac.Serial)
+	if err != nil {
+		return fmt.Errorf("main: AC-sampling unit on %s (ac_sampling.port, %s:%d): %w; power-fail edges are decided from the GPIO line alone",
+			ac.Port, d.cfg.File, d.cfg.Line("ac_sampling.port"), err)
+	}
+	d.closers = append(d.closers, p.Close)
+	d.ac = proto698.NewACClient(p, proto698.ACClientConfig{Addr: addr, Timeout: ac.Timeout, Retries: ac.Retries, Preamble: ac.Preamble},
+		d.log.With("part", "ac-sampling"))
+	return nil
+}
+
+func (d *daemon) buildMonitor() error {
+	pc := d.cfg.Power
+	cfg := power.Config{
+		NominalV: pc.NominalV, LossV: pc.LossV, RestoreV: pc.RestoreV, MaxV: pc.MaxV,
+		ConfirmTimeout: pc.ConfirmTimeout, Settle: pc.Settle, MaxSettle: pc.MaxSettle, Recheck: pc.Recheck,
+		ReportEvery: pc.ReportEvery, HoldUp: pc.HoldupBudget, FlushMargin: pc.FinalFlushMargin,
+	}
+	if d.cfg.Uplink != nil && d.cfg.Uplink.ReportPeriod > 0 && cfg.ReportEvery == 0 {
+		cfg.ReportEvery = d.cfg.Uplink.ReportPeriod
+	}
+	deps := power.Deps{
+		Gate:      gate{s: d.sched, reopen: d.reopen},
+		Journal:   d.ja,
+		Uplink:    uplink{u: d.up, seqs: d.ja, log: d.log.With("part", "uplink")},
+		Modules:   modules{log: d.log.With("part", "modules"), invalid: &d.invalid},
+		Reinit:    d.ifaces,
+		Resume:    d.ifaces,
+		Recoverer: recoverer{j: d.jrnl},
+		OutageLog: outageLog{d: d.ds, observe: d.opts.ObserveOutage},
+		Alarms:    d.alarms,
+		Logger:    d.log.With("part", "power"),
+	}
+	if d.ds != nil {
+		deps.Recoverer = recoverer{j: d.jrnl, r: store.NewRecovery(d.jrnl, d.ds)}
+	}
+	if d.ac != nil {
+		deps.Voltmeter = d.ac
+	}
+	if pc.Supercap != nil && d.hw.supercap != nil {
+		rd, err := d.hw.supercap(pc)
+		if err != nil {
+			d.problem(power.AlarmSupercap, fmt.Errorf("main: power.supercap: %w; hold-up estimated from the configured time", err))
+		} else {
+			deps.Supercap = rd
+			cfg.SupercapMinV = pc.Supercap.EmptyV
+			cfg.SupercapEvery = pc.Supercap.SampleEvery
+		}
+	}
+	m, err := power.NewMonitor(cfg, deps)
+	if err != nil {
+		return fmt.Errorf("main: power monitor: %w", err)
+	}
+	d.mon = m
+	return nil
+}
+
+// run runs the daemon until ctx ends, then stops every goroutine, waits
+// for them and closes what newDaemon opened.
+func (d *daemon) run(ctx context.Context) error {
+	defer d.close()
+	notify, err := sdnotify.New(d.log.With("part", "sdnotify"))
+	if err != nil {
+		d.log.Warn("systemd notify unavailable", "err", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 8)
+	start := func(name string, fn func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(ctx); err != nil && ctx.Err() == nil {
+				d.log.Error("part stopped", "part", name, "err", err)
+				errc <- fmt.Errorf("main: %s: %w", name, err)
+			}
+		}()
+	}
+	// The HPLC module and the uplink serve the scheduler and the monitor:
+	// they stop after them, so a shutdown does not read as a link failure.
+	late, lateStop := context.WithCancel(context.WithoutCancel(ctx))
+	defer lateStop()
+	var lateWG sync.WaitGroup
+	startLate := func(name string, fn func(context.Context) error) {
+		lateWG.Add(1)
+		go func() {
+			defer lateWG.Done()
+			if err := fn(late); err != nil && late.Err() == nil {
+				d.log.Error("part stopped", "part", name, "err", err)
+				errc <- fmt.Errorf("main: %s: %w", name, err)
+			}
+		}()
+	}
+	if d.mod != nil {
+		startLate("hplc module", d.mod.Run)
+	}
+	if d.up != nil {
+		startLate("uplink", d.up.Run)
+	}
+	start("scheduler", d.sched.Run)
+	start("reopener", d.reopener)
+	start("power monitor", func(ctx context.Context) error { return d.mon.Run(ctx, d.line) })
+	if err := d.startConsole(ctx, start); err != nil {
+		d.problem(power.AlarmCode("console"), err)
+	}
+
+	err = d.mainLoop(ctx, notify, errc)
+	if notify != nil {
+		_ = notify.Stopping()
+	}
+	d.log.Info("holdup stopping")
+	cancel()
+	wg.Wait()
+	lateStop()
+	lateWG.Wait()
+	return err
+}
+
+// mainLoop signals readiness once start-up (and any cold replay) is done,
+// then pets the systemd watchdog each time the monitor goroutine proves it
+// is alive, until ctx ends or a part fails for good.
+func (d *daemon) mainLoop(ctx context.Context, notify *sdnotify.Notifier, errc <-chan error) error {
+	tl := d.mon.Timeline()
+	ready := false
+	var every time.Duration
+	if notify != nil {
+		every = notify.PetInterval()
+	}
+	var (
+		pet   <-chan time.Time
+		timer *time.Timer
+	)
+	if every > 0 {
+		timer = time.NewTimer(every)
+		defer timer.Stop()
+		pet = timer.C
+	}
+	for {
+		var changed <-chan struct{}
+		if !ready {
+			changed = tl.Changed()
+			if startupDone(tl.Entries()) {
+				ready, changed = true, nil
+				if notify != nil {
+					_ = notify.Ready()
+				}
+				d.log.Info("holdup ready")
+				if d.opts.OnReady != nil {
+					d.opts.OnReady()
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-errc:
+			return err
+		case <-changed:
+		case <-pet:
+			sctx, cancel := context.WithTimeout(ctx, every)
+			err := d.mon.Sync(sctx)
+			cancel()
+			if err == nil {
+				_ = notify.Pet()
+			} else if ctx.Err() == nil {
+				d.log.Error("power monitor did not answer; watchdog not petted", "err", err)
+			}
+			timer.Reset(every)
+		}
+	}
+}
+
+// startupDone reports whether the monitor has handled the start-up
+// situation: asleep (nothing to do, or a cold replay finished), or
+// protecting an outage it booted into.
+func startupDone(entries []power.Entry) bool {
+	for _, e := range entries {
+		switch e.Step {
+		case power.StepSleeping, power.StepModulesInvalid:
+			return true
+		}
+	}
+	return false
+}
+
+// reopener lets devices gated by a blip run again after Ungate.
+func (d *daemon) reopener(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-d.reopen:
+			if d.sched.InOutage() {
+				continue
+			}
+			if err := d.ifaces.Resume(ctx); err != nil && ctx.Err() == nil {
+				d.log.Debug("re-opening interfaces after the gate lifted", "err", err)
+			}
+		}
+	}
+}
+
+func (d *daemon) close() {
+	for i := len(d.closers) - 1; i >= 0; i-- {
+		if err := d.closers[i](); err != nil {
+			d.log.Debug("close", "err", err)
+		}
+	}
+	d.closers = nil
+}
+
+// deadLine stands in for a power-fail line that could not be requested:
+// it reads mains present and never delivers an edge.
+type deadLine struct{}
+
+func (deadLine) Value() (power.Mains, error) { return power.MainsPresent, nil }
+func (deadLine) Close() error                { return nil }
+
+// alarmList keeps the most recent alarms for the console. Raise never
+// blocks (power.Alarmer, sched.OnAlarm).
+type alarmList struct {
+	mu   sync.Mutex
+	max  int
+	list []power.Alarm
+}
+
+func newAlarmList(n int) *alarmList { return &alarmList{max: n} }
+
+func (a *alarmList) Raise(al power.Alarm) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.list) == a.max {
+		copy(a.list, a.list[1:])
+		a.list = a.list[:a.max-1]
+	}
+	a.list = append(a.list, al)
+}
+
+func (a *alarmList) recent() []power.Alarm {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]power.Alarm(nil), a.list...)
+}
+
+// runOptions are `holdup run`'s flags beyond the configuration.
+type runOptions struct {
+	Console    string // -console
+	SimDir     string // -sim-dir
+	SimMaster  string // -sim-master
+	SimControl bool   // -sim-control
+}
+
+// runDaemon assembles the daemon on real or simulated hardware, as the
+// configuration's [sim] section says, and runs it until ctx ends.
+func runDaemon(ctx context.Context, cfg *config.Config, ro runOptions, stdin io.ReadCloser, stdout, stderr io.Writer) error {
+	if !cfg.Sim.Enabled && (ro.SimDir != "" || ro.SimMaster != "" || ro.SimControl) {
+		return fmt.Errorf("%w: -sim-dir, -sim-master and -sim-control need a configuration with [sim] enabled = true", errUsage)
+	}
+	if ro.SimDir != "" {
+		if err := os.MkdirAll(ro.SimDir, 0o755); err != nil {
+			return fmt.Errorf("main: -sim-dir: %w", err)
+		}
+		cfg.Sim.EEPROMImage = filepath.Join(ro.SimDir, "eeprom.bin")
+		cfg.Store.Path = filepath.Join(ro.SimDir, "data.db")
+	}
+	if cfg.Sim.Enabled {
+		for _, p := range []string{cfg.Sim.EEPROMImage, cfg.Store.Path} {
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return fmt.Errorf("main: sim: %w", err)
+			}
+		}
+	}
+	opts := daemonOptions{Log: stderr, Console: ro.Console}
+	var ctl *simControl
+	if ro.SimControl {
+		ctl = newSimControl(stdout)
+		opts.Console = "none" // stdin and stdout carry the control protocol
+		opts.ObserveJournal, opts.ObserveOutage, opts.OnReady = ctl.journaled, ctl.outage, ctl.ready
+	}
+	hw := realHardware()
+	var r *rig
+	if cfg.Sim.Enabled {
+		var err error
+		r, err = newRig(ctx, cfg, rigOptions{Master: ro.SimMaster}, nil)
+		if err != nil {
+			return err
+		}
+		defer r.close()
+		hw = r.hardware()
+	}
+	d, err := newDaemon(cfg, hw, opts)
+	if err != nil {
+		return err
+	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	if ctl != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); ctl.serve(ctx, d, stdin, stop) }()
+	}
+	err = d.run(ctx)
+	stop()
+	wg.Wait()
+	return err
+}

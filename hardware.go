@@ -1,0 +1,61 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+
+	"holdup/config"
+	"holdup/devices"
+	"holdup/eeprom"
+	"holdup/hplc"
+	"holdup/power"
+	"holdup/proto698"
+)
+
+// realHardware reaches a terminal's parts: the power-fail line through the
+// GPIO character device, the EEPROM through i2c-dev, serial ports through
+// go.bug.st/serial, the supercap through IIO sysfs.
+func realHardware() *hardware {
+	return &hardware{
+		name: "terminal",
+		openLine: func(cfg config.Power, h power.EdgeHandler, log *slog.Logger) (power.Line, error) {
+			return power.OpenGPIOLine(power.GPIOConfig{
+				Chip: cfg.FailLine.Chip, Offset: cfg.FailLine.Offset, Name: cfg.FailLine.Name,
+				ActiveHigh: !cfg.FailLine.ActiveLow, Debounce: cfg.Debounce, Consumer: "holdup-power-fail",
+			}, h, log.With("part", "power-fail-line"))
+		},
+		openEEPROM: func(cfg config.EEPROM) (eeprom.Bus, func() error, error) {
+			b, err := eeprom.OpenDevBus(cfg.Bus)
+			if err != nil {
+				return nil, nil, err
+			}
+			return b, b.Close, nil
+		},
+		openSerial698: func(s config.Serial) (acPort, error) {
+			return proto698.OpenSerial(proto698.SerialConfig{Path: s.Port, Baud: s.Baud, Parity: parityLetter(s.Parity)})
+		},
+		openHPLC: func(cfg config.HPLC) (hplc.Port, hplc.ResetLine, func() error, error) {
+			port, err := hplc.OpenSerial(cfg.Port, cfg.Baud)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			if cfg.ResetLine.Chip == "" {
+				return port, nil, nil, nil
+			}
+			if cfg.ResetLine.Offset < 0 {
+				_ = port.Close()
+				return nil, nil, nil, fmt.Errorf("hplc.reset_line: a line name is not supported, give its offset")
+			}
+			l, err := hplc.OpenResetLine(cfg.ResetLine.Chip, cfg.ResetLine.Offset, cfg.ResetLine.ActiveLow)
+			if err != nil {
+				_ = port.Close()
+				return nil, nil, nil, fmt.Errorf("hplc.reset_line: %w", err)
+			}
+			return port, l, l.Close, nil
+		},
+		stat: devices.OSStat,
+		supercap: func(cfg config.Power) (power.SupercapReader, error) {
+			return power.IIOVoltage(cfg.Supercap.IIODevice, cfg.Supercap.Channel, cfg.Supercap.Divider)
+		},
+	}
+}

@@ -1,0 +1,301 @@
+package main
+
+// The simulated hardware `holdup sim` (and `holdup run` on a config with
+// [sim] enabled) runs the daemon on: the same assembly as on a terminal,
+// with every part replaced by a simulator that keeps the real part's
+// rules — a power-fail line with the kernel's edge semantics, DL/T 698.45
+// units on pseudo-terminals, an HPLC module that reboots, Modbus slaves
+// on pseudo-terminals, GPIO chips, an EEPROM backed by an image file that
+// survives a killed process, and a master station on loopback.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"holdup/config"
+	"holdup/devices"
+	"holdup/eeprom"
+	"holdup/hplc"
+	"holdup/power"
+	"holdup/proto698"
+)
+
+// rigOptions adjust the rig.
+type rigOptions struct {
+	// Master is a master station to report to; empty starts one on
+	// loopback inside the rig.
+	Master string
+}
+
+// rig is the simulated hardware of one daemon process.
+type rig struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	ports  map[string]string // configured serial port → pty
+	acs    []*proto698.ACSim // every simulated 698 unit (they see the mains)
+	hsim   *hplc.Sim
+	hpty   *hplc.SimPTY
+	chips  map[string]*devices.SimChip
+	slaves map[string]*devices.SimSlave
+	master *proto698.MasterSim
+
+	mu   sync.Mutex
+	line *power.SimLine
+}
+
+// newRig starts the simulators the configuration names and points the
+// configuration's uplink at the simulated master station.
+func newRig(ctx context.Context, cfg *config.Config, opts rigOptions, log *slog.Logger) (r *rig, err error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	r = &rig{cfg: cfg, log: log.With("part", "rig"), cancel: cancel, ports: map[string]string{},
+		chips: map[string]*devices.SimChip{}, slaves: map[string]*devices.SimSlave{}}
+	defer func() {
+		if err != nil {
+			r.close()
+		}
+	}()
+	nominal := cfg.Power.NominalV
+	if nominal == 0 {
+		nominal = 220
+	}
+	unit698 := func(port, address string, baud int) error {
+		if _, ok := r.ports[port]; ok {
+			return nil
+		}
+		addr, err := proto698.ParseAddress(proto698.AddrSingle, address)
+		if err != nil {
+			return fmt.Errorf("main: sim: 698 unit on %s: address %q: %w", port, address, err)
+		}
+		s, err := proto698.NewACSim(proto698.ACSimConfig{Addr: addr, Baud: baud, Voltages: [3]float64{nominal, nominal, nominal},
+			LostMode: proto698.LostZero, ResidualVolts: 1.5}, r.log.With("sim", port))
+		if err != nil {
+			return fmt.Errorf("main: sim: 698 unit on %s: %w", port, err)
+		}
+		r.ports[port] = s.Path()
+		r.acs = append(r.acs, s)
+		r.goRun(ctx, s.Run)
+		return nil
+	}
+	if err := unit698(cfg.ACSampling.Port, cfg.ACSampling.Address, cfg.ACSampling.Baud); err != nil {
+		return nil, err
+	}
+	for _, d := range cfg.Devices {
+		if !d.Enabled {
+			continue
+		}
+		switch d.Driver {
+		case config.DriverDLT698:
+			if err := unit698(d.Serial.Port, d.Address, d.Serial.Baud); err != nil {
+				return nil, err
+			}
+		case config.DriverModbusRTU:
+			if _, ok := r.ports[d.Serial.Port]; ok {
+				r.log.Warn("one simulated slave per port: device not simulated", "device", d.Name, "port", d.Serial.Port)
+				continue
+			}
+			unit := d.Unit
+			if unit == 0 {
+				unit = 1
+			}
+			s := devices.NewSimSlave(byte(unit), 256, d.Serial.Baud)
+			path, wait, err := devices.ServePTY(ctx, s)
+			if err != nil {
+				return nil, fmt.Errorf("main: sim: modbus slave for %q: %w", d.Name, err)
+			}
+			r.ports[d.Serial.Port] = path
+			r.slaves[d.Name] = s
+			r.wg.Add(1)
+			go func() { defer r.wg.Done(); _ = wait() }()
+		case config.DriverGPIOOutput:
+			if r.chips[d.Chip] == nil {
+				r.chips[d.Chip] = devices.NewSimChip(d.Chip, 64)
+			}
+		}
+	}
+	if h := cfg.HPLC; h != nil {
+		pty, err := hplc.OpenSimPTY()
+		if err != nil {
+			return nil, fmt.Errorf("main: sim: HPLC module pty: %w", err)
+		}
+		r.hpty = pty
+		meters := map[hplc.Addr]hplc.SimMeter{}
+		for _, d := range cfg.Devices {
+			if d.Driver == config.DriverHPLC && d.Enabled {
+				a, err := hplc.ParseAddr(d.Address)
+				if err != nil {
+					return nil, fmt.Errorf("main: sim: meter %q: %w", d.Name, err)
+				}
+				meters[a] = hplc.SimMeter{Voltage: [3]float64{nominal, nominal, nominal}, Current: [3]float64{1.5, 1.5, 1.5}, ForwardEnergy: 1234.56}
+			}
+		}
+		// A real module takes seconds to reboot; the sim keeps the rule
+		// (silent while rebooting) on a shorter time so a scenario fits
+		// in a minute.
+		r.hsim = hplc.NewSim(pty.Master, hplc.SimConfig{RebootTime: 300 * time.Millisecond, MeterDelay: 20 * time.Millisecond, Meters: meters},
+			r.log.With("sim", "hplc"))
+		r.ports[h.Port] = pty.Path
+		r.goRun(ctx, r.hsim.Run)
+	}
+	if cfg.Uplink != nil {
+		if opts.Master != "" {
+			cfg.Uplink.Master = opts.Master
+		} else {
+			m, err := proto698.NewMasterSim("127.0.0.1:0", time.Local, r.log.With("sim", "master"))
+			if err != nil {
+				return nil, fmt.Errorf("main: sim: master station: %w", err)
+			}
+			r.master = m
+			cfg.Uplink.Master = m.Addr()
+			r.goRun(ctx, m.Run)
+			go drainMaster(ctx, m)
+		}
+	}
+	return r, nil
+}
+
+// drainMaster keeps the master's event channel flowing when nobody reads it.
+func drainMaster(ctx context.Context, m *proto698.MasterSim) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.Events():
+		}
+	}
+}
+
+func (r *rig) goRun(ctx context.Context, run func(context.Context) error) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		if err := run(ctx); err != nil && ctx.Err() == nil {
+			r.log.Error("simulator stopped", "err", err)
+		}
+	}()
+}
+
+// close stops every simulator and waits for them.
+func (r *rig) close() {
+	r.cancel()
+	r.wg.Wait()
+	if r.hpty != nil {
+		_ = r.hpty.Close()
+	}
+}
+
+// setMains cuts or restores the simulated mains: the phase voltages fall
+// (or rise) first, then the supervisor's power-fail output follows, as on
+// a terminal.
+func (r *rig) setMains(present bool) error {
+	r.mu.Lock()
+	line := r.line
+	r.mu.Unlock()
+	if line == nil {
+		return errors.New("main: sim: power-fail line not open")
+	}
+	for _, s := range r.acs {
+		s.SetMainsLost(!present)
+	}
+	if present {
+		return line.Restore()
+	}
+	return line.Fail()
+}
+
+// hardware returns the daemon's view of the simulated parts.
+func (r *rig) hardware() *hardware {
+	openPort := func(port string) (string, error) {
+		p, ok := r.ports[port]
+		if !ok {
+			return "", fmt.Errorf("no simulated device behind %s", port)
+		}
+		return p, nil
+	}
+	return &hardware{
+		name: "simulated",
+		sim:  r,
+		openLine: func(cfg config.Power, h power.EdgeHandler, _ *slog.Logger) (power.Line, error) {
+			initial := 0 // active high: low means mains present
+			if cfg.FailLine.ActiveLow {
+				initial = 1
+			}
+			l, err := power.NewSimLine(power.SimLineConfig{ActiveHigh: !cfg.FailLine.ActiveLow, Debounce: cfg.Debounce, Initial: initial}, nil, h)
+			if err != nil {
+				return nil, err
+			}
+			r.mu.Lock()
+			r.line = l
+			r.mu.Unlock()
+			return l, nil
+		},
+		openEEPROM: func(cfg config.EEPROM) (eeprom.Bus, func() error, error) {
+			part, err := eeprom.LookupPart(cfg.Part.Name)
+			if err != nil {
+				return nil, nil, err
+			}
+			if r.cfg.Sim.EEPROMImage == "" {
+				return nil, nil, errors.New("sim.eeprom_image is not set")
+			}
+			s, err := eeprom.OpenSimImage(r.cfg.Sim.EEPROMImage, eeprom.SimConfig{Part: part, Addr: uint16(cfg.Address), BusHz: 400_000})
+			if err != nil {
+				return nil, nil, err
+			}
+			return s, s.Close, nil
+		},
+		openSerial698: func(s config.Serial) (acPort, error) {
+			p, err := openPort(s.Port)
+			if err != nil {
+				return nil, err
+			}
+			return proto698.OpenSerial(proto698.SerialConfig{Path: p, Baud: s.Baud, Parity: parityLetter(s.Parity)})
+		},
+		openHPLC: func(cfg config.HPLC) (hplc.Port, hplc.ResetLine, func() error, error) {
+			p, err := openPort(cfg.Port)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			port, err := hplc.OpenSerial(p, cfg.Baud)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			return port, r.hsim.ResetLine(), nil, nil
+		},
+		env: devices.Env{
+			OpenSerial: func(d devices.Device) (devices.SerialPort, error) {
+				p, err := openPort(d.Port)
+				if err != nil {
+					return nil, err
+				}
+				d.Port = p
+				return devices.OpenSerial(d)
+			},
+			OpenChip: func(name string) (devices.Chip, error) {
+				if c := r.chips[name]; c != nil {
+					return c, nil
+				}
+				return nil, fmt.Errorf("no simulated GPIO chip %s", name)
+			},
+		},
+		stat: func(path string) error {
+			if _, ok := r.ports[path]; ok {
+				return nil
+			}
+			for name := range r.chips {
+				if devices.ChipPath(name) == path {
+					return nil
+				}
+			}
+			return fmt.Errorf("no simulated device %s", path)
+		},
+	}
+}

@@ -1,0 +1,501 @@
+package main
+
+// The scripted sim scenario. The daemon runs as a child process
+// (`holdup run -config … -sim-control`) on the simulated hardware inside
+// it; this side drives its mains over the child's stdin and reads its
+// timeline and journal acknowledgements as JSON lines from its stdout.
+// When the capacitor "runs out" the child is killed with SIGKILL: nothing
+// in its memory survives, only the EEPROM image and the data store file,
+// which the next child opens — a real cold start.
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"holdup/devices"
+	"holdup/power"
+	"holdup/proto698"
+	"holdup/store"
+)
+
+// simEvent is one line of the control protocol's output.
+type simEvent struct {
+	Ev string `json:"ev"` // timeline, journaled, outage, ready, done
+	// timeline
+	Seq    uint64    `json:"seq,omitempty"`
+	At     time.Time `json:"at,omitzero"`
+	Step   string    `json:"step,omitempty"`
+	Detail string    `json:"detail,omitempty"`
+	// journaled
+	Journal  string `json:"journal,omitempty"`
+	Business string `json:"business,omitempty"`
+	Device   string `json:"device,omitempty"`
+	Point    string `json:"point,omitempty"`
+	// outage
+	Kind     string `json:"kind,omitempty"`
+	Replayed int    `json:"replayed,omitempty"`
+	// done
+	Cmd string `json:"cmd,omitempty"`
+	Err string `json:"err,omitempty"`
+}
+
+// simControl is the child's end of the protocol.
+type simControl struct {
+	mu  sync.Mutex
+	enc *json.Encoder
+}
+
+func newSimControl(w io.Writer) *simControl { return &simControl{enc: json.NewEncoder(w)} }
+
+func (c *simControl) emit(e simEvent) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_ = c.enc.Encode(e)
+}
+
+func (c *simControl) journaled(e journalEvent) {
+	p, _ := e.Record.Attrs["point"].(string)
+	if ev, ok := store.IsOutageEvent(e.Record); ok {
+		p = ev
+	}
+	c.emit(simEvent{Ev: "journaled", Journal: e.JournalID, Seq: e.Seq, Business: e.Record.Business.String(), Device: e.Record.Device, Point: p})
+}
+
+func (c *simControl) outage(r power.OutageRecord) {
+	c.emit(simEvent{Ev: "outage", Kind: string(r.Kind), Replayed: r.Replay.Replayed, At: r.Begin})
+}
+
+func (c *simControl) ready() { c.emit(simEvent{Ev: "ready"}) }
+
+// serve streams the timeline and runs commands read from in until ctx
+// ends; "quit" or the end of in calls stop.
+func (c *simControl) serve(ctx context.Context, d *daemon, in io.ReadCloser, stop context.CancelFunc) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tl := d.mon.Timeline()
+		var last uint64
+		for {
+			ch := tl.Changed()
+			for _, e := range tl.Since(last) {
+				c.emit(simEvent{Ev: "timeline", Seq: e.Seq, At: e.At, Step: string(e.Step), Detail: e.Detail})
+				last = e.Seq
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-ch:
+			}
+		}
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		<-ctx.Done()
+		_ = in.Close() // ends the read below
+	}()
+	sc := bufio.NewScanner(in)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "quit" {
+			break
+		}
+		err := c.command(ctx, d, line)
+		ev := simEvent{Ev: "done", Cmd: line}
+		if err != nil {
+			ev.Err = err.Error()
+		}
+		c.emit(ev)
+	}
+	stop()
+	wg.Wait()
+}
+
+func (c *simControl) command(ctx context.Context, d *daemon, line string) error {
+	f := strings.Fields(line)
+	switch {
+	case len(f) == 1 && (f[0] == "loss" || f[0] == "restore"):
+		return d.hw.sim.setMains(f[0] == "restore")
+	case len(f) == 4 && f[0] == "control":
+		v, err := strconv.ParseFloat(f[3], 64)
+		if err != nil {
+			return fmt.Errorf("control: value %q: %w", f[3], err)
+		}
+		drv := d.set.Drivers[f[1]]
+		if drv == nil {
+			return fmt.Errorf("control: no device %q", f[1])
+		}
+		p, ok := drv.Device().Point(f[2])
+		if !ok || p.Class != devices.ClassControl {
+			return fmt.Errorf("control: device %q has no control point %q", f[1], f[2])
+		}
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		_, err = d.sched.Do(ctx, pointOp(drv, p, v))
+		return err
+	}
+	return fmt.Errorf("unknown command %q (loss, restore, control DEVICE POINT VALUE, quit)", line)
+}
+
+// --- the scenario side ---
+
+// ackRecord is a journal append the daemon acknowledged.
+type ackRecord struct {
+	Journal  string
+	Seq      uint64
+	Business string
+	Device   string
+	Point    string
+}
+
+// session runs daemon children one after another on the same state.
+type session struct {
+	exe     string   // the holdup binary
+	env     []string // extra environment for children
+	config  string
+	dir     string
+	master  string
+	out     io.Writer // the readable timeline
+	verbose bool
+
+	runs     int
+	child    *simChild
+	base     time.Time
+	timeline [][]power.Entry // per run
+	acked    []ackRecord
+	outages  []simEvent
+}
+
+type simChild struct {
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	events chan simEvent
+	exited chan error
+	log    *os.File
+}
+
+// start launches the next daemon child and waits until it is ready.
+func (s *session) start(ctx context.Context) error {
+	s.runs++
+	s.timeline = append(s.timeline, nil)
+	logf, err := os.Create(filepath.Join(s.dir, fmt.Sprintf("run-%d.log", s.runs)))
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(s.exe, "run", "-config", s.config, "-sim-dir", s.dir, "-sim-master", s.master, "-sim-control")
+	cmd.Env = append(os.Environ(), s.env...)
+	cmd.Stderr = logf
+	if s.verbose {
+		cmd.Stderr = io.MultiWriter(logf, os.Stderr)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		logf.Close()
+		return err
+	}
+	outp, err := cmd.StdoutPipe()
+	if err != nil {
+		logf.Close()
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("main: sim: start daemon: %w", err)
+	}
+	c := &simChild{cmd: cmd, in: in, events: make(chan simEvent, 256), exited: make(chan error, 1), log: logf}
+	go func() {
+		sc := bufio.NewScanner(outp)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			var e simEvent
+			if json.Unmarshal(sc.Bytes(), &e) == nil {
+				c.events <- e
+			}
+		}
+		close(c.events)
+		c.exited <- cmd.Wait()
+	}()
+	s.child = c
+	s.say("run %d: holdup run -config %s (pid %d)", s.runs, s.config, cmd.Process.Pid)
+	_, err = s.wait(ctx, 30*time.Second, "daemon ready", func(e simEvent) bool { return e.Ev == "ready" })
+	return err
+}
+
+func (s *session) say(format string, a ...any) {
+	fmt.Fprintf(s.out, "%-12s %s\n", "", "## "+fmt.Sprintf(format, a...))
+}
+
+// handle records one event and prints timeline entries as they come.
+func (s *session) handle(e simEvent) {
+	switch e.Ev {
+	case "timeline":
+		en := power.Entry{Seq: e.Seq, At: e.At, Step: power.Step(e.Step), Detail: e.Detail}
+		if s.base.IsZero() {
+			s.base = e.At.Truncate(time.Millisecond)
+		}
+		s.timeline[s.runs-1] = append(s.timeline[s.runs-1], en)
+		en.At = en.At.Round(time.Millisecond)
+		fmt.Fprintln(s.out, en.Format(s.base))
+	case "journaled":
+		s.acked = append(s.acked, ackRecord{e.Journal, e.Seq, e.Business, e.Device, e.Point})
+	case "outage":
+		s.outages = append(s.outages, e)
+	}
+}
+
+// wait consumes events until pred matches one (which it returns).
+func (s *session) wait(ctx context.Context, d time.Duration, what string, pred func(simEvent) bool) (simEvent, error) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return simEvent{}, ctx.Err()
+		case <-t.C:
+			return simEvent{}, fmt.Errorf("main: sim: run %d: no %s within %v (log: %s)", s.runs, what, d, s.child.log.Name())
+		case e, ok := <-s.child.events:
+			if !ok {
+				err := <-s.child.exited
+				s.child.exited <- err
+				return simEvent{}, fmt.Errorf("main: sim: run %d: daemon exited (%v) before %s (log: %s)", s.runs, err, what, s.child.log.Name())
+			}
+			s.handle(e)
+			if pred(e) {
+				return e, nil
+			}
+		}
+	}
+}
+
+// waitStep waits for a timeline step of the current run.
+func (s *session) waitStep(ctx context.Context, step power.Step, d time.Duration) error {
+	_, err := s.wait(ctx, d, string(step), func(e simEvent) bool { return e.Ev == "timeline" && e.Step == string(step) })
+	return err
+}
+
+// command sends one command and waits for its result.
+func (s *session) command(ctx context.Context, cmd string) error {
+	if _, err := fmt.Fprintln(s.child.in, cmd); err != nil {
+		return fmt.Errorf("main: sim: send %q: %w", cmd, err)
+	}
+	e, err := s.wait(ctx, 10*time.Second, "answer to "+cmd, func(e simEvent) bool { return e.Ev == "done" && e.Cmd == cmd })
+	if err != nil {
+		return err
+	}
+	if e.Err != "" {
+		return fmt.Errorf("main: sim: %s: %s", cmd, e.Err)
+	}
+	return nil
+}
+
+// kill ends the child with SIGKILL: the capacitor ran out.
+func (s *session) kill(ctx context.Context) error {
+	if err := s.child.cmd.Process.Kill(); err != nil {
+		return err
+	}
+	return s.reap(ctx)
+}
+
+// quit asks the child to shut down cleanly.
+func (s *session) quit(ctx context.Context) error {
+	fmt.Fprintln(s.child.in, "quit")
+	if err := s.reap(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (s *session) reap(ctx context.Context) error {
+	for e := range s.child.events {
+		s.handle(e)
+	}
+	err := <-s.child.exited
+	s.child.in.Close()
+	s.child.log.Close()
+	if err != nil && !isKilled(err) {
+		return fmt.Errorf("main: sim: run %d: %w (log: %s)", s.runs, err, s.child.log.Name())
+	}
+	return ctx.Err()
+}
+
+func isKilled(err error) bool {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok {
+			return ws.Signaled() && ws.Signal() == syscall.SIGKILL
+		}
+	}
+	return false
+}
+
+// close kills a child left running (an error path).
+func (s *session) close() {
+	if s.child != nil && s.child.cmd.ProcessState == nil {
+		_ = s.child.cmd.Process.Kill()
+		for range s.child.events {
+		}
+		<-s.child.exited
+		s.child.log.Close()
+	}
+}
+
+// outage runs one mains loss up to protection and critical data journaled.
+func (s *session) outage(ctx context.Context) error {
+	n := len(s.acked)
+	if err := s.command(ctx, "loss"); err != nil {
+		return err
+	}
+	if err := s.waitStep(ctx, power.StepModulesInvalid, 5*time.Second); err != nil {
+		return err
+	}
+	// Control actions during the outage go to the journal.
+	for _, c := range []string{"control sim-inverter limit 40", "control sim-relay trip 1"} {
+		if err := s.command(ctx, c); err != nil {
+			return err
+		}
+	}
+	// And checked collection keeps flowing at the outage rate.
+	_, err := s.wait(ctx, 15*time.Second, "a checked reading journaled", func(e simEvent) bool {
+		return e.Ev == "journaled" && e.Business == store.BusinessCollection.String() && len(s.acked) > n
+	})
+	return err
+}
+
+// scenarioResult is what the scenario found in the data store.
+type scenarioResult struct {
+	Outages, Warm, Cold int
+	Journaled           int
+	Replayed, Rejected  int
+	Lost                int
+	Stored              map[ackRecord]bool
+	Outage              []store.Outage
+	Timeline            [][]power.Entry
+	MasterOff, MasterOn int
+	OnSeqs              []uint32
+	OffSeqs             []uint32
+}
+
+// check compares what the daemon acknowledged with the data store.
+func (s *session) check() (*scenarioResult, error) {
+	ds, err := store.OpenDataStore(filepath.Join(s.dir, "data.db"))
+	if err != nil {
+		return nil, err
+	}
+	defer ds.Close()
+	r := &scenarioResult{Stored: map[ackRecord]bool{}, Timeline: s.timeline, Journaled: len(s.acked)}
+	if r.Outage, err = ds.Outages(0); err != nil {
+		return nil, err
+	}
+	for _, o := range r.Outage {
+		r.Outages++
+		if o.Kind == string(power.KindWarm) {
+			r.Warm++
+		} else {
+			r.Cold++
+		}
+		r.Replayed += o.Replayed
+		r.Rejected += o.Rejected
+	}
+	have := map[string]bool{}
+	err = ds.Records(func(sr store.StoredRecord) error {
+		have[fmt.Sprintf("%s/%d", sr.JournalID, sr.Record.Seq)] = true
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range s.acked {
+		ok := have[fmt.Sprintf("%s/%d", a.Journal, a.Seq)]
+		r.Stored[a] = ok
+		if !ok {
+			r.Lost++
+		}
+	}
+	return r, nil
+}
+
+// runScenario is `holdup sim`: normal → loss → warm restore → loss →
+// capacitor runs out (SIGKILL) → cold start → replay.
+func runScenario(ctx context.Context, s *session) (*scenarioResult, error) {
+	defer s.close()
+	for _, f := range []string{"eeprom.bin", "eeprom.bin.wear", "data.db"} {
+		_ = os.Remove(filepath.Join(s.dir, f))
+	}
+	master, err := proto698.NewMasterSim("127.0.0.1:0", time.Local, nil)
+	if err != nil {
+		return nil, err
+	}
+	mctx, mstop := context.WithCancel(ctx)
+	mdone := make(chan struct{})
+	go func() { _ = master.Run(mctx); close(mdone) }()
+	defer func() { mstop(); <-mdone }()
+	go drainMaster(mctx, master)
+	s.master = master.Addr()
+
+	s.say("normal: mains present")
+	if err := s.start(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.command(ctx, "control sim-inverter limit 50"); err != nil {
+		return nil, err
+	}
+	s.say("mains lost (1st outage)")
+	if err := s.outage(ctx); err != nil {
+		return nil, err
+	}
+	s.say("mains back while the capacitor still holds: warm restore")
+	if err := s.command(ctx, "restore"); err != nil {
+		return nil, err
+	}
+	if err := s.waitStep(ctx, power.StepSleeping, 20*time.Second); err != nil {
+		return nil, err
+	}
+	s.say("mains lost (2nd outage)")
+	if err := s.outage(ctx); err != nil {
+		return nil, err
+	}
+	s.say("the capacitor runs out: daemon killed (SIGKILL), nothing in memory survives")
+	if err := s.kill(ctx); err != nil {
+		return nil, err
+	}
+	s.say("mains back: cold start on the same EEPROM image and data store")
+	if err := s.start(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.quit(ctx); err != nil {
+		return nil, err
+	}
+	r, err := s.check()
+	if err != nil {
+		return nil, err
+	}
+	for _, ev := range master.Received() {
+		if ev.Kind == proto698.PowerOff {
+			r.MasterOff++
+			r.OffSeqs = append(r.OffSeqs, ev.Seq)
+		} else {
+			r.MasterOn++
+			r.OnSeqs = append(r.OnSeqs, ev.Seq)
+		}
+	}
+	return r, nil
+}
+
+func (r *scenarioResult) summary() string {
+	return fmt.Sprintf("summary: outages %d, warm %d, cold %d, journaled %d, replayed %d, rejected %d, lost %d",
+		r.Outages, r.Warm, r.Cold, r.Journaled, r.Replayed, r.Rejected, r.Lost)
+}
