@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"holdup/power"
+	"holdup/proto698"
+	"holdup/store"
+)
+
+// TestMain lets the test binary stand in for the holdup binary when the
+// scenario starts daemon children (it re-executes itself with
+// HOLDUP_SIM_CHILD=1 and `run …` arguments).
+func TestMain(m *testing.M) {
+	if os.Getenv(simChildEnv) != "" {
+		ctx, stop := context.WithCancel(context.Background())
+		code := dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
+	os.Exit(m.Run())
+}
+
+// newSession returns a scenario session on a fresh state directory with a
+// master station simulator the children report to.
+func newSession(t *testing.T) (*session, *proto698.MasterSim, *strings.Builder) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	master, err := proto698.NewMasterSim("127.0.0.1:0", time.Local, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = master.Run(ctx); close(done) }()
+	go drainMaster(ctx, master)
+	t.Cleanup(func() { cancel(); <-done })
+	out := &strings.Builder{}
+	s := &session{exe: exe, env: []string{simChildEnv + "=1"}, config: "testdata/sim.toml", dir: t.TempDir(), master: master.Addr(), out: out}
+	t.Cleanup(s.close)
+	return s, master, out
+}
+
+// inOrder checks that want occurs in steps as a subsequence, and returns
+// the index after the last match.
+func inOrder(t *testing.T, steps []power.Step, want ...power.Step) {
+	t.Helper()
+	i := 0
+	for _, s := range steps {
+		if i < len(want) && s == want[i] {
+			i++
+		}
+	}
+	if i < len(want) {
+		t.Fatalf("step %q missing or out of order in:\n%s", want[i], stepList(steps))
+	}
+}
+
+func stepList(steps []power.Step) string {
+	var b strings.Builder
+	for _, s := range steps {
+		b.WriteString("  " + string(s) + "\n")
+	}
+	return b.String()
+}
+
+func has(steps []power.Step, s power.Step) bool {
+	for _, x := range steps {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestScenarioWarmRestore(t *testing.T) {
+	ctx := context.Background()
+	s, master, out := newSession(t)
+	if err := s.start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.outage(ctx); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if err := s.command(ctx, "restore"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.waitStep(ctx, power.StepSleeping, 20*time.Second); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if err := s.quit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	steps := power.Steps(s.timeline[0])
+	// The seed's order: protection 1-1…1-4 on loss, recovery 2-1…2-6 on
+	// a warm return, then sleep.
+	inOrder(t, steps,
+		power.StepSleeping, power.StepEdgeGated, power.StepLossConfirmed, power.StepOutageJournaled,
+		power.StepOutageReported, power.StepGated, power.StepModulesInvalid,
+		power.StepRestoreConfirmed, power.StepRestoreReported, power.StepReinit, power.StepResumed,
+		power.StepReplayed, power.StepCompletion, power.StepSleeping)
+	if has(steps, power.StepColdStart) {
+		t.Fatalf("a warm restore went through a cold start:\n%s", stepList(steps))
+	}
+	r, err := s.check()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Outages != 1 || r.Warm != 1 || r.Cold != 0 {
+		t.Fatalf("data store outages: %+v", r.Outage)
+	}
+	o := r.Outage[0]
+	if !o.LossConfirmed || !o.RestoreConfirmed || o.Duration <= 0 || !o.End.After(o.Begin) {
+		t.Fatalf("outage log entry: %+v", o)
+	}
+	// Everything the journal acknowledged is in the data store, once:
+	// the outage-begin and -end records, both control actions and at
+	// least one checked reading.
+	if r.Lost != 0 || r.Journaled < 5 || o.Replayed != r.Journaled || o.Duplicate != 0 || o.Rejected != 0 {
+		t.Fatalf("journaled %d, lost %d, outage %+v", r.Journaled, r.Lost, o)
+	}
+	kinds := map[string]int{}
+	for a, ok := range r.Stored {
+		if ok {
+			kinds[a.Business+"/"+a.Device+"/"+a.Point]++
+		}
+	}
+	for _, k := range []string{"control/sim-inverter/limit", "control/sim-relay/trip", "collection/sim-inverter/power",
+		"event/mains/" + store.EventOutageBegin, "event/mains/" + store.EventOutageEnd} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s record in the data store (have %v)", k, kinds)
+		}
+	}
+	// The master got the outage and its end under one event number.
+	got := master.Received()
+	if len(got) != 2 || got[0].Kind != proto698.PowerOff || got[1].Kind != proto698.PowerOn || got[0].Seq != got[1].Seq {
+		t.Fatalf("master received %+v", got)
+	}
+	if !strings.Contains(out.String(), string(power.StepReplayed)) {
+		t.Fatalf("timeline not printed:\n%s", out)
+	}
+}
+
+func TestScenarioColdStart(t *testing.T) {
+	ctx := context.Background()
+	s, master, out := newSession(t)
+	if err := s.start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.outage(ctx); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	before := len(s.acked)
+	if err := s.kill(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing reached the data store while the first daemon ran the outage.
+	if r, err := s.check(); err != nil || r.Lost != before || r.Outages != 0 {
+		t.Fatalf("before the restart: %+v %v", r, err)
+	}
+	if err := s.start(ctx); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if err := s.quit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	steps := power.Steps(s.timeline[1])
+	inOrder(t, steps, power.StepColdStart, power.StepRestoreReported, power.StepReplayed, power.StepCompletion, power.StepSleeping)
+	if has(steps, power.StepReinit) || has(steps, power.StepOutageJournaled) {
+		t.Fatalf("cold start re-initialised or journaled a new outage:\n%s", stepList(steps))
+	}
+	r, err := s.check()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Outages != 1 || r.Cold != 1 {
+		t.Fatalf("data store outages: %+v", r.Outage)
+	}
+	o := r.Outage[0]
+	// The cold start's own outage-end record is journaled after the kill
+	// and replayed with the rest.
+	if r.Lost != 0 || len(s.acked) != before+1 || o.Replayed != len(s.acked) || o.RestoreConfirmed {
+		t.Fatalf("journaled %d (before kill %d), lost %d, outage %+v", len(s.acked), before, r.Lost, o)
+	}
+	got := master.Received()
+	if len(got) != 2 || got[0].Kind != proto698.PowerOff || got[1].Kind != proto698.PowerOn || got[0].Seq != got[1].Seq {
+		t.Fatalf("master received %+v: the restarted daemon must report the end under the outage's event number", got)
+	}
+	if got[1].Start.Sub(got[0].Start).Abs() > time.Second {
+		t.Fatalf("restore names begin %v, outage began %v", got[1].Start, got[0].Start)
+	}
+}
+
+// TestSimCommand runs `holdup sim` end to end: the summary line, lost 0,
+// and the counts agree with the scenario (2 outages, 1 warm, 1 cold).
+func TestSimCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the full scenario takes ~15 s")
+	}
+	dir := t.TempDir()
+	start := time.Now()
+	code, out, errOut := run(t, "sim", "-dir", dir)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if d := time.Since(start); d > 60*time.Second {
+		t.Errorf("holdup sim took %v (must be under 60 s)", d)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	last := lines[len(lines)-1]
+	m := regexp.MustCompile(`^summary: outages (\d+), warm (\d+), cold (\d+), journaled (\d+), replayed (\d+), rejected (\d+), lost (\d+)$`).FindStringSubmatch(last)
+	if m == nil {
+		t.Fatalf("last line %q", last)
+	}
+	n := make([]int, 8)
+	for i := 1; i < 8; i++ {
+		n[i], _ = strconv.Atoi(m[i])
+	}
+	if n[1] != 2 || n[2] != 1 || n[3] != 1 || n[4] < 10 || n[5] != n[4] || n[6] != 0 || n[7] != 0 {
+		t.Fatalf("summary %q", last)
+	}
+	for _, step := range []power.Step{power.StepColdStart, power.StepReinit, power.StepCompletion} {
+		if !strings.Contains(out, string(step)) {
+			t.Errorf("timeline lacks %q", step)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "eeprom.bin")); err != nil {
+		t.Fatal(err)
+	}
+}
