@@ -114,11 +114,12 @@ func newDaemon(cfg *config.Config, hw *hardware, opts daemonOptions) (d *daemon,
 	if err != nil {
 		return nil, fmt.Errorf("main: %w", err)
 	}
-	d = &daemon{cfg: cfg, hw: hw, opts: opts, log: log, ring: ring, alarms: newAlarmList(32),
+	built := &daemon{cfg: cfg, hw: hw, opts: opts, log: log, ring: ring, alarms: newAlarmList(32),
 		reopen: make(chan struct{}, 1), started: time.Now()}
+	d = built
 	defer func() {
 		if err != nil {
-			d.close()
+			built.close() // what was opened before the failure
 		}
 	}()
 	log.Info("holdup starting", "version", version, "config", cfg.File, "hardware", hw.name)

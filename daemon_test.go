@@ -1,0 +1,368 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"holdup/config"
+	"holdup/devices"
+	"holdup/power"
+	"holdup/proto698"
+	"holdup/sched"
+	"holdup/store"
+)
+
+// lockedBuffer collects a daemon's logs for a failing test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// simDaemon is the daemon assembled in this process on the sim rig.
+type simDaemon struct {
+	d      *daemon
+	cancel context.CancelFunc
+	done   chan error
+	log    *lockedBuffer
+
+	mu    sync.Mutex
+	acked []journalEvent
+}
+
+// startSim assembles and runs the daemon on testdata/sim.toml with its
+// state in dir; edit may change the configuration and the hardware.
+func startSim(t *testing.T, dir string, edit func(*config.Config, *hardware)) *simDaemon {
+	t.Helper()
+	cfg, err := loadConfig("testdata/sim.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Sim.EEPROMImage = filepath.Join(dir, "eeprom.bin")
+	cfg.Store.Path = filepath.Join(dir, "data.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	r, err := newRig(ctx, cfg, rigOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hw := r.hardware()
+	if edit != nil {
+		edit(cfg, hw)
+	}
+	s := &simDaemon{cancel: cancel, done: make(chan error, 1), log: &lockedBuffer{}}
+	s.d, err = newDaemon(cfg, hw, daemonOptions{Log: s.log, Console: "none", ObserveJournal: func(e journalEvent) {
+		s.mu.Lock()
+		s.acked = append(s.acked, e)
+		s.mu.Unlock()
+	}})
+	if err != nil {
+		cancel()
+		r.close()
+		t.Fatal(err)
+	}
+	go func() { s.done <- s.d.run(ctx); r.close() }()
+	t.Cleanup(func() {
+		s.stop(t) // idempotent
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", s.log)
+		}
+	})
+	return s
+}
+
+func (s *simDaemon) stop(t *testing.T) {
+	t.Helper()
+	s.cancel()
+	select {
+	case err := <-s.done:
+		s.done <- err
+		if err != nil {
+			t.Errorf("daemon: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("daemon did not stop within 20 s")
+	}
+}
+
+func (s *simDaemon) wait(t *testing.T, step power.Step, after uint64) power.Entry {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	e, err := s.d.mon.Timeline().Wait(ctx, step, after)
+	if err != nil {
+		t.Fatalf("waiting for %q: %v\n%s", step, err, stepList(power.Steps(s.d.mon.Timeline().Entries())))
+	}
+	return e
+}
+
+func (s *simDaemon) control(t *testing.T, device, point string, v float64) {
+	t.Helper()
+	drv := s.d.set.Drivers[device]
+	p, _ := drv.Device().Point(point)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := s.d.sched.Do(ctx, pointOp(drv, p, v)); err != nil {
+		t.Fatalf("control %s/%s: %v", device, point, err)
+	}
+}
+
+func (s *simDaemon) alarms() string {
+	var b strings.Builder
+	for _, a := range s.d.alarms.recent() {
+		b.WriteString(string(a.Code) + ": " + a.Err.Error() + "\n")
+	}
+	return b.String()
+}
+
+// lossWithRecords cuts the mains, waits for protection and journals two
+// control actions; it returns the timeline position after protection.
+func (s *simDaemon) lossWithRecords(t *testing.T) uint64 {
+	t.Helper()
+	after := s.d.mon.Timeline().Last()
+	if err := s.d.hw.sim.setMains(false); err != nil {
+		t.Fatal(err)
+	}
+	e := s.wait(t, power.StepModulesInvalid, after)
+	s.control(t, "sim-inverter", "limit", 42)
+	s.control(t, "sim-relay", "trip", 1)
+	return e.Seq
+}
+
+func storedRecords(t *testing.T, path string) map[uint64]store.Record {
+	t.Helper()
+	ds, err := store.OpenDataStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	got := map[uint64]store.Record{}
+	if err := ds.Records(func(r store.StoredRecord) error { got[r.Record.Seq] = r.Record; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// TestMissingGPIOChipKeepsProtecting: with the power-fail line's chip
+// missing the daemon says so (chip named, alarm raised), and still does
+// what it can without it: the cold start replays the outage a previous run
+// journaled, and field IO runs.
+func TestMissingGPIOChipKeepsProtecting(t *testing.T) {
+	dir := t.TempDir()
+	first := startSim(t, dir, nil)
+	first.wait(t, power.StepSleeping, 0)
+	first.lossWithRecords(t)
+	first.stop(t) // shut down during the outage: the journal holds it open
+	first.mu.Lock()
+	acked := append([]journalEvent(nil), first.acked...)
+	first.mu.Unlock()
+	if len(acked) < 3 {
+		t.Fatalf("first run acknowledged %d records", len(acked))
+	}
+
+	second := startSim(t, dir, func(cfg *config.Config, hw *hardware) {
+		cfg.Power.FailLine.Chip = "gpiochip-holdup-test-missing"
+		hw.openLine = realHardware().openLine
+	})
+	e := second.wait(t, power.StepColdStart, 0)
+	second.wait(t, power.StepSleeping, e.Seq)
+	al := second.alarms()
+	if !strings.Contains(al, string(power.AlarmLine)) || !strings.Contains(al, "gpiochip-holdup-test-missing") ||
+		!strings.Contains(al, "power.fail_line") || !strings.Contains(al, "sim.toml:") {
+		t.Fatalf("alarms do not name the missing chip and the config key:\n%s", al)
+	}
+	second.control(t, "sim-inverter", "limit", 7)
+	second.stop(t)
+	got := storedRecords(t, filepath.Join(dir, "data.db"))
+	for _, a := range acked {
+		if _, ok := got[a.Seq]; !ok {
+			t.Errorf("record %d (%s %s) acknowledged by the first run is not in the data store", a.Seq, a.Record.Device, a.Record.Business)
+		}
+	}
+}
+
+// TestUnreadableDataStore: a data store that cannot be opened is an alarm
+// naming the key and file; the journal keeps protecting (records journaled
+// during an outage stay in the EEPROM, nothing is consumed) and the next
+// start with a good data store replays them.
+func TestUnreadableDataStore(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "data.db")
+	if err := os.WriteFile(db, bytes.Repeat([]byte("not a bbolt file "), 1024), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startSim(t, dir, nil)
+	s.wait(t, power.StepSleeping, 0)
+	if al := s.alarms(); !strings.Contains(al, "store.path") || !strings.Contains(al, db) {
+		t.Fatalf("alarms do not name store.path and the file:\n%s", al)
+	}
+	after := s.lossWithRecords(t)
+	if err := s.d.hw.sim.setMains(true); err != nil {
+		t.Fatal(err)
+	}
+	s.wait(t, power.StepSleeping, after)
+	entries := s.d.mon.Timeline().Since(after)
+	replayAlarm := false
+	for _, e := range entries {
+		replayAlarm = replayAlarm || (e.Step == power.StepAlarm && strings.Contains(e.Detail, string(power.AlarmReplay)))
+	}
+	if !replayAlarm {
+		t.Fatalf("no replay alarm:\n%s", stepList(power.Steps(entries)))
+	}
+	st, err := s.d.jrnl.Stats(context.Background())
+	if err != nil || st.Records == 0 || st.Consumed != 0 {
+		t.Fatalf("journal after a failed replay: %+v %v (records must stay, unconsumed)", st, err)
+	}
+	s.stop(t)
+	s.mu.Lock()
+	acked := append([]journalEvent(nil), s.acked...)
+	s.mu.Unlock()
+
+	if err := os.Remove(db); err != nil {
+		t.Fatal(err)
+	}
+	again := startSim(t, dir, nil)
+	again.wait(t, power.StepReplayed, 0)
+	again.wait(t, power.StepSleeping, 0)
+	again.stop(t)
+	got := storedRecords(t, db)
+	for _, a := range acked {
+		if _, ok := got[a.Seq]; !ok {
+			t.Errorf("record %d (%s) not replayed once the data store opened", a.Seq, a.Record.Device)
+		}
+	}
+}
+
+// TestRunWithoutEEPROMBus: on a machine without the configured i2c-dev
+// node, `holdup run` refuses to start with an error naming the bus and
+// where the config sets it.
+func TestRunWithoutEEPROMBus(t *testing.T) {
+	if _, err := os.Stat("/dev/i2c-5"); err == nil {
+		t.Skip("this machine has /dev/i2c-5")
+	}
+	code, _, errOut := run(t, "run", "-config", "deploy/holdup.toml", "-console", "none")
+	if code != 1 || !strings.Contains(errOut, "EEPROM bus /dev/i2c-5") || !strings.Contains(errOut, "deploy/holdup.toml:10") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	code, _, errOut = run(t, "run", "-config", "deploy/holdup.toml", "-sim-control")
+	if code != 2 || !strings.Contains(errOut, "[sim] enabled") {
+		t.Fatalf("sim flag on a real config: exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestCriticalRecord(t *testing.T) {
+	at := time.Date(2026, 11, 26, 22, 0, 0, 0, time.UTC)
+	many := map[string]string{}
+	for _, k := range []string{"a", "b", "c", "d", "e", "f", "g", "h", "i"} {
+		many[k] = k
+	}
+	cases := []struct {
+		name string
+		in   sched.CriticalRecord
+		want store.Record
+	}{
+		{"checked modbus reading", sched.CriticalRecord{Business: "collection", Interface: "/dev/ttyS2", Device: "inv", Point: "power",
+			Class: sched.Collection, Time: at, ChecksumKind: devices.ChecksumCRC16Modbus, Checksum: 0xBEEF, Value: 131073},
+			store.Record{Time: at, Business: store.BusinessCollection, Interface: "/dev/ttyS2", Device: "inv",
+				Attrs: map[string]any{"point": "power", "business": "collection"}, Value: 131073.0,
+				Integrity: store.Integrity{Kind: store.IntegrityCRC16Modbus, Value: 0xBEEF}}},
+		{"failed control action", sched.CriticalRecord{Business: "control", Interface: "/dev/gpiochip1", Device: "relay", Point: "trip",
+			Class: sched.Control, Time: at, Value: 1, Invalid: true, Err: "line busy", Checksum: 7},
+			store.Record{Time: at, Business: store.BusinessControl, Interface: "/dev/gpiochip1", Device: "relay",
+				Attrs: map[string]any{"point": "trip", "business": "control", "error": "line busy"}, Value: 1.0, Invalid: true}},
+		{"NaN is invalid, never a value", sched.CriticalRecord{Interface: "x", Device: "d", Point: "p", Class: sched.Collection, Time: at,
+			ChecksumKind: devices.ChecksumSum8, Checksum: 0x12, Value: math.NaN()},
+			store.Record{Time: at, Business: store.BusinessCollection, Interface: "x", Device: "d", Attrs: map[string]any{"point": "p"},
+				Invalid: true, Integrity: store.Integrity{Kind: store.IntegritySum8, Value: 0x12}}},
+	}
+	for _, c := range cases {
+		got := criticalRecord(c.in)
+		if err := got.Validate(); err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
+		if got.Time != c.want.Time || got.Business != c.want.Business || got.Interface != c.want.Interface || got.Device != c.want.Device ||
+			got.Value != c.want.Value || got.Invalid != c.want.Invalid || got.Integrity != c.want.Integrity || len(got.Attrs) != len(c.want.Attrs) {
+			t.Errorf("%s:\n got %+v\nwant %+v", c.name, got, c.want)
+		}
+		for k, v := range c.want.Attrs {
+			if got.Attrs[k] != v {
+				t.Errorf("%s: attr %s = %v, want %v", c.name, k, got.Attrs[k], v)
+			}
+		}
+	}
+	// Attributes are capped at the journal's limit, the point kept.
+	r := criticalRecord(sched.CriticalRecord{Interface: "x", Device: "d", Point: "p", Time: at, Attrs: many, Err: strings.Repeat("é", 300)})
+	if err := r.Validate(); err != nil || len(r.Attrs) != 8 || r.Attrs["point"] != "p" {
+		t.Fatalf("capped attrs: %v %v", r.Attrs, err)
+	}
+}
+
+func TestDataFloat(t *testing.T) {
+	cases := []struct {
+		in   proto698.Data
+		v    float64
+		null bool
+		err  bool
+	}{
+		{proto698.DoubleLongUnsigned(123456), 123456, false, false},
+		{proto698.Long(-5), -5, false, false},
+		{proto698.Array{proto698.LongUnsigned(2201), proto698.LongUnsigned(2202)}, 2201, false, false},
+		{proto698.Null{}, 0, true, false},
+		{proto698.Array{}, 0, true, false},
+		{proto698.OctetString{1, 2}, 0, false, true},
+	}
+	for _, c := range cases {
+		v, null, err := dataFloat(c.in)
+		if v != c.v || null != c.null || (err != nil) != c.err {
+			t.Errorf("%#v: %v %v %v", c.in, v, null, err)
+		}
+	}
+}
+
+func TestDeviceConfigFromSimConfig(t *testing.T) {
+	cfg, err := loadConfig("testdata/sim.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var devs []devices.Device
+	for _, d := range cfg.Devices {
+		devs = append(devs, deviceConfig(d, cfg.HPLC))
+	}
+	valid, err := devices.Validate(devs, nil)
+	if err != nil || len(valid) != len(cfg.Devices) {
+		t.Fatalf("sim devices do not validate: %v", err)
+	}
+	byName := map[string]devices.Device{}
+	for _, d := range valid {
+		byName[d.Name] = d
+	}
+	if d := byName["sim-plc-meter"]; d.Port != cfg.HPLC.Port || devices.InterfaceOf(d) != cfg.HPLC.Port || d.Points[0].Item != "00010000" || !d.MainsOnly {
+		t.Errorf("hplc device: %+v (must sit on the module's port)", d)
+	}
+	if d := byName["sim-relay"]; devices.InterfaceOf(d) != "/dev/gpiochip1" || d.Points[0].Kind != devices.KindLine {
+		t.Errorf("gpio device: %+v", d)
+	}
+	if d := byName["sim-inverter"]; d.Port != "/dev/ttySIM2" || d.Points[0].Period.Duration != 5*time.Second || d.Points[0].Type != devices.TypeS32 {
+		t.Errorf("modbus device: %+v", d)
+	}
+	if p := byName["sim-meter"].Points[0]; p.Item != "00100200" {
+		t.Errorf("dlt698 point: %+v", p)
+	}
+}
