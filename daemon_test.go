@@ -52,6 +52,12 @@ type simDaemon struct {
 // state in dir; edit may change the configuration and the hardware.
 func startSim(t *testing.T, dir string, edit func(*config.Config, *hardware)) *simDaemon {
 	t.Helper()
+	return startSimConsole(t, dir, edit, "none")
+}
+
+// startSimConsole is startSim with the console on port ("" = configured).
+func startSimConsole(t *testing.T, dir string, edit func(*config.Config, *hardware), port string) *simDaemon {
+	t.Helper()
 	cfg, err := loadConfig("testdata/sim.toml")
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +74,7 @@ func startSim(t *testing.T, dir string, edit func(*config.Config, *hardware)) *s
 		edit(cfg, hw)
 	}
 	s := &simDaemon{cancel: cancel, done: make(chan error, 1), log: &lockedBuffer{}}
-	s.d, err = newDaemon(cfg, hw, daemonOptions{Log: s.log, Console: "none", ObserveJournal: func(e journalEvent) {
+	s.d, err = newDaemon(cfg, hw, daemonOptions{Log: s.log, Console: port, ObserveJournal: func(e journalEvent) {
 		s.mu.Lock()
 		s.acked = append(s.acked, e)
 		s.mu.Unlock()

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"holdup/power"
+)
+
+// opTerm is the operator's end of the pty whose other end the daemon
+// opens as its console port with go.bug.st/serial.
+type opTerm struct {
+	t      *testing.T
+	master *os.File
+	chunks chan []byte
+	buf    bytes.Buffer
+}
+
+func (o *opTerm) expect(want string) string {
+	o.t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		if i := strings.Index(o.buf.String(), want); i >= 0 {
+			return string(o.buf.Next(i + len(want)))
+		}
+		select {
+		case b, ok := <-o.chunks:
+			if !ok {
+				o.t.Fatalf("console closed waiting for %q; have %q", want, o.buf.String())
+			}
+			o.buf.Write(b)
+		case <-deadline:
+			o.t.Fatalf("timed out waiting for %q; have %q", want, o.buf.String())
+		}
+	}
+}
+
+// run types a command and returns its output up to the next prompt.
+func (o *opTerm) run(cmd string) string {
+	o.t.Helper()
+	if _, err := o.master.Write([]byte(cmd + "\r")); err != nil {
+		o.t.Fatal(err)
+	}
+	o.expect(cmd + "\r\n")
+	return strings.TrimSuffix(o.expect("holdup> "), "holdup> ")
+}
+
+func mustContain(t *testing.T, what, out string, wants ...string) {
+	t.Helper()
+	t.Logf("%s:\n%s", what, out)
+	for _, w := range wants {
+		if !strings.Contains(out, w) {
+			t.Fatalf("%s: no %q in:\n%s", what, w, out)
+		}
+	}
+}
+
+// TestConsoleOnLiveDaemon serves the console on a serial port (a pty
+// opened with go.bug.st/serial) from the assembled daemon on the sim rig:
+// the figures come from the live parts, and `power simulate-loss` (after
+// login) drives a real outage through the lifecycle.
+func TestConsoleOnLiveDaemon(t *testing.T) {
+	master, slave, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	defer slave.Close()
+	o := &opTerm{t: t, master: master, chunks: make(chan []byte, 64)}
+	go func() {
+		defer close(o.chunks)
+		for {
+			b := make([]byte, 4096)
+			n, err := master.Read(b)
+			if n > 0 {
+				o.chunks <- b[:n]
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	s := startSimConsole(t, t.TempDir(), nil, slave.Name())
+	t.Cleanup(func() {
+		s.stop(t)
+		master.Close()
+		for range o.chunks {
+		}
+	})
+	o.expect("holdup> ")
+
+	mustContain(t, "status", o.run("status"), "normal")
+	mustContain(t, "devices", o.run("devices"), "sim-inverter", "sim-plc-meter", "sim-relay")
+	mustContain(t, "config", o.run("config"), "sim-inverter")
+	mustContain(t, "simulate-loss without login", o.run("power simulate-loss"), "log in first")
+
+	o.master.Write([]byte("login\r"))
+	o.expect("password: ")
+	o.master.Write([]byte("sim-operator\r"))
+	o.expect("logged in")
+	o.expect("holdup> ")
+
+	after := s.d.mon.Timeline().Last()
+	o.run("power simulate-loss")
+	e := s.wait(t, power.StepModulesInvalid, after)
+	mustContain(t, "status in an outage", o.run("status"), "outage")
+	mustContain(t, "sched in an outage", o.run("sched"), "outage", "sim-plc-meter")
+	o.run("power simulate-restore")
+	s.wait(t, power.StepSleeping, e.Seq)
+	mustContain(t, "outages", o.run("outages"), "warm")
+	mustContain(t, "journal stats", o.run("journal stats"), "at24c64")
+	mustContain(t, "log", o.run("log 50"), "completion log written")
+}
