@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"math"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -371,4 +373,51 @@ func TestDeviceConfigFromSimConfig(t *testing.T) {
 	if p := byName["sim-meter"].Points[0]; p.Item != "00100200" {
 		t.Errorf("dlt698 point: %+v", p)
 	}
+}
+
+// TestSystemdNotify: with a notify socket the daemon sends READY=1 once
+// start-up is done, WATCHDOG=1 from its main loop (each ping after the
+// monitor goroutine answered), and STOPPING=1 on shutdown.
+func TestSystemdNotify(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	t.Setenv("NOTIFY_SOCKET", sock)
+	t.Setenv("WATCHDOG_USEC", "200000")
+	t.Setenv("WATCHDOG_PID", strconv.Itoa(os.Getpid()))
+	msgs := make(chan string, 64)
+	go func() {
+		b := make([]byte, 512)
+		for {
+			n, err := conn.Read(b)
+			if err != nil {
+				close(msgs)
+				return
+			}
+			msgs <- string(b[:n])
+		}
+	}()
+	next := func(want string) {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case m := <-msgs:
+				if strings.Contains(m, want) {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("no %s from the daemon", want)
+			}
+		}
+	}
+	s := startSim(t, t.TempDir(), nil)
+	next("READY=1")
+	next("WATCHDOG=1")
+	next("WATCHDOG=1")
+	s.stop(t)
+	next("STOPPING=1")
 }
