@@ -391,6 +391,9 @@ func (d dlt698Client) Reinit(context.Context) error { return nil }
 func outcome698(err error) error {
 	var fe *proto698.FrameError
 	switch {
+	case errors.Is(err, context.Canceled):
+		// Called off (the device was gated, or shutdown): not a link fault.
+		return fmt.Errorf("%w: %w", devices.ErrNotSent, err)
 	case errors.Is(err, proto698.ErrNoAnswer), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%w: %w", devices.ErrTimeout, err)
 	case errors.Is(err, proto698.ErrDAR):
@@ -470,6 +473,10 @@ func (h hplcClient) Read(ctx context.Context, node, item []byte) (devices.Value,
 	}
 	ans, err := h.m.MonitorNode(ctx, hplc.Addr(addr), frame)
 	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			// Called off (the device was gated, or shutdown): not a link fault.
+			return devices.Value{}, fmt.Errorf("%w: %w", devices.ErrNotSent, err)
+		}
 		if errors.Is(err, hplc.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
 			return devices.Value{}, fmt.Errorf("%w: %w", devices.ErrTimeout, err)
 		}

@@ -632,7 +632,8 @@ func runDaemon(ctx context.Context, cfg *config.Config, ro runOptions, stdin io.
 	var r *rig
 	if cfg.Sim.Enabled {
 		var err error
-		r, err = newRig(ctx, cfg, rigOptions{Master: ro.SimMaster}, nil)
+		// The simulators outlive the daemon: they stop after it (r.close).
+		r, err = newRig(context.WithoutCancel(ctx), cfg, rigOptions{Master: ro.SimMaster}, nil)
 		if err != nil {
 			return err
 		}

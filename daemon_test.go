@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"math"
 	"net"
 	"os"
@@ -67,7 +68,7 @@ func startSimConsole(t *testing.T, dir string, edit func(*config.Config, *hardwa
 	cfg.Sim.EEPROMImage = filepath.Join(dir, "eeprom.bin")
 	cfg.Store.Path = filepath.Join(dir, "data.db")
 	ctx, cancel := context.WithCancel(context.Background())
-	r, err := newRig(ctx, cfg, rigOptions{}, nil)
+	r, err := newRig(context.Background(), cfg, rigOptions{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -420,4 +421,97 @@ func TestSystemdNotify(t *testing.T) {
 	next("WATCHDOG=1")
 	s.stop(t)
 	next("STOPPING=1")
+}
+
+// TestBlipThroughDaemon: a power-fail edge the phase voltages overrule is
+// a blip — no outage journaled or logged — and the mains-only device shed
+// by the optimistic gate runs again afterwards.
+func TestBlipThroughDaemon(t *testing.T) {
+	dir := t.TempDir()
+	s := startSim(t, dir, nil)
+	s.wait(t, power.StepSleeping, 0)
+	line := s.d.hw.sim.line
+	if err := line.Fail(); err != nil { // the line drops, the voltages stay
+		t.Fatal(err)
+	}
+	s.wait(t, power.StepBlip, 0)
+	drv := s.d.set.Drivers["sim-plc-meter"]
+	p, _ := drv.Device().Point("energy")
+	var err error
+	for range 40 { // the reopener re-opens the gated interface just after the blip
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		var res sched.Result
+		res, err = s.d.sched.Do(ctx, pointOp(drv, p, 0))
+		cancel()
+		if err == nil {
+			if res.Value != 1234.56 {
+				t.Fatalf("meter energy %v, want the simulated meter's 1234.56", res.Value)
+			}
+			break
+		}
+		if !errors.Is(err, sched.ErrAwaitingReinit) {
+			t.Fatalf("mains-only device after a blip: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("mains-only device still shut after a blip: %v", err)
+	}
+	if err := line.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.d.mon.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	steps := power.Steps(s.d.mon.Timeline().Since(0))
+	if has(steps, power.StepOutageJournaled) || has(steps, power.StepGated) {
+		t.Fatalf("a blip became an outage:\n%s", stepList(steps))
+	}
+
+	s.stop(t)
+	ds, err := store.OpenDataStore(filepath.Join(dir, "data.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	if os, _ := ds.Outages(0); len(os) != 0 {
+		t.Fatalf("outage log after a blip: %+v", os)
+	}
+}
+
+// TestACSamplingUnreachable: without the AC-sampling unit the daemon says
+// so, decides the loss from the GPIO line alone, and logs the outage as
+// unconfirmed.
+func TestACSamplingUnreachable(t *testing.T) {
+	dir := t.TempDir()
+	s := startSim(t, dir, func(cfg *config.Config, hw *hardware) {
+		open := hw.openSerial698
+		hw.openSerial698 = func(sc config.Serial) (acPort, error) {
+			if sc.Port == cfg.ACSampling.Port {
+				return nil, errors.New("open /dev/ttySIM0: no such file or directory")
+			}
+			return open(sc)
+		}
+	})
+	s.wait(t, power.StepSleeping, 0)
+	if al := s.alarms(); !strings.Contains(al, "ac_sampling.port") || !strings.Contains(al, "GPIO line alone") {
+		t.Fatalf("alarms: %s", al)
+	}
+	after := s.lossWithRecords(t)
+	if err := s.d.hw.sim.setMains(true); err != nil {
+		t.Fatal(err)
+	}
+	s.wait(t, power.StepSleeping, after)
+	inOrder(t, power.Steps(s.d.mon.Timeline().Entries()), power.StepLossUnconfirmed, power.StepOutageJournaled,
+		power.StepModulesInvalid, power.StepRestoreGPIO, power.StepReplayed, power.StepCompletion)
+	s.stop(t)
+	ds, err := store.OpenDataStore(filepath.Join(dir, "data.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	os, err := ds.Outages(0)
+	if err != nil || len(os) != 1 || os[0].LossConfirmed || os[0].RestoreConfirmed || os[0].Replayed < 4 {
+		t.Fatalf("outage log: %+v %v", os, err)
+	}
 }

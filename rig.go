@@ -128,7 +128,11 @@ func newRig(ctx context.Context, cfg *config.Config, opts rigOptions, log *slog.
 			return nil, fmt.Errorf("main: sim: HPLC module pty: %w", err)
 		}
 		r.hpty = pty
+		// The module was in service before: its parameter area holds the
+		// master address and the meters (Reinit restores them after a
+		// parameter-area init).
 		meters := map[hplc.Addr]hplc.SimMeter{}
+		var nodes []hplc.Node
 		for _, d := range cfg.Devices {
 			if d.Driver == config.DriverHPLC && d.Enabled {
 				a, err := hplc.ParseAddr(d.Address)
@@ -136,12 +140,18 @@ func newRig(ctx context.Context, cfg *config.Config, opts rigOptions, log *slog.
 					return nil, fmt.Errorf("main: sim: meter %q: %w", d.Name, err)
 				}
 				meters[a] = hplc.SimMeter{Voltage: [3]float64{nominal, nominal, nominal}, Current: [3]float64{1.5, 1.5, 1.5}, ForwardEnergy: 1234.56}
+				nodes = append(nodes, hplc.Node{Addr: a, Protocol: hplc.ProtoDLT645_2007})
 			}
+		}
+		var masterAddr hplc.Addr
+		if cfg.Uplink != nil {
+			masterAddr, _ = hplc.ParseAddr(cfg.Uplink.TerminalAddress)
 		}
 		// A real module takes seconds to reboot; the sim keeps the rule
 		// (silent while rebooting) on a shorter time so a scenario fits
 		// in a minute.
-		r.hsim = hplc.NewSim(pty.Master, hplc.SimConfig{RebootTime: 300 * time.Millisecond, MeterDelay: 20 * time.Millisecond, Meters: meters},
+		r.hsim = hplc.NewSim(pty.Master, hplc.SimConfig{RebootTime: 300 * time.Millisecond, MeterDelay: 20 * time.Millisecond,
+			Master: masterAddr, Nodes: nodes, Meters: meters},
 			r.log.With("sim", "hplc"))
 		r.ports[h.Port] = pty.Path
 		r.goRun(ctx, r.hsim.Run)
