@@ -39,6 +39,7 @@ var (
 	guestPart  = flag.String("guest.part", "at24c256", "part of the guest's EEPROM")
 	guestEpoch = flag.Int("guest.epoch", 0, "power-cut chain: this boot's number (1, 2, …); 0 skips TestGuestPowerCutCycle")
 	guestCut   = flag.Int("guest.cut", 0, "power-cut chain: cut power after this many acknowledged appends; 0 only verifies")
+	guestDS    = flag.String("guest.datastore", "", "TestGuestDataStoreDump: the data store file holdup run replayed into")
 	guestCutC  = flag.String("guest.cut-consume", "", "power-cut chain: at the cut, also consume the first half of this boot's acknowledged records: "+
 		"racing (cut as the consume starts) or done (cut once it returned)")
 )
@@ -509,4 +510,62 @@ func TestGuestPowerCutCycle(t *testing.T) {
 	}
 	time.Sleep(30 * time.Second) // the host cuts power long before this
 	t.Fatal("power was not cut within 60 s of @@HOST quit")
+}
+
+// TestGuestDataStoreDump prints what `holdup run` imported into its data
+// store on a cold start after a power cut (the host script's daemon step),
+// one line per record in the REC format of TestGuestPowerCutCycle, so the
+// host compares it with the writer's acknowledgements the same way:
+//
+//	STORE records=R rejected=X outages=O
+//	REC <seq> <device> <digest> ok|MISMATCH
+//	REJECTED <seq> <reason>
+//	OUTAGE <kind> replayed=N rejected=N duplicate=N
+func TestGuestDataStoreDump(t *testing.T) {
+	if *guestDS == "" {
+		t.Skip("no data store to dump (set -guest.datastore)")
+	}
+	ds, err := store.OpenDataStore(*guestDS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	out := &guestOut{}
+	nrec, nrej, err := ds.Counts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outages, err := ds.Outages(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.line("STORE records=%d rejected=%d outages=%d", nrec, nrej, len(outages))
+	bad := 0
+	err = ds.Records(func(r store.StoredRecord) error {
+		verdict := "ok"
+		ep, i, err := parseDevice(r.Record.Device)
+		d := digest(r.Record, r.Record.Seq)
+		if err != nil || digest(guestRecord(ep, i), r.Record.Seq) != d {
+			verdict = "MISMATCH"
+			bad++
+		}
+		out.line("REC %d %s %s %s", r.Record.Seq, r.Record.Device, d, verdict)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rej, err := ds.Rejections()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rej {
+		out.line("REJECTED %d %s", r.Seq, r.Reason)
+	}
+	for _, o := range outages {
+		out.line("OUTAGE %s replayed=%d rejected=%d duplicate=%d errors=%q", o.Kind, o.Replayed, o.Rejected, o.Duplicate, o.Errors)
+	}
+	if bad > 0 {
+		t.Fatalf("%d stored records are not what the writer appended", bad)
+	}
 }
