@@ -515,3 +515,103 @@ func TestACSamplingUnreachable(t *testing.T) {
 		t.Fatalf("outage log: %+v %v", os, err)
 	}
 }
+
+// TestLossDuringRecovery: power fails again while the warm recovery runs
+// (the HPLC module is rebooting): recovery stops at a safe point, the new
+// outage is protected, and after the final return every acknowledged
+// record is in the data store exactly once and both outages are logged.
+func TestLossDuringRecovery(t *testing.T) {
+	dir := t.TempDir()
+	s := startSim(t, dir, nil)
+	s.wait(t, power.StepSleeping, 0)
+	after := s.lossWithRecords(t)
+	if err := s.d.hw.sim.setMains(true); err != nil {
+		t.Fatal(err)
+	}
+	e := s.wait(t, power.StepRestoreReported, after)
+	// Re-initialising the HPLC module takes seconds: cut the mains again.
+	if err := s.d.hw.sim.setMains(false); err != nil {
+		t.Fatal(err)
+	}
+	e2 := s.wait(t, power.StepRecoveryStopped, e.Seq)
+	s.wait(t, power.StepModulesInvalid, e2.Seq)
+	s.control(t, "sim-inverter", "limit", 43)
+	if err := s.d.hw.sim.setMains(true); err != nil {
+		t.Fatal(err)
+	}
+	e3 := s.wait(t, power.StepCompletion, e2.Seq)
+	s.wait(t, power.StepSleeping, e3.Seq)
+	steps := power.Steps(s.d.mon.Timeline().Since(after))
+	inOrder(t, steps, power.StepRestoreConfirmed, power.StepRestoreReported, power.StepRecoveryStopped,
+		power.StepLossConfirmed, power.StepModulesInvalid, power.StepRestoreConfirmed, power.StepReinit,
+		power.StepResumed, power.StepReplayed, power.StepCompletion, power.StepSleeping)
+	s.stop(t)
+	s.mu.Lock()
+	acked := append([]journalEvent(nil), s.acked...)
+	s.mu.Unlock()
+	ds, err := store.OpenDataStore(filepath.Join(dir, "data.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	seen := map[uint64]int{}
+	if err := ds.Records(func(r store.StoredRecord) error { seen[r.Record.Seq]++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range acked {
+		if seen[a.Seq] != 1 {
+			t.Errorf("record %d (%s %s) stored %d times", a.Seq, a.Record.Business, a.Record.Device, seen[a.Seq])
+		}
+	}
+	outs, err := ds.Outages(0)
+	if err != nil || len(outs) != 2 {
+		t.Fatalf("outage log: %+v %v", outs, err)
+	}
+	replayed, dup, interrupted := 0, 0, 0
+	for _, o := range outs {
+		replayed += o.Replayed
+		dup += o.Duplicate
+		if o.Interrupted {
+			interrupted++
+		}
+	}
+	if replayed != len(acked) || dup != 0 || interrupted != 1 {
+		t.Fatalf("outage log replayed %d (acknowledged %d), duplicates %d, interrupted %d: %+v", replayed, len(acked), dup, interrupted, outs)
+	}
+}
+
+// TestChatterThroughDaemon: 1,000 edges on the power-fail line within a
+// few milliseconds (no kernel debounce) make one outage, not many.
+func TestChatterThroughDaemon(t *testing.T) {
+	dir := t.TempDir()
+	s := startSim(t, dir, func(cfg *config.Config, _ *hardware) { cfg.Power.Debounce = 0 })
+	s.wait(t, power.StepSleeping, 0)
+	for _, ac := range s.d.hw.sim.acs {
+		ac.SetMainsLost(true)
+	}
+	start := time.Now()
+	if err := s.d.hw.sim.line.Chatter(1001, nil, power.MainsLost); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 10*time.Millisecond {
+		t.Logf("1,001 edges took %v (slow machine)", d)
+	}
+	e := s.wait(t, power.StepModulesInvalid, 0)
+	if err := s.d.hw.sim.setMains(true); err != nil {
+		t.Fatal(err)
+	}
+	s.wait(t, power.StepSleeping, e.Seq)
+	st, err := s.d.mon.Stats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, x := range power.Steps(s.d.mon.Timeline().Entries()) {
+		if x == power.StepOutageJournaled {
+			n++
+		}
+	}
+	if n != 1 || st.Outages != 1 || st.Warm != 1 || st.Edges < 1000 {
+		t.Fatalf("%d outage-begin steps, stats %+v", n, st)
+	}
+}

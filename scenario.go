@@ -499,3 +499,17 @@ func (r *scenarioResult) summary() string {
 	return fmt.Sprintf("summary: outages %d, warm %d, cold %d, journaled %d, replayed %d, rejected %d, lost %d",
 		r.Outages, r.Warm, r.Cold, r.Journaled, r.Replayed, r.Rejected, r.Lost)
 }
+
+// breakdown says what the journaled records were and where they are now.
+func (r *scenarioResult) breakdown() string {
+	kinds := map[string]int{}
+	stored := 0
+	for a, ok := range r.Stored {
+		kinds[a.Business]++
+		if ok {
+			stored++
+		}
+	}
+	return fmt.Sprintf("journaled records: %d control, %d collection, %d outage begin/end; %d of %d in the data store",
+		kinds[store.BusinessControl.String()], kinds[store.BusinessCollection.String()], kinds[store.BusinessEvent.String()], stored, len(r.Stored))
+}

@@ -76,6 +76,7 @@ func simOutage(ctx context.Context, cfgPath, dir string, verbose bool, stdout io
 	fmt.Fprintf(stdout, "master station: %d power-off and %d power-on reports (event numbers %v / %v)\n", r.MasterOff, r.MasterOn, r.OffSeqs, r.OnSeqs)
 	fmt.Fprintf(stdout, "data store %s: %d outages; EEPROM image %s; daemon logs %s/run-*.log; %v\n",
 		filepath.Join(abs, "data.db"), r.Outages, filepath.Join(abs, "eeprom.bin"), abs, time.Since(t0).Round(time.Millisecond))
+	fmt.Fprintln(stdout, r.breakdown())
 	fmt.Fprintln(stdout, r.summary())
 	if r.Lost > 0 {
 		return errors.New("acknowledged journal records are missing from the data store")
