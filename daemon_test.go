@@ -174,6 +174,7 @@ func storedRecords(t *testing.T, path string) map[uint64]store.Record {
 // what it can without it: the cold start replays the outage a previous run
 // journaled, and field IO runs.
 func TestMissingGPIOChipKeepsProtecting(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	first := startSim(t, dir, nil)
 	first.wait(t, power.StepSleeping, 0)
@@ -212,6 +213,7 @@ func TestMissingGPIOChipKeepsProtecting(t *testing.T) {
 // during an outage stay in the EEPROM, nothing is consumed) and the next
 // start with a good data store replays them.
 func TestUnreadableDataStore(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "data.db")
 	if err := os.WriteFile(db, bytes.Repeat([]byte("not a bbolt file "), 1024), 0o600); err != nil {
@@ -427,6 +429,7 @@ func TestSystemdNotify(t *testing.T) {
 // a blip — no outage journaled or logged — and the mains-only device shed
 // by the optimistic gate runs again afterwards.
 func TestBlipThroughDaemon(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := startSim(t, dir, nil)
 	s.wait(t, power.StepSleeping, 0)
@@ -483,6 +486,7 @@ func TestBlipThroughDaemon(t *testing.T) {
 // so, decides the loss from the GPIO line alone, and logs the outage as
 // unconfirmed.
 func TestACSamplingUnreachable(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := startSim(t, dir, func(cfg *config.Config, hw *hardware) {
 		open := hw.openSerial698
@@ -521,6 +525,7 @@ func TestACSamplingUnreachable(t *testing.T) {
 // outage is protected, and after the final return every acknowledged
 // record is in the data store exactly once and both outages are logged.
 func TestLossDuringRecovery(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := startSim(t, dir, nil)
 	s.wait(t, power.StepSleeping, 0)
@@ -583,6 +588,7 @@ func TestLossDuringRecovery(t *testing.T) {
 // TestChatterThroughDaemon: 1,000 edges on the power-fail line within a
 // few milliseconds (no kernel debounce) make one outage, not many.
 func TestChatterThroughDaemon(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := startSim(t, dir, func(cfg *config.Config, _ *hardware) { cfg.Power.Debounce = 0 })
 	s.wait(t, power.StepSleeping, 0)

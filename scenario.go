@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -185,6 +186,7 @@ type simChild struct {
 	events chan simEvent
 	exited chan error
 	log    *os.File
+	reaped bool
 }
 
 // start launches the next daemon child and waits until it is ready.
@@ -212,12 +214,19 @@ func (s *session) start(ctx context.Context) error {
 		logf.Close()
 		return err
 	}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return fmt.Errorf("main: sim: start daemon: %w", err)
-	}
 	c := &simChild{cmd: cmd, in: in, events: make(chan simEvent, 256), exited: make(chan error, 1), log: logf}
+	// Pdeathsig fires when the forking thread exits, not the process: the
+	// child is started and reaped from one goroutine locked to its thread,
+	// so the thread lives as long as the child.
+	started := make(chan error, 1)
 	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
 		sc := bufio.NewScanner(outp)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
@@ -229,6 +238,10 @@ func (s *session) start(ctx context.Context) error {
 		close(c.events)
 		c.exited <- cmd.Wait()
 	}()
+	if err := <-started; err != nil {
+		logf.Close()
+		return fmt.Errorf("main: sim: start daemon: %w", err)
+	}
 	s.child = c
 	s.say("run %d: holdup run -config %s (pid %d)", s.runs, s.config, cmd.Process.Pid)
 	_, err = s.wait(ctx, 30*time.Second, "daemon ready", func(e simEvent) bool { return e.Ev == "ready" })
@@ -324,6 +337,7 @@ func (s *session) reap(ctx context.Context) error {
 		s.handle(e)
 	}
 	err := <-s.child.exited
+	s.child.reaped = true
 	s.child.in.Close()
 	s.child.log.Close()
 	if err != nil && !isKilled(err) {
@@ -344,11 +358,12 @@ func isKilled(err error) bool {
 
 // close kills a child left running (an error path).
 func (s *session) close() {
-	if s.child != nil && s.child.cmd.ProcessState == nil {
+	if s.child != nil && !s.child.reaped {
 		_ = s.child.cmd.Process.Kill()
 		for range s.child.events {
 		}
 		<-s.child.exited
+		s.child.reaped = true
 		s.child.log.Close()
 	}
 }

@@ -84,6 +84,7 @@ func has(steps []power.Step, s power.Step) bool {
 }
 
 func TestScenarioWarmRestore(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, master, out := newSession(t)
 	if err := s.start(ctx); err != nil {
@@ -152,6 +153,7 @@ func TestScenarioWarmRestore(t *testing.T) {
 }
 
 func TestScenarioColdStart(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, master, out := newSession(t)
 	if err := s.start(ctx); err != nil {
@@ -204,6 +206,7 @@ func TestScenarioColdStart(t *testing.T) {
 // TestSimCommand runs `holdup sim` end to end: the summary line, lost 0,
 // and the counts agree with the scenario (2 outages, 1 warm, 1 cold).
 func TestSimCommand(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("the full scenario takes ~15 s")
 	}
