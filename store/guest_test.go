@@ -34,14 +34,15 @@ import (
 )
 
 var (
-	guestBus   = flag.String("guest.bus", "/dev/i2c-5", "i2c-dev adapter of the guest's EEPROM")
-	guestAddr  = flag.Uint("guest.addr", 0x50, "7-bit address of the guest's EEPROM")
-	guestPart  = flag.String("guest.part", "at24c256", "part of the guest's EEPROM")
-	guestEpoch = flag.Int("guest.epoch", 0, "power-cut chain: this boot's number (1, 2, …); 0 skips TestGuestPowerCutCycle")
-	guestCut   = flag.Int("guest.cut", 0, "power-cut chain: cut power after this many acknowledged appends; 0 only verifies")
-	guestDS    = flag.String("guest.datastore", "", "TestGuestDataStoreDump: the data store file holdup run replayed into")
-	guestRepro = flag.Bool("guest.repro", false, "run the reproducers of known bugs (they fail until the bug is fixed)")
-	guestCutC  = flag.String("guest.cut-consume", "", "power-cut chain: at the cut, also consume the first half of this boot's acknowledged records: "+
+	guestBus        = flag.String("guest.bus", "/dev/i2c-5", "i2c-dev adapter of the guest's EEPROM")
+	guestAddr       = flag.Uint("guest.addr", 0x50, "7-bit address of the guest's EEPROM")
+	guestPart       = flag.String("guest.part", "at24c256", "part of the guest's EEPROM")
+	guestEpoch      = flag.Int("guest.epoch", 0, "power-cut chain: this boot's number (1, 2, …); 0 skips TestGuestPowerCutCycle")
+	guestCut        = flag.Int("guest.cut", 0, "power-cut chain: cut power after this many acknowledged appends; 0 only verifies")
+	guestDS         = flag.String("guest.datastore", "", "TestGuestDataStoreDump: the data store file holdup run replayed into")
+	guestDaemonRecs = flag.Bool("guest.daemon-records", false, "TestGuestDataStoreDump: the records were written by holdup run (print DREC lines, no writer check)")
+	guestRepro      = flag.Bool("guest.repro", false, "run the reproducers of known bugs (they fail until the bug is fixed)")
+	guestCutC       = flag.String("guest.cut-consume", "", "power-cut chain: at the cut, also consume the first half of this boot's acknowledged records: "+
 		"racing (cut as the consume starts) or done (cut once it returned)")
 )
 
@@ -520,6 +521,7 @@ func TestGuestPowerCutCycle(t *testing.T) {
 //
 //	STORE records=R rejected=X outages=O
 //	REC <seq> <device> <digest> ok|MISMATCH
+//	DREC <seq> <device> <point> <time>   (-guest.daemon-records)
 //	REJECTED <seq> <reason>
 //	OUTAGE <kind> replayed=N rejected=N duplicate=N
 func TestGuestDataStoreDump(t *testing.T) {
@@ -543,6 +545,17 @@ func TestGuestDataStoreDump(t *testing.T) {
 	out.line("STORE records=%d rejected=%d outages=%d", nrec, nrej, len(outages))
 	bad := 0
 	err = ds.Records(func(r store.StoredRecord) error {
+		if *guestDaemonRecs {
+			// holdup's own records: the host matches them with the daemon's
+			// journaled events by sequence, device and point; the time tells
+			// one reading from another.
+			p, _ := r.Record.Attrs["point"].(string)
+			if ev, ok := store.IsOutageEvent(r.Record); ok {
+				p = ev
+			}
+			out.line("DREC %d %s %s %s", r.Record.Seq, r.Record.Device, p, r.Record.Time.UTC().Format(time.RFC3339Nano))
+			return nil
+		}
 		verdict := "ok"
 		ep, i, err := parseDevice(r.Record.Device)
 		d := digest(r.Record, r.Record.Seq)
