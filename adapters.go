@@ -284,12 +284,19 @@ type interfaces struct {
 
 // Reinit runs each interface's re-initialisation on its owner goroutine
 // (HPLC reset + init, serial ports re-opened, GPIO lines re-claimed).
+// Interfaces are independent (one owner goroutine each), so they come back
+// in parallel: a slow HPLC module reboot does not hold up a serial port.
 func (i interfaces) Reinit(ctx context.Context) []power.ReinitResult {
-	var out []power.ReinitResult
-	for _, name := range i.order {
-		err := i.s.Reinit(ctx, name, i.reinit[name])
-		out = append(out, power.ReinitResult{Interface: name, Err: err})
+	out := make([]power.ReinitResult, len(i.order))
+	var wg sync.WaitGroup
+	for k, name := range i.order {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[k] = power.ReinitResult{Interface: name, Err: i.s.Reinit(ctx, name, i.reinit[name])}
+		}()
 	}
+	wg.Wait()
 	if i.module != nil {
 		out = append(out, power.ReinitResult{Interface: "hplc", Err: i.module.Reinit(ctx)})
 	}

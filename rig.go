@@ -167,7 +167,8 @@ func newRig(ctx context.Context, cfg *config.Config, opts rigOptions, log *slog.
 			r.master = m
 			cfg.Uplink.Master = m.Addr()
 			r.goRun(ctx, m.Run)
-			go drainMaster(ctx, m)
+			r.wg.Add(1)
+			go func() { defer r.wg.Done(); drainMaster(ctx, m) }()
 		}
 	}
 	return r, nil
