@@ -621,3 +621,31 @@ func TestChatterThroughDaemon(t *testing.T) {
 		t.Fatalf("%d outage-begin steps, stats %+v", n, st)
 	}
 }
+
+// TestVoltmeterGarbage: an AC-sampling unit answering implausible
+// voltages never counts as mains present: the loss is decided from the
+// GPIO line, the alarm names the reading, and the outage is protected.
+func TestVoltmeterGarbage(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, t.TempDir(), nil)
+	s.wait(t, power.StepSleeping, 0)
+	for _, ac := range s.d.hw.sim.acs {
+		ac.SetVoltages([3]float64{999, 999, 999}) // above max_v: garbage
+	}
+	if err := s.d.hw.sim.line.Fail(); err != nil {
+		t.Fatal(err)
+	}
+	s.wait(t, power.StepModulesInvalid, 0)
+	entries := s.d.mon.Timeline().Entries()
+	inOrder(t, power.Steps(entries), power.StepEdgeGated, power.StepLossUnconfirmed, power.StepOutageJournaled, power.StepGated)
+	found := false
+	for _, e := range entries {
+		found = found || (e.Step == power.StepAlarm && strings.Contains(e.Detail, string(power.AlarmVoltmeterGarbage)) && strings.Contains(e.Detail, "999"))
+	}
+	if !found || !strings.Contains(s.alarms(), string(power.AlarmVoltmeterGarbage)) {
+		t.Fatalf("no voltmeter-garbage alarm naming the reading:\n%s\nalarms: %s", stepList(power.Steps(entries)), s.alarms())
+	}
+	if !s.d.sched.InOutage() {
+		t.Fatal("scheduler not in outage mode")
+	}
+}
