@@ -93,7 +93,9 @@ func (s consoleState) Status(ctx context.Context) (console.Status, error) {
 	if st.State == power.StateOutage || st.State == power.StateConfirming {
 		out.HoldupLeft = max(0, out.HoldupBudget-time.Since(out.Since))
 	}
-	if d.ac != nil {
+	// The monitor owns the AC line while it confirms an edge: no extra
+	// transaction in its way then.
+	if d.ac != nil && st.State != power.StateConfirming {
 		rctx, cancel := context.WithTimeout(ctx, time.Second)
 		v, err := d.ac.ReadVoltages(rctx)
 		cancel()

@@ -29,6 +29,13 @@ import (
 	"holdup/store"
 )
 
+// Alarm codes of the parts main assembles (the power package names its own).
+const (
+	alarmDevices power.AlarmCode = "devices"
+	alarmHPLC    power.AlarmCode = "hplc"
+	alarmConsole power.AlarmCode = "console"
+)
+
 // acPort is the serial line to a DL/T 698.45 unit.
 type acPort interface {
 	proto698.Port
@@ -79,19 +86,21 @@ type daemon struct {
 	log  *slog.Logger
 	ring *console.LogRing
 
-	jrnl   *store.Journal
-	ja     *journal
-	ds     *store.DataStore
-	set    *devices.Set
-	devs   []devices.Device // opened, in configuration order
-	sched  *sched.Scheduler
-	ac     *proto698.ACClient
-	up     *proto698.Uplink
-	mod    *hplc.Module
-	mon    *power.Monitor
-	line   power.Line
-	ifaces interfaces
-	reopen chan struct{}
+	jrnl    *store.Journal
+	ja      *journal
+	ds      *store.DataStore
+	set     *devices.Set
+	devs    []devices.Device // opened, in configuration order
+	sched   *sched.Scheduler
+	ac      *proto698.ACClient
+	up      *proto698.Uplink
+	mod     *hplc.Module
+	modPort hplc.Port
+	modRan  bool
+	mon     *power.Monitor
+	line    power.Line
+	ifaces  interfaces
+	reopen  chan struct{}
 
 	alarms  *alarmList
 	invalid atomic.Bool
@@ -161,7 +170,7 @@ func newDaemon(cfg *config.Config, hw *hardware, opts daemonOptions) (d *daemon,
 		d.problem(power.AlarmUplink, err)
 	}
 	if err := d.buildHPLC(); err != nil {
-		d.problem(power.AlarmReinit, err)
+		d.problem(alarmHPLC, err)
 	}
 	if err := d.buildDevices(); err != nil {
 		return nil, err
@@ -240,6 +249,7 @@ func (d *daemon) buildHPLC() error {
 	if closeReset != nil {
 		d.closers = append(d.closers, closeReset)
 	}
+	d.modPort = port // Run closes it; close() does when Run never ran
 	d.mod = hplc.NewModule(port, hplc.Config{
 		Master: maddr, Nodes: nodes, ReplyTimeout: h.ReplyTimeout, Retries: h.Retries,
 		ResetPulse: h.ResetPulse, BootTimeout: h.BootTimeout, Reset: reset,
@@ -280,7 +290,7 @@ func (d *daemon) buildDevices() error {
 	set, oerr := devices.OpenAll(valid, env)
 	if err := errors.Join(verr, oerr); err != nil {
 		// One bad device does not stop the others.
-		d.problem(power.AlarmReinit, fmt.Errorf("main: devices: %w", err))
+		d.problem(alarmDevices, fmt.Errorf("main: devices: %w", err))
 	}
 	d.set = set
 	d.closers = append(d.closers, set.Close)
@@ -320,7 +330,7 @@ func (d *daemon) buildDevices() error {
 				continue
 			}
 			if err := s.Collect(pointOp(drv, p, 0), p.Period.Duration, p.Deadline.Duration); err != nil {
-				d.problem(power.AlarmReinit, fmt.Errorf("main: device %q point %q: %w", dev.Name, p.Name, err))
+				d.problem(alarmDevices, fmt.Errorf("main: device %q point %q: %w", dev.Name, p.Name, err))
 			}
 		}
 	}
@@ -443,6 +453,7 @@ func (d *daemon) run(ctx context.Context) error {
 		}()
 	}
 	if d.mod != nil {
+		d.modRan = true
 		startLate("hplc module", d.mod.Run)
 	}
 	if d.up != nil {
@@ -452,7 +463,7 @@ func (d *daemon) run(ctx context.Context) error {
 	start("reopener", d.reopener)
 	start("power monitor", func(ctx context.Context) error { return d.mon.Run(ctx, d.line) })
 	if err := d.startConsole(ctx, start); err != nil {
-		d.problem(power.AlarmCode("console"), err)
+		d.problem(alarmConsole, err)
 	}
 
 	err = d.mainLoop(ctx, notify, errc)
@@ -552,6 +563,10 @@ func (d *daemon) reopener(ctx context.Context) error {
 }
 
 func (d *daemon) close() {
+	if d.modPort != nil && !d.modRan {
+		_ = d.modPort.Close()
+		d.modPort = nil
+	}
 	for i := len(d.closers) - 1; i >= 0; i-- {
 		if err := d.closers[i](); err != nil {
 			d.log.Debug("close", "err", err)
