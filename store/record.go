@@ -140,8 +140,12 @@ const (
 	maxStringLen = 256
 )
 
+// The time range a record may carry. The lower bound is the Unix epoch,
+// not a plausible date: a terminal without a battery-backed RTC boots at
+// 1970 until NTP or the master station sets its clock, and an outage right
+// after boot must still be journaled (the record's time is then relative).
 var (
-	minTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	minTime = time.Unix(0, 0).UTC()
 	maxTime = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
@@ -208,7 +212,7 @@ func (r *Record) Validate() error {
 		return err
 	}
 	if r.Time.Before(minTime) || !r.Time.Before(maxTime) {
-		return fmt.Errorf("store: record: time %s outside 2000..2100", r.Time.UTC().Format(time.RFC3339))
+		return fmt.Errorf("store: record: time %s outside 1970..2100", r.Time.UTC().Format(time.RFC3339))
 	}
 	mx, ok := integrityMax[r.Integrity.Kind]
 	if !ok {
