@@ -41,7 +41,6 @@ var (
 	guestCut        = flag.Int("guest.cut", 0, "power-cut chain: cut power after this many acknowledged appends; 0 only verifies")
 	guestDS         = flag.String("guest.datastore", "", "TestGuestDataStoreDump: the data store file holdup run replayed into")
 	guestDaemonRecs = flag.Bool("guest.daemon-records", false, "TestGuestDataStoreDump: the records were written by holdup run (print DREC lines, no writer check)")
-	guestRepro      = flag.Bool("guest.repro", false, "run the reproducers of known bugs (they fail until the bug is fixed)")
 	guestCutC       = flag.String("guest.cut-consume", "", "power-cut chain: at the cut, also consume the first half of this boot's acknowledged records: "+
 		"racing (cut as the consume starts) or done (cut once it returned)")
 )
@@ -584,30 +583,42 @@ func TestGuestDataStoreDump(t *testing.T) {
 	}
 }
 
-// TestGuestReproRecordAtBootClock reproduces a bug found in the guest:
-// a terminal whose clock has not been set since boot (no RTC, a flat RTC
-// battery, no NTP or master-station time yet) reads 1970, and the journal
-// then refuses every record: Record.Validate wants a time in 2000..2100, so
-// holdup run's outage-begin append fails ("journal outage-begin: store:
-// record: time 1970-01-01T00:00:03Z outside 2000..2100") and nothing an
-// outage produces is protected. The guest boots with its clock at 1970.
-// Opt-in (-guest.repro) because it fails until the bug is fixed.
-func TestGuestReproRecordAtBootClock(t *testing.T) {
-	if !*guestRepro {
-		t.Skip("reproducer of an open bug (set -guest.repro)")
-	}
+// TestGuestRecordAtBootClock: a terminal whose clock has not been set since
+// boot (no RTC, a flat RTC battery, no NTP or master-station time yet) reads
+// 1970, and an outage right after boot must still be journaled. The guest
+// boots with its clock at 1970, which is how this was found: holdup run's
+// outage-begin append failed ("time 1970-01-01T00:00:03Z outside
+// 2000..2100") until the journal accepted such times.
+func TestGuestRecordAtBootClock(t *testing.T) {
 	now := time.Now()
 	if now.Year() >= 2000 {
-		t.Skipf("the clock reads %v: the reproducer needs an unset clock", now)
+		t.Skipf("the clock reads %v: the test needs an unset clock", now)
 	}
-	j, err := store.Open(openGuestChip(t), store.Options{})
+	chip := openGuestChip(t)
+	j, err := store.Open(chip, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer j.Close()
+	defer func() { j.Close() }()
 	rec := store.Record{Time: now, Business: store.BusinessEvent, Interface: "gpio", Device: "power-fail",
 		Value: "outage-begin", Integrity: store.Integrity{Kind: store.IntegrityNone}}
-	if _, err := j.Append(context.Background(), rec); err != nil {
+	seq, err := j.Append(context.Background(), rec)
+	if err != nil {
 		t.Fatalf("a record stamped by an unset clock (%v) is refused, so an outage right after boot journals nothing: %v", now.UTC(), err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if j, err = store.Open(chip, store.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, e := range replayAll(t, j) {
+		if e.Seq == seq {
+			found = digest(e.Record, seq) == digest(rec, seq)
+		}
+	}
+	if !found {
+		t.Fatalf("the record stamped %v did not replay identical after a remount", now.UTC())
 	}
 }
