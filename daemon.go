@@ -639,6 +639,12 @@ func runDaemon(ctx context.Context, cfg *config.Config, ro runOptions, stdin io.
 	opts := daemonOptions{Log: stderr, Console: ro.Console}
 	var ctl *simControl
 	if ro.SimControl {
+		// A new, pollable handle on standard input whose Close ends a
+		// pending read, so a signal stops the daemon without waiting for
+		// the controller to close the pipe.
+		if f, err := os.Open("/proc/self/fd/0"); err == nil {
+			stdin = f
+		}
 		ctl = newSimControl(stdout)
 		opts.Console = "none" // stdin and stdout carry the control protocol
 		opts.ObserveJournal, opts.ObserveOutage, opts.OnReady = ctl.journaled, ctl.outage, ctl.ready

@@ -184,9 +184,9 @@ type simChild struct {
 	cmd    *exec.Cmd
 	in     io.WriteCloser
 	events chan simEvent
-	exited chan error
+	done   chan struct{} // closed once the child is reaped
+	err    error         // its exit status, valid after done
 	log    *os.File
-	reaped bool
 }
 
 // start launches the next daemon child and waits until it is ready.
@@ -214,7 +214,7 @@ func (s *session) start(ctx context.Context) error {
 		logf.Close()
 		return err
 	}
-	c := &simChild{cmd: cmd, in: in, events: make(chan simEvent, 256), exited: make(chan error, 1), log: logf}
+	c := &simChild{cmd: cmd, in: in, events: make(chan simEvent, 256), done: make(chan struct{}), log: logf}
 	// Pdeathsig fires when the forking thread exits, not the process: the
 	// child is started and reaped from one goroutine locked to its thread,
 	// so the thread lives as long as the child.
@@ -236,7 +236,8 @@ func (s *session) start(ctx context.Context) error {
 			}
 		}
 		close(c.events)
-		c.exited <- cmd.Wait()
+		c.err = cmd.Wait()
+		close(c.done)
 	}()
 	if err := <-started; err != nil {
 		logf.Close()
@@ -282,8 +283,8 @@ func (s *session) wait(ctx context.Context, d time.Duration, what string, pred f
 			return simEvent{}, fmt.Errorf("main: sim: run %d: no %s within %v (log: %s)", s.runs, what, d, s.child.log.Name())
 		case e, ok := <-s.child.events:
 			if !ok {
-				err := <-s.child.exited
-				s.child.exited <- err
+				<-s.child.done
+				err := s.child.err
 				return simEvent{}, fmt.Errorf("main: sim: run %d: daemon exited (%v) before %s (log: %s)", s.runs, err, what, s.child.log.Name())
 			}
 			s.handle(e)
@@ -336,8 +337,8 @@ func (s *session) reap(ctx context.Context) error {
 	for e := range s.child.events {
 		s.handle(e)
 	}
-	err := <-s.child.exited
-	s.child.reaped = true
+	<-s.child.done
+	err := s.child.err
 	s.child.in.Close()
 	s.child.log.Close()
 	if err != nil && !isKilled(err) {
@@ -356,16 +357,23 @@ func isKilled(err error) bool {
 	return false
 }
 
-// close kills a child left running (an error path).
+// close kills a child left running (an error path) and waits for it.
 func (s *session) close() {
-	if s.child != nil && !s.child.reaped {
-		_ = s.child.cmd.Process.Kill()
-		for range s.child.events {
-		}
-		<-s.child.exited
-		s.child.reaped = true
-		s.child.log.Close()
+	c := s.child
+	if c == nil {
+		return
 	}
+	select {
+	case <-c.done:
+	default:
+		_ = c.cmd.Process.Kill()
+		go func() { // let the reader reach Wait
+			for range c.events {
+			}
+		}()
+		<-c.done
+	}
+	_ = c.log.Close()
 }
 
 // outage runs one mains loss up to protection and critical data journaled.

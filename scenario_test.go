@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,7 +22,7 @@ import (
 // HOLDUP_SIM_CHILD=1 and `run …` arguments).
 func TestMain(m *testing.M) {
 	if os.Getenv(simChildEnv) != "" {
-		ctx, stop := context.WithCancel(context.Background())
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM) // as main does
 		code := dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr)
 		stop()
 		os.Exit(code)
@@ -239,5 +241,29 @@ func TestSimCommand(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "eeprom.bin")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestChildStopsOnSignal: a daemon child stops cleanly on SIGTERM (as
+// systemd stops it) while its controller keeps the control pipe open.
+func TestChildStopsOnSignal(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _, _ := newSession(t)
+	if err := s.start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.child.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.reap(ctx) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("daemon after SIGTERM: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("daemon did not stop within 10 s of SIGTERM")
 	}
 }
