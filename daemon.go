@@ -454,7 +454,14 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 	if d.mod != nil {
 		d.modRan = true
-		startLate("hplc module", d.mod.Run)
+		startLate("hplc module", func(ctx context.Context) error {
+			// A failed module port is an alarm, not a reason to stop
+			// protecting: devices behind it fail link-down, the rest run.
+			if err := d.mod.Run(ctx); err != nil && ctx.Err() == nil {
+				d.problem(alarmHPLC, fmt.Errorf("main: HPLC module on %s stopped: %w; meters behind it are unreachable until restart", d.cfg.HPLC.Port, err))
+			}
+			return nil
+		})
 	}
 	if d.up != nil {
 		startLate("uplink", d.up.Run)
