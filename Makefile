@@ -10,7 +10,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 ARMFLAGS := -trimpath -ldflags '$(LDFLAGS)'
 FUZZTIME ?= 10s
 
-.PHONY: all build arm test vet unit torture arm-test unit-file guest-test sim bench fuzz deps clean
+.PHONY: all build arm test vet unit torture arm-test unit-file guest-test idle-check sim bench fuzz deps clean
 
 all: build
 
@@ -51,7 +51,12 @@ unit-file: deps
 guest-test: deps
 	@if [ -x .ci/guest-test ]; then ./.ci/guest-test; else echo "skipped: no guest tests yet"; fi
 
-test: vet unit torture arm arm-test unit-file guest-test
+# Idle cost of the daemon on the sim config: ≤ 0.1 % of a core over 60 s,
+# RSS ≤ 16 MiB.
+idle-check: deps
+	./.ci/idle-check
+
+test: vet unit torture arm arm-test unit-file idle-check guest-test
 
 sim: build
 	./$(BIN)/holdup sim
