@@ -117,15 +117,13 @@ type journal struct {
 	j       *store.Journal
 	id      string
 	observe journalObserver
-	log     *slog.Logger
 
 	mu       sync.Mutex
 	beginSeq map[int64]uint64 // outage-begin time (ms) → journal sequence
-	appended int              // acknowledged appends since start
 }
 
-func newJournal(j *store.Journal, observe journalObserver, log *slog.Logger) *journal {
-	return &journal{j: j, id: j.MountReport().ID, observe: observe, log: log, beginSeq: map[int64]uint64{}}
+func newJournal(j *store.Journal, observe journalObserver) *journal {
+	return &journal{j: j, id: j.MountReport().ID, observe: observe, beginSeq: map[int64]uint64{}}
 }
 
 func (a *journal) append(ctx context.Context, rec store.Record) (uint64, error) {
@@ -133,9 +131,6 @@ func (a *journal) append(ctx context.Context, rec store.Record) (uint64, error) 
 	if err != nil {
 		return 0, err
 	}
-	a.mu.Lock()
-	a.appended++
-	a.mu.Unlock()
 	if a.observe != nil {
 		rec.Seq = seq
 		a.observe(journalEvent{JournalID: a.id, Seq: seq, Record: rec})
@@ -208,12 +203,6 @@ func (a *journal) eventSeq(begin time.Time) uint32 {
 		return uint32(seq)
 	}
 	return uint32(begin.Unix())
-}
-
-func (a *journal) appends() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.appended
 }
 
 // --- uplink ---

@@ -153,7 +153,7 @@ func newDaemon(cfg *config.Config, hw *hardware, opts daemonOptions) (d *daemon,
 	}
 	d.jrnl = j
 	d.closers = append(d.closers, j.Close)
-	d.ja = newJournal(j, opts.ObserveJournal, log)
+	d.ja = newJournal(j, opts.ObserveJournal)
 
 	// The data store: unreadable means no replay, but the journal keeps
 	// protecting (nothing is consumed until the data store takes it).
