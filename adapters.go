@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,10 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"holdup/config"
 	"holdup/devices"
 	"holdup/hplc"
-	"holdup/hplc/dlt645"
 	"holdup/power"
 	"holdup/proto698"
 	"holdup/sched"
@@ -356,243 +353,37 @@ func storeOutage(r power.OutageRecord) store.Outage {
 	}
 }
 
-// --- protocol clients for the devices package ---
+// --- power-fail line and alarms ---
 
-// dlt698Client is devices.DLT698Client on a proto698 client bound to one
-// server address (a dlt698 device's port).
-type dlt698Client struct {
-	c *proto698.ACClient
+// deadLine stands in for a power-fail line that could not be requested:
+// it reads mains present and never delivers an edge.
+type deadLine struct{}
+
+func (deadLine) Value() (power.Mains, error) { return power.MainsPresent, nil }
+func (deadLine) Close() error                { return nil }
+
+// alarmList keeps the most recent alarms for the console. Raise never
+// blocks (power.Alarmer, sched.OnAlarm).
+type alarmList struct {
+	mu   sync.Mutex
+	max  int
+	list []power.Alarm
 }
 
-func (d dlt698Client) Get(ctx context.Context, _ []byte, oad uint32) (devices.Value, error) {
-	v, err := d.c.Get(ctx, proto698.NewOAD(oad))
-	if err != nil {
-		return devices.Value{}, outcome698(err)
+func newAlarmList(n int) *alarmList { return &alarmList{max: n} }
+
+func (a *alarmList) Raise(al power.Alarm) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.list) == a.max {
+		copy(a.list, a.list[1:])
+		a.list = a.list[:a.max-1]
 	}
-	f, null, err := dataFloat(v)
-	if err != nil {
-		return devices.Value{}, fmt.Errorf("%w: main: 698 attribute %08X: %w", devices.ErrLengthMismatch, oad, err)
-	}
-	return devices.Value{Value: f, Null: null}, nil
+	a.list = append(a.list, al)
 }
 
-func (d dlt698Client) Set(_ context.Context, _ []byte, oad uint32, _ float64) error {
-	return fmt.Errorf("%w: main: SET of 698 attribute %08X is not supported by the client", devices.ErrNoData, oad)
-}
-
-func (d dlt698Client) Reinit(context.Context) error { return nil }
-
-// outcome698 names a proto698 error's exchange outcome for the
-// scheduler's error-rate watch.
-func outcome698(err error) error {
-	var fe *proto698.FrameError
-	switch {
-	case errors.Is(err, context.Canceled):
-		// Called off (the device was gated, or shutdown): not a link fault.
-		return fmt.Errorf("%w: %w", devices.ErrNotSent, err)
-	case errors.Is(err, proto698.ErrNoAnswer), errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("%w: %w", devices.ErrTimeout, err)
-	case errors.Is(err, proto698.ErrDAR):
-		return fmt.Errorf("%w: %w", devices.ErrNoData, err)
-	case errors.As(err, &fe):
-		return fmt.Errorf("%w: %w", devices.ErrChecksumMismatch, err)
-	}
-	return fmt.Errorf("%w: %w", devices.ErrLinkDown, err)
-}
-
-// dataFloat reads a numeric 698 datum (the first element of an array or
-// structure); null reports a NULL.
-func dataFloat(d proto698.Data) (v float64, null bool, err error) {
-	switch x := d.(type) {
-	case proto698.Null:
-		return 0, true, nil
-	case proto698.DoubleLong:
-		return float64(x), false, nil
-	case proto698.DoubleLongUnsigned:
-		return float64(x), false, nil
-	case proto698.Long:
-		return float64(x), false, nil
-	case proto698.LongUnsigned:
-		return float64(x), false, nil
-	case proto698.Integer:
-		return float64(x), false, nil
-	case proto698.Unsigned:
-		return float64(x), false, nil
-	case proto698.Long64:
-		return float64(x), false, nil
-	case proto698.Long64Unsigned:
-		return float64(x), false, nil
-	case proto698.Float32:
-		return float64(x), false, nil
-	case proto698.Float64:
-		return float64(x), false, nil
-	case proto698.Enum:
-		return float64(x), false, nil
-	case proto698.Bool:
-		if x {
-			return 1, false, nil
-		}
-		return 0, false, nil
-	case proto698.Array:
-		if len(x) == 0 {
-			return 0, true, nil
-		}
-		return dataFloat(x[0])
-	case proto698.Structure:
-		if len(x) == 0 {
-			return 0, true, nil
-		}
-		return dataFloat(x[0])
-	}
-	return 0, false, fmt.Errorf("datum of type %T is not a number", d)
-}
-
-// hplcClient is devices.HPLCClient on the HPLC module: a DL/T 645-2007
-// read relayed to the meter with AFN 13 F1.
-type hplcClient struct {
-	m *hplc.Module
-}
-
-func (h hplcClient) Read(ctx context.Context, node, item []byte) (devices.Value, error) {
-	if len(node) != 6 || len(item) != 4 {
-		return devices.Value{}, fmt.Errorf("%w: main: hplc read: node %X / item %X: want 6 and 4 bytes", devices.ErrNoData, node, item)
-	}
-	var addr dlt645.Address
-	for i := range addr {
-		addr[i] = node[5-i] // natural order → wire order
-	}
-	di := dlt645.DI(binary.BigEndian.Uint32(item))
-	req := dlt645.NewRead(addr, di)
-	frame, err := req.Encode()
-	if err != nil {
-		return devices.Value{}, fmt.Errorf("main: hplc read %s: %w", di, err)
-	}
-	ans, err := h.m.MonitorNode(ctx, hplc.Addr(addr), frame)
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			// Called off (the device was gated, or shutdown): not a link fault.
-			return devices.Value{}, fmt.Errorf("%w: %w", devices.ErrNotSent, err)
-		}
-		if errors.Is(err, hplc.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
-			return devices.Value{}, fmt.Errorf("%w: %w", devices.ErrTimeout, err)
-		}
-		if errors.Is(err, hplc.ErrDenied) {
-			return devices.Value{}, fmt.Errorf("%w: %w", devices.ErrNoData, err)
-		}
-		return devices.Value{}, fmt.Errorf("%w: %w", devices.ErrLinkDown, err)
-	}
-	f, n, err := dlt645.Decode(ans)
-	if err != nil {
-		return devices.Value{}, fmt.Errorf("%w: main: meter %s answer: %w", devices.ErrChecksumMismatch, addr, err)
-	}
-	gotDI, data, err := f.ReadResponse()
-	if err != nil {
-		return devices.Value{}, fmt.Errorf("%w: main: meter %s: %w", devices.ErrNoData, addr, err)
-	}
-	if gotDI != di {
-		return devices.Value{}, fmt.Errorf("%w: main: meter %s answered item %s to a read of %s", devices.ErrLengthMismatch, addr, gotDI, di)
-	}
-	vals, ok, err := dlt645.DecodeValues(di, data)
-	if err != nil || !ok || len(vals) == 0 {
-		return devices.Value{}, fmt.Errorf("%w: main: meter %s item %s: undecodable value % X (%v)", devices.ErrLengthMismatch, addr, di, data, err)
-	}
-	if !vals[0].Valid {
-		return devices.Value{Null: true}, nil
-	}
-	// The byte sum is the frame's second-last byte.
-	return devices.Value{Value: vals[0].Float64(), Raw: data, Checksum: uint32(ans[n-2])}, nil
-}
-
-func (h hplcClient) Write(_ context.Context, _, item []byte, _ float64) error {
-	return fmt.Errorf("%w: main: hplc write of item %X is not supported", devices.ErrNoData, item)
-}
-
-func (h hplcClient) Reinit(ctx context.Context) error { return h.m.Reinit(ctx) }
-
-// --- configuration → devices ---
-
-// deviceConfig maps the configuration's device onto the devices package's
-// model. hplc devices sit behind the [hplc] module's port.
-func deviceConfig(d config.Device, mod *config.HPLC) devices.Device {
-	out := devices.Device{
-		Name: d.Name, Driver: devices.DriverName(d.Driver), Unit: d.Unit, Address: d.Address,
-		MainsOnly: d.MainsOnly, DrawMW: d.DrawMW,
-		Port: d.Serial.Port, Baud: d.Serial.Baud, DataBits: d.Serial.DataBits, StopBits: d.Serial.StopBits,
-		Parity: parityLetter(d.Serial.Parity), Timeout: duration(d.Timeout),
-	}
-	switch d.Driver {
-	case config.DriverModbusTCP:
-		out.Port = d.Address
-	case config.DriverGPIOOutput:
-		out.Port = d.Chip
-	case config.DriverHPLC:
-		if mod != nil {
-			out.Port = mod.Port
-		}
-	}
-	for _, p := range d.Points {
-		q := devices.Point{
-			Name: p.Name, Class: devices.Class(p.Class), Integrity: devices.Integrity(p.Integrity),
-			Period: duration(p.Period), Deadline: duration(p.Deadline), Scale: p.Scale,
-			Register: p.Register, Kind: devices.Kind(p.Kind), Type: devices.Type(p.Type), ActiveLow: p.ActiveLow,
-		}
-		if d.Driver == config.DriverDLT698 || d.Driver == config.DriverHPLC {
-			q.Item = p.Address
-		}
-		if d.Driver == config.DriverGPIOOutput && q.Kind == "" {
-			q.Kind = devices.KindLine
-		}
-		out.Points = append(out.Points, q)
-	}
-	return out
-}
-
-func parityLetter(p string) string {
-	switch strings.ToLower(p) {
-	case "even":
-		return "E"
-	case "odd":
-		return "O"
-	case "none":
-		return "N"
-	}
-	return ""
-}
-
-func duration(d time.Duration) devices.Duration {
-	var out devices.Duration
-	if d > 0 {
-		_ = out.UnmarshalText([]byte(d.String()))
-	}
-	return out
-}
-
-// pointOp builds the scheduler op that runs one point of a driver: a read
-// for collection points, a write of v for control points.
-func pointOp(drv devices.Driver, p devices.Point, v float64) sched.Op {
-	d := drv.Device()
-	op := sched.Op{
-		Device: d.Name, Point: p.Name, Class: sched.Collection, Integrity: sched.Checked,
-		Business: string(p.Class), Attrs: map[string]string{"driver": string(d.Driver)},
-	}
-	if p.Class == devices.ClassControl {
-		op.Class = sched.Control
-	}
-	if p.Integrity == devices.IntegrityUnchecked {
-		op.Integrity = sched.Unchecked
-	}
-	control := p.Class == devices.ClassControl
-	op.Run = func(ctx context.Context) (sched.Result, error) {
-		var (
-			s   devices.Sample
-			err error
-		)
-		if control {
-			s, err = drv.Write(ctx, p, v)
-		} else {
-			s, err = drv.Read(ctx, p)
-		}
-		return sched.Result{Value: s.Value, Raw: s.Raw, ChecksumKind: s.ChecksumKind, Checksum: s.Checksum}, err
-	}
-	return op
+func (a *alarmList) recent() []power.Alarm {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]power.Alarm(nil), a.list...)
 }

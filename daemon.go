@@ -10,8 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -580,107 +578,4 @@ func (d *daemon) close() {
 		}
 	}
 	d.closers = nil
-}
-
-// deadLine stands in for a power-fail line that could not be requested:
-// it reads mains present and never delivers an edge.
-type deadLine struct{}
-
-func (deadLine) Value() (power.Mains, error) { return power.MainsPresent, nil }
-func (deadLine) Close() error                { return nil }
-
-// alarmList keeps the most recent alarms for the console. Raise never
-// blocks (power.Alarmer, sched.OnAlarm).
-type alarmList struct {
-	mu   sync.Mutex
-	max  int
-	list []power.Alarm
-}
-
-func newAlarmList(n int) *alarmList { return &alarmList{max: n} }
-
-func (a *alarmList) Raise(al power.Alarm) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if len(a.list) == a.max {
-		copy(a.list, a.list[1:])
-		a.list = a.list[:a.max-1]
-	}
-	a.list = append(a.list, al)
-}
-
-func (a *alarmList) recent() []power.Alarm {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]power.Alarm(nil), a.list...)
-}
-
-// runOptions are `holdup run`'s flags beyond the configuration.
-type runOptions struct {
-	Console    string // -console
-	SimDir     string // -sim-dir
-	SimMaster  string // -sim-master
-	SimControl bool   // -sim-control
-}
-
-// runDaemon assembles the daemon on real or simulated hardware, as the
-// configuration's [sim] section says, and runs it until ctx ends.
-func runDaemon(ctx context.Context, cfg *config.Config, ro runOptions, stdin io.ReadCloser, stdout, stderr io.Writer) error {
-	if !cfg.Sim.Enabled && (ro.SimDir != "" || ro.SimMaster != "" || ro.SimControl) {
-		return fmt.Errorf("%w: -sim-dir, -sim-master and -sim-control need a configuration with [sim] enabled = true", errUsage)
-	}
-	if ro.SimDir != "" {
-		if err := os.MkdirAll(ro.SimDir, 0o755); err != nil {
-			return fmt.Errorf("main: -sim-dir: %w", err)
-		}
-		cfg.Sim.EEPROMImage = filepath.Join(ro.SimDir, "eeprom.bin")
-		cfg.Store.Path = filepath.Join(ro.SimDir, "data.db")
-	}
-	if cfg.Sim.Enabled {
-		for _, p := range []string{cfg.Sim.EEPROMImage, cfg.Store.Path} {
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return fmt.Errorf("main: sim: %w", err)
-			}
-		}
-	}
-	opts := daemonOptions{Log: stderr, Console: ro.Console}
-	var ctl *simControl
-	if ro.SimControl {
-		// A new, pollable handle on standard input whose Close ends a
-		// pending read, so a signal stops the daemon without waiting for
-		// the controller to close the pipe.
-		if f, err := os.Open("/proc/self/fd/0"); err == nil {
-			stdin = f
-		}
-		ctl = newSimControl(stdout)
-		opts.Console = "none" // stdin and stdout carry the control protocol
-		opts.ObserveJournal, opts.ObserveOutage, opts.OnReady = ctl.journaled, ctl.outage, ctl.ready
-	}
-	hw := realHardware()
-	var r *rig
-	if cfg.Sim.Enabled {
-		var err error
-		// The simulators outlive the daemon: they stop after it (r.close).
-		r, err = newRig(context.WithoutCancel(ctx), cfg, rigOptions{Master: ro.SimMaster}, nil)
-		if err != nil {
-			return err
-		}
-		defer r.close()
-		hw = r.hardware()
-	}
-	d, err := newDaemon(cfg, hw, opts)
-	if err != nil {
-		return err
-	}
-	ctx, stop := context.WithCancel(ctx)
-	defer stop()
-	var wg sync.WaitGroup
-	if ctl != nil {
-		wg.Add(1)
-		go func() { defer wg.Done(); ctl.serve(ctx, d, stdin, stop) }()
-	}
-	err = d.run(ctx)
-	stop()
-	wg.Wait()
-	return err
 }
