@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 
 	"holdup/config"
 )
@@ -48,7 +49,8 @@ func runDaemon(ctx context.Context, cfg *config.Config, ro runOptions, stdin io.
 		// A new, pollable handle on standard input whose Close ends a
 		// pending read, so a signal stops the daemon without waiting for
 		// the controller to close the pipe.
-		if f, err := os.Open("/proc/self/fd/0"); err == nil {
+		// O_NONBLOCK: opening a FIFO must not wait for a writer.
+		if f, err := os.OpenFile("/proc/self/fd/0", os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
 			stdin = f
 		}
 		ctl = newSimControl(stdout)
