@@ -177,7 +177,8 @@ func (s consoleState) Devices(ctx context.Context) ([]console.Device, error) {
 	out := make([]console.Device, 0, len(d.devs))
 	outage := d.sched.InOutage()
 	for _, dev := range d.devs {
-		cd := console.Device{Name: dev.Name, Driver: string(dev.Driver), Enabled: true, MainsOnly: dev.MainsOnly, DrawMW: dev.DrawMW, State: "ok"}
+		enabled, _ := d.sched.Enabled(dev.Name)
+		cd := console.Device{Name: dev.Name, Driver: string(dev.Driver), Enabled: enabled, MainsOnly: dev.MainsOnly, DrawMW: dev.DrawMW, State: "ok"}
 		cd.Gated = outage && (dev.MainsOnly || (d.cfg.Sched.DrawThresholdMW > 0 && dev.DrawMW > d.cfg.Sched.DrawThresholdMW))
 		if st, err := d.sched.Stats(devices.InterfaceOf(dev)); err == nil && st.Closed {
 			cd.State = "closed"
@@ -233,8 +234,11 @@ func (a consoleActions) JournalConsume(ctx context.Context) (int, error) {
 	return c.Replayed + c.Rejected + c.Duplicate, err
 }
 
-func (a consoleActions) SetDeviceEnabled(context.Context, string, bool) error {
-	return errors.New("enabling or disabling a device at run time is not supported yet; edit the configuration and restart")
+func (a consoleActions) SetDeviceEnabled(_ context.Context, name string, enabled bool) error {
+	if a.d.sched == nil {
+		return errors.New("no scheduler running")
+	}
+	return a.d.sched.SetEnabled(name, enabled)
 }
 
 func (a consoleActions) SimulateMains(_ context.Context, present bool) error {

@@ -104,6 +104,17 @@ func TestConsoleOnLiveDaemon(t *testing.T) {
 	o.expect("logged in")
 	o.expect("holdup> ")
 
+	mustContain(t, "device disable", o.run("device disable sim-relay"), "disabled")
+	mustContain(t, "devices after disable", o.run("devices"), "disabled")
+	if ok, _ := s.d.sched.Enabled("sim-relay"); ok {
+		t.Fatal("the scheduler still has sim-relay enabled")
+	}
+	mustContain(t, "device enable", o.run("device enable sim-relay"), "enabled")
+	if ok, _ := s.d.sched.Enabled("sim-relay"); !ok {
+		t.Fatal("sim-relay not re-enabled")
+	}
+	mustContain(t, "unknown device", o.run("device disable nope"), "unknown device")
+
 	after := s.d.mon.Timeline().Last()
 	o.run("power simulate-loss")
 	e := s.wait(t, power.StepModulesInvalid, after)

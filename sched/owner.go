@@ -176,6 +176,8 @@ func (o *owner) refusal(j *job) error {
 	switch {
 	case o.closed:
 		return fmt.Errorf("sched: interface %q: %w", o.name, ErrPathClosed)
+	case d.disabled.Load():
+		return fmt.Errorf("sched: device %q: %w", d.Name, ErrDisabled)
 	case outage && d.gated:
 		o.gatedOps.Add(1)
 		return fmt.Errorf("sched: device %q: %w", d.Name, ErrGated)

@@ -79,8 +79,9 @@ type Scheduler struct {
 // devInfo is a device's fixed scheduling facts.
 type devInfo struct {
 	Device
-	gated bool // stops in an outage
-	owner *owner
+	gated    bool        // stops in an outage
+	disabled atomic.Bool // the operator disabled it
+	owner    *owner
 }
 
 // New validates cfg and builds the owners; Run starts them.
@@ -165,6 +166,9 @@ func (s *Scheduler) Do(ctx context.Context, op Op) (Result, error) {
 		return Result{}, fmt.Errorf("%w %q", ErrUnknownDevice, op.Device)
 	}
 	o := d.owner
+	if d.disabled.Load() {
+		return Result{}, fmt.Errorf("sched: device %q: %w", op.Device, ErrDisabled)
+	}
 	if s.power.Load()&1 != 0 {
 		if d.gated {
 			o.gatedOps.Add(1)
@@ -195,6 +199,31 @@ func (s *Scheduler) Do(ctx context.Context, op Op) (Result, error) {
 		// left to the garbage collector rather than reused.
 		return Result{}, ctx.Err()
 	}
+}
+
+// SetEnabled enables or disables IO to a device at run time (the console's
+// `device enable|disable`). A disabled device's queued and periodic ops
+// fail with ErrDisabled when their turn comes; an exchange already on the
+// wire completes.
+func (s *Scheduler) SetEnabled(device string, enabled bool) error {
+	d := s.devices[device]
+	if d == nil {
+		return fmt.Errorf("%w %q", ErrUnknownDevice, device)
+	}
+	if d.disabled.Swap(!enabled) == !enabled {
+		return nil
+	}
+	s.log.Info("device IO "+map[bool]string{true: "enabled", false: "disabled"}[enabled]+" by the operator", "device", device)
+	return nil
+}
+
+// Enabled reports whether IO to a device is enabled.
+func (s *Scheduler) Enabled(device string) (bool, error) {
+	d := s.devices[device]
+	if d == nil {
+		return false, fmt.Errorf("%w %q", ErrUnknownDevice, device)
+	}
+	return !d.disabled.Load(), nil
 }
 
 func (s *Scheduler) release(j *job) {

@@ -162,6 +162,9 @@ var (
 	// ErrAwaitingReinit: power is back but the device's interface has not
 	// been re-initialised yet.
 	ErrAwaitingReinit = errors.New("sched: interface awaiting re-initialisation")
+	// ErrDisabled: the operator disabled the device (SetEnabled); no IO
+	// reaches it until it is enabled again.
+	ErrDisabled = errors.New("sched: device disabled by the operator")
 	// ErrUnknownDevice: the op names no configured device.
 	ErrUnknownDevice = errors.New("sched: unknown device")
 	// ErrUnknownInterface: no configured device uses the interface.
