@@ -117,10 +117,22 @@ type journal struct {
 
 	mu       sync.Mutex
 	beginSeq map[int64]uint64 // outage-begin time (ms) → journal sequence
+	endSeq   map[int64]uint64 // outage-begin time (ms) → sequence of its end record
 }
 
 func newJournal(j *store.Journal, observe journalObserver) *journal {
-	return &journal{j: j, id: j.MountReport().ID, observe: observe, beginSeq: map[int64]uint64{}}
+	return &journal{j: j, id: j.MountReport().ID, observe: observe,
+		beginSeq: map[int64]uint64{}, endSeq: map[int64]uint64{}}
+}
+
+// span returns the journal sequences of the begin and end records of the
+// outage begun at begin, when both are known.
+func (a *journal) span(begin time.Time) (from, to uint64, ok bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	from, ok1 := a.beginSeq[begin.UnixMilli()]
+	to, ok2 := a.endSeq[begin.UnixMilli()]
+	return from, to, ok1 && ok2 && to > from
 }
 
 func (a *journal) append(ctx context.Context, rec store.Record) (uint64, error) {
@@ -161,8 +173,14 @@ func (a *journal) AppendOutageBegin(ctx context.Context, b power.OutageBegin) er
 
 // AppendOutageEnd implements power.Journal.
 func (a *journal) AppendOutageEnd(ctx context.Context, e power.OutageEnd) error {
-	_, err := a.append(ctx, store.OutageEndRecord(e.Begin, e.End, e.Cold, e.Confirmed))
-	return err
+	seq, err := a.append(ctx, store.OutageEndRecord(e.Begin, e.End, e.Cold, e.Confirmed))
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.endSeq[e.Begin.UnixMilli()] = seq
+	a.mu.Unlock()
+	return nil
 }
 
 // OpenOutage implements power.Journal, and learns the open outage's
@@ -327,9 +345,11 @@ func (r recoverer) Replay(ctx context.Context) (power.ReplayResult, error) {
 	return power.ReplayResult{Replayed: c.Replayed, Rejected: c.Rejected, Duplicate: c.Duplicate}, err
 }
 
-// outageLog writes completion logs into the data store.
+// outageLog writes completion logs into the data store, with the number
+// of records journaled between the outage's begin and end records.
 type outageLog struct {
 	d       *store.DataStore // nil: unavailable
+	j       *journal
 	observe func(power.OutageRecord)
 }
 
@@ -340,7 +360,17 @@ func (o outageLog) Record(ctx context.Context, r power.OutageRecord) error {
 	if o.d == nil {
 		return fmt.Errorf("main: outage log: %w", errNoDataStore)
 	}
-	return o.d.RecordOutage(ctx, storeOutage(r))
+	so := storeOutage(r)
+	if o.j != nil {
+		if from, to, ok := o.j.span(r.Begin); ok {
+			n, err := o.d.CountBetween(o.j.id, from, to)
+			if err != nil {
+				return fmt.Errorf("main: outage log: count journaled records: %w", err)
+			}
+			so.Journaled = n
+		}
+	}
+	return o.d.RecordOutage(ctx, so)
 }
 
 func storeOutage(r power.OutageRecord) store.Outage {

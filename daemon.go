@@ -385,7 +385,7 @@ func (d *daemon) buildMonitor() error {
 		Reinit:    d.ifaces,
 		Resume:    d.ifaces,
 		Recoverer: recoverer{j: d.jrnl},
-		OutageLog: outageLog{d: d.ds, observe: d.opts.ObserveOutage},
+		OutageLog: outageLog{d: d.ds, j: d.ja, observe: d.opts.ObserveOutage},
 		Alarms:    d.alarms,
 		Logger:    d.log.With("part", "power"),
 	}

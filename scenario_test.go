@@ -132,6 +132,11 @@ func TestScenarioWarmRestore(t *testing.T) {
 	if r.Lost != 0 || r.Journaled < 5 || o.Replayed != r.Journaled || o.Duplicate != 0 || o.Rejected != 0 {
 		t.Fatalf("journaled %d, lost %d, outage %+v", r.Journaled, r.Lost, o)
 	}
+	// The outage log counts the records journaled between its begin and
+	// end records.
+	if want := between(s.acked); o.Journaled != want || want == 0 {
+		t.Fatalf("outage log says %d records journaled during the outage, want %d", o.Journaled, want)
+	}
 	kinds := map[string]int{}
 	for a, ok := range r.Stored {
 		if ok {
@@ -195,6 +200,9 @@ func TestScenarioColdStart(t *testing.T) {
 	// and replayed with the rest.
 	if r.Lost != 0 || len(s.acked) != before+1 || o.Replayed != len(s.acked) || o.RestoreConfirmed {
 		t.Fatalf("journaled %d (before kill %d), lost %d, outage %+v", len(s.acked), before, r.Lost, o)
+	}
+	if want := between(s.acked); o.Journaled != want || want == 0 {
+		t.Fatalf("outage log says %d records journaled during the cold outage, want %d", o.Journaled, want)
 	}
 	got := master.Received()
 	if len(got) != 2 || got[0].Kind != proto698.PowerOff || got[1].Kind != proto698.PowerOn || got[0].Seq != got[1].Seq {
@@ -266,4 +274,25 @@ func TestChildStopsOnSignal(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("daemon did not stop within 10 s of SIGTERM")
 	}
+}
+
+// between counts the acknowledged records whose sequence lies between the
+// first outage-begin and the first outage-end record.
+func between(acked []ackRecord) int {
+	var from, to uint64
+	for _, a := range acked {
+		switch {
+		case a.Point == store.EventOutageBegin && from == 0:
+			from = a.Seq
+		case a.Point == store.EventOutageEnd && to == 0:
+			to = a.Seq
+		}
+	}
+	n := 0
+	for _, a := range acked {
+		if a.Seq > from && a.Seq < to {
+			n++
+		}
+	}
+	return n
 }

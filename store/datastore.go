@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,6 +40,7 @@ type Outage struct {
 	Replayed         int           `json:"replayed"`
 	Rejected         int           `json:"rejected"`
 	Duplicate        int           `json:"duplicate"`
+	Journaled        int           `json:"journaled"` // records journaled during the outage (between its begin and end records)
 	Blips            int           `json:"blips"`
 	Interrupted      bool          `json:"interrupted,omitempty"`
 	ReinitFailed     []string      `json:"reinit_failed,omitempty"`
@@ -190,6 +192,26 @@ func (d *DataStore) Counts() (records, rejected int, err error) {
 		return nil
 	})
 	return records, rejected, err
+}
+
+// CountBetween counts the records stored from journal id (hex) with a
+// sequence strictly between from and to: the records journaled between an
+// outage's begin and end records.
+func (d *DataStore) CountBetween(id string, from, to uint64) (int, error) {
+	raw, err := hex.DecodeString(id)
+	if err != nil {
+		return 0, fmt.Errorf("store: journal id %q: %w", id, err)
+	}
+	n := 0
+	err = d.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketRecords).Cursor()
+		hi := recordKey(raw, to)
+		for k, _ := c.Seek(recordKey(raw, from+1)); k != nil && bytes.Compare(k, hi) < 0; k, _ = c.Next() {
+			n++
+		}
+		return nil
+	})
+	return n, err
 }
 
 // StoredRecord is a record in the data store with its journal identity.

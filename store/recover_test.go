@@ -222,3 +222,35 @@ func TestOpenOutage(t *testing.T) {
 		t.Fatalf("second outage: %v %v %v", at, conf, ok)
 	}
 }
+
+func TestCountBetween(t *testing.T) {
+	ctx := context.Background()
+	_, chip := simChip(t, "at24c64", eeprom.TornRandom, 1)
+	j, err := Open(chip, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	j.Append(ctx, typicalRecord(0))
+	b, _ := j.Append(ctx, OutageBeginRecord(t0, true, [3]float64{}))
+	for i := 1; i <= 4; i++ {
+		j.Append(ctx, typicalRecord(i))
+	}
+	e, _ := j.Append(ctx, OutageEndRecord(t0, t0.Add(time.Minute), false, true))
+	j.Append(ctx, typicalRecord(9))
+	d, err := OpenDataStore(filepath.Join(t.TempDir(), "d.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := NewRecovery(j, d).Replay(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n, err := d.CountBetween(j.MountReport().ID, b, e)
+	if err != nil || n != 4 {
+		t.Fatalf("CountBetween = %d, %v; want 4", n, err)
+	}
+	if _, err := d.CountBetween("zz", b, e); err == nil {
+		t.Fatal("bad journal id accepted")
+	}
+}
