@@ -327,10 +327,18 @@ type fakeOutageLog struct {
 	records []OutageRecord
 }
 
+// Record keeps one entry per outage, keyed by its begin time, as the data
+// store does: writing an outage again replaces its entry.
 func (l *fakeOutageLog) Record(ctx context.Context, r OutageRecord) error {
 	l.c.add("outagelog")
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	for i := range l.records {
+		if l.records[i].Begin.Equal(r.Begin) {
+			l.records[i] = r
+			return nil
+		}
+	}
 	l.records = append(l.records, r)
 	return nil
 }

@@ -56,6 +56,7 @@ func (m *Monitor) beginOutage(confirmed bool, v [3]float64) {
 	m.d.Modules.SetInvalid(true)
 	m.emit(StepModulesInvalid, "")
 	m.budget.Start(lossAt)
+	m.persistCarried()
 	flushIn := m.cfg.HoldUp - m.cfg.FlushMargin - m.clock.Now().Sub(lossAt)
 	m.arm(tFlush, max(flushIn, 0), func() { m.finalFlush() })
 	if m.d.Supercap != nil {
@@ -129,4 +130,29 @@ func (m *Monitor) finalFlush() {
 			})
 		}()
 	}
+}
+
+// persistCarried writes the completion entries of recoveries this outage
+// cut short now, after the protection steps, instead of only with the next
+// completion log: if the capacitor runs out during this outage, the
+// interrupted outage is still in the log. The next completion log writes
+// them again (the outage log is keyed by begin time, so that replaces).
+func (m *Monitor) persistCarried() {
+	if len(m.carried) == 0 {
+		return
+	}
+	recs := append([]OutageRecord(nil), m.carried...)
+	ctx := m.ctx
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		for _, rec := range recs {
+			if err := m.d.OutageLog.Record(ctx, rec); err != nil {
+				m.post(func() {
+					m.raise(AlarmOutageLog, fmt.Errorf("power: outage log of the interrupted outage of %s: %w", rec.Begin.Format(time.RFC3339Nano), err))
+				})
+				return
+			}
+		}
+	}()
 }
