@@ -17,7 +17,7 @@ import (
 var (
 	bucketRecords  = []byte("records")  // journal id ‖ seq → record CBOR
 	bucketRejected = []byte("rejected") // journal id ‖ seq → rejection (JSON)
-	bucketOutages  = []byte("outages")  // begin (unix ns) → Outage (JSON)
+	bucketOutages  = []byte("outages")  // begin (unix ms) → Outage (JSON)
 )
 
 // DataStore is the terminal's durable database on flash (bbolt): records
@@ -147,8 +147,13 @@ func (d *DataStore) importBatch(id []byte, good []Entry, bad []CorruptEntry) (Re
 	return c, nil
 }
 
+func outageKey(begin time.Time) []byte {
+	return binary.BigEndian.AppendUint64(nil, uint64(begin.UnixMilli()))
+}
+
 // RecordOutage writes an outage's completion entry (keyed by its begin
-// time: writing the same outage again replaces it).
+// time at the journal's millisecond resolution: writing the same outage
+// again replaces it).
 func (d *DataStore) RecordOutage(_ context.Context, o Outage) error {
 	if o.Logged.IsZero() {
 		o.Logged = time.Now().UTC()
@@ -157,11 +162,22 @@ func (d *DataStore) RecordOutage(_ context.Context, o Outage) error {
 	if err != nil {
 		return err
 	}
-	k := binary.BigEndian.AppendUint64(nil, uint64(o.Begin.UnixNano()))
+	k := outageKey(o.Begin)
 	if err := d.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketOutages).Put(k, v) }); err != nil {
 		return fmt.Errorf("store: record outage: %w", err)
 	}
 	return nil
+}
+
+// HasOutage reports whether the log holds an entry for the outage begun at
+// begin.
+func (d *DataStore) HasOutage(begin time.Time) (bool, error) {
+	var ok bool
+	err := d.db.View(func(tx *bolt.Tx) error {
+		ok = tx.Bucket(bucketOutages).Get(outageKey(begin)) != nil
+		return nil
+	})
+	return ok, err
 }
 
 // Outages returns up to n outages, newest first (n ≤ 0: all).
@@ -250,4 +266,34 @@ func (d *DataStore) Rejections() ([]Rejection, error) {
 		})
 	})
 	return out, err
+}
+
+// countBeforeEnd counts the stored records of journal id between the
+// outage-begin record of begin and the end record at endSeq.
+func (d *DataStore) countBeforeEnd(id []byte, begin time.Time, endSeq uint64) (int, error) {
+	c := newCodec()
+	var beginSeq uint64
+	found := false
+	err := d.db.View(func(tx *bolt.Tx) error {
+		cur := tx.Bucket(bucketRecords).Cursor()
+		lo := recordKey(id, 0)
+		for k, v := cur.Seek(recordKey(id, endSeq)); k != nil && bytes.Compare(k, lo) > 0; k, v = cur.Prev() {
+			if !bytes.HasPrefix(k, id) {
+				break
+			}
+			r, err := c.decode(v)
+			if err != nil {
+				continue
+			}
+			if ev, _ := IsOutageEvent(r); ev == EventOutageBegin && r.Time.UnixMilli() == begin.UnixMilli() {
+				beginSeq, found = r.Seq, true
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil || !found {
+		return 0, err
+	}
+	return d.CountBetween(fmt.Sprintf("%x", id), beginSeq, endSeq)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"time"
 )
 
 // Recovery moves journaled records into the data store exactly once: it
@@ -80,6 +81,9 @@ func (r *Recovery) Replay(ctx context.Context) (ReplayCounts, error) {
 		if err := r.step("stored", b); err != nil {
 			return total, err
 		}
+		if err := r.reconcile(ctx, id, good); err != nil {
+			return total, err
+		}
 		if err := r.j.Consume(ctx, last); err != nil {
 			return total, fmt.Errorf("store: replay: consume up to %d: %w", last, err)
 		}
@@ -87,6 +91,52 @@ func (r *Recovery) Replay(ctx context.Context) (ReplayCounts, error) {
 			return total, err
 		}
 	}
+}
+
+// reconcile gives every outage whose end record was just stored an entry
+// in the outage log if it has none: when the process stops after the end
+// was journaled but before the completion log was written, the outage is
+// still logged (reconstructed from the journal). The completion log, when
+// it is written, replaces the entry.
+func (r *Recovery) reconcile(ctx context.Context, id []byte, good []Entry) error {
+	for _, e := range good {
+		if ev, _ := IsOutageEvent(e.Record); ev != EventOutageEnd {
+			continue
+		}
+		a := e.Record.Attrs
+		var beginMS int64
+		switch v := a["begin"].(type) {
+		case uint64:
+			beginMS = int64(v)
+		case int64:
+			beginMS = v
+		default:
+			continue
+		}
+		begin := time.UnixMilli(beginMS).UTC()
+		has, err := r.d.HasOutage(begin)
+		if err != nil {
+			return fmt.Errorf("store: replay: outage log: %w", err)
+		}
+		if has {
+			continue
+		}
+		cold, _ := a["cold"].(bool)
+		confirmed, _ := a["confirmed"].(bool)
+		o := Outage{Begin: begin, End: e.Record.Time, Duration: e.Record.Time.Sub(begin), Kind: "warm",
+			RestoreConfirmed: confirmed,
+			Errors:           []string{"reconstructed from the journal: the completion log was not written (holdup stopped during recovery)"}}
+		if cold {
+			o.Kind = "cold"
+		}
+		if n, err := r.d.countBeforeEnd(id, begin, e.Seq); err == nil {
+			o.Journaled = n
+		}
+		if err := r.d.RecordOutage(ctx, o); err != nil {
+			return fmt.Errorf("store: replay: %w", err)
+		}
+	}
+	return nil
 }
 
 func (r *Recovery) step(s string, b int) error {

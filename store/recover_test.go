@@ -254,3 +254,43 @@ func TestCountBetween(t *testing.T) {
 		t.Fatal("bad journal id accepted")
 	}
 }
+
+// TestReplayReconstructsMissingCompletionLog: holdup stopped after the
+// outage-end record was journaled but before the completion log was
+// written. The next replay logs the outage from the journal; the real
+// completion log, written later, replaces that entry.
+func TestReplayReconstructsMissingCompletionLog(t *testing.T) {
+	ctx := context.Background()
+	_, chip := simChip(t, "at24c64", eeprom.TornRandom, 1)
+	j, err := Open(chip, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	begin := t0.Add(123456789) // sub-millisecond part: the log keys at the journal's resolution
+	j.Append(ctx, OutageBeginRecord(begin, true, [3]float64{}))
+	for i := 0; i < 3; i++ {
+		j.Append(ctx, typicalRecord(i))
+	}
+	j.Append(ctx, OutageEndRecord(begin, begin.Add(time.Minute), true, false))
+	d, err := OpenDataStore(filepath.Join(t.TempDir(), "d.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := NewRecovery(j, d).Replay(ctx); err != nil {
+		t.Fatal(err)
+	}
+	outs, _ := d.Outages(0)
+	if len(outs) != 1 || outs[0].Kind != "cold" || outs[0].Journaled != 3 || len(outs[0].Errors) != 1 ||
+		!strings.Contains(outs[0].Errors[0], "reconstructed") || outs[0].Duration != time.Minute {
+		t.Fatalf("reconstructed outage log: %+v", outs)
+	}
+	if err := d.RecordOutage(ctx, Outage{Begin: begin, End: begin.Add(time.Minute), Kind: "cold", Replayed: 5}); err != nil {
+		t.Fatal(err)
+	}
+	outs, _ = d.Outages(0)
+	if len(outs) != 1 || outs[0].Replayed != 5 || len(outs[0].Errors) != 0 {
+		t.Fatalf("after the completion log: %+v", outs)
+	}
+}
