@@ -180,8 +180,13 @@ func (s consoleState) Devices(ctx context.Context) ([]console.Device, error) {
 		enabled, _ := d.sched.Enabled(dev.Name)
 		cd := console.Device{Name: dev.Name, Driver: string(dev.Driver), Enabled: enabled, MainsOnly: dev.MainsOnly, DrawMW: dev.DrawMW, State: "ok"}
 		cd.Gated = outage && (dev.MainsOnly || (d.cfg.Sched.DrawThresholdMW > 0 && dev.DrawMW > d.cfg.Sched.DrawThresholdMW))
-		if st, err := d.sched.Stats(devices.InterfaceOf(dev)); err == nil && st.Closed {
-			cd.State = "closed"
+		if st, err := d.sched.Stats(devices.InterfaceOf(dev)); err == nil {
+			if st.Closed {
+				cd.State = "closed"
+			}
+			if st.WindowFill > 0 {
+				cd.ErrorRate = float64(st.WindowErrors) / float64(st.WindowFill)
+			}
 		}
 		if cd.Gated {
 			cd.State = "gated"
@@ -207,7 +212,14 @@ func (s consoleState) Sched(context.Context) (console.SchedStats, error) {
 		if err != nil {
 			continue
 		}
-		out.Queues = append(out.Queues, console.Queue{Name: iface, Done: st.Dispatched, Failed: st.Gated + st.Dropped})
+		out.Queues = append(out.Queues, console.Queue{Name: iface, Depth: st.Queued, Capacity: d.cfg.Sched.QueueLen,
+			Done: st.Dispatched, Failed: st.Gated + st.Dropped})
+		for _, dev := range d.devs {
+			if devices.InterfaceOf(dev) == iface {
+				out.Errors = append(out.Errors, console.ErrorRate{Device: dev.Name, Failed: st.WindowErrors,
+					Total: st.WindowFill, Flagged: st.Closed})
+			}
+		}
 	}
 	devs, _ := s.Devices(context.Background())
 	for _, dv := range devs {

@@ -96,6 +96,7 @@ func TestConsoleOnLiveDaemon(t *testing.T) {
 	mustContain(t, "status", o.run("status"), "normal")
 	mustContain(t, "devices", o.run("devices"), "sim-inverter", "sim-plc-meter", "sim-relay")
 	mustContain(t, "config", o.run("config"), "sim-inverter")
+	mustContain(t, "sched", o.run("sched"), "/64", "errors", "sim-inverter")
 	mustContain(t, "simulate-loss without login", o.run("power simulate-loss"), "log in first")
 
 	o.master.Write([]byte("login\r"))

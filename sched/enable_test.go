@@ -64,3 +64,30 @@ func TestSetEnabled(t *testing.T) {
 		t.Fatalf("unknown device: %v", err)
 	}
 }
+
+// TestStatsQueueAndErrorWindow: Stats shows the ops waiting for an
+// interface and the error-rate window's fill, for the console.
+func TestStatsQueueAndErrorWindow(t *testing.T) {
+	s := start(t, Config{Devices: []Device{{Name: "m", Interface: "bus"}}, ErrorWindow: 10, ErrorThreshold: 5})
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		s.Do(ctx, Op{Device: "m", Point: "p", Class: Collection, Integrity: Checked,
+			Run: func(context.Context) (Result, error) { return Result{}, ioErr("checksum-mismatch") }})
+	}
+	s.Do(ctx, Op{Device: "m", Point: "p", Class: Collection, Integrity: Checked,
+		Run: func(context.Context) (Result, error) { return Result{}, nil }})
+	st, err := s.Stats("bus")
+	if err != nil || st.WindowErrors != 3 || st.WindowFill != 4 || st.Closed {
+		t.Fatalf("stats after 3 checksum errors and 1 success: %+v, %v", st, err)
+	}
+	release := blocker(t, s, "m")
+	for i := 0; i < 2; i++ {
+		go s.Do(ctx, Op{Device: "m", Point: "q", Class: Collection, Integrity: Checked,
+			Run: func(context.Context) (Result, error) { return Result{}, nil }})
+	}
+	waitQueued(t, s, "m", 2)
+	if st, _ := s.Stats("bus"); st.Queued != 2 {
+		t.Fatalf("Queued = %d with two ops waiting", st.Queued)
+	}
+	release()
+}

@@ -42,6 +42,9 @@ type owner struct {
 
 	q           queue
 	win         window
+	winErrs     atomic.Int32 // errors in the window, for Stats
+	winFill     atomic.Int32 // outcomes in the window, for Stats
+	depth       atomic.Int32 // ops in the priority queue, for Stats
 	closed      bool
 	epoch       uint64 // outage count last acted on
 	awaiting    map[string]bool
@@ -106,7 +109,9 @@ func (o *owner) run(ctx context.Context) {
 		if o.q.len() > 0 && !o.closed {
 			delay := o.rateDelay(o.q.peek())
 			if delay <= 0 {
-				o.dispatch(o.q.pop())
+				j := o.q.pop()
+				o.depth.Store(int32(o.q.len()))
+				o.dispatch(j)
 				continue
 			}
 			if next <= 0 || delay < next {
@@ -196,6 +201,7 @@ func (o *owner) accept(j *job) {
 		return
 	}
 	o.q.push(j)
+	o.depth.Store(int32(o.q.len()))
 }
 
 // rateDelay is how long j must wait for the outage collection rate.
@@ -227,6 +233,7 @@ func (o *owner) syncPower() {
 		d := o.s.devices[j.op.Device]
 		return d.gated || (j.op.Class == Collection && j.op.Integrity == Unchecked)
 	}, func(j *job) { o.finish(j, Result{}, o.refusal(j)) })
+	o.depth.Store(int32(o.q.len()))
 	now := time.Now()
 	for k, ps := range o.readings {
 		if o.s.devices[k.device].gated || ps.integrity == Unchecked {
@@ -299,6 +306,8 @@ func (o *owner) dispatch(j *job) {
 // or on a link failure.
 func (o *owner) watch(oc Outcome, err error) {
 	n := o.win.add(oc)
+	o.winErrs.Store(int32(n))
+	o.winFill.Store(int32(o.win.filled))
 	switch {
 	case oc == LinkDown:
 		o.close(AlarmLinkDown, oc, n, err)
@@ -318,6 +327,7 @@ func (o *owner) close(reason AlarmReason, last Outcome, errs int, err error) {
 	for o.q.len() > 0 {
 		o.finish(o.q.pop(), Result{}, fmt.Errorf("sched: interface %q: %w", o.name, ErrPathClosed))
 	}
+	o.depth.Store(0)
 	if o.s.cfg.OnAlarm != nil {
 		o.s.cfg.OnAlarm(a)
 	}
@@ -337,6 +347,8 @@ func (o *owner) reinit(ctx context.Context, fn func(context.Context) error) erro
 	o.closed = false
 	o.closedFlag.Store(false)
 	o.win.reset()
+	o.winErrs.Store(0)
+	o.winFill.Store(0)
 	if o.s.power.Load()&1 == 0 {
 		clear(o.awaiting)
 	}

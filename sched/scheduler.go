@@ -332,6 +332,12 @@ type Stats struct {
 	Overruns uint64
 	// Closed says the IO path is closed (error-rate watch or link down).
 	Closed bool
+	// Queued counts ops waiting for the interface (input channel and
+	// priority queue).
+	Queued int
+	// WindowErrors of WindowFill recent exchanges counted as errors for the
+	// error-rate watch (which closes the path at ErrorThreshold).
+	WindowErrors, WindowFill int
 }
 
 // Stats returns the counters of an interface.
@@ -346,5 +352,9 @@ func (s *Scheduler) Stats(iface string) (Stats, error) {
 		Gated:      o.gatedOps.Load(),
 		Overruns:   o.overruns.Load(),
 		Closed:     o.closedFlag.Load(),
+		Queued:     len(o.in) + int(o.depth.Load()),
+
+		WindowErrors: int(o.winErrs.Load()),
+		WindowFill:   int(o.winFill.Load()),
 	}, nil
 }
