@@ -649,3 +649,38 @@ func TestVoltmeterGarbage(t *testing.T) {
 		t.Fatal("scheduler not in outage mode")
 	}
 }
+
+// TestSimWithRealParts: [sim] real_power_line / real_eeprom swap the real
+// GPIO line and i2c-dev EEPROM into the simulated rig (hardware-in-the-loop
+// on a board without the serial units); the phase-voltage simulators still
+// follow `loss`, while the real line is left to whoever drives it.
+func TestSimWithRealParts(t *testing.T) {
+	cfg, err := config.Load("testdata/sim.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{cfg: cfg}
+	if hw := r.hardware(); hw.name != "simulated" {
+		t.Fatalf("plain sim hardware is %q", hw.name)
+	}
+	cfg.Sim.RealPowerLine, cfg.Sim.RealEEPROM = true, true
+	hw := r.hardware()
+	if !strings.Contains(hw.name, "real power-fail line") || !strings.Contains(hw.name, "real EEPROM") {
+		t.Fatalf("hardware %q", hw.name)
+	}
+	if _, err := os.Stat(cfg.EEPROM.Bus); err != nil {
+		if _, _, err := hw.openEEPROM(cfg.EEPROM); err == nil || !strings.Contains(err.Error(), cfg.EEPROM.Bus) {
+			t.Fatalf("real EEPROM on a host without %s: %v", cfg.EEPROM.Bus, err)
+		}
+	}
+	if err := r.setMains(false); err != nil {
+		t.Fatalf("loss with a real line (driven from outside): %v", err)
+	}
+	raw := "[sim]\nenabled = true\nreal_eeprom = true\nreal_power_line = true\n"
+	full, _ := os.ReadFile("testdata/sim.toml")
+	body := strings.Replace(string(full), "[sim]\nenabled = true\n", raw, 1)
+	body = strings.Replace(body, "eeprom_image = ", "# eeprom_image = ", 1)
+	if _, err := config.Parse([]byte(body), "hil.toml"); err != nil {
+		t.Fatalf("a real-EEPROM sim config needs no image: %v", err)
+	}
+}

@@ -211,11 +211,16 @@ func (r *rig) setMains(present bool) error {
 	r.mu.Lock()
 	line := r.line
 	r.mu.Unlock()
-	if line == nil {
-		return errors.New("main: sim: power-fail line not open")
-	}
 	for _, s := range r.acs {
 		s.SetMainsLost(!present)
+	}
+	if r.cfg.Sim.RealPowerLine {
+		// The real line is driven from outside (the board, or the guest
+		// harness's host); only the simulated phase voltages follow.
+		return nil
+	}
+	if line == nil {
+		return errors.New("main: sim: power-fail line not open")
 	}
 	if present {
 		return line.Restore()
@@ -232,7 +237,8 @@ func (r *rig) hardware() *hardware {
 		}
 		return p, nil
 	}
-	return &hardware{
+	real := realHardware()
+	hw := &hardware{
 		name: "simulated",
 		sim:  r,
 		openLine: func(cfg config.Power, h power.EdgeHandler, _ *slog.Logger) (power.Line, error) {
@@ -309,4 +315,13 @@ func (r *rig) hardware() *hardware {
 			return fmt.Errorf("no simulated device %s", path)
 		},
 	}
+	if r.cfg.Sim.RealPowerLine {
+		hw.openLine = real.openLine
+		hw.name += ", real power-fail line"
+	}
+	if r.cfg.Sim.RealEEPROM {
+		hw.openEEPROM = real.openEEPROM
+		hw.name += ", real EEPROM"
+	}
+	return hw
 }

@@ -223,4 +223,9 @@ type LogConfig struct {
 type Sim struct {
 	Enabled     bool
 	EEPROMImage string // file backing the simulated EEPROM
+	// RealPowerLine keeps the real power-fail line (GPIO character device)
+	// and RealEEPROM the real EEPROM (i2c-dev) while the rest is simulated:
+	// hardware-in-the-loop runs on a board whose serial units are absent.
+	RealPowerLine bool
+	RealEEPROM    bool
 }

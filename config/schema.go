@@ -362,7 +362,9 @@ func readSim(t *table) Sim {
 	var s Sim
 	s.Enabled = t.boolean("enabled", false)
 	s.EEPROMImage = t.str("eeprom_image", "")
-	if s.Enabled && s.EEPROMImage == "" && !t.has("eeprom_image") {
+	s.RealPowerLine = t.boolean("real_power_line", false)
+	s.RealEEPROM = t.boolean("real_eeprom", false)
+	if s.Enabled && !s.RealEEPROM && s.EEPROMImage == "" && !t.has("eeprom_image") {
 		t.errf("eeprom_image", "required when sim.enabled = true")
 	}
 	if t.has("eeprom_image") && s.EEPROMImage == "" {
