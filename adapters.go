@@ -186,25 +186,21 @@ func (a *journal) AppendOutageEnd(ctx context.Context, e power.OutageEnd) error 
 // OpenOutage implements power.Journal, and learns the open outage's
 // journal sequence for the uplink.
 func (a *journal) OpenOutage(ctx context.Context) (power.OutageBegin, bool, error) {
-	begin, confirmed, ok, err := a.j.OpenOutage(ctx)
+	e, ok, err := a.j.OpenOutage(ctx)
 	if err != nil || !ok {
 		return power.OutageBegin{}, false, err
 	}
-	ob := power.OutageBegin{At: begin, Confirmed: confirmed}
-	_, err = a.j.Replay(ctx, func(e store.Entry) error {
-		if ev, _ := store.IsOutageEvent(e.Record); ev == store.EventOutageBegin && e.Record.Time.Equal(begin) {
-			a.mu.Lock()
-			a.beginSeq[begin.UnixMilli()] = e.Seq
-			a.mu.Unlock()
-			for i, k := range []string{"ua", "ub", "uc"} {
-				if v, ok := e.Record.Attrs[k].(float64); ok {
-					ob.Volts[i] = v
-				}
-			}
+	ob := power.OutageBegin{At: e.Record.Time}
+	ob.Confirmed, _ = e.Record.Attrs["confirmed"].(bool)
+	for i, k := range []string{"ua", "ub", "uc"} {
+		if v, ok := e.Record.Attrs[k].(float64); ok {
+			ob.Volts[i] = v
 		}
-		return nil
-	})
-	return ob, true, err
+	}
+	a.mu.Lock()
+	a.beginSeq[ob.At.UnixMilli()] = e.Seq
+	a.mu.Unlock()
+	return ob, true, nil
 }
 
 // eventSeq is the 3106 event number of the outage begun at begin: the

@@ -144,8 +144,8 @@ func (s consoleState) JournalStats(ctx context.Context) (console.JournalStats, e
 		out.LastSeq = js.NextSeq - 1
 	}
 	out.FirstSeq = js.Consumed + 1
-	if begin, _, ok, err := d.jrnl.OpenOutage(ctx); err == nil && ok {
-		out.OpenOutage, out.OpenSince = true, begin
+	if begin, ok, err := d.jrnl.OpenOutage(ctx); err == nil && ok {
+		out.OpenOutage, out.OpenSince = true, begin.Record.Time
 	}
 	return out, nil
 }

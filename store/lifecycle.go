@@ -45,21 +45,21 @@ func IsOutageEvent(r Record) (event string, ok bool) {
 }
 
 // OpenOutage returns the newest unconsumed outage-begin record that no
-// later outage-end record closes. At start-up, one means the capacitor ran
-// out during that outage (a cold start).
-func (j *Journal) OpenOutage(ctx context.Context) (begin time.Time, confirmed bool, ok bool, err error) {
+// later outage-end record closes (its entry carries the journal sequence
+// and the record: time, confirmed flag, phase voltages). At start-up, one
+// means the capacitor ran out during that outage (a cold start).
+func (j *Journal) OpenOutage(ctx context.Context) (begin Entry, ok bool, err error) {
 	_, err = j.Replay(ctx, func(e Entry) error {
 		switch ev, _ := IsOutageEvent(e.Record); ev {
 		case EventOutageBegin:
-			begin, ok = e.Record.Time, true
-			confirmed, _ = e.Record.Attrs["confirmed"].(bool)
+			begin, ok = e, true
 		case EventOutageEnd:
 			ok = false
 		}
 		return nil
 	})
 	if err != nil || !ok {
-		return time.Time{}, false, false, err
+		return Entry{}, false, err
 	}
-	return begin, confirmed, true, nil
+	return begin, true, nil
 }

@@ -203,23 +203,23 @@ func TestOpenOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer j.Close()
-	if _, _, ok, err := j.OpenOutage(ctx); ok || err != nil {
+	if _, ok, err := j.OpenOutage(ctx); ok || err != nil {
 		t.Fatalf("empty journal: open outage %v, %v", ok, err)
 	}
 	b1 := t0
 	j.Append(ctx, OutageBeginRecord(b1, true, [3]float64{12, 0, 0}))
 	j.Append(ctx, typicalRecord(1))
-	if at, conf, ok, _ := j.OpenOutage(ctx); !ok || !at.Equal(b1) || !conf {
-		t.Fatalf("after begin: %v %v %v", at, conf, ok)
+	if e, ok, _ := j.OpenOutage(ctx); !ok || !e.Record.Time.Equal(b1) || e.Record.Attrs["confirmed"] != true || e.Record.Attrs["ua"] != 12.0 {
+		t.Fatalf("after begin: %+v %v", e, ok)
 	}
 	j.Append(ctx, OutageEndRecord(b1, b1.Add(time.Minute), false, true))
-	if _, _, ok, _ := j.OpenOutage(ctx); ok {
+	if _, ok, _ := j.OpenOutage(ctx); ok {
 		t.Fatal("closed outage reported open")
 	}
 	b2 := b1.Add(time.Hour)
 	j.Append(ctx, OutageBeginRecord(b2, false, [3]float64{}))
-	if at, conf, ok, _ := j.OpenOutage(ctx); !ok || !at.Equal(b2) || conf {
-		t.Fatalf("second outage: %v %v %v", at, conf, ok)
+	if e, ok, _ := j.OpenOutage(ctx); !ok || !e.Record.Time.Equal(b2) || e.Record.Attrs["confirmed"] != false {
+		t.Fatalf("second outage: %+v %v", e, ok)
 	}
 }
 
