@@ -178,6 +178,27 @@ func (c *Chip) WriteAt(p []byte, off int64) (int, error) {
 // txBusyRetry runs one transaction, retrying while the device NAKs (it may
 // still be in a write cycle) until the poll deadline.
 func (c *Chip) txBusyRetry(dev uint16, w, r []byte) error {
+	err := c.poll(dev, w, r)
+	if errors.Is(err, ErrTimeout) {
+		return fmt.Errorf("%w (still none after %v: device absent or wrong address?)", errors.Unwrap(err), c.timeout)
+	}
+	return err
+}
+
+// waitReady polls with a dummy write of the memory address (no data, so no
+// write cycle) until the part acknowledges, i.e. its write cycle is over.
+func (c *Chip) waitReady(dev uint16, addr []byte) error {
+	err := c.poll(dev, addr, nil)
+	if errors.Is(err, ErrTimeout) {
+		return fmt.Errorf("%w after %v: %v", ErrTimeout, c.timeout, errors.Unwrap(err))
+	}
+	return err
+}
+
+// poll repeats one transaction while the device NAKs, until it succeeds,
+// fails otherwise, or the deadline passes on the chip's clock; the timeout
+// error wraps ErrTimeout around the last NAK.
+func (c *Chip) poll(dev uint16, w, r []byte) error {
 	start := c.clock()
 	for {
 		err := c.bus.Tx(dev, w, r)
@@ -186,28 +207,15 @@ func (c *Chip) txBusyRetry(dev uint16, w, r []byte) error {
 		}
 		c.stats.Polls++
 		if c.clock()-start > c.timeout {
-			return fmt.Errorf("%w (no acknowledge within %v: device absent or wrong address?)", err, c.timeout)
+			return &timeoutError{nak: err}
 		}
 		runtime.Gosched()
 	}
 }
 
-// waitReady polls with a dummy write of the memory address (no data, so no
-// write cycle) until the part acknowledges, i.e. its write cycle is over.
-func (c *Chip) waitReady(dev uint16, addr []byte) error {
-	start := c.clock()
-	for {
-		err := c.bus.Tx(dev, addr, nil)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, ErrNAK) {
-			return err
-		}
-		c.stats.Polls++
-		if c.clock()-start > c.timeout {
-			return fmt.Errorf("%w after %v: %v", ErrTimeout, c.timeout, err)
-		}
-		runtime.Gosched()
-	}
-}
+// timeoutError is poll's deadline error: Is ErrTimeout, Unwrap the NAK.
+type timeoutError struct{ nak error }
+
+func (e *timeoutError) Error() string        { return e.nak.Error() }
+func (e *timeoutError) Is(target error) bool { return target == ErrTimeout }
+func (e *timeoutError) Unwrap() error        { return e.nak }

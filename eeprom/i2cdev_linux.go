@@ -77,7 +77,7 @@ func (b *DevBus) Tx(addr uint16, w, r []byte) error {
 	if len(w) > 0 || len(r) == 0 {
 		n, err := d.WriteBytes(w)
 		if err != nil {
-			return classify(b.path, addr, "write", err)
+			return classify(err)
 		}
 		if n != len(w) {
 			return fmt.Errorf("eeprom: %s addr 0x%02x: short write %d of %d bytes", b.path, addr, n, len(w))
@@ -86,7 +86,7 @@ func (b *DevBus) Tx(addr uint16, w, r []byte) error {
 	if len(r) > 0 {
 		n, err := d.ReadBytes(r)
 		if err != nil {
-			return classify(b.path, addr, "read", err)
+			return classify(err)
 		}
 		if n != len(r) {
 			return fmt.Errorf("eeprom: %s addr 0x%02x: short read %d of %d bytes", b.path, addr, n, len(r))
@@ -97,16 +97,17 @@ func (b *DevBus) Tx(addr uint16, w, r []byte) error {
 
 // classify maps the errno an adapter returns for a missing acknowledge onto
 // ErrNAK (ENXIO and EREMOTEIO by the kernel's convention; some adapters
-// return EIO).
-func classify(path string, addr uint16, op string, err error) error {
+// return EIO). The error from the os package already names the device
+// file and the operation; the Chip adds the address and offset.
+func classify(err error) error {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
 		switch errno {
 		case syscall.ENXIO, syscall.EREMOTEIO, syscall.EIO:
-			return fmt.Errorf("eeprom: %s addr 0x%02x %s: %v: %w", path, addr, op, err, ErrNAK)
+			return fmt.Errorf("%v: %w", err, ErrNAK)
 		}
 	}
-	return fmt.Errorf("eeprom: %s addr 0x%02x %s: %w", path, addr, op, err)
+	return err
 }
 
 // Close closes every device handle.

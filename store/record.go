@@ -341,8 +341,8 @@ func (c codec) decode(b []byte) (Record, error) {
 		Integrity: Integrity{Kind: IntegrityKind(w.Integrity[0]), Value: w.Integrity[1]},
 		Invalid:   w.Invalid,
 	}
-	if w.Integrity[0] > math.MaxUint8 || w.Business == 0 {
-		return Record{}, fmt.Errorf("store: record seq %d: %w: bad enumeration", w.Seq, ErrCorrupt)
+	if w.Integrity[0] > math.MaxUint8 { // the uint8 conversion above would wrap
+		return Record{}, fmt.Errorf("store: record seq %d: %w: integrity kind %d", w.Seq, ErrCorrupt, w.Integrity[0])
 	}
 	if err := r.Validate(); err != nil {
 		return Record{}, fmt.Errorf("store: record seq %d: %w: %v", w.Seq, ErrCorrupt, err)
