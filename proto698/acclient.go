@@ -42,9 +42,10 @@ type ACClientConfig struct {
 	Preamble int
 }
 
-// ACClient reads phase voltages from the AC-sampling unit over DL/T 698.45
-// on a serial line. Requests are serialised: one transaction on the port at
-// a time. It implements the power package's Voltmeter interface.
+// ACClient reads phase voltages and other attributes from the AC-sampling
+// unit over DL/T 698.45 on a serial line, and writes its parameters.
+// Requests are serialised: one transaction on the port at a time. It
+// implements the power package's Voltmeter interface.
 type ACClient struct {
 	port Port
 	cfg  ACClientConfig
@@ -139,36 +140,93 @@ func voltagesFromData(d Data) ([3]float64, error) {
 }
 
 // Get reads one attribute with GET-Request-Normal, retrying on timeouts.
-// A DAR answer is returned at once as an error wrapping ErrDAR.
+// A DAR answer is returned at once as an error wrapping ErrDAR (a
+// *DARError, so errors.As recovers the DAR).
 func (c *ACClient) Get(ctx context.Context, oad OAD) (Data, error) {
+	var result Data
+	err := c.transact(ctx, "GET", oad, func(piid PIID) APDU {
+		return &GetRequestNormal{PIID: piid, OAD: oad}
+	}, func(a APDU, piid uint8) (bool, error) {
+		r, ok := a.(*GetResponseNormal)
+		if !ok {
+			return false, nil
+		}
+		if r.PIID.Seq() != piid || r.Result.OAD != oad {
+			c.log.Debug("proto698: AC sampling: stale answer", "piid", r.PIID.Seq(), "oad", r.Result.OAD)
+			return false, nil
+		}
+		if r.Result.Data == nil {
+			return true, fmt.Errorf("proto698: AC sampling: GET %v from %v: %w", oad, c.cfg.Addr, r.Result.DAR.Err())
+		}
+		result = r.Result.Data
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return result, nil
+}
+
+// Set writes one attribute with SET-Request-Normal, with the same
+// serialisation, PIID matching, timeout and retries as Get (a SET carries
+// the whole value, so repeating it after a lost answer is harmless). A
+// result other than success is an error wrapping ErrDAR (a *DARError)
+// that names the OAD and the DAR.
+func (c *ACClient) Set(ctx context.Context, oad OAD, v Data) error {
+	if v == nil {
+		return fmt.Errorf("proto698: AC sampling: SET %v: nil value: %w", oad, ErrInvalid)
+	}
+	return c.transact(ctx, "SET", oad, func(piid PIID) APDU {
+		return &SetRequestNormal{PIID: piid, OAD: oad, Value: v}
+	}, func(a APDU, piid uint8) (bool, error) {
+		r, ok := a.(*SetResponseNormal)
+		if !ok {
+			return false, nil
+		}
+		if r.PIID.Seq() != piid || r.OAD != oad {
+			c.log.Debug("proto698: AC sampling: stale answer", "piid", r.PIID.Seq(), "oad", r.OAD)
+			return false, nil
+		}
+		if err := r.DAR.Err(); err != nil {
+			return true, fmt.Errorf("proto698: AC sampling: SET %v on %v: %w", oad, c.cfg.Addr, err)
+		}
+		return true, nil
+	})
+}
+
+// transact runs one request/answer exchange with retries on timeouts.
+// build makes the request for a PIID; match inspects each decoded answer
+// from the unit (ERROR-Response is handled here) and reports whether it is
+// the answer, with the request's outcome.
+func (c *ACClient) transact(ctx context.Context, service string, oad OAD, build func(PIID) APDU, match func(a APDU, piid uint8) (bool, error)) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var last error
 	for attempt := 0; attempt <= c.cfg.Retries; attempt++ {
-		d, err := c.getOnce(ctx, oad)
-		if err == nil {
-			return d, nil
-		}
-		if !errors.Is(err, ErrNoAnswer) {
-			return nil, err
+		err := c.once(ctx, service, oad, build, match)
+		if err == nil || !errors.Is(err, ErrNoAnswer) {
+			return err
 		}
 		last = err
-		c.log.Debug("proto698: AC sampling: no answer", "oad", oad, "attempt", attempt+1)
+		c.log.Debug("proto698: AC sampling: no answer", "service", service, "oad", oad, "attempt", attempt+1)
 	}
-	return nil, fmt.Errorf("proto698: AC sampling: GET %v from %v after %d attempts: %w", oad, c.cfg.Addr, c.cfg.Retries+1, last)
+	return fmt.Errorf("proto698: AC sampling: %s %v from %v after %d attempts: %w", service, oad, c.cfg.Addr, c.cfg.Retries+1, last)
 }
 
-func (c *ACClient) getOnce(ctx context.Context, oad OAD) (Data, error) {
+func (c *ACClient) once(ctx context.Context, service string, oad OAD, build func(PIID) APDU, match func(a APDU, piid uint8) (bool, error)) error {
 	c.piid = (c.piid + 1) & 0x3F
 	piid := c.piid
-	apdu, _ := AppendAPDU(nil, &GetRequestNormal{PIID: PIID(piid), OAD: oad})
-	req := make([]byte, c.cfg.Preamble, 64)
+	apdu, err := AppendAPDU(nil, build(PIID(piid)))
+	if err != nil {
+		return fmt.Errorf("proto698: AC sampling: %s %v: encode: %w", service, oad, err)
+	}
+	req := make([]byte, c.cfg.Preamble, 64+len(apdu))
 	for i := range req {
 		req[i] = Preamble
 	}
-	req, err := AppendFrame(req, &Frame{Control: NewControl(false, true, false, false, FuncUserData), Addr: c.cfg.Addr, Client: c.cfg.Client, Data: apdu})
+	req, err = AppendFrame(req, &Frame{Control: NewControl(false, true, false, false, FuncUserData), Addr: c.cfg.Addr, Client: c.cfg.Client, Data: apdu})
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("proto698: AC sampling: %s %v: frame: %w", service, oad, err)
 	}
 	// Answers to earlier, timed-out requests must not be taken for this one.
 	c.d.Reset()
@@ -176,9 +234,8 @@ func (c *ACClient) getOnce(ctx context.Context, oad OAD) (Data, error) {
 		_ = r.ResetInputBuffer()
 	}
 	if _, err := c.port.Write(req); err != nil {
-		return nil, fmt.Errorf("proto698: AC sampling: write: %w", err)
+		return fmt.Errorf("proto698: AC sampling: %s %v: write: %w", service, oad, err)
 	}
-	var result Data
 	var resErr error
 	accept := func(raw []byte, skipped int) bool {
 		if skipped > 0 {
@@ -197,31 +254,28 @@ func (c *ACClient) getOnce(ctx context.Context, oad OAD) (Data, error) {
 			c.log.Warn("proto698: AC sampling: undecodable answer", "err", err)
 			return false
 		}
-		switch r := a.(type) {
-		case *GetResponseNormal:
-			if r.PIID.Seq() != piid || r.Result.OAD != oad {
-				c.log.Debug("proto698: AC sampling: stale answer", "piid", r.PIID.Seq(), "oad", r.Result.OAD)
-				return false
-			}
-			if r.Result.Data == nil {
-				resErr = fmt.Errorf("proto698: AC sampling: GET %v: %w", oad, r.Result.DAR.Err())
-			}
-			result = r.Result.Data
-			return true
-		case *ErrorResponse:
+		if r, ok := a.(*ErrorResponse); ok {
 			if r.PIID.Seq() != piid {
 				return false
 			}
-			resErr = fmt.Errorf("proto698: AC sampling: GET %v: ERROR-Response %v: %w", oad, r.DAR, ErrDAR)
+			dar := r.DAR
+			if dar == DARSuccess { // an ERROR-Response is never a success
+				dar = DAROther
+			}
+			resErr = fmt.Errorf("proto698: AC sampling: %s %v: ERROR-Response: %w", service, oad, dar.Err())
 			return true
 		}
-		return false
+		done, err := match(a, piid)
+		if done {
+			resErr = err
+		}
+		return done
 	}
 	if err := readFrames(ctx, c.port, &c.d, c.buf, time.Now().Add(c.cfg.Timeout), accept); err != nil {
 		if errors.Is(err, ErrNoAnswer) {
-			return nil, err
+			return err
 		}
-		return nil, fmt.Errorf("proto698: AC sampling: GET %v: %w", oad, err)
+		return fmt.Errorf("proto698: AC sampling: %s %v: %w", service, oad, err)
 	}
-	return result, resErr
+	return resErr
 }

@@ -71,8 +71,9 @@ func TestACClientReadsVoltagesOverPTY(t *testing.T) {
 			t.Errorf("phase %d = %v, %v; want %v", ph+1, got, err, want)
 		}
 	}
-	// An attribute the unit does not have is a DAR, not a timeout.
-	if _, err := c.Get(ctx, NewOAD(0x20010200)); !errors.Is(err, ErrDAR) {
+	// An attribute the unit does not have (voltage phase angle) is a DAR,
+	// not a timeout.
+	if _, err := c.Get(ctx, NewOAD(0x20020200)); !errors.Is(err, ErrDAR) {
 		t.Errorf("unknown OAD: %v, want ErrDAR", err)
 	}
 	if d, err := c.Get(ctx, OADVoltageScaler); err != nil || d != (ScalerUnit{-1, 35}) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"os"
 	"time"
 
@@ -51,14 +50,30 @@ type ACSimConfig struct {
 	// existing symlink) so a configuration can name a fixed device path;
 	// Run removes it when it ends.
 	Link string
+	// Now is the unit's clock source for 0x4000 (date-time); nil means
+	// time.Now. Tests pass a fixed clock to read back what they set.
+	Now func() time.Time
 }
 
 // ACSim simulates an AC-sampling unit on a pseudo-terminal. The client opens
-// Path() like a real serial device. The unit answers GET-Request-Normal and
-// GET-Request-NormalList for 0x2000 (voltage) attributes 2 and 3 and for its
-// communication address 0x40010200, only when addressed (single address
-// equal, wildcard matching; broadcasts get no answer), echoing the PIID and
-// CA, and it paces reply bytes at the configured baud rate.
+// Path() like a real serial device. The unit answers GET-Request-Normal,
+// GET-Request-NormalList and SET-Request-Normal only when addressed (single
+// address equal, wildcard matching; broadcasts get no answer), echoing the
+// PIID and CA, and it paces reply bytes at the configured baud rate.
+//
+// Its objects (see acsim_objects.go for types, scalers and sources):
+// voltage 0x2000 (attributes 2 and 3), current 0x2001, active power 0x2004,
+// power factor 0x200A, frequency 0x200F, combined and forward active
+// energy 0x0000 / 0x0010, date-time 0x4000 and address 0x4001, all
+// attribute 2 unless noted; an element index selects one element (phase,
+// or total first where there is one). Writable: date-time 0x40000200, the
+// loss-of-voltage event parameters 0x30000500 and the multi-function
+// terminal mode 0xF2070200; SET of a measured value or the address is
+// denied (DAR read/write denied), of an unknown object or attribute
+// answered DAR object undefined, of a value of the wrong type DAR type
+// mismatch. The test sets the measured values with SetVoltages,
+// SetCurrents, SetActivePower, SetPowerFactor, SetFrequency and
+// SetActiveEnergy.
 type ACSim struct {
 	cfg    ACSimConfig
 	log    *slog.Logger
@@ -66,13 +81,6 @@ type ACSim struct {
 	slave  *os.File
 	cmds   chan func(*acState)
 	done   chan struct{}
-}
-
-// acState is owned by Run.
-type acState struct {
-	volts     [3]float64
-	mainsLost bool
-	served    int
 }
 
 // NewACSim opens a pty pair and returns the simulator; call Run to serve.
@@ -183,6 +191,22 @@ func (s *ACSim) do(f func(*acState)) bool {
 // SetVoltages sets the phase voltages (volts) the unit measures.
 func (s *ACSim) SetVoltages(v [3]float64) { s.do(func(st *acState) { st.volts = v }) }
 
+// SetCurrents sets the phase currents (A, B, C) in amperes.
+func (s *ACSim) SetCurrents(a [3]float64) { s.do(func(st *acState) { st.amps = a }) }
+
+// SetActivePower sets the active power in watts: total, A, B, C.
+func (s *ACSim) SetActivePower(w [4]float64) { s.do(func(st *acState) { st.power = w }) }
+
+// SetPowerFactor sets the power factor: total, A, B, C (initially 1).
+func (s *ACSim) SetPowerFactor(pf [4]float64) { s.do(func(st *acState) { st.pf = pf }) }
+
+// SetFrequency sets the grid frequency in hertz (initially 50).
+func (s *ACSim) SetFrequency(hz float64) { s.do(func(st *acState) { st.freq = hz }) }
+
+// SetActiveEnergy sets the forward active energy registers in kWh: total,
+// tariffs 1–4.
+func (s *ACSim) SetActiveEnergy(kwh [5]float64) { s.do(func(st *acState) { st.energy = kwh }) }
+
 // SetMainsLost switches the mains-lost behaviour on or off.
 func (s *ACSim) SetMainsLost(lost bool) { s.do(func(st *acState) { st.mainsLost = lost }) }
 
@@ -228,7 +252,7 @@ func (s *ACSim) Run(ctx context.Context) error {
 		}
 	}()
 
-	st := &acState{volts: s.cfg.Voltages}
+	st := newACState(&s.cfg)
 	var d Deframer
 	d.MaxFrame = 2048
 	var first, last time.Time // arrival of the current frame's first and latest byte
@@ -323,40 +347,20 @@ func (s *ACSim) answer(st *acState, raw []byte) []byte {
 		s.log.Debug("proto698: AC sim: bad APDU", "err", err)
 		return s.frame(f.Client, &ErrorResponse{PIID: 0, DAR: DAROther})
 	}
-	volts := st.volts
-	if st.mainsLost {
-		volts = [3]float64{s.cfg.ResidualVolts, s.cfg.ResidualVolts, s.cfg.ResidualVolts}
-	}
 	switch r := a.(type) {
 	case *GetRequestNormal:
-		return s.frame(f.Client, &GetResponseNormal{PIID: PIIDACD(r.PIID) &^ 0x40, Result: s.read(r.OAD, volts)})
+		return s.frame(f.Client, &GetResponseNormal{PIID: PIIDACD(r.PIID) &^ 0x40, Result: s.read(st, r.OAD)})
 	case *GetRequestNormalList:
 		res := make([]ResultNormal, len(r.OADs))
 		for i, o := range r.OADs {
-			res[i] = s.read(o, volts)
+			res[i] = s.read(st, o)
 		}
 		return s.frame(f.Client, &GetResponseNormalList{PIID: PIIDACD(r.PIID) &^ 0x40, Results: res})
+	case *SetRequestNormal:
+		return s.frame(f.Client, &SetResponseNormal{PIID: PIIDACD(r.PIID) &^ 0x40, OAD: r.OAD, DAR: s.write(st, r.OAD, r.Value)})
 	}
 	s.log.Debug("proto698: AC sim: unsupported service", "service", a.Service())
 	return nil
-}
-
-func (s *ACSim) read(o OAD, volts [3]float64) ResultNormal {
-	raw := func(v float64) LongUnsigned { return LongUnsigned(min(math.Round(max(v, 0)*VoltageDivisor), 0xFFFF)) }
-	switch o.Uint32() {
-	case 0x20000200:
-		if s.cfg.PerPhaseOnly {
-			break
-		}
-		return ResultNormal{OAD: o, Data: Array{raw(volts[0]), raw(volts[1]), raw(volts[2])}}
-	case 0x20000201, 0x20000202, 0x20000203:
-		return ResultNormal{OAD: o, Data: raw(volts[o.Index-1])}
-	case 0x20000300:
-		return ResultNormal{OAD: o, Data: ScalerUnit{Scaler: -1, Unit: 35}} // 35 = V
-	case 0x40010200:
-		return ResultNormal{OAD: o, Data: OctetString(append([]byte(nil), s.cfg.Addr.Bytes()...))}
-	}
-	return ResultNormal{OAD: o, DAR: DARUndefined}
 }
 
 func (s *ACSim) frame(ca uint8, a APDU) []byte {

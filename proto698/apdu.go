@@ -50,53 +50,80 @@ func (p PIIDACD) HighPriority() bool { return p&0x80 != 0 }
 // ACD reports bit 6, the request-for-follow-report flag.
 func (p PIIDACD) ACD() bool { return p&0x40 != 0 }
 
-// DAR is a data access result (0 = success).
+// DAR is a data access result (0 = success), the DL/T 698.45 enumeration
+// DAR. Values and names follow the standard's table (成功, 硬件失效,
+// 暂时失效, 拒绝读写, 对象未定义, 对象接口类不符合, 对象不存在, 类型不匹配,
+// 越界, …), cross-checked against public 698.45 meter firmware that
+// enumerates it the same way (4 对象未定义, 6 对象不存在). Before this
+// table DARUndefined was 6, which the standard names "object does not
+// exist" (now DARNotExist).
 type DAR uint8
 
-// Selected DAR values.
+// DAR values from the standard.
 const (
-	DARSuccess        DAR = 0
-	DARHardware       DAR = 1
-	DARTemporary      DAR = 2
-	DARReadDenied     DAR = 3
-	DARUndefined      DAR = 6 // object undefined
-	DARTypeMismatch   DAR = 7
-	DAROutOfRange     DAR = 8
-	DARTimeTagInvalid DAR = 32
-	DAROther          DAR = 255
+	DARSuccess          DAR = 0   // 成功
+	DARHardware         DAR = 1   // 硬件失效
+	DARTemporary        DAR = 2   // 暂时失效: temporarily unavailable (busy)
+	DARReadDenied       DAR = 3   // 拒绝读写: read/write denied
+	DARUndefined        DAR = 4   // 对象未定义: object undefined
+	DARClassMismatch    DAR = 5   // 对象接口类不符合: interface class mismatch
+	DARNotExist         DAR = 6   // 对象不存在: object does not exist
+	DARTypeMismatch     DAR = 7   // 类型不匹配
+	DAROutOfRange       DAR = 8   // 越界
+	DARBlockUnavailable DAR = 9   // 数据块不可用
+	DARUnauthorized     DAR = 15  // 密码错/未授权
+	DARSecurityMismatch DAR = 20  // 安全认证不匹配
+	DARAddressAbnormal  DAR = 27  // 地址异常
+	DARTimeTagInvalid   DAR = 32  // 时间标签无效
+	DARRequestTimeout   DAR = 33  // 请求超时
+	DAROther            DAR = 255 // 其它
 )
 
-// String implements fmt.Stringer.
+// darNames are the standard's DAR texts in English, indexed by value.
+var darNames = [...]string{
+	"success", "hardware failure", "temporarily unavailable", "read/write denied",
+	"object undefined", "interface class mismatch", "object does not exist",
+	"type mismatch", "out of range", "data block unavailable",
+	"fragmented transfer cancelled", "not in fragmented transfer", "block write cancelled",
+	"no block write in progress", "invalid data block number", "password error or unauthorised",
+	"baud rate cannot be changed", "too many yearly time zones", "too many daily periods",
+	"too many tariffs", "security authentication mismatch", "duplicate recharge",
+	"ESAM verification failed", "security authentication failed", "customer number mismatch",
+	"wrong recharge count", "purchase exceeds hoarding limit", "address abnormal",
+	"symmetric decryption error", "asymmetric decryption error", "signature error",
+	"meter suspended", "time tag invalid", "request timed out", "ESAM P1P2 incorrect",
+	"ESAM LC incorrect", "comparison failed",
+}
+
+// String implements fmt.Stringer with the standard's name of the result.
 func (d DAR) String() string {
-	switch d {
-	case DARSuccess:
-		return "success"
-	case DARHardware:
-		return "hardware failure"
-	case DARTemporary:
-		return "temporarily unavailable"
-	case DARReadDenied:
-		return "read denied"
-	case DARUndefined:
-		return "object undefined"
-	case DARTypeMismatch:
-		return "type mismatch"
-	case DAROutOfRange:
-		return "out of range"
-	case DARTimeTagInvalid:
-		return "time tag invalid"
-	case DAROther:
+	if int(d) < len(darNames) {
+		return darNames[d]
+	}
+	if d == DAROther {
 		return "other"
 	}
 	return fmt.Sprintf("DAR %d", uint8(d))
 }
 
-// Err returns nil for success and otherwise an error wrapping ErrDAR.
+// DARError is a data access result other than success as an error. It
+// matches ErrDAR with errors.Is; errors.As recovers the DAR.
+type DARError struct{ DAR DAR }
+
+// Error implements error.
+func (e *DARError) Error() string {
+	return fmt.Sprintf("%v: %s (%d)", ErrDAR, e.DAR, uint8(e.DAR))
+}
+
+// Is reports whether target is ErrDAR.
+func (e *DARError) Is(target error) bool { return target == ErrDAR }
+
+// Err returns nil for success and otherwise a *DARError (which wraps ErrDAR).
 func (d DAR) Err() error {
 	if d == DARSuccess {
 		return nil
 	}
-	return fmt.Errorf("%w: %s (%d)", ErrDAR, d, uint8(d))
+	return &DARError{DAR: d}
 }
 
 // TimeTag is the optional time tag of client and server APDUs: send time

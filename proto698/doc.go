@@ -14,11 +14,12 @@
 //     terminal needs (LINK, GET Normal/NormalList, SET Normal, ACTION Normal,
 //     REPORT RecordList, SECURITY plaintext, PROXY TransCommand, ERROR), each
 //     with encoder and decoder, plus Describe for `holdup frame decode`.
-//   - Peers: ACClient reads phase voltages from the AC-sampling unit over a
-//     serial Port; Uplink keeps the TCP link to the master station and
-//     delivers 0x3106 power-off/power-on reports until confirmed. ACSim (on a
-//     pty) and MasterSim (on TCP loopback) model the other ends faithfully
-//     for tests and `make sim`.
+//   - Peers: ACClient reads (GET) and writes (SET) the AC-sampling unit's
+//     attributes over a serial Port; Uplink keeps the TCP link to the
+//     master station, delivers 0x3106 power-off/power-on reports until
+//     confirmed, and answers the master's GET and SET requests through a
+//     Server off its link loop. ACSim (on a pty) and MasterSim (on TCP
+//     loopback) model the other ends faithfully for tests and `make sim`.
 //
 // What it must never do: return a corrupt frame or APDU as data (every
 // decoder error is a *FrameError naming the field and byte offset), block a

@@ -7,6 +7,8 @@ package proto698
 // ObjectName returns the English name of the object an OI identifies, or "".
 func ObjectName(oi uint16) string {
 	switch oi {
+	case 0x0000:
+		return "combined active energy"
 	case 0x0010:
 		return "forward active energy"
 	case 0x2000:
@@ -15,6 +17,10 @@ func ObjectName(oi uint16) string {
 		return "current"
 	case 0x2004:
 		return "active power"
+	case 0x200A:
+		return "power factor"
+	case 0x200F:
+		return "grid frequency"
 	case 0x201E:
 		return "event start time"
 	case 0x2020:
@@ -23,6 +29,8 @@ func ObjectName(oi uint16) string {
 		return "event record sequence number"
 	case 0x2024:
 		return "event source"
+	case 0x3000:
+		return "loss-of-voltage event"
 	case 0x3106:
 		return "terminal power-off/power-on event"
 	case 0x3300:
@@ -39,6 +47,8 @@ func ObjectName(oi uint16) string {
 		return "task configuration table"
 	case 0xF101:
 		return "security mode parameters"
+	case 0xF207:
+		return "multi-function terminal"
 	case 0xF209:
 		return "carrier/micro-power wireless port"
 	}
@@ -55,6 +65,12 @@ func attr2Scale(oi uint16) (scaler int, unit string, ok bool) {
 		return -3, "A", true
 	case 0x2004:
 		return -1, "W", true
+	case 0x200A:
+		return -3, "", true
+	case 0x200F:
+		return -2, "Hz", true
+	case 0x0000, 0x0010:
+		return -2, "kWh", true
 	}
 	return 0, "", false
 }
