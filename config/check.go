@@ -53,6 +53,26 @@ func crossCheck(d *decoder, c *Config) {
 	}
 	checkPorts(d, c)
 	checkLines(d, c)
+	checkUplinkOADs(d, c)
+}
+
+// checkUplinkOADs refuses two points exposed under the same uplink OAD:
+// the master could not tell which one it reads or sets.
+func checkUplinkOADs(d *decoder, c *Config) {
+	first := map[uint32]string{}
+	for i, dv := range c.Devices {
+		for j, p := range dv.Points {
+			if p.UplinkOAD == 0 {
+				continue
+			}
+			k := fmt.Sprintf("device[%d].point[%d].uplink_oad", i, j)
+			if f, dup := first[p.UplinkOAD]; dup {
+				d.errAt(k, "uplink OAD %08X is already given to another point (line %d)", p.UplinkOAD, d.lineOf(f))
+				continue
+			}
+			first[p.UplinkOAD] = k
+		}
+	}
 }
 
 type portUse struct {

@@ -195,6 +195,10 @@ type Point struct {
 	// u16|s16|u32|s32|f32; empty otherwise.
 	Type      string
 	ActiveLow bool // gpio-output: the line is active-low
+	// UplinkOAD is the DL/T 698.45 OAD under which the master station
+	// reads (GET) or, for a control point, sets (SET) this point over the
+	// uplink; 0: the point is not exposed northbound.
+	UplinkOAD uint32
 }
 
 // Store is the data store and journal options.

@@ -145,6 +145,21 @@ func readPoint(t *table, drv Driver) Point {
 	if p.Period > 0 && p.Deadline > p.Period {
 		t.errf("deadline", "must not exceed period %v (got %v)", p.Period, p.Deadline)
 	}
+	if u := t.str("uplink_oad", ""); t.has("uplink_oad") {
+		id, err := strconv.ParseUint(u, 16, 32)
+		_, isStr := t.m["uplink_oad"].(string)
+		switch {
+		case !isStr: // reported by str
+		case !reHex8.MatchString(u) || err != nil:
+			t.errf("uplink_oad", "must be a DL/T 698.45 OAD of 8 hex digits like \"20000200\" (got %q)", u)
+		case id>>16 == 0:
+			t.errf("uplink_oad", "object identifier 0000 is not an object (got %q)", u)
+		case (id>>8)&0x1f < 2:
+			t.errf("uplink_oad", "attribute %d is not a data attribute (attribute 1 is the logical name; got %q)", (id>>8)&0x1f, u)
+		default:
+			p.UplinkOAD = uint32(id)
+		}
+	}
 	if drv != DriverGPIOOutput {
 		var ok bool
 		if p.Scale, ok = t.number("scale", 1); ok && p.Scale == 0 {

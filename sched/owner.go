@@ -167,6 +167,11 @@ func (o *owner) shutdown() {
 }
 
 func (o *owner) finish(j *job, res Result, err error) {
+	if j.op.Class == Collection && err != nil && Classify(err) != Cancelled {
+		// No current value: the last good one must not be reported as if
+		// it were (a caller's own cancel leaves the reading as it was).
+		o.invalidate(pointKey{j.op.Device, j.op.Point}, time.Now())
+	}
 	if j.every != nil {
 		j.every.queued = false
 		return
@@ -237,10 +242,7 @@ func (o *owner) syncPower() {
 	now := time.Now()
 	for k, ps := range o.readings {
 		if o.s.devices[k.device].gated || ps.integrity == Unchecked {
-			ps.r = Reading{Device: k.device, Point: k.point, Invalid: true, Time: now}
-			if o.s.cfg.OnReading != nil {
-				o.s.cfg.OnReading(ps.r)
-			}
+			o.invalidate(k, now)
 		}
 	}
 	o.s.log.Info("outage: IO gated", "interface", o.name, "outage", v&1 != 0)
@@ -328,6 +330,9 @@ func (o *owner) close(reason AlarmReason, last Outcome, errs int, err error) {
 		o.finish(o.q.pop(), Result{}, fmt.Errorf("sched: interface %q: %w", o.name, ErrPathClosed))
 	}
 	o.depth.Store(0)
+	for k := range o.readings {
+		o.invalidate(k, a.Time)
+	}
 	if o.s.cfg.OnAlarm != nil {
 		o.s.cfg.OnAlarm(a)
 	}
@@ -365,6 +370,19 @@ func (o *owner) record(j *job, res Result) {
 	}
 	ps.integrity = j.op.Integrity
 	ps.r = Reading{Device: j.op.Device, Point: j.op.Point, Value: res.Value, Time: time.Now()}
+	if o.s.cfg.OnReading != nil {
+		o.s.cfg.OnReading(ps.r)
+	}
+}
+
+// invalidate replaces a point's reading with the invalid marker (698
+// NULL) and reports it, unless it is invalid already.
+func (o *owner) invalidate(k pointKey, now time.Time) {
+	ps := o.readings[k]
+	if ps == nil || ps.r.Invalid {
+		return // never read: Latest says invalid already
+	}
+	ps.r = Reading{Device: k.device, Point: k.point, Invalid: true, Time: now}
 	if o.s.cfg.OnReading != nil {
 		o.s.cfg.OnReading(ps.r)
 	}

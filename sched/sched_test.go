@@ -631,3 +631,70 @@ func TestControlRequestsNotStarved(t *testing.T) {
 		cancel()
 	}
 }
+
+// TestNoStaleReadings: a reading whose latest collection failed, or whose
+// interface was closed, reads invalid — never the last good value — and a
+// good exchange makes it valid again; a caller's own cancel leaves it.
+func TestNoStaleReadings(t *testing.T) {
+	s := start(t, Config{
+		Devices:     []Device{{Name: "m", Interface: "rs485"}, {Name: "n", Interface: "rs485"}},
+		ErrorWindow: 4, ErrorThreshold: 2,
+	})
+	ctx := context.Background()
+	read := func(dev string, v float64, err error) error {
+		_, e := s.Do(ctx, Op{Device: dev, Point: "p", Class: Collection, Integrity: Checked,
+			Run: func(context.Context) (Result, error) { return Result{Value: v}, err }})
+		return e
+	}
+	latest := func(dev string) Reading {
+		t.Helper()
+		r, err := s.Latest(ctx, dev, "p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	steps := []struct {
+		name    string
+		dev     string
+		err     error
+		v       float64
+		invalid bool
+		value   float64
+	}{
+		{"good", "m", nil, 7, false, 7},
+		{"exception answer", "m", ioErr("exception"), 8, true, 0},
+		{"good again", "m", nil, 9, false, 9},
+		{"caller cancel", "m", context.Canceled, 10, false, 9},
+		{"timeout", "m", ioErr("timeout"), 11, true, 0},
+		{"good after timeout", "m", nil, 12, false, 12},
+		{"other device good", "n", nil, 5, false, 5},
+	}
+	for _, st := range steps {
+		_ = read(st.dev, st.v, st.err)
+		if r := latest(st.dev); r.Invalid != st.invalid || r.Value != st.value {
+			t.Fatalf("after %s: %+v, want invalid=%v value=%v", st.name, r, st.invalid, st.value)
+		}
+	}
+	// A second error in the window closes the path: every reading on the
+	// interface goes invalid, the other device's too.
+	_ = read("m", 1, ioErr("checksum-mismatch"))
+	if st, _ := s.Stats("rs485"); !st.Closed {
+		t.Fatal("path not closed at the threshold")
+	}
+	for _, dev := range []string{"m", "n"} {
+		if r := latest(dev); !r.Invalid || r.Value != 0 {
+			t.Errorf("%s after closure: %+v, want invalid", dev, r)
+		}
+	}
+	if err := s.Reinit(ctx, "rs485", nil); err != nil {
+		t.Fatal(err)
+	}
+	if r := latest("n"); !r.Invalid {
+		t.Errorf("reinit alone revived a reading: %+v", r)
+	}
+	_ = read("n", 6, nil)
+	if r := latest("n"); r.Invalid || r.Value != 6 {
+		t.Errorf("after reinit and a good read: %+v", r)
+	}
+}

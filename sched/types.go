@@ -138,9 +138,12 @@ type Op struct {
 	Run func(ctx context.Context) (Result, error)
 }
 
-// Reading is a value reported northbound. During an outage a point whose
-// collection stopped carries Invalid (698 NULL) and a zero Value, never the
-// last good value.
+// Reading is a value reported northbound. It carries Invalid (698 NULL)
+// and a zero Value, never the last good value, while there is no current
+// one: during an outage for a point whose collection stopped (gated device,
+// unchecked data), after its latest collection failed (timeout, checksum,
+// exception, path closed, device disabled …) and while its interface is
+// closed by the error-rate watch.
 type Reading struct {
 	Device  string
 	Point   string
