@@ -10,7 +10,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
+	"sync"
 	"time"
 
 	"holdup/config"
@@ -22,12 +24,21 @@ import (
 )
 
 // dlt698Client is devices.DLT698Client on a proto698 client bound to one
-// server address (a dlt698 device's port).
+// server address (a dlt698 device's port). A SET must carry the
+// attribute's own data type, so the client remembers the type of every
+// attribute it has read and reads an attribute once before its first SET.
 type dlt698Client struct {
 	c *proto698.ACClient
+
+	mu    sync.Mutex
+	types map[uint32]proto698.Data // OAD → a datum of its type
 }
 
-func (d dlt698Client) Get(ctx context.Context, _ []byte, oad uint32) (devices.Value, error) {
+func newDLT698Client(c *proto698.ACClient) *dlt698Client {
+	return &dlt698Client{c: c, types: map[uint32]proto698.Data{}}
+}
+
+func (d *dlt698Client) Get(ctx context.Context, _ []byte, oad uint32) (devices.Value, error) {
 	v, err := d.c.Get(ctx, proto698.NewOAD(oad))
 	if err != nil {
 		return devices.Value{}, outcome698(err)
@@ -36,14 +47,112 @@ func (d dlt698Client) Get(ctx context.Context, _ []byte, oad uint32) (devices.Va
 	if err != nil {
 		return devices.Value{}, fmt.Errorf("%w: main: 698 attribute %08X: %w", devices.ErrLengthMismatch, oad, err)
 	}
+	if !null {
+		d.remember(oad, v)
+	}
 	return devices.Value{Value: f, Null: null}, nil
 }
 
-func (d dlt698Client) Set(_ context.Context, _ []byte, oad uint32, _ float64) error {
-	return fmt.Errorf("%w: main: SET of 698 attribute %08X is not supported by the client", devices.ErrNoData, oad)
+func (d *dlt698Client) remember(oad uint32, v proto698.Data) {
+	d.mu.Lock()
+	d.types[oad] = v
+	d.mu.Unlock()
 }
 
-func (d dlt698Client) Reinit(context.Context) error { return nil }
+// Set writes v (already in the attribute's raw units) to oad, encoded in
+// the attribute's data type.
+func (d *dlt698Client) Set(ctx context.Context, addr []byte, oad uint32, v float64) error {
+	d.mu.Lock()
+	like, known := d.types[oad]
+	d.mu.Unlock()
+	if !known {
+		if _, err := d.Get(ctx, addr, oad); err != nil {
+			return fmt.Errorf("main: SET of 698 attribute %08X: reading its data type first: %w", oad, err)
+		}
+		d.mu.Lock()
+		like, known = d.types[oad]
+		d.mu.Unlock()
+		if !known {
+			return fmt.Errorf("%w: main: SET of 698 attribute %08X: it reads NULL, so its data type is unknown", devices.ErrNoData, oad)
+		}
+	}
+	datum, err := data698Like(like, v)
+	if err != nil {
+		return fmt.Errorf("%w: main: SET of 698 attribute %08X: %w", devices.ErrNoData, oad, err)
+	}
+	if err := d.c.Set(ctx, proto698.NewOAD(oad), datum); err != nil {
+		return outcome698(err)
+	}
+	return nil
+}
+
+func (d *dlt698Client) Reinit(context.Context) error { return nil }
+
+// data698Like encodes v in the data type of like (a datum read from the
+// same attribute), refusing values the type cannot hold and compound
+// attributes (a point writes one element, addressed by the OAD's index).
+func data698Like(like proto698.Data, v float64) (proto698.Data, error) {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil, fmt.Errorf("value %v is not a number", v)
+	}
+	integer := func(lo, hi float64) (float64, error) {
+		r := math.Round(v)
+		if r < lo || r > hi {
+			return 0, fmt.Errorf("value %v is outside %s's range %v..%v", v, like.Type(), lo, hi)
+		}
+		return r, nil
+	}
+	var (
+		out proto698.Data
+		r   float64
+		err error
+	)
+	switch x := like.(type) {
+	case proto698.Bool:
+		out = proto698.Bool(v != 0)
+	case proto698.Integer:
+		r, err = integer(math.MinInt8, math.MaxInt8)
+		out = proto698.Integer(r)
+	case proto698.Unsigned:
+		r, err = integer(0, math.MaxUint8)
+		out = proto698.Unsigned(r)
+	case proto698.Enum:
+		r, err = integer(0, math.MaxUint8)
+		out = proto698.Enum(r)
+	case proto698.Long:
+		r, err = integer(math.MinInt16, math.MaxInt16)
+		out = proto698.Long(r)
+	case proto698.LongUnsigned:
+		r, err = integer(0, math.MaxUint16)
+		out = proto698.LongUnsigned(r)
+	case proto698.DoubleLong:
+		r, err = integer(math.MinInt32, math.MaxInt32)
+		out = proto698.DoubleLong(r)
+	case proto698.DoubleLongUnsigned:
+		r, err = integer(0, math.MaxUint32)
+		out = proto698.DoubleLongUnsigned(r)
+	case proto698.Long64:
+		r, err = integer(-(1 << 53), 1<<53) // exact in a float64
+		out = proto698.Long64(r)
+	case proto698.Long64Unsigned:
+		r, err = integer(0, 1<<53)
+		out = proto698.Long64Unsigned(r)
+	case proto698.Float32:
+		if math.Abs(v) > math.MaxFloat32 {
+			return nil, fmt.Errorf("value %v is outside float32's range", v)
+		}
+		out = proto698.Float32(v)
+	case proto698.Float64:
+		out = proto698.Float64(v)
+	case proto698.Array:
+		return nil, fmt.Errorf("the attribute is an array of %d: give one element's index in the OAD's last byte", len(x))
+	case proto698.Structure:
+		return nil, fmt.Errorf("the attribute is a structure of %d: give one element's index in the OAD's last byte", len(x))
+	default:
+		return nil, fmt.Errorf("a number cannot be written to an attribute of type %s", like.Type())
+	}
+	return out, err
+}
 
 // outcome698 names a proto698 error's exchange outcome for the
 // scheduler's error-rate watch.

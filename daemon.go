@@ -277,7 +277,7 @@ func (d *daemon) buildDevices() error {
 		if err != nil {
 			return nil, err
 		}
-		return dlt698Client{c: proto698.NewACClient(p, proto698.ACClientConfig{Addr: addr, Timeout: dev.Timeout.Duration}, d.log.With("device", dev.Name))}, nil
+		return newDLT698Client(proto698.NewACClient(p, proto698.ACClientConfig{Addr: addr, Timeout: dev.Timeout.Duration}, d.log.With("device", dev.Name))), nil
 	}
 	env.HPLC = func(dev devices.Device) (devices.HPLCClient, error) {
 		if d.mod == nil {

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"holdup/devices"
+	"holdup/proto698"
+)
+
+// acUnit starts a simulated AC-sampling unit on a pty and returns a
+// dlt698 client on it, as the daemon builds one for a dlt698 device.
+func acUnit(t *testing.T) (*dlt698Client, *proto698.ACSim) {
+	t.Helper()
+	addr, err := proto698.ParseAddress(proto698.AddrSingle, "000000000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := proto698.NewACSim(proto698.ACSimConfig{Addr: addr, Baud: 115200, Turnaround: time.Millisecond, Voltages: [3]float64{220, 221, 222}}, nil)
+	if err != nil {
+		t.Skipf("no pty: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = sim.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	p, err := proto698.OpenSerial(proto698.SerialConfig{Path: sim.Path(), Baud: 115200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	return newDLT698Client(proto698.NewACClient(p, proto698.ACClientConfig{Addr: addr, Timeout: time.Second}, nil)), sim
+}
+
+// TestDLT698ClientSet: a control point's SET reaches the unit in the
+// attribute's own data type (learnt by one read first), reads back, and
+// every refusal is a clear error with the right outcome for the scheduler.
+func TestDLT698ClientSet(t *testing.T) {
+	c, sim := acUnit(t)
+	ctx := context.Background()
+	const mfPort = 0xF2070201 // multi-function terminal, first port: enum
+	if err := c.Set(ctx, nil, mfPort, 2); err != nil {
+		t.Fatalf("set %08X: %v", mfPort, err)
+	}
+	v, err := c.Get(ctx, nil, mfPort)
+	if err != nil || v.Null || v.Value != 2 {
+		t.Fatalf("read back %08X: %+v %v, want 2", mfPort, v, err)
+	}
+	served := sim.Served()
+	if err := c.Set(ctx, nil, mfPort, 1); err != nil {
+		t.Fatal(err)
+	}
+	if n := sim.Served() - served; n != 1 {
+		t.Errorf("a second SET took %d exchanges, want 1 (the type is known)", n)
+	}
+
+	cases := []struct {
+		name    string
+		oad     uint32
+		v       float64
+		outcome error
+		msg     string
+	}{
+		{"out of the unit's range", mfPort, 5, devices.ErrNoData, "F2070201"},
+		{"out of the type's range", mfPort, 300, devices.ErrNoData, "outside enum's range 0..255"},
+		{"measured value", 0x20000201, 230, devices.ErrNoData, "20000201"},
+		{"whole array", 0xF2070200, 1, devices.ErrNoData, "array of"},
+		{"unknown object", 0x7FFF0200, 1, devices.ErrNoData, "7FFF0200"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := c.Set(ctx, nil, tc.oad, tc.v)
+			if !errors.Is(err, tc.outcome) || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("set %08X = %v: %v, want %v naming %q", tc.oad, tc.v, err, tc.outcome, tc.msg)
+			}
+		})
+	}
+	// The refusals changed nothing.
+	if v, err := c.Get(ctx, nil, mfPort); err != nil || v.Value != 1 {
+		t.Fatalf("after refusals: %+v %v, want 1", v, err)
+	}
+}
+
+func TestData698Like(t *testing.T) {
+	cases := []struct {
+		like proto698.Data
+		v    float64
+		want proto698.Data
+		err  string
+	}{
+		{proto698.LongUnsigned(0), 2300.4, proto698.LongUnsigned(2300), ""},
+		{proto698.LongUnsigned(0), -1, nil, "outside long-unsigned's range"},
+		{proto698.DoubleLong(0), -2.5, proto698.DoubleLong(-3), ""},
+		{proto698.Integer(0), 128, nil, "outside integer's range"},
+		{proto698.Bool(false), 1, proto698.Bool(true), ""},
+		{proto698.Float32(0), 1e39, nil, "float32"},
+		{proto698.Float64(0), 0.1, proto698.Float64(0.1), ""},
+		{proto698.VisibleString("x"), 1, nil, "cannot be written"},
+		{proto698.Structure{proto698.Long(0)}, 1, nil, "structure of 1"},
+	}
+	for _, tc := range cases {
+		got, err := data698Like(tc.like, tc.v)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%T(%v): %v, want error %q", tc.like, tc.v, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%T(%v) = %#v, %v; want %#v", tc.like, tc.v, got, err, tc.want)
+		}
+	}
+}
