@@ -1,10 +1,12 @@
 package proto698_test
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"holdup/proto698"
 )
@@ -40,4 +42,60 @@ func ExampleDescribe() {
 	// Output:
 	// server-to-client 000000000000 {"data":{"type":"long-unsigned","value":2413},"oad":"20000201","object":"voltage","scaled":241.3,"unit":"V"}
 	// FCS 27 true
+}
+
+// meterTable is a Server: the terminal's view of one meter.
+type meterTable struct{ freq proto698.Data }
+
+func (m *meterTable) Get(_ context.Context, oad proto698.OAD) (proto698.Data, proto698.DAR) {
+	switch oad {
+	case proto698.OADFrequency:
+		return m.freq, proto698.DARSuccess
+	case proto698.OADCurrentAll:
+		return proto698.Null{}, proto698.DARSuccess // not measured: invalid
+	}
+	return nil, proto698.DARUndefined
+}
+
+func (m *meterTable) Set(_ context.Context, oad proto698.OAD, v proto698.Data) proto698.DAR {
+	if oad == proto698.OADFrequency {
+		return proto698.DARReadDenied
+	}
+	return proto698.DARUndefined
+}
+
+// The master station reads and writes the terminal's attributes; the
+// uplink answers through its Server.
+func ExampleServer() {
+	master, _ := proto698.NewMasterSim("127.0.0.1:0", time.UTC, nil)
+	addr, _ := proto698.ParseAddress(proto698.AddrSingle, "000000000322")
+	up, _ := proto698.NewUplink(proto698.UplinkConfig{
+		Master: master.Addr(), Addr: addr,
+		Server: &meterTable{freq: proto698.LongUnsigned(5002)}, RequestTimeout: 2 * time.Second,
+	}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{}, 2)
+	go func() { master.Run(ctx); done <- struct{}{} }()
+	go func() { up.Run(ctx); done <- struct{}{} }()
+	for e := range master.Events() {
+		if e.Kind == proto698.MasterLogin {
+			break
+		}
+	}
+
+	f, err := master.Get(ctx, proto698.OADFrequency)
+	fmt.Println(f, err)
+	i, err := master.Get(ctx, proto698.OADCurrentAll)
+	fmt.Println(i.Type(), err)
+	err = master.Set(ctx, proto698.OADFrequency, proto698.LongUnsigned(1))
+	var dar *proto698.DARError
+	fmt.Println(errors.As(err, &dar), dar.DAR)
+
+	cancel()
+	<-done
+	<-done
+	// Output:
+	// 5002 <nil>
+	// NULL <nil>
+	// true read/write denied
 }

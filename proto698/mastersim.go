@@ -50,7 +50,10 @@ type MasterStats struct {
 // answered before the terminal has logged in; heartbeats are answered
 // with LINK-Response; REPORT-Notification 3106 records are stored once per
 // PowerEvent.Key (duplicates are confirmed but not stored) and confirmed
-// with REPORT-Response echoing the PIID. Its state is owned by Run.
+// with REPORT-Response echoing the PIID. Like a front end it also reads
+// and writes the terminal's attributes (Get, GetList, Set) over the link of
+// the latest login, matching each answer to its request by PIID. Its state
+// is owned by Run.
 type MasterSim struct {
 	log  *slog.Logger
 	loc  *time.Location
@@ -67,6 +70,7 @@ type masterConn struct {
 	c        net.Conn
 	loggedIn bool
 	sa       ServerAddress
+	ca       uint8 // client address the terminal logged in with
 }
 
 type masterState struct {
@@ -80,6 +84,9 @@ type masterState struct {
 	ln               net.Listener
 	up               bool
 	wg               *sync.WaitGroup // accept and reader goroutines
+	current          *masterConn     // the link of the latest login: where requests go
+	piid             uint8
+	pending          map[uint8]*masterCall // master-initiated requests by PIID sequence
 }
 
 type masterMsg struct {
@@ -270,7 +277,7 @@ func (m *MasterSim) readConn(mc *masterConn) {
 // and waits for its goroutines.
 func (m *MasterSim) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	s := &masterState{conns: map[*masterConn]bool{}, seen: map[string]bool{}, ln: m.ln, up: true, wg: &wg}
+	s := &masterState{conns: map[*masterConn]bool{}, seen: map[string]bool{}, ln: m.ln, up: true, wg: &wg, pending: map[uint8]*masterCall{}}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -296,6 +303,7 @@ func (m *MasterSim) Run(ctx context.Context) error {
 				if s.conns[msg.mc] {
 					delete(s.conns, msg.mc)
 					msg.mc.c.Close()
+					m.linkGone(s, msg.mc)
 					m.emit(MasterEvent{Kind: MasterDisconnect, Terminal: msg.mc.sa.String()})
 				}
 			case msg.apdu == nil: // new connection
@@ -319,6 +327,10 @@ func (m *MasterSim) handle(s *masterState, msg masterMsg) {
 	if !s.conns[mc] {
 		return // frame raced with a drop
 	}
+	if f.Control.FromServer() && f.Control.PRM() && f.Control.Function() == FuncUserData {
+		m.handleResponse(s, mc, msg.apdu) // the answer to a request of ours
+		return
+	}
 	if !f.Control.FromServer() || f.Control.PRM() {
 		m.log.Debug("proto698: master sim: not a terminal-initiated frame", "control", f.Control)
 		return
@@ -330,7 +342,8 @@ func (m *MasterSim) handle(s *masterState, msg masterMsg) {
 		}
 		switch {
 		case a.Type == LinkLogin:
-			mc.loggedIn, mc.sa = true, f.Addr
+			mc.loggedIn, mc.sa, mc.ca = true, f.Addr, f.Client
+			s.current = mc
 			s.stats.Logins++
 			m.log.Info("proto698: master sim: login", "terminal", f.Addr, "heartbeat_s", a.Heartbeat)
 			m.emit(MasterEvent{Kind: MasterLogin, Terminal: f.Addr.String(), Heartbeat: a.Heartbeat})
@@ -347,6 +360,9 @@ func (m *MasterSim) handle(s *masterState, msg masterMsg) {
 			}
 		case a.Type == LinkLogout:
 			mc.loggedIn = false
+			if s.current == mc {
+				s.current = nil
+			}
 			m.emit(MasterEvent{Kind: MasterLogout, Terminal: f.Addr.String()})
 		}
 		now := NewDateTime(time.Now().In(m.loc))

@@ -41,6 +41,18 @@ type UplinkConfig struct {
 	// confirmed a report (e.g. to mark the journal entry delivered). It
 	// must not block.
 	OnConfirm func(PowerEvent)
+	// Server, if set, answers the master's GET-Request-Normal,
+	// GET-Request-NormalList and SET-Request-Normal addressed to the
+	// terminal; without one every such request is answered DAR object
+	// undefined. Broadcast requests are not answered.
+	Server Server
+	// RequestTimeout bounds the Server calls of one master request; what
+	// is unanswered by then is answered DAR request timeout. 0 means 5 s.
+	RequestTimeout time.Duration
+	// MaxRequests bounds the master requests served at once; one more is
+	// answered DAR temporarily unavailable without calling the Server.
+	// 0 means 4.
+	MaxRequests int
 }
 
 // Uplink keeps a DL/T 698.45 link to the master station over TCP: it logs
@@ -54,6 +66,8 @@ type Uplink struct {
 	cfg    UplinkConfig
 	log    *slog.Logger
 	events chan PowerEvent
+	slots  chan struct{}  // one token per master request in progress
+	calls  sync.WaitGroup // request goroutines, waited for by Run
 }
 
 // NewUplink validates cfg and returns an uplink; call Run to start it.
@@ -88,10 +102,16 @@ func NewUplink(cfg UplinkConfig, log *slog.Logger) (*Uplink, error) {
 	if cfg.Location == nil {
 		cfg.Location = time.Local
 	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 5 * time.Second
+	}
+	if cfg.MaxRequests <= 0 {
+		cfg.MaxRequests = 4
+	}
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Uplink{cfg: cfg, log: log, events: make(chan PowerEvent, cfg.QueueSize)}, nil
+	return &Uplink{cfg: cfg, log: log, events: make(chan PowerEvent, cfg.QueueSize), slots: make(chan struct{}, cfg.MaxRequests)}, nil
 }
 
 // ReportPowerEvent enqueues a report without blocking. It fails with
@@ -116,8 +136,11 @@ func (s *uplinkState) nextPIID() uint8 {
 	return s.piid
 }
 
-// Run owns the link until ctx ends. It returns nil on cancellation.
+// Run owns the link until ctx ends. It returns nil on cancellation, after
+// the goroutines answering master requests have ended (each ends by
+// RequestTimeout at the latest, even if its Server call has not returned).
 func (u *Uplink) Run(ctx context.Context) error {
+	defer u.calls.Wait()
 	st := &uplinkState{}
 	backoff := u.cfg.RetryMin
 	for {
@@ -161,6 +184,8 @@ func (u *Uplink) wait(ctx context.Context, st *uplinkState, d time.Duration) boo
 // inbound is one decoded frame (or the reader's final error).
 type inbound struct {
 	apdu APDU
+	sa   ServerAddress // the frame's server address
+	ca   uint8         // the frame's client address
 	err  error
 }
 
@@ -170,6 +195,11 @@ type inbound struct {
 func (u *Uplink) session(ctx context.Context, conn net.Conn, st *uplinkState) (loggedIn bool, err error) {
 	in := make(chan inbound)
 	done := make(chan struct{})
+	// Master requests in progress are cancelled when the session ends:
+	// nobody is left to receive their answers.
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	replies := make(chan outbound, u.cfg.MaxRequests)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -256,9 +286,25 @@ func (u *Uplink) session(ctx context.Context, conn net.Conn, st *uplinkState) (l
 			}
 			attempts++
 			resend.Reset(u.cfg.ResponseTimeout)
+		case r := <-replies:
+			if err := u.respond(conn, r.ca, r.apdu); err != nil {
+				return true, err
+			}
 		case m := <-in:
 			if m.err != nil {
 				return true, m.err
+			}
+			if isMasterRequest(m.apdu) {
+				if m.sa.Type == AddrBroadcast || !m.sa.Matches(u.cfg.Addr) {
+					u.log.Debug("proto698: uplink: request not for this terminal", "service", m.apdu.Service(), "sa", m.sa)
+					continue
+				}
+				if resp := u.startRequest(sctx, m.apdu, m.ca, replies, done); resp != nil {
+					if err := u.respond(conn, m.ca, resp); err != nil {
+						return true, err
+					}
+				}
+				continue
 			}
 			switch r := m.apdu.(type) {
 			case *LinkResponse:
@@ -330,7 +376,7 @@ func (u *Uplink) readLink(conn net.Conn, in chan<- inbound, done <-chan struct{}
 				u.log.Warn("proto698: uplink: bad APDU from master", "err", aerr)
 				continue
 			}
-			if !deliver(inbound{apdu: a}) {
+			if !deliver(inbound{apdu: a, sa: f.Addr, ca: f.Client}) {
 				return
 			}
 		}
