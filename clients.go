@@ -78,7 +78,7 @@ func (d *dlt698Client) Set(ctx context.Context, addr []byte, oad uint32, v float
 	}
 	datum, err := data698Like(like, v)
 	if err != nil {
-		return fmt.Errorf("%w: main: SET of 698 attribute %08X: %w", devices.ErrNoData, oad, err)
+		return fmt.Errorf("%w: main: SET of 698 attribute %08X: %w", devices.ErrBadValue, oad, err)
 	}
 	if err := d.c.Set(ctx, proto698.NewOAD(oad), datum); err != nil {
 		return outcome698(err)

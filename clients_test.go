@@ -65,9 +65,9 @@ func TestDLT698ClientSet(t *testing.T) {
 		msg     string
 	}{
 		{"out of the unit's range", mfPort, 5, devices.ErrNoData, "F2070201"},
-		{"out of the type's range", mfPort, 300, devices.ErrNoData, "outside enum's range 0..255"},
+		{"out of the type's range", mfPort, 300, devices.ErrBadValue, "outside enum's range 0..255"},
 		{"measured value", 0x20000201, 230, devices.ErrNoData, "20000201"},
-		{"whole array", 0xF2070200, 1, devices.ErrNoData, "array of"},
+		{"whole array", 0xF2070200, 1, devices.ErrBadValue, "array of"},
 		{"unknown object", 0x7FFF0200, 1, devices.ErrNoData, "7FFF0200"},
 	}
 	for _, tc := range cases {

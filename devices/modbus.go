@@ -301,20 +301,20 @@ func (m *Modbus) Write(ctx context.Context, p Point, v float64) (Sample, error) 
 		_, ck, err = m.exchange(ctx, fmt.Sprintf("write %s coil %d", p.Name, addr), func() ([]byte, error) { return m.client.WriteSingleCoil(addr, val) })
 	case KindHolding:
 		if p.ValueType().Words() != 1 {
-			return Sample{}, fmt.Errorf("devices: device %q: point %q: writing %s is not supported", m.dev.Name, p.Name, p.ValueType())
+			return Sample{}, fmt.Errorf("%w: device %q: point %q: writing %s is not supported", ErrBadValue, m.dev.Name, p.Name, p.ValueType())
 		}
 		raw := math.Round(v / p.Factor())
 		if p.ValueType() == TypeS16 {
 			if raw < math.MinInt16 || raw > math.MaxInt16 {
-				return Sample{}, fmt.Errorf("devices: device %q: point %q: value %v out of range for s16", m.dev.Name, p.Name, v)
+				return Sample{}, fmt.Errorf("%w: device %q: point %q: value %v out of range for s16", ErrBadValue, m.dev.Name, p.Name, v)
 			}
 			raw = float64(uint16(int16(raw)))
 		} else if raw < 0 || raw > math.MaxUint16 {
-			return Sample{}, fmt.Errorf("devices: device %q: point %q: value %v out of range for u16", m.dev.Name, p.Name, v)
+			return Sample{}, fmt.Errorf("%w: device %q: point %q: value %v out of range for u16", ErrBadValue, m.dev.Name, p.Name, v)
 		}
 		_, ck, err = m.exchange(ctx, fmt.Sprintf("write %s register %d", p.Name, addr), func() ([]byte, error) { return m.client.WriteSingleRegister(addr, uint16(raw)) })
 	default:
-		return Sample{}, fmt.Errorf("devices: device %q: point %q: kind %q is not writable", m.dev.Name, p.Name, p.Kind)
+		return Sample{}, fmt.Errorf("%w: device %q: point %q: kind %q is not writable", ErrBadValue, m.dev.Name, p.Name, p.Kind)
 	}
 	if err != nil {
 		return Sample{}, err

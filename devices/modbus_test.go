@@ -3,6 +3,7 @@ package devices
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -80,6 +81,27 @@ func TestModbusPeerRoundTrip(t *testing.T) {
 			}
 			if hr, _ := m.ReadHoldingRegisters(ctx, 51, 1); hr[0] != 123 {
 				t.Errorf("setpoint register = %d, want 123", hr[0])
+			}
+			// Values a point cannot carry are refused before any byte is
+			// sent, as ErrBadValue (no outcome against the interface), and
+			// the register keeps its value.
+			for _, bad := range []struct {
+				p Point
+				v float64
+			}{
+				{Point{Name: "setpoint", Kind: KindHolding, Register: 51, Scale: 0.1}, 6553.6},
+				{Point{Name: "setpoint", Kind: KindHolding, Register: 51, Scale: 0.1}, -0.1},
+				{Point{Name: "signed", Kind: KindHolding, Type: TypeS16, Register: 51}, 40000},
+				{Point{Name: "wide", Kind: KindHolding, Type: TypeU32, Register: 51}, 1},
+				{Point{Name: "input", Kind: KindInput, Register: 51}, 1},
+			} {
+				_, err := m.Write(ctx, bad.p, bad.v)
+				if !errors.Is(err, ErrBadValue) || Classify(err) != OutcomeCancelled || !strings.Contains(err.Error(), bad.p.Name) {
+					t.Errorf("write %s = %v: %v (outcome %v), want ErrBadValue naming the point", bad.p.Name, bad.v, err, Classify(err))
+				}
+			}
+			if hr, _ := m.ReadHoldingRegisters(ctx, 51, 1); hr[0] != 123 {
+				t.Errorf("setpoint register after refused writes = %d, want 123", hr[0])
 			}
 		})
 	}

@@ -62,6 +62,10 @@ var (
 	// ErrNoData: the device answered, correctly framed, that it has no
 	// value (698 NULL); it counts as an exception, not a link error.
 	ErrNoData error = &outcomeError{OutcomeException, "devices: no data"}
+	// ErrBadValue: a control value the point cannot carry (out of its
+	// type's range, a kind that is not writable); refused before anything
+	// was sent, so it says nothing about the interface.
+	ErrBadValue error = &outcomeError{OutcomeCancelled, "devices: value cannot be written"}
 )
 
 // ExceptionError is a Modbus exception response: the device understood the
