@@ -136,6 +136,16 @@ func (m *Module) Nodes(ctx context.Context) ([]NodeInfo, error) {
 // Monitor forwards frame (protocol proto) to the node at addr with AFN 13 F1
 // and returns the node's answer frame.
 func (m *Module) Monitor(ctx context.Context, addr Addr, proto uint8, frame []byte) ([]byte, error) {
+	ans, err := m.relay(ctx, addr, proto, frame)
+	if err != nil {
+		return nil, fmt.Errorf("hplc: monitor node %s: %w", addr, err)
+	}
+	return ans, nil
+}
+
+// relay is Monitor without the error prefix, for callers that name the
+// node themselves.
+func (m *Module) relay(ctx context.Context, addr Addr, proto uint8, frame []byte) ([]byte, error) {
 	f, err := NewFrame(Control{Primary: true, Mode: m.cfg.Mode}, Info{ModuleID: true},
 		MonitorRequest{Protocol: proto, Frame: frame})
 	if err != nil {
@@ -144,11 +154,11 @@ func (m *Module) Monitor(ctx context.Context, addr Addr, proto uint8, frame []by
 	f.Src, f.Dst = m.cfg.Master, addr
 	_, rp, err := m.exchange(ctx, f, m.cfg.MonitorTimeout)
 	if err != nil {
-		return nil, fmt.Errorf("hplc: monitor node %s: %w", addr, err)
+		return nil, err
 	}
 	r, ok := rp.(MonitorReply)
 	if !ok {
-		return nil, fmt.Errorf("hplc: monitor node %s: answered with %T: %w", addr, rp, ErrUnexpected)
+		return nil, fmt.Errorf("answered with %T: %w", rp, ErrUnexpected)
 	}
 	return r.Frame, nil
 }

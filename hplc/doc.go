@@ -8,8 +8,12 @@
 //   - typed AFN payloads (AFN 00, 01, 02, 03, 05, 06, 10, 11, 12, 13) with
 //     encode and decode (DecodePayload);
 //   - the module driver (Module): re-initialisation after power returns,
-//     node monitoring through AFN 13 F1, confirmation of AFN 06 reports;
-//   - the module simulator (Sim) and a simulated reset line.
+//     node monitoring through AFN 13 F1, writing a meter item through it
+//     (WriteMeter, DL/T 645 write-data and its answer), confirmation of
+//     AFN 06 reports;
+//   - the module simulator (Sim) with DL/T 645 meters behind it that answer
+//     reads and password-checked writes as real meters do, and a simulated
+//     reset line.
 //
 // It never interprets meter data itself beyond what hplc/dlt645 provides, and
 // it imports no other project package. A corrupt frame is reported as a

@@ -2,6 +2,7 @@ package hplc_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -41,6 +42,35 @@ func ExampleModule_Reinit() {
 	di, val, _ := f.ReadResponse()
 	vals, _, _ := dlt645.DecodeValues(di, val)
 	fmt.Println(vals[0], vals[0].Unit)
+}
+
+// The terminal sets a meter's demand period to 15 minutes through the
+// module; the meter's refusal comes back as a typed error.
+func ExampleModule_WriteMeter() {
+	port, err := hplc.OpenSerial("/dev/ttyS2", 9600)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	meter := hplc.MustParseAddr("000000003304")
+	mod := hplc.NewModule(port, hplc.Config{Master: hplc.MustParseAddr("049999888888")}, slog.Default())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	go mod.Run(ctx) // the caller waits for Run in real code
+
+	value, err := dlt645.EncodeValue(dlt645.DIDemandPeriod, 15)
+	if err != nil {
+		fmt.Println(err) // not writable, or out of the item's range
+		return
+	}
+	pw, _ := dlt645.ParsePassword("02123456")
+	err = mod.WriteMeter(ctx, meter, dlt645.WriteRequest{DI: dlt645.DIDemandPeriod, Password: pw, Operator: 0x00000001, Data: value})
+	switch {
+	case errors.Is(err, dlt645.ErrCodeAuth):
+		fmt.Println("wrong password or read-only item:", err)
+	case err != nil:
+		fmt.Println(err)
+	}
 }
 
 func ExampleDescribe() {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -123,6 +122,11 @@ func NewSim(rw io.ReadWriteCloser, cfg SimConfig, log *slog.Logger) *Sim {
 		cfg.Vendor = VendorInfo{Vendor: "HS", Chip: "SM", Date: Date{Year: 24, Month: 5, Day: 20}, Version: 0x0101}
 	}
 	cfg.Nodes = slices.Clone(cfg.Nodes)
+	meters := make(map[Addr]SimMeter, len(cfg.Meters))
+	for a, m := range cfg.Meters {
+		meters[a] = m.clone()
+	}
+	cfg.Meters = meters
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -145,10 +149,12 @@ func (s *Sim) State(ctx context.Context) (SimState, error) {
 }
 
 // SetMeter adds or changes the meter at addr (e.g. new voltages, or
-// Offline while its supply is down).
+// Offline while its supply is down). The meter starts afresh: clock,
+// password failures and programming log reset, parameters as in m.Params
+// (copied).
 func (s *Sim) SetMeter(ctx context.Context, addr Addr, m SimMeter) error {
 	select {
-	case s.meters <- simMeterSet{addr: addr, m: m}:
+	case s.meters <- simMeterSet{addr: addr, m: m.clone()}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -257,9 +263,9 @@ func (s *Sim) Run(ctx context.Context) error {
 	}()
 
 	st := &simState{phase: phaseReady, master: s.cfg.Master, nodes: slices.Clone(s.cfg.Nodes), routing: "running",
-		out: out, meters: maps.Clone(s.cfg.Meters), lostConfirms: s.cfg.LostInitConfirms}
-	if st.meters == nil {
-		st.meters = make(map[Addr]SimMeter)
+		out: out, meters: make(map[Addr]SimMeter, len(s.cfg.Meters)), lostConfirms: s.cfg.LostInitConfirms}
+	for a, m := range s.cfg.Meters {
+		st.meters[a] = m.clone()
 	}
 	var retry <-chan time.Time
 	for {

@@ -160,6 +160,7 @@ func (s *Sim) monitor(st *simState, f Frame, v MonitorRequest) {
 	var answer []byte
 	if ok && !meter.Offline && v.Protocol == ProtoDLT645_2007 {
 		answer = meter.answer(dlt645.Address(f.Dst), v.Frame)
+		st.meters[f.Dst] = meter // a write changed its state
 	}
 	if answer == nil {
 		// The carrier round trip times out before the module denies.

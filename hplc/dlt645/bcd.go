@@ -70,7 +70,23 @@ type Item struct {
 	Format Format
 	// Block is true for a block DI (an FF byte) that repeats Format.
 	Block bool
+	// Writable is true for a parameter the standard lets a master set with
+	// write-data (C=14) and the right password.
+	Writable bool
+	// Max is the largest raw value (the BCD digits, before scaling) the
+	// standard allows, 0 when only the byte count limits it.
+	Max int64
+	// kind says whether the digits are a number, a date or a time of day.
+	kind valueKind
 }
+
+type valueKind uint8
+
+const (
+	kindNumber valueKind = iota
+	kindDate             // YYMMDDWW: year, month, day, weekday 0 (Sunday) … 6
+	kindTime             // hhmmss
+)
 
 // Value is one decoded item value: Raw scaled by 10^-Decimals. Valid is
 // false when the meter sent all-FF bytes (item absent, e.g. a phase the

@@ -76,19 +76,21 @@ func FuncName(f uint8) string {
 // one reason.
 type ErrorCode byte
 
-// Error-code bits.
+// Error-code bits (DL/T 645-2007 error status byte SERR).
 const (
-	ErrCodeOther       ErrorCode = 0x01
-	ErrCodeNoData      ErrorCode = 0x02
-	ErrCodeAuth        ErrorCode = 0x04
-	ErrCodeBaudFixed   ErrorCode = 0x08
-	ErrCodeYearZones   ErrorCode = 0x10
-	ErrCodeDaySegments ErrorCode = 0x20
-	ErrCodeTariffs     ErrorCode = 0x40
+	ErrCodeOther       ErrorCode = 0x01 // other error (bad length, invalid value …)
+	ErrCodeNoData      ErrorCode = 0x02 // no requested data: the meter has no such item
+	ErrCodeAuth        ErrorCode = 0x04 // password error or unauthorised
+	ErrCodeBaudFixed   ErrorCode = 0x08 // communication rate cannot be changed
+	ErrCodeYearZones   ErrorCode = 0x10 // year time zone count exceeded
+	ErrCodeDaySegments ErrorCode = 0x20 // daily time period count exceeded
+	ErrCodeTariffs     ErrorCode = 0x40 // tariff count exceeded
 )
 
+// errCodeNames are the meanings DL/T 645-2007 gives the bits of the error
+// byte, bit 0 first.
 var errCodeNames = [...]string{"other error", "no requested data", "password error or unauthorised",
-	"baud rate cannot be changed", "too many year zones", "too many day segments", "too many tariffs", "reserved bit 7"}
+	"baud rate cannot be changed", "year zone count exceeded", "day period count exceeded", "tariff count exceeded", "reserved bit 7"}
 
 // Reasons lists the reasons whose bits are set.
 func (e ErrorCode) Reasons() []string {
@@ -100,6 +102,14 @@ func (e ErrorCode) Reasons() []string {
 	}
 	return out
 }
+
+// Has reports whether every bit of flags is set in e.
+func (e ErrorCode) Has(flags ErrorCode) bool { return flags != 0 && e&flags == flags }
+
+// Error makes each flag usable as an errors.Is target:
+// errors.Is(err, ErrCodeAuth) matches an *ExceptionError whose error byte
+// has the password bit set.
+func (e ErrorCode) Error() string { return e.String() }
 
 // String formats the value for logs and JSON.
 func (e ErrorCode) String() string {

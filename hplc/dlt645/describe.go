@@ -23,6 +23,10 @@ type Description struct {
 	Error    *ExceptionDesc `json:"exception,omitempty"`
 	Extra    string         `json:"extra,omitempty"`
 	Meter    *Address       `json:"meter_address,omitempty"`
+	// Password is the privilege level of a write's password. The password
+	// is not repeated here; only Data, the field's bytes, holds it.
+	Password string    `json:"password_level,omitempty"`
+	Operator *Operator `json:"operator,omitempty"`
 }
 
 // ControlDesc breaks the control code into its bits.
@@ -101,22 +105,24 @@ func Describe(frame []byte) (any, error) {
 			return nil, err
 		}
 		d.DI = &di
-		vals, known, err := DecodeValues(di, val)
-		if err != nil {
-			var fe *FrameError
-			if !errors.As(err, &fe) {
-				err = frameErr(f.Preamble+HeaderLen+4, "value", err)
-			}
+		if err := d.describeValues(di, val, f.Preamble+HeaderLen+4); err != nil {
 			return nil, err
 		}
-		if known {
-			it, _ := LookupItem(di)
-			d.Item = it.Name
-			for _, v := range vals {
-				d.Values = append(d.Values, ValueDesc{Value: v.String(), Unit: v.Unit, Valid: v.Valid})
-			}
-		} else {
-			d.Raw = fmt.Sprintf("%X", val)
+	case f.C.Func() == FuncWrite && !f.C.Response():
+		d.Service = "write-request"
+		w, err := f.WriteRequest()
+		if err != nil {
+			return nil, err
+		}
+		d.DI, d.Operator = &w.DI, &w.Operator
+		d.Password = fmt.Sprintf("%02X", w.Password.Level)
+		if err := d.describeValues(w.DI, w.Data, f.Preamble+HeaderLen+writeHeader); err != nil {
+			return nil, err
+		}
+	case f.C.Func() == FuncWrite && f.C.Response():
+		d.Service = "write-response"
+		if err := f.WriteResponse(); err != nil {
+			return nil, err
 		}
 	case f.C.Func() == FuncReadAddress && !f.C.Response():
 		d.Service = "read-address-request"
@@ -137,4 +143,27 @@ func Describe(frame []byte) (any, error) {
 		}
 	}
 	return d, nil
+}
+
+// describeValues decodes the value bytes of item di found at byte offset
+// off, or reports them raw when the item is unknown.
+func (d *Description) describeValues(di DI, val []byte, off int) error {
+	vals, known, err := DecodeValues(di, val)
+	if err != nil {
+		var fe *FrameError
+		if !errors.As(err, &fe) {
+			err = frameErr(off, "value", err)
+		}
+		return err
+	}
+	if !known {
+		d.Raw = fmt.Sprintf("%X", val)
+		return nil
+	}
+	it, _ := LookupItem(di)
+	d.Item = it.Name
+	for _, v := range vals {
+		d.Values = append(d.Values, ValueDesc{Value: v.String(), Unit: v.Unit, Valid: v.Valid})
+	}
+	return nil
 }

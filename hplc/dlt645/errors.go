@@ -24,6 +24,14 @@ var (
 	// ErrException is matched by *ExceptionError: the meter answered with an
 	// abnormal (exception) response.
 	ErrException = errors.New("meter exception response")
+	// ErrUnknownItem means the data identifier is not in the item table.
+	ErrUnknownItem = errors.New("unknown data identifier")
+	// ErrNotWritable means the item is read-only (or a block) and cannot be
+	// written with write-data (C=14).
+	ErrNotWritable = errors.New("item is not writable")
+	// ErrRange means a value is outside what the item accepts: above its
+	// maximum, finer than its decimals, or not a valid date or time.
+	ErrRange = errors.New("value out of range")
 )
 
 // FrameError reports a malformed frame: which field, at which byte offset
@@ -47,14 +55,27 @@ func frameErr(off int, field string, err error) error {
 }
 
 // ExceptionError is the error carried by an exception (abnormal) response.
+// It matches ErrException and, with errors.Is, every ErrorCode flag set in
+// Code: errors.Is(err, ErrCodeAuth) is true for a password error.
 type ExceptionError struct {
+	// Code is the error byte; Code.Reasons names its flags.
 	Code ErrorCode
+	// Func is the function the meter refused (FuncRead, FuncWrite, …).
+	Func uint8
+	// Addr is the address the answering meter put in its frame.
+	Addr Address
 }
 
-// Error describes the failure.
+// Error describes the failure. Callers add the meter address and item.
 func (e *ExceptionError) Error() string {
-	return fmt.Sprintf("dlt645: meter exception: %s", e.Code)
+	return fmt.Sprintf("dlt645: meter %s exception: %s", FuncName(e.Func), e.Code)
 }
 
-// Is reports whether target is ErrException.
-func (e *ExceptionError) Is(target error) bool { return target == ErrException }
+// Is reports whether target is ErrException or an ErrorCode whose bits are
+// all set in e.Code.
+func (e *ExceptionError) Is(target error) bool {
+	if c, ok := target.(ErrorCode); ok {
+		return e.Code.Has(c)
+	}
+	return target == ErrException
+}

@@ -37,6 +37,10 @@ func NewReadAddressResponse(addr Address) Frame {
 
 func (f *Frame) dataOff(i int) int { return f.Preamble + HeaderLen + i }
 
+func (f *Frame) exceptionError(code ErrorCode) *ExceptionError {
+	return &ExceptionError{Code: code, Func: f.C.Func(), Addr: f.Addr}
+}
+
 // Exception returns the error code of an exception response; ok is false
 // when f is not one.
 func (f *Frame) Exception() (code ErrorCode, ok bool) {
@@ -65,7 +69,7 @@ func (f *Frame) ReadResponse() (DI, []byte, error) {
 		return 0, nil, frameErr(f.Preamble+8, "control", fmt.Errorf("C=%02X is not a read response: %w", byte(f.C), ErrFunction))
 	}
 	if code, ok := f.Exception(); ok {
-		return 0, nil, &ExceptionError{Code: code}
+		return 0, nil, f.exceptionError(code)
 	}
 	if f.C.Abnormal() {
 		return 0, nil, frameErr(f.Preamble+9, "length", fmt.Errorf("exception response without error byte: %w", ErrLength))
@@ -84,7 +88,7 @@ func (f *Frame) ReadAddressResponse() (Address, error) {
 		return a, frameErr(f.Preamble+8, "control", fmt.Errorf("C=%02X is not a read-address response: %w", byte(f.C), ErrFunction))
 	}
 	if code, ok := f.Exception(); ok {
-		return a, &ExceptionError{Code: code}
+		return a, f.exceptionError(code)
 	}
 	if len(f.Data) != 6 {
 		return a, frameErr(f.Preamble+9, "length", fmt.Errorf("read-address response needs 6 data bytes, L=%d: %w", len(f.Data), ErrLength))
