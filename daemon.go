@@ -92,6 +92,7 @@ type daemon struct {
 	sched   *sched.Scheduler
 	ac      *proto698.ACClient
 	up      *proto698.Uplink
+	nb      *northbound // the uplink's GET/SET server, filled by buildDevices
 	mod     *hplc.Module
 	modPort hplc.Port
 	modRan  bool
@@ -206,15 +207,42 @@ func (d *daemon) buildUplink() error {
 	if err != nil {
 		return fmt.Errorf("main: uplink.terminal_address (%s:%d): %w", d.cfg.File, d.cfg.Line("uplink.terminal_address"), err)
 	}
+	d.nb = &northbound{points: map[uint32]nbPoint{}, log: d.log.With("part", "northbound")}
 	up, err := proto698.NewUplink(proto698.UplinkConfig{
 		Master: u.Master, Addr: addr, Heartbeat: u.Heartbeat, ResponseTimeout: u.ResponseTimeout,
 		MissedHeartbeats: u.MissedHeartbeats, RetryMin: u.RetryMin, RetryMax: u.RetryMax,
+		Server: d.nb,
 	}, d.log.With("part", "uplink"))
 	if err != nil {
 		return fmt.Errorf("main: uplink: %w", err)
 	}
 	d.up = up
 	return nil
+}
+
+// exposePoints gives the uplink's server the opened points the
+// configuration names an uplink_oad for (the uplink starts after this).
+func (d *daemon) exposePoints() {
+	if d.nb == nil {
+		return
+	}
+	d.nb.sched = d.sched
+	oads := map[string]uint32{}
+	for _, c := range d.cfg.Devices {
+		for _, p := range c.Points {
+			if p.UplinkOAD != 0 {
+				oads[c.Name+"\x00"+p.Name] = p.UplinkOAD
+			}
+		}
+	}
+	for _, dev := range d.devs {
+		for _, p := range dev.Points {
+			if oad, ok := oads[dev.Name+"\x00"+p.Name]; ok {
+				d.nb.points[oad] = nbPoint{drv: d.set.Drivers[dev.Name], p: p}
+			}
+		}
+	}
+	d.log.Info("points exposed to the master station", "count", len(d.nb.points))
 }
 
 func (d *daemon) buildHPLC() error {
@@ -321,6 +349,7 @@ func (d *daemon) buildDevices() error {
 		return fmt.Errorf("main: scheduler: %w", err)
 	}
 	d.sched = s
+	d.exposePoints()
 	for _, dev := range d.devs {
 		drv := set.Drivers[dev.Name]
 		for _, p := range dev.Points {

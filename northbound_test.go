@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"holdup/power"
+	"holdup/proto698"
+)
+
+// masterGet reads oad through the simulated master station, waiting for
+// the daemon's uplink to log in first.
+func masterGet(t *testing.T, m *proto698.MasterSim, oad uint32) (proto698.Data, error) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+		d, err := m.Get(ctx, proto698.NewOAD(oad))
+		cancel()
+		if !errors.Is(err, proto698.ErrNotLoggedIn) || time.Now().After(deadline) {
+			return d, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func masterSet(t *testing.T, m *proto698.MasterSim, oad uint32, v proto698.Data) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	return m.Set(ctx, proto698.NewOAD(oad), v)
+}
+
+func wantDAR(t *testing.T, what string, err error, dar proto698.DAR) {
+	t.Helper()
+	var de *proto698.DARError
+	if !errors.As(err, &de) || de.DAR != dar {
+		t.Errorf("%s: %v, want DAR %v", what, err, dar)
+	}
+}
+
+// TestNorthbound: the master station reads exposed points over the 698
+// uplink and sets control points; during an outage a point whose
+// collection stopped reads NULL — never its last good value — while the
+// points still collected keep current values and control still works.
+func TestNorthbound(t *testing.T) {
+	s := startSim(t, t.TempDir(), nil)
+	m := s.d.hw.sim.master
+	const (
+		inverterPower = 0x2F000200 // modbus-rtu input register, draw under the threshold
+		inverterLimit = 0x2F010200 // modbus-rtu holding register (control)
+		meterEnergy   = 0x2F020200 // dlt698 collection
+		meterPortMode = 0x2F030200 // dlt698 SET (control)
+		plcEnergy     = 0x2F040200 // hplc meter behind the mains-only module
+		relayTrip     = 0x2F050200 // gpio output (control)
+	)
+	// Values as the scheduler holds them: the master gets exactly those.
+	wantValue := func(oad uint32, device, point string) {
+		t.Helper()
+		var got proto698.Data
+		for end := time.Now().Add(10 * time.Second); ; {
+			var err error
+			got, err = masterGet(t, m, oad)
+			if err != nil {
+				t.Fatalf("GET %08X: %v", oad, err)
+			}
+			if _, null := got.(proto698.Null); !null || time.Now().After(end) {
+				break // NULL until the first collection
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		r, err := s.d.sched.Latest(context.Background(), device, point)
+		if err != nil || r.Invalid {
+			t.Fatalf("%s/%s: %+v %v", device, point, r, err)
+		}
+		if f, ok := got.(proto698.Float64); !ok || float64(f) != r.Value {
+			t.Fatalf("GET %08X = %#v, want float64 %v (the scheduler's reading)", oad, got, r.Value)
+		}
+	}
+	wantValue(inverterPower, "sim-inverter", "power")
+	wantValue(meterEnergy, "sim-meter", "energy")
+	wantValue(plcEnergy, "sim-plc-meter", "energy")
+
+	// SET of control points runs through the scheduler to the device.
+	if err := masterSet(t, m, inverterLimit, proto698.LongUnsigned(750)); err != nil {
+		t.Fatalf("SET limit: %v", err)
+	}
+	if got := s.d.hw.sim.slaves["sim-inverter"].Holding(10); got != 750 {
+		t.Errorf("inverter holding 10 = %d after SET, want 750", got)
+	}
+	if err := masterSet(t, m, relayTrip, proto698.Bool(true)); err != nil {
+		t.Fatalf("SET trip: %v", err)
+	}
+	if lvl := s.d.hw.sim.chips["gpiochip1"].Level(0); lvl != 1 {
+		t.Errorf("relay line = %d after SET true, want 1", lvl)
+	}
+	if err := masterSet(t, m, meterPortMode, proto698.Enum(2)); err != nil {
+		t.Fatalf("SET port mode: %v", err)
+	}
+	// Refusals: each names why.
+	wantDAR(t, "SET of the meter's port mode out of its range", masterSet(t, m, meterPortMode, proto698.Enum(7)), proto698.DAROutOfRange)
+	wantDAR(t, "SET of an inverter limit beyond u16", masterSet(t, m, inverterLimit, proto698.DoubleLong(70000)), proto698.DAROutOfRange)
+	wantDAR(t, "SET of a measured point", masterSet(t, m, inverterPower, proto698.DoubleLong(1)), proto698.DARReadDenied)
+	wantDAR(t, "SET with NULL", masterSet(t, m, inverterLimit, proto698.Null{}), proto698.DARTypeMismatch)
+	wantDAR(t, "SET of an unexposed OAD", masterSet(t, m, 0x2F7F0200, proto698.Bool(true)), proto698.DARUndefined)
+	_, err := masterGet(t, m, inverterLimit)
+	wantDAR(t, "GET of a control point", err, proto698.DARReadDenied)
+	_, err = masterGet(t, m, 0x2F7F0200)
+	wantDAR(t, "GET of an unexposed OAD", err, proto698.DARUndefined)
+
+	// Outage: the HPLC module is mains-only, so its meter's reading goes
+	// NULL; the inverter (under the draw threshold) keeps collecting.
+	after := s.d.mon.Timeline().Last()
+	if err := s.d.hw.sim.setMains(false); err != nil {
+		t.Fatal(err)
+	}
+	s.wait(t, power.StepModulesInvalid, after)
+	if got, err := masterGet(t, m, plcEnergy); err != nil || got != (proto698.Null{}) {
+		t.Errorf("GET of the mains-only meter during the outage: %#v %v, want NULL", got, err)
+	}
+	wantValue(inverterPower, "sim-inverter", "power")
+	if err := masterSet(t, m, inverterLimit, proto698.LongUnsigned(100)); err != nil {
+		t.Fatalf("SET limit during the outage: %v", err)
+	}
+	if got := s.d.hw.sim.slaves["sim-inverter"].Holding(10); got != 100 {
+		t.Errorf("inverter holding 10 = %d after SET in the outage, want 100", got)
+	}
+}
