@@ -219,21 +219,53 @@ func dataFloat(d proto698.Data) (v float64, null bool, err error) {
 	return 0, false, fmt.Errorf("datum of type %T is not a number", d)
 }
 
-// hplcClient is devices.HPLCClient on the HPLC module: a DL/T 645-2007
-// read relayed to the meter with AFN 13 F1.
+// hplcClient is devices.HPLCClient on the HPLC module: DL/T 645-2007
+// reads and writes relayed to the meter with AFN 13 F1. A write carries
+// the device's password and operator code (config password/operator).
 type hplcClient struct {
-	m *hplc.Module
+	m        *hplc.Module
+	password dlt645.Password
+	operator dlt645.Operator
 }
 
-func (h hplcClient) Read(ctx context.Context, node, item []byte) (devices.Value, error) {
-	if len(node) != 6 || len(item) != 4 {
-		return devices.Value{}, fmt.Errorf("%w: main: hplc read: node %X / item %X: want 6 and 4 bytes", devices.ErrNoData, node, item)
-	}
+// meterAddr checks a node and item and returns the meter's wire address
+// and data identifier.
+func meterAddr(what string, node, item []byte) (dlt645.Address, dlt645.DI, error) {
 	var addr dlt645.Address
+	if len(node) != 6 || len(item) != 4 {
+		return addr, 0, fmt.Errorf("%w: main: hplc %s: node %X / item %X: want 6 and 4 bytes", devices.ErrBadValue, what, node, item)
+	}
 	for i := range addr {
 		addr[i] = node[5-i] // natural order → wire order
 	}
-	di := dlt645.DI(binary.BigEndian.Uint32(item))
+	return addr, dlt645.DI(binary.BigEndian.Uint32(item)), nil
+}
+
+// outcomeHPLC names a module error's exchange outcome for the scheduler.
+func outcomeHPLC(err error) error {
+	switch {
+	case errors.Is(err, context.Canceled):
+		// Called off (the device was gated, or shutdown): not a link fault.
+		return fmt.Errorf("%w: %w", devices.ErrNotSent, err)
+	case errors.Is(err, hplc.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%w: %w", devices.ErrTimeout, err)
+	case errors.Is(err, hplc.ErrDenied), errors.Is(err, dlt645.ErrException):
+		// The module or the meter answered and refused.
+		return fmt.Errorf("%w: %w", devices.ErrNoData, err)
+	}
+	var fe *dlt645.FrameError
+	var me *hplc.FrameError
+	if errors.As(err, &fe) || errors.As(err, &me) {
+		return fmt.Errorf("%w: %w", devices.ErrChecksumMismatch, err)
+	}
+	return fmt.Errorf("%w: %w", devices.ErrLinkDown, err)
+}
+
+func (h hplcClient) Read(ctx context.Context, node, item []byte) (devices.Value, error) {
+	addr, di, err := meterAddr("read", node, item)
+	if err != nil {
+		return devices.Value{}, err
+	}
 	req := dlt645.NewRead(addr, di)
 	frame, err := req.Encode()
 	if err != nil {
@@ -241,17 +273,7 @@ func (h hplcClient) Read(ctx context.Context, node, item []byte) (devices.Value,
 	}
 	ans, err := h.m.MonitorNode(ctx, hplc.Addr(addr), frame)
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			// Called off (the device was gated, or shutdown): not a link fault.
-			return devices.Value{}, fmt.Errorf("%w: %w", devices.ErrNotSent, err)
-		}
-		if errors.Is(err, hplc.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
-			return devices.Value{}, fmt.Errorf("%w: %w", devices.ErrTimeout, err)
-		}
-		if errors.Is(err, hplc.ErrDenied) {
-			return devices.Value{}, fmt.Errorf("%w: %w", devices.ErrNoData, err)
-		}
-		return devices.Value{}, fmt.Errorf("%w: %w", devices.ErrLinkDown, err)
+		return devices.Value{}, outcomeHPLC(err)
 	}
 	f, n, err := dlt645.Decode(ans)
 	if err != nil {
@@ -275,8 +297,23 @@ func (h hplcClient) Read(ctx context.Context, node, item []byte) (devices.Value,
 	return devices.Value{Value: vals[0].Float64(), Raw: data, Checksum: uint32(ans[n-2])}, nil
 }
 
-func (h hplcClient) Write(_ context.Context, _, item []byte, _ float64) error {
-	return fmt.Errorf("%w: main: hplc write of item %X is not supported", devices.ErrNoData, item)
+// Write writes v (already in the item's units) to the meter: the value is
+// encoded and range-checked against the item's format first, so a value
+// the meter could not take is refused before anything is sent.
+func (h hplcClient) Write(ctx context.Context, node, item []byte, v float64) error {
+	addr, di, err := meterAddr("write", node, item)
+	if err != nil {
+		return err
+	}
+	data, err := dlt645.EncodeValue(di, v)
+	if err != nil {
+		return fmt.Errorf("%w: main: hplc write to meter %s: %w", devices.ErrBadValue, addr, err)
+	}
+	err = h.m.WriteMeter(ctx, hplc.Addr(addr), dlt645.WriteRequest{DI: di, Password: h.password, Operator: h.operator, Data: data})
+	if err != nil {
+		return outcomeHPLC(err)
+	}
+	return nil
 }
 
 func (h hplcClient) Reinit(ctx context.Context) error { return h.m.Reinit(ctx) }

@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"holdup/devices"
+	"holdup/hplc"
+	"holdup/hplc/dlt645"
 	"holdup/proto698"
 )
 
@@ -111,6 +114,33 @@ func TestData698Like(t *testing.T) {
 		}
 		if err != nil || got != tc.want {
 			t.Errorf("%T(%v) = %#v, %v; want %#v", tc.like, tc.v, got, err, tc.want)
+		}
+	}
+}
+
+// TestOutcomeHPLC: module and meter errors reach the scheduler with the
+// outcome its error-rate watch needs, and the master with the right DAR.
+func TestOutcomeHPLC(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want error
+		dar  proto698.DAR
+	}{
+		{"meter refuses the password", &dlt645.ExceptionError{Code: dlt645.ErrCodeAuth, Func: 0x14}, devices.ErrNoData, proto698.DARReadDenied},
+		{"module denies", hplc.ErrDenied, devices.ErrNoData, proto698.DARReadDenied},
+		{"no answer", hplc.ErrTimeout, devices.ErrTimeout, proto698.DARHardware},
+		{"garbled answer", &dlt645.FrameError{Offset: 9, Field: "checksum", Err: dlt645.ErrChecksum}, devices.ErrChecksumMismatch, proto698.DARHardware},
+		{"port gone", errors.New("read /dev/ttyS4: input/output error"), devices.ErrLinkDown, proto698.DARHardware},
+		{"called off", context.Canceled, devices.ErrNotSent, proto698.DARTemporary},
+	}
+	for _, tc := range cases {
+		got := outcomeHPLC(fmt.Errorf("hplc: write 04000103 to meter 000000000007: %w", tc.err))
+		if !errors.Is(got, tc.want) || !errors.Is(got, tc.err) {
+			t.Errorf("%s: %v, want %v wrapping the cause", tc.name, got, tc.want)
+		}
+		if dar := darOf(got); dar != tc.dar {
+			t.Errorf("%s: DAR %v, want %v", tc.name, dar, tc.dar)
 		}
 	}
 }

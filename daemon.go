@@ -20,6 +20,7 @@ import (
 	"holdup/devices"
 	"holdup/eeprom"
 	"holdup/hplc"
+	"holdup/hplc/dlt645"
 	"holdup/power"
 	"holdup/proto698"
 	"holdup/sched"
@@ -311,7 +312,17 @@ func (d *daemon) buildDevices() error {
 		if d.mod == nil {
 			return nil, errors.New("no [hplc] module available")
 		}
-		return hplcClient{m: d.mod}, nil
+		c := hplcClient{m: d.mod}
+		for _, cd := range d.cfg.Devices {
+			if cd.Name == dev.Name && cd.Password != "" {
+				pw, err := dlt645.ParsePassword(cd.Password)
+				if err != nil {
+					return nil, fmt.Errorf("device %q password: %w", dev.Name, err)
+				}
+				c.password, c.operator = pw, dlt645.Operator(cd.Operator)
+			}
+		}
+		return c, nil
 	}
 	set, oerr := devices.OpenAll(valid, env)
 	if err := errors.Join(verr, oerr); err != nil {

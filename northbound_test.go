@@ -6,9 +6,30 @@ import (
 	"testing"
 	"time"
 
+	"holdup/devices"
 	"holdup/power"
 	"holdup/proto698"
+	"holdup/sched"
 )
+
+// readThrough reads item from a device through its driver, on the
+// scheduler like any exchange, and returns the value.
+func readThrough(t *testing.T, s *simDaemon, device, item string) float64 {
+	t.Helper()
+	drv := s.d.set.Drivers[device]
+	p := devices.Point{Name: "check-" + item, Class: devices.ClassCollection, Item: item}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := s.d.sched.Do(ctx, sched.Op{Device: device, Point: p.Name, Class: sched.Collection, Integrity: sched.Checked,
+		Run: func(ctx context.Context) (sched.Result, error) {
+			smp, err := drv.Read(ctx, p)
+			return sched.Result{Value: smp.Value}, err
+		}})
+	if err != nil {
+		t.Fatalf("read %s %s: %v", device, item, err)
+	}
+	return res.Value
+}
 
 // masterGet reads oad through the simulated master station, waiting for
 // the daemon's uplink to log in first.
@@ -55,6 +76,7 @@ func TestNorthbound(t *testing.T) {
 		meterPortMode = 0x2F030200 // dlt698 SET (control)
 		plcEnergy     = 0x2F040200 // hplc meter behind the mains-only module
 		relayTrip     = 0x2F050200 // gpio output (control)
+		plcDemand     = 0x2F060200 // hplc meter parameter (control: DL/T 645 write)
 	)
 	// Values as the scheduler holds them: the master gets exactly those.
 	wantValue := func(oad uint32, device, point string) {
@@ -99,7 +121,14 @@ func TestNorthbound(t *testing.T) {
 	if err := masterSet(t, m, meterPortMode, proto698.Enum(2)); err != nil {
 		t.Fatalf("SET port mode: %v", err)
 	}
+	if err := masterSet(t, m, plcDemand, proto698.Unsigned(15)); err != nil {
+		t.Fatalf("SET demand period: %v", err)
+	}
+	if v := readThrough(t, s, "sim-plc-meter", "04000103"); v != 15 {
+		t.Errorf("meter's demand period reads %v after SET 15", v)
+	}
 	// Refusals: each names why.
+	wantDAR(t, "SET of a demand period beyond the item's 2 digits", masterSet(t, m, plcDemand, proto698.LongUnsigned(100)), proto698.DAROutOfRange)
 	wantDAR(t, "SET of the meter's port mode out of its range", masterSet(t, m, meterPortMode, proto698.Enum(7)), proto698.DAROutOfRange)
 	wantDAR(t, "SET of an inverter limit beyond u16", masterSet(t, m, inverterLimit, proto698.DoubleLong(70000)), proto698.DAROutOfRange)
 	wantDAR(t, "SET of a measured point", masterSet(t, m, inverterPower, proto698.DoubleLong(1)), proto698.DARReadDenied)

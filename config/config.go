@@ -151,6 +151,12 @@ type Device struct {
 	Unit    int           // Modbus unit id
 	Timeout time.Duration // per request
 	Chip    string        // gpio-output: the GPIO chip ("gpiochip1"); points are its lines
+	// Password is an hplc meter's DL/T 645 write password as 8 hex
+	// digits, privilege level first ("02123456"); required when the
+	// device has control points. Operator is the operator code the meter
+	// records with each write.
+	Password string
+	Operator uint32
 
 	Points []Point
 }

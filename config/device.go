@@ -12,7 +12,7 @@ var deviceKeys = map[Driver][]string{
 	DriverModbusRTU:  {"port", "baud", "data_bits", "parity", "stop_bits", "unit", "timeout"},
 	DriverModbusTCP:  {"address", "unit", "timeout"},
 	DriverDLT698:     {"port", "baud", "data_bits", "parity", "stop_bits", "address", "timeout"},
-	DriverHPLC:       {"address", "timeout"},
+	DriverHPLC:       {"address", "timeout", "password", "operator"},
 	DriverGPIOOutput: {"chip"},
 }
 
@@ -73,6 +73,16 @@ func readDevice(t *table) Device {
 			t.errf("address", "must be a 12-digit DL/T 645 meter address (got %q)", dv.Address)
 		}
 		dv.Timeout = t.duration("timeout", 10*time.Second, time.Millisecond, 5*time.Minute)
+		if dv.Password = t.str("password", ""); t.has("password") && !reHex8.MatchString(dv.Password) {
+			t.errf("password", "must be 8 hex digits: the privilege level then the 6-digit password, like \"02123456\" (got %d characters)", len(dv.Password))
+			dv.Password = ""
+		}
+		if op := t.str("operator", "00000000"); !reHex8.MatchString(op) {
+			t.errf("operator", "must be an operator code of 8 hex digits like \"00000001\" (got %q)", op)
+		} else {
+			v, _ := strconv.ParseUint(op, 16, 32)
+			dv.Operator = uint32(v)
+		}
 	case DriverGPIOOutput:
 		dv.Chip = t.reqStr("chip")
 	default:
@@ -86,6 +96,13 @@ func readDevice(t *table) Device {
 
 	for _, pt := range t.tables("point") {
 		dv.Points = append(dv.Points, readPoint(pt, dv.Driver))
+	}
+	if dv.Driver == DriverHPLC && dv.Password == "" && !t.has("password") {
+		for i, p := range dv.Points {
+			if p.Class == ClassControl {
+				t.errf("point["+strconv.Itoa(i)+"].class", "a control point writes to the meter, which needs the device's password (add password = \"LLPPPPPP\" to device %q)", dv.Name)
+			}
+		}
 	}
 	if len(dv.Points) == 0 && t.has("name") {
 		t.errf("point", "device %q has no [[device.point]]", dv.Name)

@@ -285,7 +285,9 @@ func (m *Modbus) Read(ctx context.Context, p Point) (Sample, error) {
 }
 
 // Write writes a control point: a coil is set for any non-zero v; a
-// holding register receives v / scale rounded to the nearest integer.
+// holding register receives v / scale, rounded to the nearest integer for
+// the integer types; a 32-bit type is written as two registers in one
+// exchange (FC16).
 func (m *Modbus) Write(ctx context.Context, p Point, v float64) (Sample, error) {
 	addr := uint16(p.Register)
 	var (
@@ -300,19 +302,20 @@ func (m *Modbus) Write(ctx context.Context, p Point, v float64) (Sample, error) 
 		}
 		_, ck, err = m.exchange(ctx, fmt.Sprintf("write %s coil %d", p.Name, addr), func() ([]byte, error) { return m.client.WriteSingleCoil(addr, val) })
 	case KindHolding:
-		if p.ValueType().Words() != 1 {
-			return Sample{}, fmt.Errorf("%w: device %q: point %q: writing %s is not supported", ErrBadValue, m.dev.Name, p.Name, p.ValueType())
+		regs, rerr := encodeValue(p.ValueType(), v/p.Factor())
+		if rerr != nil {
+			return Sample{}, fmt.Errorf("%w: device %q: point %q: value %v: %w", ErrBadValue, m.dev.Name, p.Name, v, rerr)
 		}
-		raw := math.Round(v / p.Factor())
-		if p.ValueType() == TypeS16 {
-			if raw < math.MinInt16 || raw > math.MaxInt16 {
-				return Sample{}, fmt.Errorf("%w: device %q: point %q: value %v out of range for s16", ErrBadValue, m.dev.Name, p.Name, v)
-			}
-			raw = float64(uint16(int16(raw)))
-		} else if raw < 0 || raw > math.MaxUint16 {
-			return Sample{}, fmt.Errorf("%w: device %q: point %q: value %v out of range for u16", ErrBadValue, m.dev.Name, p.Name, v)
+		if len(regs) == 4 {
+			// A 32-bit value in one FC16 exchange, so the device never
+			// holds half of it.
+			_, ck, err = m.exchange(ctx, fmt.Sprintf("write %s registers %d-%d", p.Name, addr, addr+1), func() ([]byte, error) {
+				return m.client.WriteMultipleRegisters(addr, 2, regs)
+			})
+			break
 		}
-		_, ck, err = m.exchange(ctx, fmt.Sprintf("write %s register %d", p.Name, addr), func() ([]byte, error) { return m.client.WriteSingleRegister(addr, uint16(raw)) })
+		word := binary.BigEndian.Uint16(regs)
+		_, ck, err = m.exchange(ctx, fmt.Sprintf("write %s register %d", p.Name, addr), func() ([]byte, error) { return m.client.WriteSingleRegister(addr, word) })
 	default:
 		return Sample{}, fmt.Errorf("%w: device %q: point %q: kind %q is not writable", ErrBadValue, m.dev.Name, p.Name, p.Kind)
 	}
@@ -320,6 +323,47 @@ func (m *Modbus) Write(ctx context.Context, p Point, v float64) (Sample, error) 
 		return Sample{}, err
 	}
 	return Sample{Value: v, ChecksumKind: m.ckKind, Checksum: ck, Time: time.Now()}, nil
+}
+
+// encodeValue encodes raw (the value in register units) as register bytes
+// (big-endian words, high word first), rounding integers to the nearest
+// and refusing what the type cannot hold.
+func encodeValue(t Type, raw float64) ([]byte, error) {
+	if math.IsNaN(raw) || math.IsInf(raw, 0) {
+		return nil, fmt.Errorf("not a number")
+	}
+	r := math.Round(raw)
+	check := func(lo, hi float64) error {
+		if r < lo || r > hi {
+			return fmt.Errorf("out of range for %s (%v..%v in register units)", t, lo, hi)
+		}
+		return nil
+	}
+	var err error
+	switch t {
+	case TypeS16:
+		if err = check(math.MinInt16, math.MaxInt16); err == nil {
+			return binary.BigEndian.AppendUint16(nil, uint16(int16(r))), nil
+		}
+	case TypeU32:
+		if err = check(0, math.MaxUint32); err == nil {
+			return binary.BigEndian.AppendUint32(nil, uint32(r)), nil
+		}
+	case TypeS32:
+		if err = check(math.MinInt32, math.MaxInt32); err == nil {
+			return binary.BigEndian.AppendUint32(nil, uint32(int32(r))), nil
+		}
+	case TypeF32:
+		if math.Abs(raw) > math.MaxFloat32 {
+			return nil, fmt.Errorf("out of range for f32")
+		}
+		return binary.BigEndian.AppendUint32(nil, math.Float32bits(float32(raw))), nil
+	default:
+		if err = check(0, math.MaxUint16); err == nil {
+			return binary.BigEndian.AppendUint16(nil, uint16(r)), nil
+		}
+	}
+	return nil, err
 }
 
 // decodeValue decodes register bytes (big-endian words, high word first).

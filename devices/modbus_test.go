@@ -92,7 +92,8 @@ func TestModbusPeerRoundTrip(t *testing.T) {
 				{Point{Name: "setpoint", Kind: KindHolding, Register: 51, Scale: 0.1}, 6553.6},
 				{Point{Name: "setpoint", Kind: KindHolding, Register: 51, Scale: 0.1}, -0.1},
 				{Point{Name: "signed", Kind: KindHolding, Type: TypeS16, Register: 51}, 40000},
-				{Point{Name: "wide", Kind: KindHolding, Type: TypeU32, Register: 51}, 1},
+				{Point{Name: "wide", Kind: KindHolding, Type: TypeU32, Register: 51}, -1},
+				{Point{Name: "float", Kind: KindHolding, Type: TypeF32, Register: 51}, 1e39},
 				{Point{Name: "input", Kind: KindInput, Register: 51}, 1},
 			} {
 				_, err := m.Write(ctx, bad.p, bad.v)
@@ -102,6 +103,25 @@ func TestModbusPeerRoundTrip(t *testing.T) {
 			}
 			if hr, _ := m.ReadHoldingRegisters(ctx, 51, 1); hr[0] != 123 {
 				t.Errorf("setpoint register after refused writes = %d, want 123", hr[0])
+			}
+			// 32-bit types go in one FC16 exchange and read back whole.
+			for _, w := range []struct {
+				p Point
+				v float64
+			}{
+				{Point{Name: "limit", Kind: KindHolding, Type: TypeU32, Register: 60, Scale: 0.001}, 70000.5},
+				{Point{Name: "offset", Kind: KindHolding, Type: TypeS32, Register: 62}, -100000},
+				{Point{Name: "gain", Kind: KindHolding, Type: TypeF32, Register: 64}, 1.25},
+				{Point{Name: "trim", Kind: KindHolding, Type: TypeS16, Register: 66}, -7},
+			} {
+				if _, err := m.Write(ctx, w.p, w.v); err != nil {
+					t.Fatalf("write %s: %v", w.p.Name, err)
+				}
+				cp := w.p
+				cp.Class = ClassCollection
+				if s, err := m.Read(ctx, cp); err != nil || s.Value != w.v {
+					t.Errorf("%s reads %v (%v) after writing %v", w.p.Name, s.Value, err, w.v)
+				}
 			}
 		})
 	}

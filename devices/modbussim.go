@@ -270,6 +270,20 @@ func (s *SimSlave) answer(pdu []byte) []byte {
 		}
 		s.holding[addr] = arg
 		return append([]byte(nil), pdu[:5]...)
+	case fcWriteMultipleRegs:
+		// Quantity 1..123 and a byte count of twice it, else illegal data
+		// value; the whole range must exist, else illegal address; the
+		// registers change together.
+		if qty < 1 || qty > 123 || len(pdu) != 6+2*qty || int(pdu[5]) != 2*qty {
+			return exception(fc, 3)
+		}
+		if addr+qty > len(s.holding) {
+			return exception(fc, 2)
+		}
+		for i := range qty {
+			s.holding[addr+i] = binary.BigEndian.Uint16(pdu[6+2*i:])
+		}
+		return append([]byte(nil), pdu[:5]...)
 	}
 	return exception(fc, 1)
 }

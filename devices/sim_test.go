@@ -181,3 +181,30 @@ func TestTransportKeepsInterFrameSilence(t *testing.T) {
 		t.Fatalf("silence between frames %v, want ≥ t3.5 = %v", got, want)
 	}
 }
+
+// TestSimWritesMultipleRegisters: the simulated slave takes FC16 as a real
+// one does (both registers or neither), so 32-bit control points work
+// against it as against the pymodbus peer.
+func TestSimWritesMultipleRegisters(t *testing.T) {
+	sim := NewSimSlave(1, 100, 115200)
+	bus, _, d := simBus(t, sim, 200*time.Millisecond)
+	m := NewModbusRTU(d, bus, nil)
+	ctx := context.Background()
+	p := Point{Name: "limit", Kind: KindHolding, Type: TypeU32, Register: 20}
+	if _, err := m.Write(ctx, p, 0x12345678); err != nil {
+		t.Fatal(err)
+	}
+	if hi, lo := sim.Holding(20), sim.Holding(21); hi != 0x1234 || lo != 0x5678 {
+		t.Fatalf("registers 20-21 = %04X %04X, want 1234 5678", hi, lo)
+	}
+	// The last register is 99: a pair starting there does not fit.
+	p.Register = 99
+	_, err := m.Write(ctx, p, 1)
+	var ee *ExceptionError
+	if !errors.As(err, &ee) || ee.Code != 2 || ee.Function != 0x90 {
+		t.Fatalf("write across the end: %v, want exception 2 on function 90", err)
+	}
+	if sim.Holding(99) != 1099 { // its initial value
+		t.Errorf("register 99 changed by a refused write: %d", sim.Holding(99))
+	}
+}
