@@ -262,15 +262,21 @@ func (g gate) Ungate() {
 }
 
 // modules is power.Modules: the scheduler marks readings invalid itself
-// the moment it is gated; this records the switch for the console.
+// the moment it is gated; this records the switch for the console and
+// asks for a data report at once, so the master sees the invalid markers
+// without waiting for the next period.
 type modules struct {
 	log     *slog.Logger
 	invalid *atomic.Bool
+	report  func() // nil: no uplink
 }
 
 func (m modules) SetInvalid(invalid bool) {
 	m.invalid.Store(invalid)
 	m.log.Info("northbound readings", "invalid", invalid)
+	if m.report != nil {
+		m.report()
+	}
 }
 
 // interfaces re-initialises and re-opens the scheduler's interfaces:

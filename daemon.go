@@ -208,7 +208,7 @@ func (d *daemon) buildUplink() error {
 	if err != nil {
 		return fmt.Errorf("main: uplink.terminal_address (%s:%d): %w", d.cfg.File, d.cfg.Line("uplink.terminal_address"), err)
 	}
-	d.nb = &northbound{points: map[uint32]nbPoint{}, log: d.log.With("part", "northbound")}
+	d.nb = &northbound{points: map[uint32]nbPoint{}, log: d.log.With("part", "northbound"), now: make(chan struct{}, 1)}
 	up, err := proto698.NewUplink(proto698.UplinkConfig{
 		Master: u.Master, Addr: addr, Heartbeat: u.Heartbeat, ResponseTimeout: u.ResponseTimeout,
 		MissedHeartbeats: u.MissedHeartbeats, RetryMin: u.RetryMin, RetryMax: u.RetryMax,
@@ -421,7 +421,7 @@ func (d *daemon) buildMonitor() error {
 		Gate:      gate{s: d.sched, reopen: d.reopen},
 		Journal:   d.ja,
 		Uplink:    uplink{u: d.up, seqs: d.ja, log: d.log.With("part", "uplink")},
-		Modules:   modules{log: d.log.With("part", "modules"), invalid: &d.invalid},
+		Modules:   d.modules(),
 		Reinit:    d.ifaces,
 		Resume:    d.ifaces,
 		Recoverer: recoverer{j: d.jrnl},
@@ -451,6 +451,14 @@ func (d *daemon) buildMonitor() error {
 	}
 	d.mon = m
 	return nil
+}
+
+func (d *daemon) modules() modules {
+	m := modules{log: d.log.With("part", "modules"), invalid: &d.invalid}
+	if d.nb != nil {
+		m.report = d.nb.reportNow
+	}
+	return m
 }
 
 // run runs the daemon until ctx ends, then stops every goroutine, waits

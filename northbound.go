@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
+	"time"
 
 	"holdup/devices"
 	"holdup/proto698"
@@ -18,13 +20,16 @@ import (
 // point's latest reading, or Data NULL whenever the scheduler has no
 // current value for it (an outage stopped its collection, its latest
 // collection failed, its interface is closed): the master never receives
-// the last good value as if it were current. A SET of a control point runs
+// the last good value as if it were current. The same values go to the
+// master unasked as periodic data reports, and at once when an outage
+// turns readings invalid (reportLoop). A SET of a control point runs
 // as a control op through the scheduler, so it takes control's place ahead
 // of collection and is gated, journaled and error-watched like any other.
 type northbound struct {
 	sched  *sched.Scheduler
 	points map[uint32]nbPoint // uplink OAD → point
 	log    *slog.Logger
+	now    chan struct{} // reportNow → reportLoop
 }
 
 type nbPoint struct {
@@ -102,4 +107,69 @@ func darOf(err error) proto698.DAR {
 		return proto698.DARHardware
 	}
 	return proto698.DAROther
+}
+
+// snapshot returns the value of every exposed collection point, in OAD
+// order: the reading, or Data NULL where the scheduler has no current
+// value (the same answer a GET gets).
+func (n *northbound) snapshot(ctx context.Context) []proto698.ResultNormal {
+	oads := make([]uint32, 0, len(n.points))
+	for oad, np := range n.points {
+		if np.p.Class == devices.ClassCollection {
+			oads = append(oads, oad)
+		}
+	}
+	slices.Sort(oads)
+	out := make([]proto698.ResultNormal, 0, len(oads))
+	for _, o := range oads {
+		oad := proto698.NewOAD(o)
+		d, dar := n.Get(ctx, oad)
+		out = append(out, proto698.ResultNormal{OAD: oad, Data: d, DAR: dar})
+	}
+	return out
+}
+
+// reportNow asks the report loop for a snapshot at once (the readings
+// have just turned invalid or valid); it never blocks.
+func (n *northbound) reportNow() {
+	select {
+	case n.now <- struct{}{}:
+	default: // one is pending already
+	}
+}
+
+// reportLoop hands send a snapshot every period (0: only when asked) and
+// whenever reportNow is called, until ctx ends. send queues the report on
+// the uplink and must not block; a failure is logged and the next
+// snapshot, which supersedes it, tried as usual.
+func (n *northbound) reportLoop(ctx context.Context, period time.Duration, send func([]proto698.ResultNormal) error) error {
+	var tick <-chan time.Time
+	if period > 0 {
+		t := time.NewTicker(period)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick:
+		case <-n.now:
+		}
+		snap := n.snapshot(ctx)
+		if len(snap) == 0 {
+			continue
+		}
+		nulls := 0
+		for _, r := range snap {
+			if _, null := r.Data.(proto698.Null); null {
+				nulls++
+			}
+		}
+		if err := send(snap); err != nil {
+			n.log.Warn("data report not queued", "points", len(snap), "err", err)
+			continue
+		}
+		n.log.Debug("data report queued", "points", len(snap), "invalid", nulls)
+	}
 }

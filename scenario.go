@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"holdup/config"
 	"holdup/power"
 	"holdup/proto698"
 	"holdup/store"
@@ -43,7 +44,9 @@ type session struct {
 	config  string
 	dir     string
 	master  string
-	out     io.Writer // the readable timeline
+	ms      *proto698.MasterSim // the master station (in this process)
+	exposed []exposedPoint      // points the master reads (uplink_oad)
+	out     io.Writer           // the readable timeline
 	verbose bool
 
 	runs     int
@@ -269,7 +272,78 @@ func (s *session) outage(ctx context.Context) error {
 	_, err := s.wait(ctx, 15*time.Second, "a checked reading journaled", func(e simEvent) bool {
 		return e.Ev == "journaled" && e.Business == store.BusinessCollection.String() && len(s.acked) > n
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	return s.masterReads(ctx, true)
+}
+
+// exposedPoint is a collection point the master station reads, and
+// whether an outage stops its collection (gated device, unchecked data).
+type exposedPoint struct {
+	oad           proto698.OAD
+	name          string
+	stopsInOutage bool
+}
+
+// exposedPoints lists the configuration's collection points with an
+// uplink_oad.
+func exposedPoints(cfg *config.Config) []exposedPoint {
+	var out []exposedPoint
+	for _, d := range cfg.Devices {
+		gated := d.MainsOnly || (cfg.Sched.DrawThresholdMW > 0 && d.DrawMW > cfg.Sched.DrawThresholdMW)
+		for _, p := range d.Points {
+			if p.UplinkOAD != 0 && p.Class == config.ClassCollection && d.Enabled {
+				out = append(out, exposedPoint{proto698.NewOAD(p.UplinkOAD), d.Name + "/" + p.Name, gated || p.Integrity == config.IntegrityUnchecked})
+			}
+		}
+	}
+	return out
+}
+
+// masterReads has the master station GET every exposed point and checks
+// the answers: a current value where collection runs, NULL — never the
+// last good value — where an outage stopped it.
+func (s *session) masterReads(ctx context.Context, outage bool) error {
+	for _, p := range s.exposed {
+		var (
+			d   proto698.Data
+			err error
+		)
+		for try := 0; ; try++ {
+			gctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			d, err = s.ms.Get(gctx, p.oad)
+			cancel()
+			_, null := d.(proto698.Null)
+			retry := errors.Is(err, proto698.ErrNotLoggedIn) || (err == nil && null && !(outage && p.stopsInOutage))
+			if !retry || try == 100 {
+				break
+			}
+			time.Sleep(100 * time.Millisecond) // logging in, or the first collection not yet done
+		}
+		if err != nil {
+			return fmt.Errorf("main: sim: master GET %s (%s): %w", p.oad, p.name, err)
+		}
+		_, null := d.(proto698.Null)
+		s.say("master GET %s %s: %s", p.oad, p.name, dataText(d))
+		switch {
+		case outage && p.stopsInOutage && !null:
+			return fmt.Errorf("main: sim: %s: the master read %s during the outage, want NULL (its collection stopped)", p.name, dataText(d))
+		case !(outage && p.stopsInOutage) && null:
+			return fmt.Errorf("main: sim: %s: the master read NULL, want a current value", p.name)
+		}
+	}
+	return nil
+}
+
+func dataText(d proto698.Data) string {
+	if _, null := d.(proto698.Null); null {
+		return "NULL (invalid)"
+	}
+	if f, ok := d.(proto698.Float64); ok {
+		return fmt.Sprintf("%g", float64(f))
+	}
+	return fmt.Sprintf("%v", d)
 }
 
 // scenarioResult is what the scenario found in the data store.
@@ -342,12 +416,19 @@ func runScenario(ctx context.Context, s *session) (*scenarioResult, error) {
 	defer func() { mstop(); <-mdone }()
 	go drainMaster(mctx, master)
 	s.master = master.Addr()
+	s.ms = master
+	if cfg, err := config.Load(s.config); err == nil {
+		s.exposed = exposedPoints(cfg)
+	}
 
 	s.say("normal: mains present")
 	if err := s.start(ctx); err != nil {
 		return nil, err
 	}
 	if err := s.command(ctx, "control sim-inverter limit 50"); err != nil {
+		return nil, err
+	}
+	if err := s.masterReads(ctx, false); err != nil {
 		return nil, err
 	}
 	s.say("mains lost (1st outage)")
