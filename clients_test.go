@@ -44,7 +44,7 @@ func acUnit(t *testing.T) (*dlt698Client, *proto698.ACSim) {
 func TestDLT698ClientSet(t *testing.T) {
 	c, sim := acUnit(t)
 	ctx := context.Background()
-	const mfPort = 0xF2070201 // multi-function terminal, first port: enum
+	const mfPort uint32 = 0xF2070201 // multi-function terminal, first port: enum
 	if err := c.Set(ctx, nil, mfPort, 2); err != nil {
 		t.Fatalf("set %08X: %v", mfPort, err)
 	}
