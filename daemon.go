@@ -147,7 +147,9 @@ func newDaemon(cfg *config.Config, hw *hardware, opts daemonOptions) (d *daemon,
 	if err != nil {
 		return nil, fmt.Errorf("main: EEPROM %s at 0x%02X: %w", part.Name, cfg.EEPROM.Address, err)
 	}
-	j, err := store.Open(chip, store.Options{Logger: log.With("part", "journal"), VerifyWrites: cfg.Store.VerifyWrites})
+	jlog := log.With("part", "journal")
+	j, err := store.Open(chip, store.Options{Logger: jlog, VerifyWrites: cfg.Store.VerifyWrites,
+		WriterThread: func() { sched.ApplyThreadIOPriority(sched.JournalIOPriority, "EEPROM journal writer", jlog) }})
 	if err != nil {
 		return nil, fmt.Errorf("main: journal on %s: %w", part.Name, err)
 	}

@@ -77,13 +77,18 @@ func RunWithIOPriority(p IOPriority, what string, log *slog.Logger, fn func()) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	applyIOPriority(p, what, log)
+	ApplyThreadIOPriority(p, what, log)
 	fn()
 }
 
-// applyIOPriority sets p on the locked thread, falling back from realtime
-// to best-effort/0 when not permitted, and logs what it could not do.
-func applyIOPriority(p IOPriority, what string, log *slog.Logger) {
+// ApplyThreadIOPriority sets p on the calling goroutine's thread, which the
+// caller has locked (runtime.LockOSThread), falling back from realtime to
+// best-effort/0 when not permitted and logging what it could not do: best
+// effort, never an error. what names the thread in the log.
+func ApplyThreadIOPriority(p IOPriority, what string, log *slog.Logger) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	err := SetThreadIOPriority(p)
 	if err != nil && p.Class == IOClassRealtime {
 		fallback := IOPriority{IOClassBestEffort, 0}

@@ -54,7 +54,7 @@ const appendTimeout = 2 * time.Second
 // goroutines.
 func runJournal(ctx context.Context, j Journal, in <-chan CriticalRecord, log *slog.Logger) {
 	runtime.LockOSThread()
-	applyIOPriority(JournalIOPriority, "journal writer", log)
+	ApplyThreadIOPriority(JournalIOPriority, "journal writer", log)
 	for rec := range in {
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), appendTimeout)
 		if err := j.Append(actx, rec); err != nil {

@@ -59,6 +59,12 @@ type Options struct {
 	Wear func() []uint32
 	// Rand supplies the journal identity on format (default crypto/rand).
 	Rand io.Reader
+	// WriterThread, if set, is called once on the writer goroutine after it
+	// has locked itself to its OS thread (which then exits with it); every
+	// page write after Open returns is made on that thread (formatting a
+	// blank chip happens in Open, on the caller's). The place to give the
+	// thread that programs the EEPROM its kernel IO priority.
+	WriterThread func()
 }
 
 // MountReport says what Open found.
@@ -405,6 +411,10 @@ func frameCRC(tag byte, seq uint64, payload []byte) uint32 {
 // run is the writer goroutine.
 func (j *Journal) run() {
 	defer close(j.done)
+	if j.opts.WriterThread != nil {
+		runtime.LockOSThread() // never unlocked: the thread retires with the writer
+		j.opts.WriterThread()
+	}
 	for {
 		var r *request
 		select {
