@@ -239,6 +239,10 @@ func (r *reader) choiceAPDU(tag uint8) (APDU, error) {
 		return r.actionRequestNormal()
 	case 0x8701:
 		return r.actionResponseNormal()
+	case 0x8801:
+		return r.reportNotificationList()
+	case 0x0801:
+		return r.reportResponseList()
 	case 0x8802:
 		return r.reportNotificationRecordList()
 	case 0x0802:

@@ -57,6 +57,12 @@ func roundTripAPDUs() []APDU {
 		&SecurityResponse{Kind: SecPlain, Payload: voltageResponse[14 : len(voltageResponse)-3], HasMAC: true, MAC: []byte{1, 2, 3, 4}},
 		&SecurityResponse{Kind: SecDAR, DAR: DARHardware},
 		&ErrorResponse{PIID: 1, DAR: DAROther},
+		&ReportNotificationList{PIID: 0x47, Results: []ResultNormal{{OAD: OADVoltageAll, Data: Array{LongUnsigned(2301), Null{}, LongUnsigned(2310)}},
+			{OAD: OADCurrentAll, Data: Null{}}, {OAD: OADFrequency, DAR: DARHardware}}, ServerTrailer: ServerTrailer{TimeTag: tt}},
+		&ReportNotificationList{PIID: 1, Results: []ResultNormal{{OAD: OADDateTime, Data: allData}},
+			ServerTrailer: ServerTrailer{FollowReport: &FollowReport{Kind: 2, Records: []ResultRecord{rec}}}},
+		&ReportResponseList{PIID: 0x47, OADs: []OAD{OADVoltageAll, OADCurrentAll, OADFrequency}},
+		&ReportResponseList{PIID: 1, OADs: []OAD{OADDateTime}, TimeTag: tt},
 	}
 }
 

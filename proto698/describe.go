@@ -176,6 +176,18 @@ func DescribeAPDU(a APDU) map[string]any {
 			m["return"] = DescribeData(v.Return)
 		}
 		trailer(m, v.ServerTrailer)
+	case *ReportNotificationList:
+		m["piid_acd"] = piidACD(v.PIID)
+		rs := make([]any, len(v.Results))
+		for i := range v.Results {
+			rs[i] = resultNormal(v.Results[i])
+		}
+		m["results"] = rs
+		trailer(m, v.ServerTrailer)
+	case *ReportResponseList:
+		m["piid"] = piid(v.PIID)
+		m["oads"] = oads(v.OADs)
+		timeTag(m, v.TimeTag)
 	case *ReportNotificationRecordList:
 		m["piid_acd"] = piidACD(v.PIID)
 		m["records"] = records(v.Records)

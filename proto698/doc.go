@@ -12,12 +12,13 @@
 //     allocate.
 //   - Application layer: Data values (A-XDR, big-endian) and the APDUs the
 //     terminal needs (LINK, GET Normal/NormalList, SET Normal, ACTION Normal,
-//     REPORT RecordList, SECURITY plaintext, PROXY TransCommand, ERROR), each
+//     REPORT List and RecordList, SECURITY plaintext, PROXY TransCommand, ERROR), each
 //     with encoder and decoder, plus Describe for `holdup frame decode`.
 //   - Peers: ACClient reads (GET) and writes (SET) the AC-sampling unit's
 //     attributes over a serial Port; Uplink keeps the TCP link to the
 //     master station, delivers 0x3106 power-off/power-on reports until
-//     confirmed, and answers the master's GET and SET requests through a
+//     confirmed, reports attribute snapshots (REPORT-Notification-List,
+//     latest snapshot wins, invalid values as Data NULL), and answers the master's GET and SET requests through a
 //     Server off its link loop. ACSim (on a pty) and MasterSim (on TCP
 //     loopback) model the other ends faithfully for tests and `make sim`.
 //

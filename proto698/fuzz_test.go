@@ -55,6 +55,9 @@ func FuzzDecodeAPDU(f *testing.F) {
 		b, _ := EncodeAPDU(a)
 		f.Add(b)
 	}
+	for _, v := range reportListVectors { // hand-written REPORT List vectors
+		f.Add(mustHex(v.hex))
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		a, err := DecodeAPDU(in)
 		if err != nil {

@@ -1,6 +1,7 @@
 package proto698
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -24,11 +25,12 @@ const (
 	MasterDuplicate                           // a resent power event already received (confirmed again, not stored)
 	MasterUnauthorized                        // a frame before login (ignored, not answered)
 	MasterDisconnect                          // the connection closed
+	MasterDataReport                          // a REPORT-Notification-List (every copy, resends included)
 )
 
 // String implements fmt.Stringer.
 func (k MasterEventKind) String() string {
-	return [...]string{"connect", "login", "heartbeat", "logout", "report", "duplicate", "unauthorized", "disconnect"}[k]
+	return [...]string{"connect", "login", "heartbeat", "logout", "report", "duplicate", "unauthorized", "disconnect", "data report"}[k]
 }
 
 // MasterEvent is one observation, delivered on MasterSim.Events.
@@ -38,11 +40,19 @@ type MasterEvent struct {
 	Event    PowerEvent // MasterReport, MasterDuplicate
 	// Heartbeat is the period the terminal announced at login, seconds.
 	Heartbeat uint16
+	// Results, PIID and APDU describe a MasterDataReport: the attribute
+	// results, the report's PIID (ACD bit cleared; a resend repeats it),
+	// and the APDU bytes as received, for byte-level checks.
+	Results []ResultNormal
+	PIID    PIID
+	APDU    []byte
 }
 
 // MasterStats counts what the master has seen.
 type MasterStats struct {
 	Connects, Logins, Heartbeats, Reports, Duplicates, Unauthorized int
+	// DataReports counts REPORT-Notification-List copies received.
+	DataReports int
 }
 
 // MasterSim simulates a master station on a TCP listener. It honours the
@@ -50,7 +60,9 @@ type MasterStats struct {
 // answered before the terminal has logged in; heartbeats are answered
 // with LINK-Response; REPORT-Notification 3106 records are stored once per
 // PowerEvent.Key (duplicates are confirmed but not stored) and confirmed
-// with REPORT-Response echoing the PIID. Like a front end it also reads
+// with REPORT-Response echoing the PIID; REPORT-Notification-List data
+// reports are recorded as received (DataReports) and confirmed with
+// REPORT-Response-List echoing the PIID and OADs. Like a front end it also reads
 // and writes the terminal's attributes (Get, GetList, Set) over the link of
 // the latest login, matching each answer to its request by PIID. Its state
 // is owned by Run.
@@ -76,6 +88,7 @@ type masterConn struct {
 type masterState struct {
 	conns            map[*masterConn]bool
 	received         []PowerEvent
+	dataReports      [][]ResultNormal
 	seen             map[string]bool
 	stats            MasterStats
 	dropNextReport   bool
@@ -93,7 +106,8 @@ type masterMsg struct {
 	mc    *masterConn
 	frame Frame
 	apdu  APDU
-	err   error // connection ended
+	raw   []byte // the APDU bytes, kept for data reports only
+	err   error  // connection ended
 }
 
 // NewMasterSim listens on addr (e.g. "127.0.0.1:0"). loc is the time
@@ -138,13 +152,15 @@ func (m *MasterSim) do(f func(*masterState)) bool {
 // front-end restart does); terminals must reconnect and log in again.
 func (m *MasterSim) DropLinks() { m.do(func(s *masterState) { m.dropAll(s) }) }
 
-// DropOnNextReport makes the master store the next report but drop the
-// link instead of confirming it — the confirmation is lost, so the
-// terminal must resend and the master must deduplicate.
+// DropOnNextReport makes the master store the next report (power event
+// or data report, whichever comes first) but drop the link instead of
+// confirming it — the confirmation is lost, so the terminal must resend
+// and the master must deduplicate.
 func (m *MasterSim) DropOnNextReport() { m.do(func(s *masterState) { s.dropNextReport = true }) }
 
-// WithholdConfirms leaves the next n reports unconfirmed while keeping
-// the link up (a slow or lossy front end); the terminal must resend.
+// WithholdConfirms leaves the next n reports (power events and data
+// reports alike, counted in arrival order) unconfirmed while keeping the
+// link up (a slow or lossy front end); the terminal must resend.
 func (m *MasterSim) WithholdConfirms(n int) { m.do(func(s *masterState) { s.withhold = n }) }
 
 // IgnoreHeartbeats stops (or resumes) answering heartbeats.
@@ -258,8 +274,12 @@ func (m *MasterSim) readConn(mc *masterConn) {
 				m.log.Warn("proto698: master sim: bad APDU", "err", aerr)
 				continue
 			}
-			f.Data = nil // not retained
-			if !send(masterMsg{mc: mc, frame: f, apdu: a}) {
+			msg := masterMsg{mc: mc, frame: f, apdu: a}
+			if _, ok := a.(*ReportNotificationList); ok {
+				msg.raw = bytes.Clone(f.Data)
+			}
+			msg.frame.Data = nil // not retained
+			if !send(msg) {
 				return
 			}
 		}
@@ -399,16 +419,12 @@ func (m *MasterSim) handle(s *masterState, msg masterMsg) {
 				m.emit(MasterEvent{Kind: MasterReport, Terminal: f.Addr.String(), Event: ev})
 			}
 		}
-		if s.dropNextReport {
-			s.dropNextReport = false
-			mc.c.Close() // confirmation lost with the link
-			return
-		}
-		if s.withhold > 0 {
-			s.withhold--
+		if m.faultOnReport(s, mc) {
 			return
 		}
 		m.reply(mc, f, FuncUserData, &ReportResponseRecordList{PIID: PIID(a.PIID) &^ 0x40, OADs: oads})
+	case *ReportNotificationList:
+		m.handleDataReport(s, mc, f, a, msg.raw)
 	default:
 		if !mc.loggedIn {
 			s.stats.Unauthorized++

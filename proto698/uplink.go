@@ -11,8 +11,8 @@ import (
 	"time"
 )
 
-// ErrQueueFull: ReportPowerEvent could not enqueue (the uplink's input
-// channel is full, i.e. Run is not draining it).
+// ErrQueueFull: ReportPowerEvent or ReportAttributes could not enqueue
+// (the uplink's input channel is full, i.e. Run is not draining it).
 var ErrQueueFull = errors.New("uplink queue full")
 
 // UplinkConfig configures the master-station uplink.
@@ -30,7 +30,8 @@ type UplinkConfig struct {
 	MissedHeartbeats int
 	// RetryMin and RetryMax bound the reconnect back-off; 0 means 1 s and 60 s.
 	RetryMin, RetryMax time.Duration
-	// QueueSize is the capacity of the ReportPowerEvent channel; 0 means 64.
+	// QueueSize is the capacity of the ReportPowerEvent channel and,
+	// separately, of the ReportAttributes channel; 0 means 64.
 	QueueSize int
 	// Channel is the OAD named in the report-status column; zero means
 	// 0x45000200 (public wireless network).
@@ -41,6 +42,10 @@ type UplinkConfig struct {
 	// confirmed a report (e.g. to mark the journal entry delivered). It
 	// must not block.
 	OnConfirm func(PowerEvent)
+	// OnDataConfirm, if set, is called on Run's goroutine when the master
+	// has confirmed a data report (REPORT-Response-List), with the number
+	// of results it carried. It must not block.
+	OnDataConfirm func(results int)
 	// Server, if set, answers the master's GET-Request-Normal,
 	// GET-Request-NormalList and SET-Request-Normal addressed to the
 	// terminal; without one every such request is answered DAR object
@@ -62,10 +67,18 @@ type UplinkConfig struct {
 // REPORT-Response. Reports enqueued while the link is down wait in Run's
 // queue; nothing is dropped. The master deduplicates resends by
 // PowerEvent.Key (event sequence number and kind).
+//
+// It also reports attribute values (ReportAttributes) with
+// REPORT-Notification-List. These are snapshots: the newest one not yet
+// sent supersedes older ones, and an unconfirmed one is resent until the
+// master confirms it with REPORT-Response-List or a newer snapshot
+// replaces it (see uplink_data.go). A power event ready to go out is
+// written before a data report.
 type Uplink struct {
 	cfg    UplinkConfig
 	log    *slog.Logger
 	events chan PowerEvent
+	data   chan *dataReport
 	slots  chan struct{}  // one token per master request in progress
 	calls  sync.WaitGroup // request goroutines, waited for by Run
 }
@@ -111,7 +124,7 @@ func NewUplink(cfg UplinkConfig, log *slog.Logger) (*Uplink, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Uplink{cfg: cfg, log: log, events: make(chan PowerEvent, cfg.QueueSize), slots: make(chan struct{}, cfg.MaxRequests)}, nil
+	return &Uplink{cfg: cfg, log: log, events: make(chan PowerEvent, cfg.QueueSize), data: make(chan *dataReport, cfg.QueueSize), slots: make(chan struct{}, cfg.MaxRequests)}, nil
 }
 
 // ReportPowerEvent enqueues a report without blocking. It fails with
@@ -129,6 +142,7 @@ func (u *Uplink) ReportPowerEvent(ev PowerEvent) error {
 type uplinkState struct {
 	pending []PowerEvent // FIFO; pending[0] is in flight once sent
 	piid    uint8
+	data    dataState // attribute snapshots
 }
 
 func (s *uplinkState) nextPIID() uint8 {
@@ -175,6 +189,8 @@ func (u *Uplink) wait(ctx context.Context, st *uplinkState, d time.Duration) boo
 			return false
 		case ev := <-u.events:
 			st.pending = append(st.pending, ev)
+		case d := <-u.data:
+			u.queueData(&st.data, d)
 		case <-t.C:
 			return true
 		}
@@ -212,6 +228,8 @@ func (u *Uplink) session(ctx context.Context, conn net.Conn, st *uplinkState) (l
 		wg.Wait()
 	}()
 
+	st.data.relink()
+
 	// Login.
 	loginPIID := st.nextPIID()
 	if err := u.sendLink(conn, LinkLogin, loginPIID); err != nil {
@@ -225,6 +243,8 @@ func (u *Uplink) session(ctx context.Context, conn net.Conn, st *uplinkState) (l
 			return false, nil
 		case ev := <-u.events:
 			st.pending = append(st.pending, ev)
+		case d := <-u.data:
+			u.queueData(&st.data, d)
 		case <-loginTimer.C:
 			return false, fmt.Errorf("proto698: uplink: login: %w", ErrNoAnswer)
 		case m := <-in:
@@ -250,10 +270,16 @@ func (u *Uplink) session(ctx context.Context, conn net.Conn, st *uplinkState) (l
 	resend := time.NewTimer(0)
 	<-resend.C
 	defer resend.Stop()
+	dataResend := time.NewTimer(0)
+	<-dataResend.C
+	defer dataResend.Stop()
 	inflight := false
 	var inflightPIID uint8
 	attempts := 0
 	for {
+		// Take in what is already enqueued first: a power event goes before
+		// any data report, and only the newest snapshot is sent.
+		u.drainInputs(st)
 		if !inflight && len(st.pending) > 0 {
 			inflightPIID = st.nextPIID()
 			attempts = 0
@@ -264,12 +290,22 @@ func (u *Uplink) session(ctx context.Context, conn net.Conn, st *uplinkState) (l
 			attempts++
 			resend.Reset(u.cfg.ResponseTimeout)
 		}
+		// After any power event, so that one goes first.
+		if err := u.sendData(conn, st, dataResend); err != nil {
+			return true, err
+		}
 		select {
 		case <-ctx.Done():
 			_ = u.sendLink(conn, LinkLogout, st.nextPIID()) // best effort
 			return true, nil
 		case ev := <-u.events:
 			st.pending = append(st.pending, ev)
+		case d := <-u.data:
+			u.queueData(&st.data, d)
+		case <-dataResend.C:
+			if err := u.dataTimeout(conn, st, dataResend); err != nil {
+				return true, err
+			}
 		case <-hb.C:
 			if unanswered >= u.cfg.MissedHeartbeats {
 				return true, fmt.Errorf("proto698: uplink: %d heartbeats unanswered: %w", unanswered, ErrNoAnswer)
@@ -309,6 +345,8 @@ func (u *Uplink) session(ctx context.Context, conn net.Conn, st *uplinkState) (l
 			switch r := m.apdu.(type) {
 			case *LinkResponse:
 				unanswered = 0
+			case *ReportResponseList:
+				u.dataConfirmed(st, r, dataResend)
 			case *ReportResponseRecordList:
 				if !inflight || r.PIID.Seq() != inflightPIID || !containsOAD(r.OADs, OADPowerEvent) {
 					u.log.Debug("proto698: uplink: unexpected REPORT-Response", "piid", r.PIID.Seq(), "oads", r.OADs)
@@ -330,6 +368,21 @@ func (u *Uplink) session(ctx context.Context, conn net.Conn, st *uplinkState) (l
 			default:
 				u.log.Debug("proto698: uplink: ignoring service", "service", m.apdu.Service())
 			}
+		}
+	}
+}
+
+// drainInputs takes the power events and snapshots waiting in the
+// channels without blocking.
+func (u *Uplink) drainInputs(st *uplinkState) {
+	for {
+		select {
+		case ev := <-u.events:
+			st.pending = append(st.pending, ev)
+		case d := <-u.data:
+			u.queueData(&st.data, d)
+		default:
+			return
 		}
 	}
 }
