@@ -274,7 +274,9 @@ type modules struct {
 func (m modules) SetInvalid(invalid bool) {
 	m.invalid.Store(invalid)
 	m.log.Info("northbound readings", "invalid", invalid)
-	if m.report != nil {
+	if invalid && m.report != nil {
+		// At restore the readings stay NULL until their next collection;
+		// the periodic report then carries them.
 		m.report()
 	}
 }

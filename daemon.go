@@ -513,6 +513,9 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 	if d.up != nil {
 		startLate("uplink", d.up.Run)
+		start("data reports", func(ctx context.Context) error {
+			return d.nb.reportLoop(ctx, d.cfg.Uplink.ReportPeriod, d.up.ReportAttributes)
+		})
 	}
 	start("scheduler", d.sched.Run)
 	start("reopener", d.reopener)

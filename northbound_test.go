@@ -3,14 +3,44 @@ package main
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
+	"holdup/config"
 	"holdup/devices"
 	"holdup/power"
 	"holdup/proto698"
 	"holdup/sched"
 )
+
+// awaitReport waits for a data report after the first skip ones that
+// satisfies ok, and returns it.
+func awaitReport(t *testing.T, m *proto698.MasterSim, skip int, ok func([]proto698.ResultNormal) bool) []proto698.ResultNormal {
+	t.Helper()
+	for end := time.Now().Add(15 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		reps := m.DataReports()
+		for i := skip; i < len(reps); i++ {
+			if ok(reps[i]) {
+				return reps[i]
+			}
+		}
+	}
+	t.Fatalf("no data report as wanted; got %v", m.DataReports())
+	return nil
+}
+
+func oadsOf(rs []proto698.ResultNormal) string {
+	var b strings.Builder
+	for i, r := range rs {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(r.OAD.String())
+	}
+	return b.String()
+}
 
 // readThrough reads item from a device through its driver, on the
 // scheduler like any exchange, and returns the value.
@@ -67,7 +97,9 @@ func wantDAR(t *testing.T, what string, err error, dar proto698.DAR) {
 // collection stopped reads NULL — never its last good value — while the
 // points still collected keep current values and control still works.
 func TestNorthbound(t *testing.T) {
-	s := startSim(t, t.TempDir(), nil)
+	// Data reports only when asked: an hour's period never falls due here,
+	// so a report proves the daemon sent it at once.
+	s := startSim(t, t.TempDir(), func(c *config.Config, _ *hardware) { c.Uplink.ReportPeriod = time.Hour })
 	m := s.d.hw.sim.master
 	const (
 		inverterPower = 0x2F000200 // modbus-rtu input register, draw under the threshold
@@ -139,6 +171,10 @@ func TestNorthbound(t *testing.T) {
 	_, err = masterGet(t, m, 0x2F7F0200)
 	wantDAR(t, "GET of an unexposed OAD", err, proto698.DARUndefined)
 
+	if n := len(m.DataReports()); n != 0 {
+		t.Fatalf("%d data reports before any was due", n)
+	}
+
 	// Outage: the HPLC module is mains-only, so its meter's reading goes
 	// NULL; the inverter (under the draw threshold) keeps collecting.
 	after := s.d.mon.Timeline().Last()
@@ -146,6 +182,19 @@ func TestNorthbound(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.wait(t, power.StepModulesInvalid, after)
+	// The outage sends a data report at once: every exposed collection
+	// point (not the control points), in OAD order, NULL where collection
+	// stopped.
+	rep := awaitReport(t, m, 0, func([]proto698.ResultNormal) bool { return true })
+	if got := oadsOf(rep); got != "2F000200 2F020200 2F040200" {
+		t.Errorf("data report OADs %s", got)
+	}
+	for _, r := range rep {
+		_, null := r.Data.(proto698.Null)
+		if null != (r.OAD.Uint32() == plcEnergy) {
+			t.Errorf("data report at the outage: %s = %#v", r.OAD, r.Data)
+		}
+	}
 	if got, err := masterGet(t, m, plcEnergy); err != nil || got != (proto698.Null{}) {
 		t.Errorf("GET of the mains-only meter during the outage: %#v %v, want NULL", got, err)
 	}
@@ -155,5 +204,79 @@ func TestNorthbound(t *testing.T) {
 	}
 	if got := s.d.hw.sim.slaves["sim-inverter"].Holding(10); got != 100 {
 		t.Errorf("inverter holding 10 = %d after SET in the outage, want 100", got)
+	}
+}
+
+// fakeDriver is a devices.Driver whose reads return what the test says.
+type fakeDriver struct {
+	dev devices.Device
+	val chan float64 // next read's value; closed: reads fail
+}
+
+func (f *fakeDriver) Device() devices.Device { return f.dev }
+func (f *fakeDriver) Read(context.Context, devices.Point) (devices.Sample, error) {
+	v, ok := <-f.val
+	if !ok {
+		return devices.Sample{}, devices.ErrTimeout
+	}
+	return devices.Sample{Value: v}, nil
+}
+func (f *fakeDriver) Write(context.Context, devices.Point, float64) (devices.Sample, error) {
+	return devices.Sample{}, nil
+}
+func (f *fakeDriver) Reinit(context.Context) error { return nil }
+func (f *fakeDriver) Close() error                 { return nil }
+
+// TestReportLoop: periodic snapshots of the exposed collection points,
+// NULL as soon as a point's collection fails; a refused send is skipped
+// and the loop goes on.
+func TestReportLoop(t *testing.T) {
+	s, err := sched.New(sched.Config{Devices: []sched.Device{{Name: "m", Interface: "x"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = s.Run(ctx) }()
+	drv := &fakeDriver{dev: devices.Device{Name: "m"}, val: make(chan float64, 1)}
+	p := devices.Point{Name: "p", Class: devices.ClassCollection}
+	c := devices.Point{Name: "c", Class: devices.ClassControl}
+	nb := &northbound{sched: s, log: slog.New(slog.DiscardHandler), now: make(chan struct{}, 1),
+		points: map[uint32]nbPoint{0x2F000200: {drv, p}, 0x2F010200: {drv, c}}}
+
+	drv.val <- 5
+	if _, err := s.Do(ctx, pointOp(drv, p, 0)); err != nil {
+		t.Fatal(err)
+	}
+	sent := make(chan []proto698.ResultNormal, 64)
+	refuse := true
+	go func() {
+		_ = nb.reportLoop(ctx, 20*time.Millisecond, func(r []proto698.ResultNormal) error {
+			if refuse {
+				refuse = false
+				return proto698.ErrQueueFull
+			}
+			sent <- r
+			return nil
+		})
+	}()
+	for range 2 {
+		r := <-sent
+		if oadsOf(r) != "2F000200" || r[0].Data != proto698.Float64(5) {
+			t.Fatalf("report %#v, want 2F000200 = 5", r)
+		}
+	}
+	close(drv.val) // the next collection fails
+	if _, err := s.Do(ctx, pointOp(drv, p, 0)); err == nil {
+		t.Fatal("failed read succeeded")
+	}
+	for end := time.Now().Add(5 * time.Second); ; {
+		r := <-sent
+		if r[0].Data == (proto698.Null{}) {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("still reporting %#v after the collection failed", r[0].Data)
+		}
 	}
 }

@@ -356,6 +356,8 @@ type scenarioResult struct {
 	Outage              []store.Outage
 	Timeline            [][]power.Entry
 	MasterOff, MasterOn int
+	DataReports         int // data reports the master received
+	DataReportsNull     int // of them, with at least one NULL (invalid) value
 	OnSeqs              []uint32
 	OffSeqs             []uint32
 }
@@ -460,6 +462,15 @@ func runScenario(ctx context.Context, s *session) (*scenarioResult, error) {
 	r, err := s.check()
 	if err != nil {
 		return nil, err
+	}
+	for _, rep := range master.DataReports() {
+		r.DataReports++
+		for _, res := range rep {
+			if _, null := res.Data.(proto698.Null); null {
+				r.DataReportsNull++
+				break
+			}
+		}
 	}
 	for _, ev := range master.Received() {
 		if ev.Kind == proto698.PowerOff {

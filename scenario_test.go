@@ -242,6 +242,15 @@ func TestSimCommand(t *testing.T) {
 	if n[1] != 2 || n[2] != 1 || n[3] != 1 || n[4] < 10 || n[5] != n[4] || n[6] != 0 || n[7] != 0 {
 		t.Fatalf("summary %q", last)
 	}
+	// The master station saw the outages' invalid values: NULL on GET of
+	// the mains-only meter (the scenario checks each answer) and in the
+	// data reports the outages sent at once.
+	if c := strings.Count(out, "sim-plc-meter/energy: NULL (invalid)"); c != 2 {
+		t.Errorf("master read the mains-only meter as NULL %d times, want 2 (once per outage)", c)
+	}
+	if dm := regexp.MustCompile(`(\d+) data reports, (\d+) with invalid \(NULL\) values`).FindStringSubmatch(out); dm == nil || dm[2] == "0" {
+		t.Errorf("no data report with invalid values: %v", dm)
+	}
 	for _, step := range []power.Step{power.StepColdStart, power.StepReinit, power.StepCompletion} {
 		if !strings.Contains(out, string(step)) {
 			t.Errorf("timeline lacks %q", step)

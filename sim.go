@@ -73,7 +73,8 @@ func simOutage(ctx context.Context, cfgPath, dir string, verbose bool, stdout io
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "master station: %d power-off and %d power-on reports (event numbers %v / %v)\n", r.MasterOff, r.MasterOn, r.OffSeqs, r.OnSeqs)
+	fmt.Fprintf(stdout, "master station: %d power-off and %d power-on reports (event numbers %v / %v); %d data reports, %d with invalid (NULL) values\n",
+		r.MasterOff, r.MasterOn, r.OffSeqs, r.OnSeqs, r.DataReports, r.DataReportsNull)
 	fmt.Fprintf(stdout, "data store %s: %d outages; EEPROM image %s; daemon logs %s/run-*.log; %v\n",
 		filepath.Join(abs, "data.db"), r.Outages, filepath.Join(abs, "eeprom.bin"), abs, time.Since(t0).Round(time.Millisecond))
 	fmt.Fprintln(stdout, r.breakdown())
