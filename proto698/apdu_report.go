@@ -64,23 +64,29 @@ func (r *reader) reportNotificationRecordList() (APDU, error) {
 }
 
 func (r *reader) reportResponseRecordList() (APDU, error) {
-	const f = "REPORT-Response-RecordList"
 	p := &ReportResponseRecordList{}
+	var err error
+	p.PIID, p.OADs, p.TimeTag, err = r.reportResponse("REPORT-Response-RecordList")
+	return p, err
+}
+
+// reportResponse reads the body the REPORT-Response services share: PIID,
+// SEQUENCE OF OAD (the confirmed attributes) and an optional time tag.
+func (r *reader) reportResponse(f string) (PIID, []OAD, *TimeTag, error) {
 	v, err := r.u8(fn(f + ".PIID"))
 	if err != nil {
-		return nil, err
+		return 0, nil, nil, err
 	}
-	p.PIID = PIID(v)
 	cnt, err := r.length(fn(f+".count"), 4)
 	if err != nil {
-		return nil, err
+		return 0, nil, nil, err
 	}
-	p.OADs = make([]OAD, cnt)
-	for i := range p.OADs {
-		if p.OADs[i], err = r.oad(fn(f + ".OAD")); err != nil {
-			return nil, err
+	oads := make([]OAD, cnt)
+	for i := range oads {
+		if oads[i], err = r.oad(fn(f + ".OAD")); err != nil {
+			return 0, nil, nil, err
 		}
 	}
-	p.TimeTag, err = r.optTimeTag(fn(f))
-	return p, err
+	tt, err := r.optTimeTag(fn(f))
+	return PIID(v), oads, tt, err
 }

@@ -90,23 +90,8 @@ func (r *reader) reportNotificationList() (APDU, error) {
 }
 
 func (r *reader) reportResponseList() (APDU, error) {
-	const f = "REPORT-Response-List"
 	p := &ReportResponseList{}
-	v, err := r.u8(fn(f + ".PIID"))
-	if err != nil {
-		return nil, err
-	}
-	p.PIID = PIID(v)
-	cnt, err := r.length(fn(f+".count"), 4)
-	if err != nil {
-		return nil, err
-	}
-	p.OADs = make([]OAD, cnt)
-	for i := range p.OADs {
-		if p.OADs[i], err = r.oad(fn(f + ".OAD")); err != nil {
-			return nil, err
-		}
-	}
-	p.TimeTag, err = r.optTimeTag(fn(f))
+	var err error
+	p.PIID, p.OADs, p.TimeTag, err = r.reportResponse("REPORT-Response-List")
 	return p, err
 }

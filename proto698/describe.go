@@ -147,11 +147,7 @@ func DescribeAPDU(a APDU) map[string]any {
 		trailer(m, v.ServerTrailer)
 	case *GetResponseNormalList:
 		m["piid_acd"] = piidACD(v.PIID)
-		rs := make([]any, len(v.Results))
-		for i := range v.Results {
-			rs[i] = resultNormal(v.Results[i])
-		}
-		m["results"] = rs
+		m["results"] = resultNormals(v.Results)
 		trailer(m, v.ServerTrailer)
 	case *SetRequestNormal:
 		m["piid"] = piid(v.PIID)
@@ -178,11 +174,7 @@ func DescribeAPDU(a APDU) map[string]any {
 		trailer(m, v.ServerTrailer)
 	case *ReportNotificationList:
 		m["piid_acd"] = piidACD(v.PIID)
-		rs := make([]any, len(v.Results))
-		for i := range v.Results {
-			rs[i] = resultNormal(v.Results[i])
-		}
-		m["results"] = rs
+		m["results"] = resultNormals(v.Results)
 		trailer(m, v.ServerTrailer)
 	case *ReportResponseList:
 		m["piid"] = piid(v.PIID)
@@ -293,6 +285,14 @@ func trailer(m map[string]any, t ServerTrailer) {
 		m["follow_report"] = fr
 	}
 	timeTag(m, t.TimeTag)
+}
+
+func resultNormals(rs []ResultNormal) []any {
+	out := make([]any, len(rs))
+	for i := range rs {
+		out[i] = resultNormal(rs[i])
+	}
+	return out
 }
 
 func resultNormal(r ResultNormal) map[string]any {
