@@ -205,6 +205,20 @@ func TestNorthbound(t *testing.T) {
 	if got := s.d.hw.sim.slaves["sim-inverter"].Holding(10); got != 100 {
 		t.Errorf("inverter holding 10 = %d after SET in the outage, want 100", got)
 	}
+	// The HPLC module is shed: a SET to its meter is refused as
+	// temporarily unavailable, and nothing reaches the module.
+	st0, err := s.d.hw.sim.hsim.State(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantDAR(t, "SET of a meter behind the shed HPLC module", masterSet(t, m, plcDemand, proto698.Unsigned(30)), proto698.DARTemporary)
+	st1, err := s.d.hw.sim.hsim.State(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st1.Commands) != len(st0.Commands) {
+		t.Errorf("the shed module received %v during the outage", st1.Commands[len(st0.Commands):])
+	}
 }
 
 // fakeDriver is a devices.Driver whose reads return what the test says.
