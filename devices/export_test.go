@@ -64,3 +64,8 @@ func (r *Recorder) Written(path string) int64 {
 	}
 	return n
 }
+
+// InterFrameGap is the t3.5 silence the RTU transport keeps for d's line.
+func InterFrameGap(d Device) time.Duration {
+	return interFrameGap(d.Baud, charBits(d.DataBits, d.Parity, d.StopBits))
+}

@@ -142,7 +142,9 @@ func (s *SimSlave) Serve(ctx context.Context, rw io.ReadWriter) error {
 			buf = rest
 			if ans := s.handle(frame); ans != nil {
 				if s.char > 0 {
-					time.Sleep(time.Duration(len(ans)) * s.char)
+					// The answer's time on the wire, slept precisely (see
+					// sleepCtx): Go's timers can add a millisecond.
+					_ = sleepCtx(nil, time.Duration(len(ans))*s.char)
 				}
 				if _, err := rw.Write(ans); err != nil {
 					return fmt.Errorf("devices: sim slave: write: %w", err)

@@ -209,22 +209,6 @@ func (t *RTUTransport) exchange(ctx context.Context, timeout time.Duration, fn f
 	return res, uint32(crc), err
 }
 
-// sleepCtx waits d or until ctx (which may be nil) ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if ctx == nil {
-		time.Sleep(d)
-		return nil
-	}
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-tm.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // Reinit closes and re-opens the port (when an opener was given) and
 // resets the line state.
 func (t *RTUTransport) Reinit() error {
