@@ -201,6 +201,41 @@ func (s consoleState) Devices(ctx context.Context) ([]console.Device, error) {
 	return out, nil
 }
 
+func (s consoleState) Points(ctx context.Context, device string) ([]console.Point, error) {
+	d := s.d
+	oads := map[string]string{} // device\x00point → uplink OAD
+	for _, c := range d.cfg.Devices {
+		for _, p := range c.Points {
+			if p.UplinkOAD != 0 {
+				oads[c.Name+"\x00"+p.Name] = fmt.Sprintf("%08X", p.UplinkOAD)
+			}
+		}
+	}
+	var out []console.Point
+	found := device == ""
+	for _, dev := range d.devs {
+		if device != "" && dev.Name != device {
+			continue
+		}
+		found = true
+		for _, p := range dev.Points {
+			cp := console.Point{Device: dev.Name, Name: p.Name, Class: string(p.Class), UplinkOAD: oads[dev.Name+"\x00"+p.Name]}
+			if p.Class == devices.ClassCollection {
+				r, err := d.sched.Latest(ctx, dev.Name, p.Name)
+				if err != nil {
+					return nil, err
+				}
+				cp.Value, cp.Invalid, cp.Measured, cp.Time = r.Value, r.Invalid, !r.Invalid, r.Time
+			}
+			out = append(out, cp)
+		}
+	}
+	if !found {
+		return nil, fmt.Errorf("no device %q is running (see devices)", device)
+	}
+	return out, nil
+}
+
 func (s consoleState) Sched(context.Context) (console.SchedStats, error) {
 	d := s.d
 	out := console.SchedStats{Mode: "normal"}

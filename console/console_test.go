@@ -59,6 +59,14 @@ func TestCommandOutput(t *testing.T) {
 			"inverter1        modbus-rtu  ok       any     300mW   2.5%  2026-11-26 21:01:35",
 			"pv-cabinet       modbus-tcp  gated    only   2500mW   0.0%  -",
 			"relay            gpio-output disabled any      50mW   0.0%  -"}},
+		{"points", []string{
+			"device/point             class           value  at                   uplink",
+			"inverter1/active_power   collection       5.21  2026-11-26 21:01:35  2F000200",
+			"inverter1/power_limit    control             -  -                    -",
+			"pv-cabinet/grid_export   collection    invalid  2026-11-26 21:01:31  2F020200"}},
+		{"points pv-cabinet", []string{"pv-cabinet/grid_export   collection    invalid"}},
+		{"points nosuch", []string{`error: points: no device "nosuch"`}},
+		{"points a b", []string{`error: unexpected argument "b"; usage: points [DEVICE]`}},
 		{"sched", []string{
 			"mode      outage",
 			"/dev/ttyS1                  3/64           1000           25",

@@ -68,6 +68,27 @@ func (f *fakeDaemon) Devices(context.Context) ([]Device, error) {
 	}, nil
 }
 
+func (f *fakeDaemon) Points(_ context.Context, device string) ([]Point, error) {
+	all := []Point{
+		{Device: "inverter1", Name: "active_power", Class: "collection", Value: 5.21, Measured: true, Time: t0.Add(95 * time.Second), UplinkOAD: "2F000200"},
+		{Device: "inverter1", Name: "power_limit", Class: "control"},
+		{Device: "pv-cabinet", Name: "grid_export", Class: "collection", Invalid: true, Time: t0.Add(91 * time.Second), UplinkOAD: "2F020200"},
+	}
+	if device == "" {
+		return all, nil
+	}
+	var out []Point
+	for _, p := range all {
+		if p.Device == device {
+			out = append(out, p)
+		}
+	}
+	if out == nil {
+		return nil, fmt.Errorf("no device %q", device)
+	}
+	return out, nil
+}
+
 func (f *fakeDaemon) Sched(context.Context) (SchedStats, error) {
 	return SchedStats{Mode: "outage",
 		Queues: []Queue{{Name: "/dev/ttyS1", Depth: 3, Capacity: 64, Done: 1000, Failed: 25}},

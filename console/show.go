@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -160,6 +161,40 @@ func (c *Console) cmdDevices(ctx context.Context, args []string) error {
 		}
 		c.printf("%-16s %-11s %-8s %-5s %5dmW %5.1f%%  %s", d.Name, d.Driver, st, mains, d.DrawMW,
 			100*d.ErrorRate, when(d.LastOK))
+	}
+	return nil
+}
+
+func (c *Console) cmdPoints(ctx context.Context, args []string) error {
+	if len(args) > 1 {
+		return usagef("unexpected argument %q", fit(args[1], 20))
+	}
+	device := ""
+	if len(args) == 1 {
+		device = args[0]
+	}
+	ps, err := c.opts.State.Points(ctx, device)
+	if err != nil {
+		return err
+	}
+	if len(ps) == 0 {
+		c.printf("no points")
+		return nil
+	}
+	c.printf("%-24s %-10s %10s  %-19s  %s", "device/point", "class", "value", "at", "uplink")
+	for _, p := range ps {
+		v := "-"
+		switch {
+		case p.Invalid:
+			v = "invalid"
+		case p.Measured:
+			v = strconv.FormatFloat(p.Value, 'g', 7, 64)
+		}
+		oad := p.UplinkOAD
+		if oad == "" {
+			oad = "-"
+		}
+		c.printf("%-24s %-10s %10s  %-19s  %s", fit(p.Device+"/"+p.Name, 24), fit(p.Class, 10), fit(v, 10), when(p.Time), fit(oad, 8))
 	}
 	return nil
 }

@@ -20,6 +20,9 @@ type State interface {
 	JournalTail(ctx context.Context, n int) ([]JournalRecord, error)
 	// Devices lists every configured device.
 	Devices(ctx context.Context) ([]Device, error)
+	// Points lists the points of one device (every device when device is
+	// ""), with their current reading; an unknown device is an error.
+	Points(ctx context.Context, device string) ([]Point, error)
 	// Sched describes the scheduler: queues, gated devices, error rates.
 	Sched(ctx context.Context) (SchedStats, error)
 	// Log returns up to n most recent log lines, oldest first (LogRing
@@ -99,6 +102,23 @@ type Device struct {
 	State     string // ok, error, invalid …
 	ErrorRate float64
 	LastOK    time.Time // zero when never
+}
+
+// Point is one point and what the master station would read of it now.
+type Point struct {
+	Device string
+	Name   string
+	Class  string // control, collection
+	// Value is the current reading of a collection point; Invalid marks
+	// that there is none (698 NULL northbound); a control point has
+	// neither (Measured false).
+	Value    float64
+	Invalid  bool
+	Measured bool
+	Time     time.Time // of the reading or of the invalid marking; zero: never
+	// UplinkOAD is the OAD the master station uses for it ("" when the
+	// point is not exposed).
+	UplinkOAD string
 }
 
 // SchedStats describes the scheduler.
