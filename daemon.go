@@ -298,12 +298,20 @@ func (d *daemon) buildDevices() error {
 	valid, verr := devices.Validate(want, d.hw.stat)
 	env := d.hw.env
 	env.Log = d.log.With("part", "devices")
+	// DL/T 698.45 meters on one RS-485 bus share its port: opened once, one
+	// client per meter address on it (the scheduler runs one exchange at a
+	// time per bus, and each exchange drops stale input first).
+	ports698 := map[string]acPort{}
 	env.DLT698 = func(dev devices.Device) (devices.DLT698Client, error) {
-		p, err := d.hw.openSerial698(config.Serial{Port: dev.Port, Baud: dev.Baud, Parity: dev.Parity})
-		if err != nil {
-			return nil, err
+		p, ok := ports698[dev.Port]
+		if !ok {
+			var err error
+			if p, err = d.hw.openSerial698(config.Serial{Port: dev.Port, Baud: dev.Baud, Parity: dev.Parity}); err != nil {
+				return nil, err
+			}
+			ports698[dev.Port] = p
+			d.closers = append(d.closers, p.Close)
 		}
-		d.closers = append(d.closers, p.Close)
 		addr, err := proto698.ParseAddress(proto698.AddrSingle, dev.Address)
 		if err != nil {
 			return nil, err

@@ -684,3 +684,53 @@ func TestSimWithRealParts(t *testing.T) {
 		t.Fatalf("a real-EEPROM sim config needs no image: %v", err)
 	}
 }
+
+// TestDLT698MetersShareTheirBus: two DL/T 698.45 meters on one RS-485 bus
+// open its port once and take turns on it; the meter that answers is read,
+// the silent one times out without disturbing the other.
+func TestDLT698MetersShareTheirBus(t *testing.T) {
+	t.Parallel()
+	var (
+		mu    sync.Mutex
+		opens = map[string]int{}
+	)
+	s := startSim(t, t.TempDir(), func(cfg *config.Config, hw *hardware) {
+		var first config.Device
+		for _, d := range cfg.Devices {
+			if d.Name == "sim-meter" {
+				first = d
+			}
+		}
+		second := first
+		second.Name, second.Address, second.Timeout = "sim-meter-2", "000000000003", 200*time.Millisecond
+		second.Points = []config.Point{{Name: "energy", Class: config.ClassCollection, Integrity: config.IntegrityChecked,
+			Period: 2 * time.Second, Deadline: 2 * time.Second, Scale: 1, Address: "00100200", ID: 0x00100200}}
+		cfg.Devices = append(cfg.Devices, second)
+		open := hw.openSerial698
+		hw.openSerial698 = func(sc config.Serial) (acPort, error) {
+			mu.Lock()
+			opens[sc.Port]++
+			mu.Unlock()
+			return open(sc)
+		}
+	})
+	s.wait(t, power.StepSleeping, 0)
+	ctx := context.Background()
+	var r1, r2 sched.Reading
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		r1, _ = s.d.sched.Latest(ctx, "sim-meter", "energy")
+		st, _ := s.d.sched.Stats("/dev/ttySIM3")
+		if !r1.Invalid && st.WindowErrors > 0 {
+			break
+		}
+	}
+	r2, _ = s.d.sched.Latest(ctx, "sim-meter-2", "energy")
+	if r1.Invalid || !r2.Invalid {
+		t.Fatalf("sim-meter %+v (want a value), sim-meter-2 %+v (want invalid: nobody answers at its address)", r1, r2)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if opens["/dev/ttySIM3"] != 1 {
+		t.Errorf("the shared bus was opened %d times, want once", opens["/dev/ttySIM3"])
+	}
+}
