@@ -23,12 +23,97 @@ import (
 	"holdup/sched"
 )
 
+// busPort is the serial port of one DL/T 698.45 RS-485 bus, shared by the
+// clients of every meter on it; Reopen closes and re-opens it under them
+// (the scheduler calls it between exchanges, when the interface is
+// re-initialised).
+type busPort struct {
+	mu   sync.Mutex
+	p    acPort // nil while closed
+	open func() (acPort, error)
+	name string
+}
+
+func (b *busPort) port() (acPort, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.p == nil {
+		return nil, fmt.Errorf("%s: port closed (re-opened at the interface's next re-initialisation)", b.name)
+	}
+	return b.p, nil
+}
+
+func (b *busPort) Read(p []byte) (int, error) {
+	port, err := b.port()
+	if err != nil {
+		return 0, err
+	}
+	return port.Read(p)
+}
+
+func (b *busPort) Write(p []byte) (int, error) {
+	port, err := b.port()
+	if err != nil {
+		return 0, err
+	}
+	return port.Write(p)
+}
+
+func (b *busPort) SetReadTimeout(t time.Duration) error {
+	port, err := b.port()
+	if err != nil {
+		return err
+	}
+	return port.SetReadTimeout(t)
+}
+
+// ResetInputBuffer drops stale input where the port can.
+func (b *busPort) ResetInputBuffer() error {
+	port, err := b.port()
+	if err != nil {
+		return err
+	}
+	if r, ok := port.(interface{ ResetInputBuffer() error }); ok {
+		return r.ResetInputBuffer()
+	}
+	return nil
+}
+
+// Reopen closes the port and opens it again.
+func (b *busPort) Reopen() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.p != nil {
+		_ = b.p.Close()
+		b.p = nil
+	}
+	p, err := b.open()
+	if err != nil {
+		return fmt.Errorf("%w: main: re-open %s: %w", devices.ErrLinkDown, b.name, err)
+	}
+	b.p = p
+	return nil
+}
+
+// Close closes the port.
+func (b *busPort) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.p == nil {
+		return nil
+	}
+	err := b.p.Close()
+	b.p = nil
+	return err
+}
+
 // dlt698Client is devices.DLT698Client on a proto698 client bound to one
 // server address (a dlt698 device's port). A SET must carry the
 // attribute's own data type, so the client remembers the type of every
 // attribute it has read and reads an attribute once before its first SET.
 type dlt698Client struct {
-	c *proto698.ACClient
+	c   *proto698.ACClient
+	bus *busPort // nil: Reinit has nothing to re-open
 
 	mu    sync.Mutex
 	types map[uint32]proto698.Data // OAD → a datum of its type
@@ -86,7 +171,14 @@ func (d *dlt698Client) Set(ctx context.Context, addr []byte, oad uint32, v float
 	return nil
 }
 
-func (d *dlt698Client) Reinit(context.Context) error { return nil }
+// Reinit re-opens the meter's bus port (once for all meters on it: the
+// scheduler re-initialises an interface once).
+func (d *dlt698Client) Reinit(context.Context) error {
+	if d.bus == nil {
+		return nil
+	}
+	return d.bus.Reopen()
+}
 
 // data698Like encodes v in the data type of like (a datum read from the
 // same attribute), refusing values the type cannot hold and compound

@@ -301,14 +301,17 @@ func (d *daemon) buildDevices() error {
 	// DL/T 698.45 meters on one RS-485 bus share its port: opened once, one
 	// client per meter address on it (the scheduler runs one exchange at a
 	// time per bus, and each exchange drops stale input first).
-	ports698 := map[string]acPort{}
+	ports698 := map[string]*busPort{}
 	env.DLT698 = func(dev devices.Device) (devices.DLT698Client, error) {
 		p, ok := ports698[dev.Port]
 		if !ok {
-			var err error
-			if p, err = d.hw.openSerial698(config.Serial{Port: dev.Port, Baud: dev.Baud, Parity: dev.Parity}); err != nil {
+			sc := config.Serial{Port: dev.Port, Baud: dev.Baud, Parity: dev.Parity}
+			p = &busPort{name: dev.Port, open: func() (acPort, error) { return d.hw.openSerial698(sc) }}
+			port, err := p.open()
+			if err != nil {
 				return nil, err
 			}
+			p.p = port
 			ports698[dev.Port] = p
 			d.closers = append(d.closers, p.Close)
 		}
@@ -316,7 +319,9 @@ func (d *daemon) buildDevices() error {
 		if err != nil {
 			return nil, err
 		}
-		return newDLT698Client(proto698.NewACClient(p, proto698.ACClientConfig{Addr: addr, Timeout: dev.Timeout.Duration}, d.log.With("device", dev.Name))), nil
+		c := newDLT698Client(proto698.NewACClient(p, proto698.ACClientConfig{Addr: addr, Timeout: dev.Timeout.Duration}, d.log.With("device", dev.Name)))
+		c.bus = p
+		return c, nil
 	}
 	env.HPLC = func(dev devices.Device) (devices.HPLCClient, error) {
 		if d.mod == nil {

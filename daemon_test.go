@@ -729,8 +729,21 @@ func TestDLT698MetersShareTheirBus(t *testing.T) {
 		t.Fatalf("sim-meter %+v (want a value), sim-meter-2 %+v (want invalid: nobody answers at its address)", r1, r2)
 	}
 	mu.Lock()
-	defer mu.Unlock()
 	if opens["/dev/ttySIM3"] != 1 {
 		t.Errorf("the shared bus was opened %d times, want once", opens["/dev/ttySIM3"])
+	}
+	mu.Unlock()
+	// Re-initialising the bus (as after an outage, or to re-open a closed
+	// path) re-opens its port once, under both meters' clients.
+	if err := s.d.sched.Reinit(ctx, "/dev/ttySIM3", s.d.ifaces.reinit["/dev/ttySIM3"]); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if opens["/dev/ttySIM3"] != 2 {
+		t.Errorf("after re-initialisation the bus was opened %d times in all, want 2", opens["/dev/ttySIM3"])
+	}
+	mu.Unlock()
+	if v := readThrough(t, s, "sim-meter", "00100200"); v != r1.Value {
+		t.Errorf("sim-meter reads %v on the re-opened port, want %v", v, r1.Value)
 	}
 }
