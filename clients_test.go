@@ -12,6 +12,7 @@ import (
 	"holdup/hplc"
 	"holdup/hplc/dlt645"
 	"holdup/proto698"
+	"holdup/sched"
 )
 
 // acUnit starts a simulated AC-sampling unit on a pty and returns a
@@ -141,6 +142,30 @@ func TestOutcomeHPLC(t *testing.T) {
 		}
 		if dar := darOf(got); dar != tc.dar {
 			t.Errorf("%s: DAR %v, want %v", tc.name, dar, tc.dar)
+		}
+	}
+}
+
+// TestDarOf: what the master reads when the scheduler refuses.
+func TestDarOf(t *testing.T) {
+	cases := []struct {
+		err  error
+		want proto698.DAR
+	}{
+		{fmt.Errorf("x: %w", sched.ErrGated), proto698.DARTemporary},
+		{fmt.Errorf("x: %w", sched.ErrPathClosed), proto698.DARTemporary},
+		{fmt.Errorf("x: %w", sched.ErrAwaitingReinit), proto698.DARTemporary},
+		{fmt.Errorf("x: %w", sched.ErrDisabled), proto698.DARTemporary},
+		{fmt.Errorf("x: %w", sched.ErrSilent), proto698.DARHardware},
+		{fmt.Errorf("x: %w", devices.ErrBadValue), proto698.DAROutOfRange},
+		{fmt.Errorf("x: %w", context.DeadlineExceeded), proto698.DARRequestTimeout},
+		{fmt.Errorf("x: %w", &proto698.DARError{DAR: proto698.DARUnauthorized}), proto698.DARUnauthorized},
+		{&devices.ExceptionError{Device: "d", Function: 0x86, Code: 2}, proto698.DARReadDenied},
+		{errors.New("something else"), proto698.DAROther},
+	}
+	for _, tc := range cases {
+		if got := darOf(tc.err); got != tc.want {
+			t.Errorf("darOf(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
 }

@@ -188,6 +188,9 @@ func (s consoleState) Devices(ctx context.Context) ([]console.Device, error) {
 				cd.ErrorRate = float64(st.WindowErrors) / float64(st.WindowFill)
 			}
 		}
+		if silent, _ := d.sched.Silent(dev.Name); silent && cd.State == "ok" {
+			cd.State = "silent"
+		}
 		if cd.Gated {
 			cd.State = "gated"
 		}

@@ -364,6 +364,7 @@ func (d *daemon) buildDevices() error {
 	s, err := sched.New(sched.Config{
 		Devices: sdevs, DrawThresholdMW: d.cfg.Sched.DrawThresholdMW, OutageCollectInterval: d.cfg.Sched.OutageCollectInterval,
 		ErrorWindow: d.cfg.Sched.ErrorWindow, ErrorThreshold: d.cfg.Sched.ErrorThreshold,
+		SilentBackoff: d.cfg.Sched.SilentBackoff, SilentBackoffMax: d.cfg.Sched.SilentBackoffMax,
 		QueueLen: d.cfg.Sched.QueueLen, JournalQueue: d.cfg.Sched.JournalQueue,
 		Journal: d.ja,
 		OnAlarm: func(a sched.Alarm) {

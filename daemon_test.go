@@ -687,7 +687,8 @@ func TestSimWithRealParts(t *testing.T) {
 
 // TestDLT698MetersShareTheirBus: two DL/T 698.45 meters on one RS-485 bus
 // open its port once and take turns on it; the meter that answers is read,
-// the silent one times out without disturbing the other.
+// the silent one times out until the error-rate watch silences it alone —
+// the bus stays open for the other.
 func TestDLT698MetersShareTheirBus(t *testing.T) {
 	t.Parallel()
 	var (
@@ -702,10 +703,11 @@ func TestDLT698MetersShareTheirBus(t *testing.T) {
 			}
 		}
 		second := first
-		second.Name, second.Address, second.Timeout = "sim-meter-2", "000000000003", 200*time.Millisecond
+		second.Name, second.Address, second.Timeout = "sim-meter-2", "000000000003", 100*time.Millisecond
 		second.Points = []config.Point{{Name: "energy", Class: config.ClassCollection, Integrity: config.IntegrityChecked,
-			Period: 2 * time.Second, Deadline: 2 * time.Second, Scale: 1, Address: "00100200", ID: 0x00100200}}
+			Period: time.Second, Deadline: time.Second, Scale: 1, Address: "00100200", ID: 0x00100200}}
 		cfg.Devices = append(cfg.Devices, second)
+		cfg.Sched.ErrorThreshold = 2
 		open := hw.openSerial698
 		hw.openSerial698 = func(sc config.Serial) (acPort, error) {
 			mu.Lock()
@@ -716,17 +718,24 @@ func TestDLT698MetersShareTheirBus(t *testing.T) {
 	})
 	s.wait(t, power.StepSleeping, 0)
 	ctx := context.Background()
-	var r1, r2 sched.Reading
-	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-		r1, _ = s.d.sched.Latest(ctx, "sim-meter", "energy")
-		st, _ := s.d.sched.Stats("/dev/ttySIM3")
-		if !r1.Invalid && st.WindowErrors > 0 {
+	for end := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if silent, _ := s.d.sched.Silent("sim-meter-2"); silent {
 			break
 		}
+		if time.Now().After(end) {
+			t.Fatalf("sim-meter-2 never silenced; alarms:\n%s", s.alarms())
+		}
 	}
-	r2, _ = s.d.sched.Latest(ctx, "sim-meter-2", "energy")
-	if r1.Invalid || !r2.Invalid {
-		t.Fatalf("sim-meter %+v (want a value), sim-meter-2 %+v (want invalid: nobody answers at its address)", r1, r2)
+	if st, _ := s.d.sched.Stats("/dev/ttySIM3"); st.Closed {
+		t.Fatal("one silent meter closed the whole bus")
+	}
+	r1 := sched.Reading{Value: readThrough(t, s, "sim-meter", "00100200")}
+	r2, _ := s.d.sched.Latest(ctx, "sim-meter-2", "energy")
+	if !r2.Invalid {
+		t.Fatalf("sim-meter-2 %+v, want invalid: nobody answers at its address", r2)
+	}
+	if !strings.Contains(s.alarms(), "sim-meter-2") {
+		t.Errorf("no alarm names the silenced meter:\n%s", s.alarms())
 	}
 	mu.Lock()
 	if opens["/dev/ttySIM3"] != 1 {
@@ -737,6 +746,9 @@ func TestDLT698MetersShareTheirBus(t *testing.T) {
 	// path) re-opens its port once, under both meters' clients.
 	if err := s.d.sched.Reinit(ctx, "/dev/ttySIM3", s.d.ifaces.reinit["/dev/ttySIM3"]); err != nil {
 		t.Fatal(err)
+	}
+	if silent, _ := s.d.sched.Silent("sim-meter-2"); silent {
+		t.Error("re-initialising the bus left sim-meter-2 silenced")
 	}
 	mu.Lock()
 	if opens["/dev/ttySIM3"] != 2 {

@@ -100,6 +100,9 @@ func darOf(err error) proto698.DAR {
 		errors.Is(err, context.Canceled):
 		return proto698.DARTemporary
 	}
+	if errors.Is(err, sched.ErrSilent) {
+		return proto698.DARHardware // the device stopped answering
+	}
 	switch sched.Classify(err) {
 	case sched.Exception:
 		return proto698.DARReadDenied // the device refused it

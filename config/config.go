@@ -124,6 +124,10 @@ type Sched struct {
 	DrawThresholdMW       int           // devices drawing more are gated in an outage; 0 = gate on mains_only alone
 	QueueLen              int           // each interface owner's queue capacity
 	JournalQueue          int           // critical-record queue capacity
+	// SilentBackoff is how long a device that fails while others on its
+	// bus answer is left alone before one probe; it doubles per failed
+	// probe up to SilentBackoffMax.
+	SilentBackoff, SilentBackoffMax time.Duration
 }
 
 // Driver names a device driver.

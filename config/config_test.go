@@ -67,7 +67,7 @@ func TestMinimalDefaults(t *testing.T) {
 	if c.Uplink != nil || c.HPLC != nil || c.Console != nil || c.Sim.Enabled {
 		t.Errorf("optional sections present: %+v %+v %+v %+v", c.Uplink, c.HPLC, c.Console, c.Sim)
 	}
-	if c.Sched != (Sched{ErrorWindow: 20, ErrorThreshold: 5, QueueLen: 64, JournalQueue: 64}) {
+	if c.Sched != (Sched{ErrorWindow: 20, ErrorThreshold: 5, QueueLen: 64, JournalQueue: 64, SilentBackoff: 30 * time.Second, SilentBackoffMax: 10 * time.Minute}) {
 		t.Errorf("sched = %+v", c.Sched)
 	}
 	if c.Log != (LogConfig{Level: "info", Format: "text"}) {
@@ -185,6 +185,7 @@ func TestInvalid(t *testing.T) {
 			"device[1].name", "# dup", "duplicate device name \"inv1\" (first at line 21)"},
 		{"unknown driver", `driver = "modbus-rtu"`, `driver = "can"`, "device[0].driver", `driver = "can"`, "must be one of modbus-rtu|modbus-tcp|dlt698|hplc|gpio-output"},
 		{"key of another driver", "unit = 1", "unit = 1\nchip = \"gpiochip0\" # dup", "device[0].chip", "# dup", "not used by driver modbus-rtu"},
+		{"silent backoff order", "[store]", "[sched]\nsilent_backoff = \"5m\"\nsilent_backoff_max = \"1m\"\n[store]", "sched.silent_backoff_max", "silent_backoff_max", "must not be below sched.silent_backoff 5m0s"},
 		{"uplink oad not hex", "address = 100", "address = 100\n  uplink_oad = \"2000020G\"", "device[0].point[0].uplink_oad", "2000020G", "8 hex digits"},
 		{"uplink oad logical name", "address = 100", "address = 100\n  uplink_oad = \"20000100\"", "device[0].point[0].uplink_oad", "20000100", "attribute 1 is the logical name"},
 		{"uplink oad number", "address = 100", "address = 100\n  uplink_oad = 20000200", "device[0].point[0].uplink_oad", "uplink_oad = 20000200", "must be a string"},

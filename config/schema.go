@@ -315,6 +315,11 @@ func readSched(t *table) Sched {
 	s.DrawThresholdMW = int(t.integer("draw_threshold_mw", 0, 0, 1000000))
 	s.QueueLen = int(t.integer("queue_len", 64, 1, 4096))
 	s.JournalQueue = int(t.integer("journal_queue", 64, 1, 4096))
+	s.SilentBackoff = t.duration("silent_backoff", 30*time.Second, 100*time.Millisecond, time.Hour)
+	s.SilentBackoffMax = t.duration("silent_backoff_max", 10*time.Minute, 100*time.Millisecond, maxDuration)
+	if s.SilentBackoffMax < s.SilentBackoff {
+		t.errf("silent_backoff_max", "must not be below sched.silent_backoff %v (got %v)", s.SilentBackoff, s.SilentBackoffMax)
+	}
 	t.done()
 	return s
 }

@@ -16,6 +16,9 @@ const (
 	AlarmLinkDown
 	// AlarmReinitFailed: re-initialising the interface failed.
 	AlarmReinitFailed
+	// AlarmDeviceSilent: one device failed while others on its interface
+	// answered; that device alone was silenced, the path stays open.
+	AlarmDeviceSilent
 )
 
 // String names the reason.
@@ -25,13 +28,17 @@ func (r AlarmReason) String() string {
 		return "error-rate"
 	case AlarmLinkDown:
 		return "link-down"
+	case AlarmDeviceSilent:
+		return "device-silent"
 	}
 	return "reinit-failed"
 }
 
-// Alarm reports that an interface's IO path was closed.
+// Alarm reports that an interface's IO path was closed, or that one device
+// on it was silenced (Device set).
 type Alarm struct {
 	Interface string
+	Device    string // AlarmDeviceSilent: the device
 	Reason    AlarmReason
 	// Errors of the last Window exchanges counted against the interface.
 	Errors, Window int
@@ -43,6 +50,10 @@ type Alarm struct {
 
 // String renders the alarm for logs and the console.
 func (a Alarm) String() string {
+	if a.Device != "" {
+		return fmt.Sprintf("sched: device %q on %q silenced (%s): %d of last %d exchanges failed, all its own, last %s: %v",
+			a.Device, a.Interface, a.Reason, a.Errors, a.Window, a.Last, a.Err)
+	}
 	return fmt.Sprintf("sched: interface %q closed (%s): %d of last %d exchanges failed, last %s: %v",
 		a.Interface, a.Reason, a.Errors, a.Window, a.Last, a.Err)
 }

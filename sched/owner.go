@@ -57,10 +57,11 @@ type owner struct {
 	// GateMainsOnly to call off.
 	cur atomic.Pointer[inflight]
 
-	dispatched atomic.Uint64
-	dropped    atomic.Uint64
-	gatedOps   atomic.Uint64
-	closedFlag atomic.Bool
+	dispatched  atomic.Uint64
+	silencedOps atomic.Uint64
+	dropped     atomic.Uint64
+	gatedOps    atomic.Uint64
+	closedFlag  atomic.Bool
 }
 
 func newOwner(s *Scheduler, name string) *owner {
@@ -193,6 +194,9 @@ func (o *owner) refusal(j *job) error {
 		return fmt.Errorf("sched: device %q: %w", d.Name, ErrGated)
 	case o.awaiting[d.Name]:
 		return fmt.Errorf("sched: device %q on %q: %w", d.Name, o.name, ErrAwaitingReinit)
+	case d.silent.Load() && (d.probing || time.Now().Before(d.silentUntil)):
+		o.silencedOps.Add(1)
+		return o.silentErr(d)
 	case outage && j.op.Class == Collection && j.op.Integrity == Unchecked:
 		o.dropped.Add(1)
 		return fmt.Errorf("sched: device %q point %q: %w", d.Name, j.op.Point, ErrDropped)
@@ -281,11 +285,13 @@ func (o *owner) dispatch(j *job) {
 			return
 		}
 	}
+	d.probing = d.silent.Load() // the one exchange let through to a silenced device
 	res, err := j.op.Run(runCtx)
 	if fl != nil {
 		o.cur.Store(nil)
 		fl.cancel()
 		if fl.gated.Load() && Classify(err) == Cancelled {
+			d.probing = false
 			o.gatedOps.Add(1)
 			o.finish(j, Result{}, fmt.Errorf("sched: device %q: exchange called off: %w", d.Name, ErrGated))
 			return
@@ -294,7 +300,8 @@ func (o *owner) dispatch(j *job) {
 	o.dispatched.Add(1)
 	outage := o.s.power.Load()&1 != 0
 	oc := Classify(err)
-	o.watch(oc, err)
+	o.probed(d, oc)
+	o.watch(d, oc, err)
 	if j.op.Class == Collection && err == nil {
 		o.record(j, res)
 	}
@@ -305,16 +312,82 @@ func (o *owner) dispatch(j *job) {
 }
 
 // watch feeds the error-rate window and closes the path at the threshold
-// or on a link failure.
-func (o *owner) watch(oc Outcome, err error) {
-	n := o.win.add(oc)
-	o.winErrs.Store(int32(n))
-	o.winFill.Store(int32(o.win.filled))
+// or on a link failure — unless every error in the window came from one
+// device while another on the interface answered: the line works, that
+// device does not, and it alone is silenced.
+func (o *owner) watch(d *devInfo, oc Outcome, err error) {
+	n := o.win.add(d, oc)
 	switch {
 	case oc == LinkDown:
 		o.close(AlarmLinkDown, oc, n, err)
 	case n >= o.s.cfg.ErrorThreshold:
+		if c := o.win.culprit(); c != nil {
+			o.silence(c, oc, n, err)
+			n = o.win.errors
+			break
+		}
 		o.close(AlarmErrorRate, oc, n, err)
+	}
+	o.winErrs.Store(int32(n))
+	o.winFill.Store(int32(o.win.filled))
+}
+
+// silence stops IO to a device that fails while its interface works: its
+// ops fail at once (ErrSilent) instead of holding the bus for a timeout
+// each, one probe exchange is let through after a back-off that doubles
+// up to SilentBackoffMax, and its errors leave the interface's window.
+func (o *owner) silence(d *devInfo, last Outcome, errs int, err error) {
+	o.win.forget(d)
+	d.silentFor = o.s.cfg.SilentBackoff
+	d.silentUntil = time.Now().Add(d.silentFor)
+	d.silent.Store(true)
+	a := Alarm{Interface: o.name, Device: d.Name, Reason: AlarmDeviceSilent, Errors: errs, Window: o.s.cfg.ErrorWindow, Last: last, Err: err, Time: time.Now()}
+	o.s.log.Error("device silenced", "interface", o.name, "device", d.Name, "errors", errs, "window", a.Window, "last", last.String(), "probe_in", d.silentFor, "err", err)
+	o.q.removeIf(func(j *job) bool { return j.op.Device == d.Name }, func(j *job) { o.finish(j, Result{}, o.silentErr(d)) })
+	o.depth.Store(int32(o.q.len()))
+	if o.s.cfg.OnAlarm != nil {
+		o.s.cfg.OnAlarm(a)
+	}
+}
+
+// probed ends a silenced device's probe: an answer brings it back, a
+// failure doubles the back-off.
+func (o *owner) probed(d *devInfo, oc Outcome) {
+	if !d.probing {
+		return
+	}
+	d.probing = false
+	if oc == OK || oc == Exception {
+		d.silent.Store(false)
+		d.silentFor = 0
+		o.s.log.Info("silenced device answers again", "interface", o.name, "device", d.Name)
+		return
+	}
+	d.silentFor = min(2*d.silentFor, o.s.cfg.SilentBackoffMax)
+	d.silentUntil = time.Now().Add(d.silentFor)
+	o.s.log.Warn("silenced device still not answering", "interface", o.name, "device", d.Name, "outcome", oc.String(), "probe_in", d.silentFor)
+}
+
+func (o *owner) silentErr(d *devInfo) error {
+	return fmt.Errorf("sched: device %q on %q: %w (next probe in %v)", d.Name, o.name, ErrSilent, time.Until(d.silentUntil).Round(time.Millisecond))
+}
+
+func (o *owner) silentNames() []string {
+	var out []string
+	for _, d := range o.devices {
+		if d.silent.Load() {
+			out = append(out, d.Name)
+		}
+	}
+	return out
+}
+
+// unsilence clears every device's silence (the interface was
+// re-initialised: start afresh).
+func (o *owner) unsilence() {
+	for _, d := range o.devices {
+		d.silent.Store(false)
+		d.silentFor, d.probing = 0, false
 	}
 }
 
@@ -352,6 +425,7 @@ func (o *owner) reinit(ctx context.Context, fn func(context.Context) error) erro
 	o.closed = false
 	o.closedFlag.Store(false)
 	o.win.reset()
+	o.unsilence()
 	o.winErrs.Store(0)
 	o.winFill.Store(0)
 	if o.s.power.Load()&1 == 0 {

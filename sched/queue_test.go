@@ -51,8 +51,47 @@ func TestWindow(t *testing.T) {
 		want int
 	}{{Timeout, 1}, {OK, 1}, {Exception, 1}, {ChecksumMismatch, 1}, {LengthMismatch, 2}, {Other, 3}, {OK, 2}}
 	for i, s := range seq {
-		if got := w.add(s.o); got != s.want {
+		if got := w.add(&devInfo{}, s.o); got != s.want {
 			t.Fatalf("step %d (%v): %d errors, want %d", i, s.o, got, s.want)
 		}
+	}
+}
+
+// TestWindowCulprit: a device is to blame only when every error is its
+// own and another device answered within the window.
+func TestWindowCulprit(t *testing.T) {
+	a, b, c := &devInfo{Device: Device{Name: "a"}}, &devInfo{Device: Device{Name: "b"}}, &devInfo{Device: Device{Name: "c"}}
+	type step struct {
+		d *devInfo
+		o Outcome
+	}
+	cases := []struct {
+		name  string
+		steps []step
+		want  *devInfo
+	}{
+		{"one device failing, another answering", []step{{a, OK}, {b, Timeout}, {b, Timeout}, {a, Exception}}, b},
+		{"errors from two devices", []step{{a, OK}, {b, Timeout}, {c, ChecksumMismatch}}, nil},
+		{"only the failing device", []step{{b, Timeout}, {b, Timeout}}, nil},
+		{"the other one only cancelled", []step{{a, Cancelled}, {b, Timeout}}, nil},
+		{"the answer fell out of the window", []step{{a, OK}, {b, Timeout}, {b, Timeout}, {b, Timeout}, {b, Timeout}}, nil},
+		{"no errors", []step{{a, OK}, {b, OK}}, nil},
+	}
+	for _, tc := range cases {
+		w := newWindow(4)
+		for _, st := range tc.steps {
+			w.add(st.d, st.o)
+		}
+		if got := w.culprit(); got != tc.want {
+			t.Errorf("%s: culprit %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	w := newWindow(4)
+	for _, st := range []step{{a, OK}, {b, Timeout}, {a, LengthMismatch}, {b, Timeout}} {
+		w.add(st.d, st.o)
+	}
+	w.forget(b)
+	if w.errors != 1 {
+		t.Errorf("after forgetting b: %d errors, want a's 1", w.errors)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -676,9 +677,10 @@ func TestNoStaleReadings(t *testing.T) {
 			t.Fatalf("after %s: %+v, want invalid=%v value=%v", st.name, r, st.invalid, st.value)
 		}
 	}
-	// A second error in the window closes the path: every reading on the
-	// interface goes invalid, the other device's too.
-	_ = read("m", 1, ioErr("checksum-mismatch"))
+	// A second error in the window, from the other device, closes the
+	// path (the line, not one device): every reading on the interface goes
+	// invalid.
+	_ = read("n", 1, ioErr("checksum-mismatch"))
 	if st, _ := s.Stats("rs485"); !st.Closed {
 		t.Fatal("path not closed at the threshold")
 	}
@@ -696,5 +698,93 @@ func TestNoStaleReadings(t *testing.T) {
 	_ = read("n", 6, nil)
 	if r := latest("n"); r.Invalid || r.Value != 6 {
 		t.Errorf("after reinit and a good read: %+v", r)
+	}
+}
+
+// TestSilentDevice: a device that stops answering while another on the
+// same bus answers is silenced — its ops fail at once without touching the
+// bus, the path stays open for the other device and for control — then
+// probed after a back-off that doubles while it stays silent, and back as
+// soon as a probe gets an answer.
+func TestSilentDevice(t *testing.T) {
+	alarms := make(chan Alarm, 8)
+	s := start(t, Config{
+		Devices:     []Device{{Name: "good", Interface: "rs485"}, {Name: "dead", Interface: "rs485"}},
+		ErrorWindow: 10, ErrorThreshold: 3,
+		SilentBackoff: 100 * time.Millisecond, SilentBackoffMax: 400 * time.Millisecond,
+		OnAlarm: func(a Alarm) { alarms <- a },
+	})
+	ctx := context.Background()
+	var runs atomic.Int32 // exchanges that reached the dead device's "bus"
+	answer := atomic.Bool{}
+	dead := Op{Device: "dead", Point: "p", Class: Collection, Integrity: Checked, Run: func(context.Context) (Result, error) {
+		runs.Add(1)
+		if answer.Load() {
+			return Result{Value: 1}, nil
+		}
+		return Result{}, ioErr("timeout")
+	}}
+	good := Op{Device: "good", Point: "p", Class: Collection, Integrity: Checked, Run: func(context.Context) (Result, error) { return Result{Value: 2}, nil }}
+	do := func(op Op) error { _, err := s.Do(ctx, op); return err }
+
+	if err := do(good); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := do(dead); Classify(err) != Timeout {
+			t.Fatalf("dead device: %v, want a timeout", err)
+		}
+	}
+	a := <-alarms
+	if a.Reason != AlarmDeviceSilent || a.Device != "dead" || a.Interface != "rs485" || a.Errors != 3 {
+		t.Fatalf("alarm %+v, want dead silenced", a)
+	}
+	st, _ := s.Stats("rs485")
+	if st.Closed || st.WindowErrors != 0 || len(st.Silent) != 1 || st.Silent[0] != "dead" {
+		t.Fatalf("after silencing: %+v, want the path open, the window clear, dead silent", st)
+	}
+	// Silenced: fails at once, nothing sent; the rest of the bus works.
+	before := runs.Load()
+	if err := do(dead); !errors.Is(err, ErrSilent) {
+		t.Fatalf("silenced device: %v, want ErrSilent", err)
+	}
+	if runs.Load() != before {
+		t.Fatal("a silenced device's op reached the bus")
+	}
+	if r, _ := s.Latest(ctx, "dead", "p"); !r.Invalid {
+		t.Errorf("silenced device's reading %+v, want invalid", r)
+	}
+	if err := do(good); err != nil {
+		t.Fatalf("the other device: %v", err)
+	}
+	if _, err := s.Do(ctx, Op{Device: "good", Point: "relay", Class: Control, Run: func(context.Context) (Result, error) { return Result{}, nil }}); err != nil {
+		t.Fatalf("control on the bus: %v", err)
+	}
+	// After the back-off one probe goes out; it fails, so the back-off
+	// doubles (capped) and the next op fails at once again.
+	time.Sleep(110 * time.Millisecond)
+	if err := do(dead); Classify(err) != Timeout || runs.Load() != before+1 {
+		t.Fatalf("probe: %v (runs %d), want one timed-out exchange", err, runs.Load()-before)
+	}
+	if err := do(dead); !errors.Is(err, ErrSilent) {
+		t.Fatalf("after a failed probe: %v, want ErrSilent", err)
+	}
+	time.Sleep(50 * time.Millisecond) // well within the doubled back-off (200 ms)
+	if err := do(dead); !errors.Is(err, ErrSilent) {
+		t.Fatalf("within the doubled back-off: %v, want ErrSilent", err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	answer.Store(true)
+	if err := do(dead); err != nil {
+		t.Fatalf("answered probe: %v", err)
+	}
+	if silent, _ := s.Silent("dead"); silent {
+		t.Fatal("still silent after an answered probe")
+	}
+	if r, _ := s.Latest(ctx, "dead", "p"); r.Invalid || r.Value != 1 {
+		t.Errorf("reading after the device came back: %+v", r)
+	}
+	if st, _ := s.Stats("rs485"); st.Silenced != 3 || st.Closed {
+		t.Errorf("stats %+v, want 3 silenced ops and the path open", st)
 	}
 }

@@ -36,9 +36,15 @@ type Config struct {
 	// ErrorWindow is the number of recent exchanges the error-rate watch
 	// looks at (default 20); ErrorThreshold how many of them may fail
 	// (timeout, length or checksum mismatch) before the interface is
-	// closed (default 5). A link-down outcome closes it at once.
+	// closed (default 5). A link-down outcome closes it at once. When
+	// every error in the window came from one device while another device
+	// on the interface answered, that device alone is silenced instead.
 	ErrorWindow    int
 	ErrorThreshold int
+	// SilentBackoff is how long a silenced device's ops fail at once
+	// before one probe exchange is let through (default 30 s); each failed
+	// probe doubles it, up to SilentBackoffMax (default 10 min).
+	SilentBackoff, SilentBackoffMax time.Duration
 	// QueueLen is each owner's input channel capacity (default 64).
 	QueueLen int
 	// Journal receives critical records taken during an outage; nil: none.
@@ -82,6 +88,13 @@ type devInfo struct {
 	gated    bool        // stops in an outage
 	disabled atomic.Bool // the operator disabled it
 	owner    *owner
+
+	// Silenced by the error-rate watch (see owner.silence); silent is
+	// read anywhere, the rest only by the owner goroutine.
+	silent      atomic.Bool
+	silentUntil time.Time     // no exchange before, except the probe after
+	silentFor   time.Duration // the current back-off
+	probing     bool          // the probe exchange is running
 }
 
 // New validates cfg and builds the owners; Run starts them.
@@ -91,6 +104,12 @@ func New(cfg Config) (*Scheduler, error) {
 	}
 	if cfg.ErrorThreshold <= 0 {
 		cfg.ErrorThreshold = 5
+	}
+	if cfg.SilentBackoff <= 0 {
+		cfg.SilentBackoff = 30 * time.Second
+	}
+	if cfg.SilentBackoffMax < cfg.SilentBackoff {
+		cfg.SilentBackoffMax = max(10*time.Minute, cfg.SilentBackoff)
 	}
 	if cfg.ErrorThreshold > cfg.ErrorWindow {
 		return nil, fmt.Errorf("sched: config: error_threshold %d exceeds error_window %d", cfg.ErrorThreshold, cfg.ErrorWindow)
@@ -338,6 +357,10 @@ type Stats struct {
 	// WindowErrors of WindowFill recent exchanges counted as errors for the
 	// error-rate watch (which closes the path at ErrorThreshold).
 	WindowErrors, WindowFill int
+	// Silenced counts ops refused because their device was silenced;
+	// Silent names the devices silenced now.
+	Silenced uint64
+	Silent   []string
 }
 
 // Stats returns the counters of an interface.
@@ -356,5 +379,17 @@ func (s *Scheduler) Stats(iface string) (Stats, error) {
 
 		WindowErrors: int(o.winErrs.Load()),
 		WindowFill:   int(o.winFill.Load()),
+		Silenced:     o.silencedOps.Load(),
+		Silent:       o.silentNames(),
 	}, nil
+}
+
+// Silent reports whether the error-rate watch has silenced a device (it
+// failed while others on its interface answered).
+func (s *Scheduler) Silent(device string) (bool, error) {
+	d := s.devices[device]
+	if d == nil {
+		return false, fmt.Errorf("%w %q", ErrUnknownDevice, device)
+	}
+	return d.silent.Load(), nil
 }

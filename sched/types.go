@@ -159,6 +159,10 @@ var (
 	ErrGated = errors.New("sched: device gated for power outage")
 	// ErrDropped: unchecked collection is dropped during an outage.
 	ErrDropped = errors.New("sched: unchecked collection dropped during outage")
+	// ErrSilent: the device failed while others on its interface answered;
+	// its ops fail at once until a probe exchange gets an answer (or the
+	// interface is re-initialised).
+	ErrSilent = errors.New("sched: device silenced: it does not answer while others on its interface do")
 	// ErrPathClosed: the interface was closed by the error-rate watch or a
 	// link failure; Reinit re-opens it.
 	ErrPathClosed = errors.New("sched: IO path closed")
