@@ -18,6 +18,13 @@
 // the Journal. Restore ends the outage; gated devices run again only after
 // Reinit of their interface.
 //
+// Error-rate watch: a sliding window of exchange outcomes per interface
+// closes the path at ErrorThreshold, or at once on a link failure, with an
+// alarm; Reinit re-opens it. When every error in the window came from one
+// device while another on the interface answered, the line works and that
+// device does not: it alone is silenced (ErrSilent at once, no bus time),
+// probed after a back-off that doubles, and back on the first answer.
+//
 // The package imports no other holdup package: IO arrives as Op values
 // that run themselves, and driver errors name their outcome through an
 // IOOutcome() string method (see Classify). It never performs IO itself
