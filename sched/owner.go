@@ -1,6 +1,7 @@
 package sched
 
 import (
+	"sync"
 	"context"
 	"fmt"
 	"sync/atomic"
@@ -49,7 +50,10 @@ type owner struct {
 	epoch       uint64 // outage count last acted on
 	awaiting    map[string]bool
 	lastCollect time.Time
-	readings    map[pointKey]*pointState
+	// readings are written by the owner under rmu and read by Latest
+	// under it from any goroutine.
+	rmu      sync.Mutex
+	readings map[pointKey]*pointState
 	periodic    []*periodic
 	overruns    atomic.Uint64
 
@@ -345,6 +349,12 @@ func (o *owner) silence(d *devInfo, last Outcome, errs int, err error) {
 	o.s.log.Error("device silenced", "interface", o.name, "device", d.Name, "errors", errs, "window", a.Window, "last", last.String(), "probe_in", d.silentFor, "err", err)
 	o.q.removeIf(func(j *job) bool { return j.op.Device == d.Name }, func(j *job) { o.finish(j, Result{}, o.silentErr(d)) })
 	o.depth.Store(int32(o.q.len()))
+	now := time.Now()
+	for k := range o.readings {
+		if k.device == d.Name {
+			o.invalidate(k, now)
+		}
+	}
 	if o.s.cfg.OnAlarm != nil {
 		o.s.cfg.OnAlarm(a)
 	}
@@ -437,6 +447,7 @@ func (o *owner) reinit(ctx context.Context, fn func(context.Context) error) erro
 
 func (o *owner) record(j *job, res Result) {
 	k := pointKey{j.op.Device, j.op.Point}
+	o.rmu.Lock()
 	ps := o.readings[k]
 	if ps == nil {
 		ps = &pointState{}
@@ -444,6 +455,7 @@ func (o *owner) record(j *job, res Result) {
 	}
 	ps.integrity = j.op.Integrity
 	ps.r = Reading{Device: j.op.Device, Point: j.op.Point, Value: res.Value, Time: time.Now()}
+	o.rmu.Unlock()
 	if o.s.cfg.OnReading != nil {
 		o.s.cfg.OnReading(ps.r)
 	}
@@ -456,17 +468,20 @@ func (o *owner) invalidate(k pointKey, now time.Time) {
 	if ps == nil || ps.r.Invalid {
 		return // never read: Latest says invalid already
 	}
+	o.rmu.Lock()
 	ps.r = Reading{Device: k.device, Point: k.point, Invalid: true, Time: now}
+	o.rmu.Unlock()
 	if o.s.cfg.OnReading != nil {
 		o.s.cfg.OnReading(ps.r)
 	}
 }
 
-func (o *owner) latest(device, point string) Reading {
+// latest returns a point's reading and integrity; the caller holds rmu.
+func (o *owner) latest(device, point string) (Reading, Integrity) {
 	if ps := o.readings[pointKey{device, point}]; ps != nil {
-		return ps.r
+		return ps.r, ps.integrity
 	}
-	return Reading{Device: device, Point: point, Invalid: true}
+	return Reading{Device: device, Point: point, Invalid: true}, Checked
 }
 
 func (o *owner) journal(j *job, res Result, err error) {

@@ -320,22 +320,28 @@ func (s *Scheduler) Reinit(ctx context.Context, iface string, reinit func(contex
 }
 
 // Latest returns the latest reading of a point: Invalid when none was
-// taken yet or when its collection stopped for an outage.
+// taken yet, or when there is no current one (see Reading). It never waits
+// for the interface: while its owner is in the middle of an exchange and
+// has not yet acted on an outage, a closure or a silenced or disabled
+// device, the same rules are applied here, so a reading is never reported
+// current after the moment it stopped being so.
 func (s *Scheduler) Latest(ctx context.Context, device, point string) (Reading, error) {
 	d := s.devices[device]
 	if d == nil {
 		return Reading{}, fmt.Errorf("%w %q", ErrUnknownDevice, device)
 	}
-	res := make(chan Reading, 1)
-	if err := d.owner.control(ctx, s.done, func(context.Context) { res <- d.owner.latest(device, point) }); err != nil {
+	if err := ctx.Err(); err != nil {
 		return Reading{}, err
 	}
-	select {
-	case r := <-res:
-		return r, nil
-	case <-ctx.Done():
-		return Reading{}, ctx.Err()
+	o := d.owner
+	o.rmu.Lock()
+	r, integ := o.latest(device, point)
+	o.rmu.Unlock()
+	outage := s.power.Load()&1 != 0
+	if !r.Invalid && ((outage && (d.gated || integ == Unchecked)) || o.closedFlag.Load() || d.silent.Load() || d.disabled.Load()) {
+		r = Reading{Device: device, Point: point, Invalid: true, Time: time.Now()}
 	}
+	return r, nil
 }
 
 // Stats are an interface's counters.
