@@ -1,9 +1,9 @@
 package sched
 
 import (
-	"sync"
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -54,8 +54,8 @@ type owner struct {
 	// under it from any goroutine.
 	rmu      sync.Mutex
 	readings map[pointKey]*pointState
-	periodic    []*periodic
-	overruns    atomic.Uint64
+	periodic []*periodic
+	overruns atomic.Uint64
 
 	// cur is the exchange in progress on a gatable device, for
 	// GateMainsOnly to call off.
