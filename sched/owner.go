@@ -304,8 +304,13 @@ func (o *owner) dispatch(j *job) {
 	o.dispatched.Add(1)
 	outage := o.s.power.Load()&1 != 0
 	oc := Classify(err)
+	probe := d.probing
 	o.probed(d, oc)
-	o.watch(d, oc, err)
+	if !probe || !oc.countsAsError() || oc == LinkDown {
+		// A silenced device's failed probe is its own failure, already
+		// handled by probed; it says nothing more about the interface.
+		o.watch(d, oc, err)
+	}
 	if j.op.Class == Collection && err == nil {
 		o.record(j, res)
 	}

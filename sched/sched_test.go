@@ -777,6 +777,9 @@ func TestSilentDevice(t *testing.T) {
 	if err := do(dead); !errors.Is(err, ErrSilent) {
 		t.Fatalf("after a failed probe: %v, want ErrSilent", err)
 	}
+	if st, _ := s.Stats("rs485"); st.WindowErrors != 0 {
+		t.Errorf("a failed probe counted against the interface: %d errors in its window", st.WindowErrors)
+	}
 	time.Sleep(50 * time.Millisecond) // well within the doubled back-off (200 ms)
 	if err := do(dead); !errors.Is(err, ErrSilent) {
 		t.Fatalf("within the doubled back-off: %v, want ErrSilent", err)
