@@ -206,14 +206,6 @@ func (s consoleState) Devices(ctx context.Context) ([]console.Device, error) {
 
 func (s consoleState) Points(ctx context.Context, device string) ([]console.Point, error) {
 	d := s.d
-	oads := map[string]string{} // device\x00point → uplink OAD
-	for _, c := range d.cfg.Devices {
-		for _, p := range c.Points {
-			if p.UplinkOAD != 0 {
-				oads[c.Name+"\x00"+p.Name] = fmt.Sprintf("%08X", p.UplinkOAD)
-			}
-		}
-	}
 	var out []console.Point
 	found := device == ""
 	for _, dev := range d.devs {
@@ -222,7 +214,10 @@ func (s consoleState) Points(ctx context.Context, device string) ([]console.Poin
 		}
 		found = true
 		for _, p := range dev.Points {
-			cp := console.Point{Device: dev.Name, Name: p.Name, Class: string(p.Class), UplinkOAD: oads[dev.Name+"\x00"+p.Name]}
+			cp := console.Point{Device: dev.Name, Name: p.Name, Class: string(p.Class)}
+			if oad, ok := d.oads[[2]string{dev.Name, p.Name}]; ok {
+				cp.UplinkOAD = fmt.Sprintf("%08X", oad)
+			}
 			if p.Class == devices.ClassCollection {
 				r, err := d.sched.Latest(ctx, dev.Name, p.Name)
 				if err != nil {

@@ -93,7 +93,8 @@ type daemon struct {
 	sched   *sched.Scheduler
 	ac      *proto698.ACClient
 	up      *proto698.Uplink
-	nb      *northbound // the uplink's GET/SET server, filled by buildDevices
+	nb      *northbound          // the uplink's GET/SET server, filled by buildDevices
+	oads    map[[2]string]uint32 // {device, point} → its uplink_oad, from the configuration
 	mod     *hplc.Module
 	modPort hplc.Port
 	modRan  bool
@@ -223,6 +224,20 @@ func (d *daemon) buildUplink() error {
 	return nil
 }
 
+// uplinkOADs maps {device, point} to the uplink_oad the configuration
+// gives it.
+func uplinkOADs(cfg *config.Config) map[[2]string]uint32 {
+	out := map[[2]string]uint32{}
+	for _, c := range cfg.Devices {
+		for _, p := range c.Points {
+			if p.UplinkOAD != 0 {
+				out[[2]string{c.Name, p.Name}] = p.UplinkOAD
+			}
+		}
+	}
+	return out
+}
+
 // exposePoints gives the uplink's server the opened points the
 // configuration names an uplink_oad for (the uplink starts after this).
 func (d *daemon) exposePoints() {
@@ -230,17 +245,9 @@ func (d *daemon) exposePoints() {
 		return
 	}
 	d.nb.sched = d.sched
-	oads := map[string]uint32{}
-	for _, c := range d.cfg.Devices {
-		for _, p := range c.Points {
-			if p.UplinkOAD != 0 {
-				oads[c.Name+"\x00"+p.Name] = p.UplinkOAD
-			}
-		}
-	}
 	for _, dev := range d.devs {
 		for _, p := range dev.Points {
-			if oad, ok := oads[dev.Name+"\x00"+p.Name]; ok {
+			if oad, ok := d.oads[[2]string{dev.Name, p.Name}]; ok {
 				d.nb.points[oad] = nbPoint{drv: d.set.Drivers[dev.Name], p: p}
 			}
 		}
@@ -376,6 +383,7 @@ func (d *daemon) buildDevices() error {
 		return fmt.Errorf("main: scheduler: %w", err)
 	}
 	d.sched = s
+	d.oads = uplinkOADs(d.cfg)
 	d.exposePoints()
 	for _, dev := range d.devs {
 		drv := set.Drivers[dev.Name]

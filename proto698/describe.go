@@ -177,17 +177,13 @@ func DescribeAPDU(a APDU) map[string]any {
 		m["results"] = resultNormals(v.Results)
 		trailer(m, v.ServerTrailer)
 	case *ReportResponseList:
-		m["piid"] = piid(v.PIID)
-		m["oads"] = oads(v.OADs)
-		timeTag(m, v.TimeTag)
+		reportResponse(m, v.PIID, v.OADs, v.TimeTag)
 	case *ReportNotificationRecordList:
 		m["piid_acd"] = piidACD(v.PIID)
 		m["records"] = records(v.Records)
 		trailer(m, v.ServerTrailer)
 	case *ReportResponseRecordList:
-		m["piid"] = piid(v.PIID)
-		m["oads"] = oads(v.OADs)
-		timeTag(m, v.TimeTag)
+		reportResponse(m, v.PIID, v.OADs, v.TimeTag)
 	case *ProxyTransCommandRequest:
 		m["piid"] = piid(v.PIID)
 		m["port"] = v.Port.String()
@@ -285,6 +281,13 @@ func trailer(m map[string]any, t ServerTrailer) {
 		m["follow_report"] = fr
 	}
 	timeTag(m, t.TimeTag)
+}
+
+// reportResponse describes the body the REPORT-Response services share.
+func reportResponse(m map[string]any, p PIID, os []OAD, tt *TimeTag) {
+	m["piid"] = piid(p)
+	m["oads"] = oads(os)
+	timeTag(m, tt)
 }
 
 func resultNormals(rs []ResultNormal) []any {
