@@ -120,7 +120,12 @@ func TestConsoleOnLiveDaemon(t *testing.T) {
 	o.run("power simulate-loss")
 	e := s.wait(t, power.StepModulesInvalid, after)
 	mustContain(t, "status in an outage", o.run("status"), "outage")
-	mustContain(t, "points in an outage", o.run("points sim-plc-meter"), "sim-plc-meter/energy", "invalid", "2F040200", "sim-plc-meter/demand-...", "2F060200")
+	pts := o.run("points sim-plc-meter")
+	mustContain(t, "points in an outage", pts, "sim-plc-meter/energy", "invalid", "2F040200", "sim-plc-meter/demand-...", "2F060200")
+	if strings.Contains(pts, "sim-inverter") {
+		t.Errorf("points sim-plc-meter lists other devices:\n%s", pts)
+	}
+	mustContain(t, "all points", o.run("points"), "sim-inverter/power", "sim-relay/trip", "sim-plc-meter/energy")
 	mustContain(t, "points of an unknown device", o.run("points nope"), `no device "nope"`)
 	mustContain(t, "sched in an outage", o.run("sched"), "outage", "sim-plc-meter")
 	o.run("power simulate-restore")
