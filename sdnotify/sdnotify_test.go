@@ -1,6 +1,7 @@
 package sdnotify
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -125,8 +126,97 @@ func TestWatchdogForAnotherPID(t *testing.T) {
 
 func TestBadWatchdogEnv(t *testing.T) {
 	newFakeSystemd(t, 0)
-	t.Setenv("WATCHDOG_USEC", "soon")
-	if _, err := New(nil); err == nil || !strings.HasPrefix(err.Error(), "sdnotify: ") {
+	for _, env := range [][2]string{
+		{"soon", ""},
+		{"0", ""},
+		{"-5000000", ""},
+		{"99999999999999999999", ""},
+		{"10000000", "init"},
+	} {
+		t.Setenv("WATCHDOG_USEC", env[0])
+		t.Setenv("WATCHDOG_PID", env[1])
+		if _, err := New(nil); err == nil || !strings.HasPrefix(err.Error(), "sdnotify: watchdog settings: WATCHDOG_") {
+			t.Errorf("WATCHDOG_USEC=%q WATCHDOG_PID=%q: err = %v", env[0], env[1], err)
+		}
+	}
+}
+
+func TestWatchdogFromEnv(t *testing.T) {
+	const pid = 4242
+	for _, c := range []struct {
+		usec, pid string
+		want      time.Duration
+		bad       bool
+	}{
+		{usec: "", want: 0},
+		{usec: "", pid: "4242", want: 0},
+		{usec: "30000000", want: 30 * time.Second},
+		{usec: "30000000", pid: "4242", want: 30 * time.Second},
+		{usec: "1", want: time.Microsecond},
+		{usec: "9223372036854775", want: 9223372036854775 * time.Microsecond},
+		{usec: "30000000", pid: "4243", want: 0}, // another process's watchdog
+		{usec: "30000000", pid: "1", want: 0},
+		{usec: "0", bad: true},
+		{usec: "-1", bad: true},
+		{usec: "1.5", bad: true},
+		{usec: "30s", bad: true},
+		{usec: " 30000000", bad: true},
+		{usec: "9223372036854776", bad: true}, // overflows time.Duration
+		{usec: "99999999999999999999", bad: true},
+		{usec: "30000000", pid: "init", bad: true},
+		{usec: "30000000", pid: "-", bad: true},
+	} {
+		got, err := watchdogFromEnv(c.usec, c.pid, pid)
+		if c.bad {
+			if err == nil {
+				t.Errorf("WATCHDOG_USEC=%q WATCHDOG_PID=%q: %v, want an error", c.usec, c.pid, got)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("WATCHDOG_USEC=%q WATCHDOG_PID=%q: %v, %v; want %v", c.usec, c.pid, got, err, c.want)
+		}
+	}
+}
+
+// A NOTIFY_SOCKET starting with '@' names a socket in the abstract
+// namespace, as systemd passes it to services in some containers.
+func TestAbstractSocket(t *testing.T) {
+	name := fmt.Sprintf("holdup-sdnotify-test-%d-%d", os.Getpid(), time.Now().UnixNano())
+	// Listen with the kernel's own spelling (a leading NUL byte), so the
+	// test does not lean on the '@' translation it checks.
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: "\x00" + name, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	t.Setenv("NOTIFY_SOCKET", "@"+name)
+	t.Setenv("WATCHDOG_USEC", "")
+	n, err := New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Status("cold replay"); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Ready(); err != nil {
+		t.Fatal(err)
+	}
+	sd := &fakeSystemd{t: t, conn: conn}
+	for _, want := range []string{"STATUS=cold replay", "READY=1"} {
+		if got := sd.next(time.Second); got != want {
+			t.Fatalf("systemd got %q, want %q", got, want)
+		}
+	}
+}
+
+func TestBadNotifySocket(t *testing.T) {
+	t.Setenv("NOTIFY_SOCKET", "notify.sock") // neither a path nor '@'
+	n, err := New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Ready(); err == nil || !strings.Contains(err.Error(), `sdnotify: send "READY=1": NOTIFY_SOCKET="notify.sock"`) {
 		t.Fatalf("err = %v", err)
 	}
 }
