@@ -99,25 +99,3 @@ func cmdVersion(_ context.Context, _ []string, stdout, _ io.Writer) error {
 	fmt.Fprintf(stdout, "holdup %s\n", version)
 	return nil
 }
-
-func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfg := fs.String("config", "", "configuration file (TOML)")
-	var ro runOptions
-	fs.StringVar(&ro.Console, "console", "", "override console.port: stdio, none or a serial device")
-	fs.StringVar(&ro.SimDir, "sim-dir", "", "[sim] configs only: keep the EEPROM image and data store in `DIR`")
-	fs.StringVar(&ro.SimMaster, "sim-master", "", "[sim] configs only: report to this master station (`host:port`)")
-	fs.BoolVar(&ro.SimControl, "sim-control", false, "[sim] configs only: take mains commands on stdin, stream events as JSON lines on stdout")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *cfg == "" {
-		return fmt.Errorf("%w: -config FILE is required", errUsage)
-	}
-	c, err := loadConfig(*cfg)
-	if err != nil {
-		return err // nothing was started
-	}
-	return runDaemon(ctx, c, ro, os.Stdin, stdout, stderr)
-}

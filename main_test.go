@@ -7,12 +7,18 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"holdup/config"
 	"holdup/eeprom"
+	"holdup/power"
 )
 
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -261,3 +267,79 @@ func TestConfigPartsMatchEEPROM(t *testing.T) {
 		}
 	}
 }
+
+// TestMain lets the test binary stand in for the holdup binary when the
+// scenario starts daemon children (it re-executes itself with
+// HOLDUP_SIM_CHILD=1 and `run …` arguments).
+func TestMain(m *testing.M) {
+	if os.Getenv(simChildEnv) != "" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM) // as main does
+		code := dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
+	os.Exit(m.Run())
+}
+
+func TestRunWithoutEEPROMBus(t *testing.T) {
+	if _, err := os.Stat("/dev/i2c-5"); err == nil {
+		t.Skip("this machine has /dev/i2c-5")
+	}
+	code, _, errOut := run(t, "run", "-config", "deploy/holdup.toml", "-console", "none")
+	if code != 1 || !strings.Contains(errOut, "EEPROM bus /dev/i2c-5") || !strings.Contains(errOut, "deploy/holdup.toml:10") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	code, _, errOut = run(t, "run", "-config", "deploy/holdup.toml", "-sim-control")
+	if code != 2 || !strings.Contains(errOut, "[sim] enabled") {
+		t.Fatalf("sim flag on a real config: exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestSimCommand(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("the full scenario takes ~15 s")
+	}
+	dir := t.TempDir()
+	start := time.Now()
+	code, out, errOut := run(t, "sim", "-dir", dir)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if d := time.Since(start); d > 60*time.Second {
+		t.Errorf("holdup sim took %v (must be under 60 s)", d)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	last := lines[len(lines)-1]
+	m := regexp.MustCompile(`^summary: outages (\d+), warm (\d+), cold (\d+), journaled (\d+), replayed (\d+), rejected (\d+), lost (\d+)$`).FindStringSubmatch(last)
+	if m == nil {
+		t.Fatalf("last line %q", last)
+	}
+	n := make([]int, 8)
+	for i := 1; i < 8; i++ {
+		n[i], _ = strconv.Atoi(m[i])
+	}
+	if n[1] != 2 || n[2] != 1 || n[3] != 1 || n[4] < 10 || n[5] != n[4] || n[6] != 0 || n[7] != 0 {
+		t.Fatalf("summary %q", last)
+	}
+	// The master station saw the outages' invalid values: NULL on GET of
+	// the mains-only meter (the scenario checks each answer) and in the
+	// data reports the outages sent at once.
+	if c := strings.Count(out, "sim-plc-meter/energy: NULL (invalid)"); c != 2 {
+		t.Errorf("master read the mains-only meter as NULL %d times, want 2 (once per outage)", c)
+	}
+	if dm := regexp.MustCompile(`(\d+) data reports, (\d+) with invalid \(NULL\) values`).FindStringSubmatch(out); dm == nil || dm[2] == "0" {
+		t.Errorf("no data report with invalid values: %v", dm)
+	}
+	for _, step := range []power.Step{power.StepColdStart, power.StepReinit, power.StepCompletion} {
+		if !strings.Contains(out, string(step)) {
+			t.Errorf("timeline lacks %q", step)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "eeprom.bin")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestChildStopsOnSignal: a daemon child stops cleanly on SIGTERM (as
+// systemd stops it) while its controller keeps the control pipe open.

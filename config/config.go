@@ -83,6 +83,20 @@ type Serial struct {
 	StopBits int    // 1 or 2, default 1
 }
 
+// ParityLetter is the parity as serial drivers name it: "N", "E" or "O"
+// ("" when unset).
+func (s Serial) ParityLetter() string {
+	switch s.Parity {
+	case "even":
+		return "E"
+	case "odd":
+		return "O"
+	case "none":
+		return "N"
+	}
+	return ""
+}
+
 // ACSampling is the DL/T 698.45 AC-sampling unit that confirms voltages
 // (proto698.ACClientConfig).
 type ACSampling struct {

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"fmt"
@@ -12,29 +12,29 @@ import (
 	"holdup/proto698"
 )
 
-// realHardware reaches a terminal's parts: the power-fail line through the
+// RealHardware reaches a terminal's parts: the power-fail line through the
 // GPIO character device, the EEPROM through i2c-dev, serial ports through
 // go.bug.st/serial, the supercap through IIO sysfs.
-func realHardware() *hardware {
-	return &hardware{
-		name: "terminal",
-		openLine: func(cfg config.Power, h power.EdgeHandler, log *slog.Logger) (power.Line, error) {
+func RealHardware() *Hardware {
+	return &Hardware{
+		Name: "terminal",
+		OpenLine: func(cfg config.Power, h power.EdgeHandler, log *slog.Logger) (power.Line, error) {
 			return power.OpenGPIOLine(power.GPIOConfig{
 				Chip: cfg.FailLine.Chip, Offset: cfg.FailLine.Offset, Name: cfg.FailLine.Name,
 				ActiveHigh: !cfg.FailLine.ActiveLow, Debounce: cfg.Debounce, Consumer: "holdup-power-fail",
 			}, h, log.With("part", "power-fail-line"))
 		},
-		openEEPROM: func(cfg config.EEPROM) (eeprom.Bus, func() error, error) {
+		OpenEEPROM: func(cfg config.EEPROM) (eeprom.Bus, func() error, error) {
 			b, err := eeprom.OpenDevBus(cfg.Bus)
 			if err != nil {
 				return nil, nil, err
 			}
 			return b, b.Close, nil
 		},
-		openSerial698: func(s config.Serial) (acPort, error) {
-			return proto698.OpenSerial(proto698.SerialConfig{Path: s.Port, Baud: s.Baud, Parity: parityLetter(s.Parity)})
+		OpenSerial698: func(s config.Serial) (ACPort, error) {
+			return proto698.OpenSerial(proto698.SerialConfig{Path: s.Port, Baud: s.Baud, Parity: s.ParityLetter()})
 		},
-		openHPLC: func(cfg config.HPLC) (hplc.Port, hplc.ResetLine, func() error, error) {
+		OpenHPLC: func(cfg config.HPLC) (hplc.Port, hplc.ResetLine, func() error, error) {
 			port, err := hplc.OpenSerial(cfg.Port, cfg.Baud)
 			if err != nil {
 				return nil, nil, nil, err
@@ -53,8 +53,8 @@ func realHardware() *hardware {
 			}
 			return port, l, l.Close, nil
 		},
-		stat: devices.OSStat,
-		supercap: func(cfg config.Power) (power.SupercapReader, error) {
+		Stat: devices.OSStat,
+		Supercap: func(cfg config.Power) (power.SupercapReader, error) {
 			return power.IIOVoltage(cfg.Supercap.IIODevice, cfg.Supercap.Channel, cfg.Supercap.Divider)
 		},
 	}

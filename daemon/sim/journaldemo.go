@@ -1,9 +1,12 @@
-package main
+package sim
+
+// The journal power-cut demo (`holdup sim -scenario journal`): concurrent
+// appends to a simulated EEPROM, a power cut in the middle of a page
+// write, remount, replay, what survived.
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -16,80 +19,11 @@ import (
 	"holdup/store"
 )
 
-// cmdSim runs the main job on simulated hardware: by default the outage
-// scenario (the daemon as a child process on the simulated rig: normal →
-// loss → warm restore → loss → capacitor runs out → cold start → replay);
-// with -scenario journal the journal demo (append from concurrent
-// producers, cut power in the middle of a page write, remount, replay).
-func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	scenario := fs.String("scenario", "outage", "what to run: outage (the daemon through outages) or journal (the journal power-cut demo)")
-	cfgPath := fs.String("config", "testdata/sim.toml", "outage: the sim configuration")
-	verbose := fs.Bool("v", false, "outage: copy the daemon's logs to stderr")
-	dir := fs.String("dir", "sim-out", "directory for the simulated EEPROM image (and the data store and logs)")
-	records := fs.Int("records", 200, "journal: records to append before the cut")
-	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "journal: seed for the cut point and torn bytes")
-	torn := fs.String("torn", "random", "journal: what the page being written at the cut holds: old, new or random")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	switch *scenario {
-	case "journal":
-		mode, err := eeprom.ParseTornMode(*torn)
-		if err != nil {
-			return fmt.Errorf("%w: %v", errUsage, err)
-		}
-		return journalDemo(ctx, *dir, *records, *seed, mode, stdout)
-	case "outage":
-		return simOutage(ctx, *cfgPath, *dir, *verbose, stdout)
-	}
-	return fmt.Errorf("%w: -scenario %q: want outage or journal", errUsage, *scenario)
-}
-
-// simOutage runs the outage scenario and prints its timeline and summary.
-func simOutage(ctx context.Context, cfgPath, dir string, verbose bool, stdout io.Writer) error {
-	cfg, err := loadConfig(cfgPath)
-	if err != nil {
-		return err
-	}
-	if !cfg.Sim.Enabled {
-		return fmt.Errorf("%w: %s has no [sim] enabled = true", errUsage, cfgPath)
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return err
-	}
-	t0 := time.Now()
-	s := &session{exe: exe, env: []string{simChildEnv + "=1"}, config: cfgPath, dir: abs, out: stdout, verbose: verbose}
-	r, err := runScenario(ctx, s)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "master station: %d power-off and %d power-on reports (event numbers %v / %v); %d data reports, %d with invalid (NULL) values\n",
-		r.MasterOff, r.MasterOn, r.OffSeqs, r.OnSeqs, r.DataReports, r.DataReportsNull)
-	fmt.Fprintf(stdout, "data store %s: %d outages; EEPROM image %s; daemon logs %s/run-*.log; %v\n",
-		filepath.Join(abs, "data.db"), r.Outages, filepath.Join(abs, "eeprom.bin"), abs, time.Since(t0).Round(time.Millisecond))
-	fmt.Fprintln(stdout, r.breakdown())
-	fmt.Fprintln(stdout, r.summary())
-	if r.Lost > 0 {
-		return errors.New("acknowledged journal records are missing from the data store")
-	}
-	return nil
-}
-
-// simChildEnv marks a daemon child started by the scenario (tests use it
-// to run the test binary as holdup).
-const simChildEnv = "HOLDUP_SIM_CHILD"
-
-func journalDemo(ctx context.Context, dir string, n int, seed uint64, mode eeprom.TornMode, out io.Writer) error {
+// JournalDemo appends n records from concurrent producers to a simulated
+// AT24C256 image in dir, cuts power during a page write (seeded; the torn
+// page holds old, new or random bytes as mode says), remounts and replays,
+// and prints what survived to out.
+func JournalDemo(ctx context.Context, dir string, n int, seed uint64, mode eeprom.TornMode, out io.Writer) error {
 	part, _ := eeprom.LookupPart("at24c256")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 // The protocol clients the devices package drives (DL/T 698.45 through
 // proto698, DL/T 645 meters through the HPLC module), and the mapping of
@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"sync"
 	"time"
 
@@ -29,12 +28,12 @@ import (
 // re-initialised).
 type busPort struct {
 	mu   sync.Mutex
-	p    acPort // nil while closed
-	open func() (acPort, error)
+	p    ACPort // nil while closed
+	open func() (ACPort, error)
 	name string
 }
 
-func (b *busPort) port() (acPort, error) {
+func (b *busPort) port() (ACPort, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.p == nil {
@@ -152,7 +151,7 @@ func (d *dlt698Client) Set(ctx context.Context, addr []byte, oad uint32, v float
 	d.mu.Unlock()
 	if !known {
 		if _, err := d.Get(ctx, addr, oad); err != nil {
-			return fmt.Errorf("main: SET of 698 attribute %08X: reading its data type first: %w", oad, err)
+			return fmt.Errorf("daemon: SET of 698 attribute %08X: reading its data type first: %w", oad, err)
 		}
 		d.mu.Lock()
 		like, known = d.types[oad]
@@ -361,7 +360,7 @@ func (h hplcClient) Read(ctx context.Context, node, item []byte) (devices.Value,
 	req := dlt645.NewRead(addr, di)
 	frame, err := req.Encode()
 	if err != nil {
-		return devices.Value{}, fmt.Errorf("main: hplc read %s: %w", di, err)
+		return devices.Value{}, fmt.Errorf("daemon: hplc read %s: %w", di, err)
 	}
 	ans, err := h.m.MonitorNode(ctx, hplc.Addr(addr), frame)
 	if err != nil {
@@ -419,7 +418,7 @@ func deviceConfig(d config.Device, mod *config.HPLC) devices.Device {
 		Name: d.Name, Driver: devices.DriverName(d.Driver), Unit: d.Unit, Address: d.Address,
 		MainsOnly: d.MainsOnly, DrawMW: d.DrawMW,
 		Port: d.Serial.Port, Baud: d.Serial.Baud, DataBits: d.Serial.DataBits, StopBits: d.Serial.StopBits,
-		Parity: parityLetter(d.Serial.Parity), Timeout: duration(d.Timeout),
+		Parity: d.Serial.ParityLetter(), Timeout: duration(d.Timeout),
 	}
 	switch d.Driver {
 	case config.DriverModbusTCP:
@@ -446,18 +445,6 @@ func deviceConfig(d config.Device, mod *config.HPLC) devices.Device {
 		out.Points = append(out.Points, q)
 	}
 	return out
-}
-
-func parityLetter(p string) string {
-	switch strings.ToLower(p) {
-	case "even":
-		return "E"
-	case "odd":
-		return "O"
-	case "none":
-		return "N"
-	}
-	return ""
 }
 
 func duration(d time.Duration) devices.Duration {

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 // The small adapters between packages: each one maps an interface a
 // package defines (power.Gate, power.Journal, sched.Journal,
@@ -28,17 +28,6 @@ import (
 // errNoDataStore is returned by the recovery path while the data store
 // could not be opened: the journal keeps the records until it can.
 var errNoDataStore = errors.New("data store unavailable: journal records are kept until it opens")
-
-// journalEvent is one record the EEPROM journal acknowledged (durable).
-type journalEvent struct {
-	JournalID string
-	Seq       uint64
-	Record    store.Record
-}
-
-// journalObserver is told of every acknowledged append (the sim's
-// scenario uses it to know what must reach the data store). Nil: none.
-type journalObserver func(journalEvent)
 
 // --- critical records: sched → store ---
 
@@ -113,14 +102,14 @@ func clip(s string, n int) string {
 type journal struct {
 	j       *store.Journal
 	id      string
-	observe journalObserver
+	observe func(JournalEvent)
 
 	mu       sync.Mutex
 	beginSeq map[int64]uint64 // outage-begin time (ms) → journal sequence
 	endSeq   map[int64]uint64 // outage-begin time (ms) → sequence of its end record
 }
 
-func newJournal(j *store.Journal, observe journalObserver) *journal {
+func newJournal(j *store.Journal, observe func(JournalEvent)) *journal {
 	return &journal{j: j, id: j.MountReport().ID, observe: observe,
 		beginSeq: map[int64]uint64{}, endSeq: map[int64]uint64{}}
 }
@@ -142,7 +131,7 @@ func (a *journal) append(ctx context.Context, rec store.Record) (uint64, error) 
 	}
 	if a.observe != nil {
 		rec.Seq = seq
-		a.observe(journalEvent{JournalID: a.id, Seq: seq, Record: rec})
+		a.observe(JournalEvent{JournalID: a.id, Seq: seq, Record: rec})
 	}
 	return seq, nil
 }
@@ -151,10 +140,10 @@ func (a *journal) append(ctx context.Context, rec store.Record) (uint64, error) 
 func (a *journal) Append(ctx context.Context, c sched.CriticalRecord) error {
 	rec := criticalRecord(c)
 	if err := rec.Validate(); err != nil {
-		return fmt.Errorf("main: critical record of %s/%s: %w", c.Device, c.Point, err)
+		return fmt.Errorf("daemon: critical record of %s/%s: %w", c.Device, c.Point, err)
 	}
 	if _, err := a.append(ctx, rec); err != nil {
-		return fmt.Errorf("main: journal critical record of %s/%s: %w", c.Device, c.Point, err)
+		return fmt.Errorf("daemon: journal critical record of %s/%s: %w", c.Device, c.Point, err)
 	}
 	return nil
 }
@@ -343,7 +332,7 @@ func (r recoverer) Pending(ctx context.Context) (int, error) {
 
 func (r recoverer) Replay(ctx context.Context) (power.ReplayResult, error) {
 	if r.r == nil {
-		return power.ReplayResult{}, fmt.Errorf("main: replay: %w", errNoDataStore)
+		return power.ReplayResult{}, fmt.Errorf("daemon: replay: %w", errNoDataStore)
 	}
 	c, err := r.r.Replay(ctx)
 	return power.ReplayResult{Replayed: c.Replayed, Rejected: c.Rejected, Duplicate: c.Duplicate}, err
@@ -362,14 +351,14 @@ func (o outageLog) Record(ctx context.Context, r power.OutageRecord) error {
 		o.observe(r)
 	}
 	if o.d == nil {
-		return fmt.Errorf("main: outage log: %w", errNoDataStore)
+		return fmt.Errorf("daemon: outage log: %w", errNoDataStore)
 	}
 	so := storeOutage(r)
 	if o.j != nil {
 		if from, to, ok := o.j.span(r.Begin); ok {
 			n, err := o.d.CountBetween(o.j.id, from, to)
 			if err != nil {
-				return fmt.Errorf("main: outage log: count journaled records: %w", err)
+				return fmt.Errorf("daemon: outage log: count journaled records: %w", err)
 			}
 			so.Journaled = n
 		}

@@ -1,37 +1,67 @@
-package main
+package sim
 
 import (
 	"context"
+	"flag"
+	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"holdup/config"
+	"holdup/daemon"
 	"holdup/power"
 	"holdup/proto698"
 	"holdup/store"
 )
 
+// simChildEnv marks a daemon child the scenario tests start: the test
+// binary then stands in for `holdup run` (main's TestMain does the same for
+// the holdup binary's own tests).
+const simChildEnv = "HOLDUP_SIM_CHILD"
+
 // TestMain lets the test binary stand in for the holdup binary when the
 // scenario starts daemon children (it re-executes itself with
-// HOLDUP_SIM_CHILD=1 and `run …` arguments).
+// HOLDUP_SIM_CHILD=1 and `run -config … -sim-dir … -sim-master … -sim-control`).
 func TestMain(m *testing.M) {
 	if os.Getenv(simChildEnv) != "" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM) // as main does
-		code := dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr)
+		err := runChild(ctx, os.Args[1:])
 		stop()
-		os.Exit(code)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "holdup run:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
 
-// newSession returns a scenario session on a fresh state directory with a
-// master station simulator the children report to.
+// runChild is `holdup run` on a [sim] configuration, as main parses it.
+func runChild(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "run" {
+		return fmt.Errorf("child: want run …, got %q", args)
+	}
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	path := fs.String("config", "", "")
+	var ro RunOptions
+	fs.StringVar(&ro.Dir, "sim-dir", "", "")
+	fs.StringVar(&ro.Master, "sim-master", "", "")
+	fs.BoolVar(&ro.Control, "sim-control", false, "")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	ro.Daemon = daemon.Options{Log: os.Stderr}
+	return Run(ctx, cfg, ro, os.Stdin, os.Stdout)
+}
+
 func newSession(t *testing.T) (*session, *proto698.MasterSim, *strings.Builder) {
 	t.Helper()
 	exe, err := os.Executable()
@@ -48,7 +78,7 @@ func newSession(t *testing.T) (*session, *proto698.MasterSim, *strings.Builder) 
 	go drainMaster(ctx, master)
 	t.Cleanup(func() { cancel(); <-done })
 	out := &strings.Builder{}
-	s := &session{exe: exe, env: []string{simChildEnv + "=1"}, config: "testdata/sim.toml", dir: t.TempDir(), master: master.Addr(), out: out}
+	s := &session{exe: exe, env: []string{simChildEnv + "=1"}, config: simConfig, dir: t.TempDir(), master: master.Addr(), out: out}
 	t.Cleanup(s.close)
 	return s, master, out
 }
@@ -215,54 +245,6 @@ func TestScenarioColdStart(t *testing.T) {
 
 // TestSimCommand runs `holdup sim` end to end: the summary line, lost 0,
 // and the counts agree with the scenario (2 outages, 1 warm, 1 cold).
-func TestSimCommand(t *testing.T) {
-	t.Parallel()
-	if testing.Short() {
-		t.Skip("the full scenario takes ~15 s")
-	}
-	dir := t.TempDir()
-	start := time.Now()
-	code, out, errOut := run(t, "sim", "-dir", dir)
-	if code != 0 {
-		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
-	}
-	if d := time.Since(start); d > 60*time.Second {
-		t.Errorf("holdup sim took %v (must be under 60 s)", d)
-	}
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	last := lines[len(lines)-1]
-	m := regexp.MustCompile(`^summary: outages (\d+), warm (\d+), cold (\d+), journaled (\d+), replayed (\d+), rejected (\d+), lost (\d+)$`).FindStringSubmatch(last)
-	if m == nil {
-		t.Fatalf("last line %q", last)
-	}
-	n := make([]int, 8)
-	for i := 1; i < 8; i++ {
-		n[i], _ = strconv.Atoi(m[i])
-	}
-	if n[1] != 2 || n[2] != 1 || n[3] != 1 || n[4] < 10 || n[5] != n[4] || n[6] != 0 || n[7] != 0 {
-		t.Fatalf("summary %q", last)
-	}
-	// The master station saw the outages' invalid values: NULL on GET of
-	// the mains-only meter (the scenario checks each answer) and in the
-	// data reports the outages sent at once.
-	if c := strings.Count(out, "sim-plc-meter/energy: NULL (invalid)"); c != 2 {
-		t.Errorf("master read the mains-only meter as NULL %d times, want 2 (once per outage)", c)
-	}
-	if dm := regexp.MustCompile(`(\d+) data reports, (\d+) with invalid \(NULL\) values`).FindStringSubmatch(out); dm == nil || dm[2] == "0" {
-		t.Errorf("no data report with invalid values: %v", dm)
-	}
-	for _, step := range []power.Step{power.StepColdStart, power.StepReinit, power.StepCompletion} {
-		if !strings.Contains(out, string(step)) {
-			t.Errorf("timeline lacks %q", step)
-		}
-	}
-	if _, err := os.Stat(filepath.Join(dir, "eeprom.bin")); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// TestChildStopsOnSignal: a daemon child stops cleanly on SIGTERM (as
-// systemd stops it) while its controller keeps the control pipe open.
 func TestChildStopsOnSignal(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

@@ -1,4 +1,4 @@
-package main
+package sim
 
 // The scripted sim scenario. The daemon runs as a child process
 // (`holdup run -config … -sim-control`) on the simulated hardware inside
@@ -118,7 +118,7 @@ func (s *session) start(ctx context.Context) error {
 	}()
 	if err := <-started; err != nil {
 		logf.Close()
-		return fmt.Errorf("main: sim: start daemon: %w", err)
+		return fmt.Errorf("sim: start daemon: %w", err)
 	}
 	s.child = c
 	s.say("run %d: holdup run -config %s (pid %d)", s.runs, s.config, cmd.Process.Pid)
@@ -157,12 +157,12 @@ func (s *session) wait(ctx context.Context, d time.Duration, what string, pred f
 		case <-ctx.Done():
 			return simEvent{}, ctx.Err()
 		case <-t.C:
-			return simEvent{}, fmt.Errorf("main: sim: run %d: no %s within %v (log: %s)", s.runs, what, d, s.child.log.Name())
+			return simEvent{}, fmt.Errorf("sim: run %d: no %s within %v (log: %s)", s.runs, what, d, s.child.log.Name())
 		case e, ok := <-s.child.events:
 			if !ok {
 				<-s.child.done
 				err := s.child.err
-				return simEvent{}, fmt.Errorf("main: sim: run %d: daemon exited (%v) before %s (log: %s)", s.runs, err, what, s.child.log.Name())
+				return simEvent{}, fmt.Errorf("sim: run %d: daemon exited (%v) before %s (log: %s)", s.runs, err, what, s.child.log.Name())
 			}
 			s.handle(e)
 			if pred(e) {
@@ -181,14 +181,14 @@ func (s *session) waitStep(ctx context.Context, step power.Step, d time.Duration
 // command sends one command and waits for its result.
 func (s *session) command(ctx context.Context, cmd string) error {
 	if _, err := fmt.Fprintln(s.child.in, cmd); err != nil {
-		return fmt.Errorf("main: sim: send %q: %w", cmd, err)
+		return fmt.Errorf("sim: send %q: %w", cmd, err)
 	}
 	e, err := s.wait(ctx, 10*time.Second, "answer to "+cmd, func(e simEvent) bool { return e.Ev == "done" && e.Cmd == cmd })
 	if err != nil {
 		return err
 	}
 	if e.Err != "" {
-		return fmt.Errorf("main: sim: %s: %s", cmd, e.Err)
+		return fmt.Errorf("sim: %s: %s", cmd, e.Err)
 	}
 	return nil
 }
@@ -219,7 +219,7 @@ func (s *session) reap(ctx context.Context) error {
 	s.child.in.Close()
 	s.child.log.Close()
 	if err != nil && !isKilled(err) {
-		return fmt.Errorf("main: sim: run %d: %w (log: %s)", s.runs, err, s.child.log.Name())
+		return fmt.Errorf("sim: run %d: %w (log: %s)", s.runs, err, s.child.log.Name())
 	}
 	return ctx.Err()
 }
@@ -322,15 +322,15 @@ func (s *session) masterReads(ctx context.Context, outage bool) error {
 			time.Sleep(100 * time.Millisecond) // logging in, or the first collection not yet done
 		}
 		if err != nil {
-			return fmt.Errorf("main: sim: master GET %s (%s): %w", p.oad, p.name, err)
+			return fmt.Errorf("sim: master GET %s (%s): %w", p.oad, p.name, err)
 		}
 		_, null := d.(proto698.Null)
 		s.say("master GET %s %s: %s", p.oad, p.name, dataText(d))
 		switch {
 		case outage && p.stopsInOutage && !null:
-			return fmt.Errorf("main: sim: %s: the master read %s during the outage, want NULL (its collection stopped)", p.name, dataText(d))
+			return fmt.Errorf("sim: %s: the master read %s during the outage, want NULL (its collection stopped)", p.name, dataText(d))
 		case !(outage && p.stopsInOutage) && null:
-			return fmt.Errorf("main: sim: %s: the master read NULL, want a current value", p.name)
+			return fmt.Errorf("sim: %s: the master read NULL, want a current value", p.name)
 		}
 	}
 	return nil
@@ -501,4 +501,49 @@ func (r *scenarioResult) breakdown() string {
 	}
 	return fmt.Sprintf("journaled records: %d control, %d collection, %d outage begin/end; %d of %d in the data store",
 		kinds[store.BusinessControl.String()], kinds[store.BusinessCollection.String()], kinds[store.BusinessEvent.String()], stored, len(r.Stored))
+}
+
+// ScenarioOptions say how OutageScenario starts its daemon children.
+type ScenarioOptions struct {
+	// Exe is the holdup binary the children run (`Exe run -config …`).
+	Exe string
+	// Env is added to the children's environment.
+	Env []string
+	// Config is the [sim] configuration file.
+	Config string
+	// Dir holds the EEPROM image, the data store and the children's logs.
+	Dir string
+	// Verbose copies the children's logs to stderr.
+	Verbose bool
+}
+
+// OutageScenario runs the scripted outage scenario (`holdup sim`): normal →
+// loss → warm restore → loss → capacitor runs out (SIGKILL) → cold start →
+// replay, printing the timeline, what the master station received and the
+// summary line to out. It fails when an acknowledged journal record is
+// missing from the data store.
+func OutageScenario(ctx context.Context, o ScenarioOptions, out io.Writer) error {
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	s := &session{exe: o.Exe, env: o.Env, config: o.Config, dir: abs, out: out, verbose: o.Verbose}
+	r, err := runScenario(ctx, s)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "master station: %d power-off and %d power-on reports (event numbers %v / %v); %d data reports, %d with invalid (NULL) values\n",
+		r.MasterOff, r.MasterOn, r.OffSeqs, r.OnSeqs, r.DataReports, r.DataReportsNull)
+	fmt.Fprintf(out, "data store %s: %d outages; EEPROM image %s; daemon logs %s/run-*.log; %v\n",
+		filepath.Join(abs, "data.db"), r.Outages, filepath.Join(abs, "eeprom.bin"), abs, time.Since(t0).Round(time.Millisecond))
+	fmt.Fprintln(out, r.breakdown())
+	fmt.Fprintln(out, r.summary())
+	if r.Lost > 0 {
+		return errors.New("acknowledged journal records are missing from the data store")
+	}
+	return nil
 }

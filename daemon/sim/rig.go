@@ -1,4 +1,12 @@
-package main
+// Package sim is holdup's simulated terminal: the rig (every part of the
+// hardware replaced by a simulator that keeps the real part's rules), the
+// sim-control protocol that `holdup run -sim-control` speaks on its
+// standard input and output, the scripted outage scenario `make sim` runs
+// against daemon children, and the journal power-cut demo.
+//
+// Production code never imports this package: the daemon takes the rig's
+// Hardware like any other.
+package sim
 
 // The simulated hardware `holdup sim` (and `holdup run` on a config with
 // [sim] enabled) runs the daemon on: the same assembly as on a terminal,
@@ -17,6 +25,7 @@ import (
 	"time"
 
 	"holdup/config"
+	"holdup/daemon"
 	"holdup/devices"
 	"holdup/eeprom"
 	"holdup/hplc"
@@ -24,15 +33,15 @@ import (
 	"holdup/proto698"
 )
 
-// rigOptions adjust the rig.
-type rigOptions struct {
+// RigOptions adjust the rig.
+type RigOptions struct {
 	// Master is a master station to report to; empty starts one on
 	// loopback inside the rig.
 	Master string
 }
 
 // rig is the simulated hardware of one daemon process.
-type rig struct {
+type Rig struct {
 	cfg    *config.Config
 	log    *slog.Logger
 	cancel context.CancelFunc
@@ -50,18 +59,18 @@ type rig struct {
 	line *power.SimLine
 }
 
-// newRig starts the simulators the configuration names and points the
+// NewRig starts the simulators the configuration names and points the
 // configuration's uplink at the simulated master station.
-func newRig(ctx context.Context, cfg *config.Config, opts rigOptions, log *slog.Logger) (r *rig, err error) {
+func NewRig(ctx context.Context, cfg *config.Config, opts RigOptions, log *slog.Logger) (r *Rig, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	r = &rig{cfg: cfg, log: log.With("part", "rig"), cancel: cancel, ports: map[string]string{},
+	r = &Rig{cfg: cfg, log: log.With("part", "rig"), cancel: cancel, ports: map[string]string{},
 		chips: map[string]*devices.SimChip{}, slaves: map[string]*devices.SimSlave{}}
 	defer func() {
 		if err != nil {
-			r.close()
+			r.Close()
 		}
 	}()
 	nominal := cfg.Power.NominalV
@@ -74,12 +83,12 @@ func newRig(ctx context.Context, cfg *config.Config, opts rigOptions, log *slog.
 		}
 		addr, err := proto698.ParseAddress(proto698.AddrSingle, address)
 		if err != nil {
-			return fmt.Errorf("main: sim: 698 unit on %s: address %q: %w", port, address, err)
+			return fmt.Errorf("sim: 698 unit on %s: address %q: %w", port, address, err)
 		}
 		s, err := proto698.NewACSim(proto698.ACSimConfig{Addr: addr, Baud: baud, Voltages: [3]float64{nominal, nominal, nominal},
 			LostMode: proto698.LostZero, ResidualVolts: 1.5}, r.log.With("sim", port))
 		if err != nil {
-			return fmt.Errorf("main: sim: 698 unit on %s: %w", port, err)
+			return fmt.Errorf("sim: 698 unit on %s: %w", port, err)
 		}
 		r.ports[port] = s.Path()
 		r.acs = append(r.acs, s)
@@ -110,7 +119,7 @@ func newRig(ctx context.Context, cfg *config.Config, opts rigOptions, log *slog.
 			s := devices.NewSimSlave(byte(unit), 256, d.Serial.Baud)
 			path, wait, err := devices.ServePTY(ctx, s)
 			if err != nil {
-				return nil, fmt.Errorf("main: sim: modbus slave for %q: %w", d.Name, err)
+				return nil, fmt.Errorf("sim: modbus slave for %q: %w", d.Name, err)
 			}
 			r.ports[d.Serial.Port] = path
 			r.slaves[d.Name] = s
@@ -125,7 +134,7 @@ func newRig(ctx context.Context, cfg *config.Config, opts rigOptions, log *slog.
 	if h := cfg.HPLC; h != nil {
 		pty, err := hplc.OpenSimPTY()
 		if err != nil {
-			return nil, fmt.Errorf("main: sim: HPLC module pty: %w", err)
+			return nil, fmt.Errorf("sim: HPLC module pty: %w", err)
 		}
 		r.hpty = pty
 		// The module was in service before: its parameter area holds the
@@ -137,7 +146,7 @@ func newRig(ctx context.Context, cfg *config.Config, opts rigOptions, log *slog.
 			if d.Driver == config.DriverHPLC && d.Enabled {
 				a, err := hplc.ParseAddr(d.Address)
 				if err != nil {
-					return nil, fmt.Errorf("main: sim: meter %q: %w", d.Name, err)
+					return nil, fmt.Errorf("sim: meter %q: %w", d.Name, err)
 				}
 				meters[a] = hplc.SimMeter{Voltage: [3]float64{nominal, nominal, nominal}, Current: [3]float64{1.5, 1.5, 1.5}, ForwardEnergy: 1234.56}
 				nodes = append(nodes, hplc.Node{Addr: a, Protocol: hplc.ProtoDLT645_2007})
@@ -162,7 +171,7 @@ func newRig(ctx context.Context, cfg *config.Config, opts rigOptions, log *slog.
 		} else {
 			m, err := proto698.NewMasterSim("127.0.0.1:0", time.Local, r.log.With("sim", "master"))
 			if err != nil {
-				return nil, fmt.Errorf("main: sim: master station: %w", err)
+				return nil, fmt.Errorf("sim: master station: %w", err)
 			}
 			r.master = m
 			cfg.Uplink.Master = m.Addr()
@@ -185,7 +194,7 @@ func drainMaster(ctx context.Context, m *proto698.MasterSim) {
 	}
 }
 
-func (r *rig) goRun(ctx context.Context, run func(context.Context) error) {
+func (r *Rig) goRun(ctx context.Context, run func(context.Context) error) {
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
@@ -196,7 +205,7 @@ func (r *rig) goRun(ctx context.Context, run func(context.Context) error) {
 }
 
 // close stops every simulator and waits for them.
-func (r *rig) close() {
+func (r *Rig) Close() {
 	r.cancel()
 	r.wg.Wait()
 	if r.hpty != nil {
@@ -207,7 +216,7 @@ func (r *rig) close() {
 // setMains cuts or restores the simulated mains: the phase voltages fall
 // (or rise) first, then the supervisor's power-fail output follows, as on
 // a terminal.
-func (r *rig) setMains(present bool) error {
+func (r *Rig) SetMains(present bool) error {
 	r.mu.Lock()
 	line := r.line
 	r.mu.Unlock()
@@ -220,7 +229,7 @@ func (r *rig) setMains(present bool) error {
 		return nil
 	}
 	if line == nil {
-		return errors.New("main: sim: power-fail line not open")
+		return errors.New("sim: power-fail line not open")
 	}
 	if present {
 		return line.Restore()
@@ -228,8 +237,8 @@ func (r *rig) setMains(present bool) error {
 	return line.Fail()
 }
 
-// hardware returns the daemon's view of the simulated parts.
-func (r *rig) hardware() *hardware {
+// Hardware returns the daemon's view of the simulated parts.
+func (r *Rig) Hardware() *daemon.Hardware {
 	openPort := func(port string) (string, error) {
 		p, ok := r.ports[port]
 		if !ok {
@@ -237,11 +246,11 @@ func (r *rig) hardware() *hardware {
 		}
 		return p, nil
 	}
-	real := realHardware()
-	hw := &hardware{
-		name: "simulated",
-		sim:  r,
-		openLine: func(cfg config.Power, h power.EdgeHandler, _ *slog.Logger) (power.Line, error) {
+	real := daemon.RealHardware()
+	hw := &daemon.Hardware{
+		Name:  "simulated",
+		Mains: r,
+		OpenLine: func(cfg config.Power, h power.EdgeHandler, _ *slog.Logger) (power.Line, error) {
 			initial := 0 // active high: low means mains present
 			if cfg.FailLine.ActiveLow {
 				initial = 1
@@ -255,7 +264,7 @@ func (r *rig) hardware() *hardware {
 			r.mu.Unlock()
 			return l, nil
 		},
-		openEEPROM: func(cfg config.EEPROM) (eeprom.Bus, func() error, error) {
+		OpenEEPROM: func(cfg config.EEPROM) (eeprom.Bus, func() error, error) {
 			part, err := eeprom.LookupPart(cfg.Part.Name)
 			if err != nil {
 				return nil, nil, err
@@ -269,14 +278,14 @@ func (r *rig) hardware() *hardware {
 			}
 			return s, s.Close, nil
 		},
-		openSerial698: func(s config.Serial) (acPort, error) {
+		OpenSerial698: func(s config.Serial) (daemon.ACPort, error) {
 			p, err := openPort(s.Port)
 			if err != nil {
 				return nil, err
 			}
-			return proto698.OpenSerial(proto698.SerialConfig{Path: p, Baud: s.Baud, Parity: parityLetter(s.Parity)})
+			return proto698.OpenSerial(proto698.SerialConfig{Path: p, Baud: s.Baud, Parity: s.ParityLetter()})
 		},
-		openHPLC: func(cfg config.HPLC) (hplc.Port, hplc.ResetLine, func() error, error) {
+		OpenHPLC: func(cfg config.HPLC) (hplc.Port, hplc.ResetLine, func() error, error) {
 			p, err := openPort(cfg.Port)
 			if err != nil {
 				return nil, nil, nil, err
@@ -287,7 +296,7 @@ func (r *rig) hardware() *hardware {
 			}
 			return port, r.hsim.ResetLine(), nil, nil
 		},
-		env: devices.Env{
+		Env: devices.Env{
 			OpenSerial: func(d devices.Device) (devices.SerialPort, error) {
 				p, err := openPort(d.Port)
 				if err != nil {
@@ -303,7 +312,7 @@ func (r *rig) hardware() *hardware {
 				return nil, fmt.Errorf("no simulated GPIO chip %s", name)
 			},
 		},
-		stat: func(path string) error {
+		Stat: func(path string) error {
 			if _, ok := r.ports[path]; ok {
 				return nil
 			}
@@ -316,12 +325,12 @@ func (r *rig) hardware() *hardware {
 		},
 	}
 	if r.cfg.Sim.RealPowerLine {
-		hw.openLine = real.openLine
-		hw.name += ", real power-fail line"
+		hw.OpenLine = real.OpenLine
+		hw.Name += ", real power-fail line"
 	}
 	if r.cfg.Sim.RealEEPROM {
-		hw.openEEPROM = real.openEEPROM
-		hw.name += ", real EEPROM"
+		hw.OpenEEPROM = real.OpenEEPROM
+		hw.Name += ", real EEPROM"
 	}
 	return hw
 }

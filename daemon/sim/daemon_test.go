@@ -1,10 +1,9 @@
-package main
+package sim
 
 import (
 	"bytes"
 	"context"
 	"errors"
-	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,9 +14,9 @@ import (
 	"time"
 
 	"holdup/config"
+	"holdup/daemon"
 	"holdup/devices"
 	"holdup/power"
-	"holdup/proto698"
 	"holdup/sched"
 	"holdup/store"
 )
@@ -42,52 +41,66 @@ func (l *lockedBuffer) String() string {
 
 // simDaemon is the daemon assembled in this process on the sim rig.
 type simDaemon struct {
-	d      *daemon
+	d      *daemon.Daemon
+	rig    *Rig
 	cancel context.CancelFunc
 	done   chan error
 	log    *lockedBuffer
 
 	mu    sync.Mutex
-	acked []journalEvent
+	acked []daemon.JournalEvent
+}
+
+// simConfig is the sim configuration the tests run (make sim's).
+const simConfig = "../../testdata/sim.toml"
+
+// readOp is a collection of point p through drv, as the scheduler runs it.
+func readOp(drv devices.Driver, p devices.Point) sched.Op {
+	d := drv.Device()
+	return sched.Op{Device: d.Name, Point: p.Name, Class: sched.Collection, Integrity: sched.Checked,
+		Run: func(ctx context.Context) (sched.Result, error) {
+			s, err := drv.Read(ctx, p)
+			return sched.Result{Value: s.Value, Raw: s.Raw, ChecksumKind: s.ChecksumKind, Checksum: s.Checksum}, err
+		}}
 }
 
 // startSim assembles and runs the daemon on testdata/sim.toml with its
 // state in dir; edit may change the configuration and the hardware.
-func startSim(t *testing.T, dir string, edit func(*config.Config, *hardware)) *simDaemon {
+func startSim(t *testing.T, dir string, edit func(*config.Config, *daemon.Hardware)) *simDaemon {
 	t.Helper()
 	return startSimConsole(t, dir, edit, "none")
 }
 
 // startSimConsole is startSim with the console on port ("" = configured).
-func startSimConsole(t *testing.T, dir string, edit func(*config.Config, *hardware), port string) *simDaemon {
+func startSimConsole(t *testing.T, dir string, edit func(*config.Config, *daemon.Hardware), port string) *simDaemon {
 	t.Helper()
-	cfg, err := loadConfig("testdata/sim.toml")
+	cfg, err := config.Load(simConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Sim.EEPROMImage = filepath.Join(dir, "eeprom.bin")
 	cfg.Store.Path = filepath.Join(dir, "data.db")
 	ctx, cancel := context.WithCancel(context.Background())
-	r, err := newRig(context.Background(), cfg, rigOptions{}, nil)
+	r, err := NewRig(context.Background(), cfg, RigOptions{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hw := r.hardware()
+	hw := r.Hardware()
 	if edit != nil {
 		edit(cfg, hw)
 	}
-	s := &simDaemon{cancel: cancel, done: make(chan error, 1), log: &lockedBuffer{}}
-	s.d, err = newDaemon(cfg, hw, daemonOptions{Log: s.log, Console: port, ObserveJournal: func(e journalEvent) {
+	s := &simDaemon{rig: r, cancel: cancel, done: make(chan error, 1), log: &lockedBuffer{}}
+	s.d, err = daemon.New(cfg, hw, daemon.Options{Log: s.log, Console: port, ObserveJournal: func(e daemon.JournalEvent) {
 		s.mu.Lock()
 		s.acked = append(s.acked, e)
 		s.mu.Unlock()
 	}})
 	if err != nil {
 		cancel()
-		r.close()
+		r.Close()
 		t.Fatal(err)
 	}
-	go func() { s.done <- s.d.run(ctx); r.close() }()
+	go func() { s.done <- s.d.Run(ctx); r.Close() }()
 	t.Cleanup(func() {
 		s.stop(t) // idempotent
 		if t.Failed() {
@@ -115,27 +128,25 @@ func (s *simDaemon) wait(t *testing.T, step power.Step, after uint64) power.Entr
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	e, err := s.d.mon.Timeline().Wait(ctx, step, after)
+	e, err := s.d.Timeline().Wait(ctx, step, after)
 	if err != nil {
-		t.Fatalf("waiting for %q: %v\n%s", step, err, stepList(power.Steps(s.d.mon.Timeline().Entries())))
+		t.Fatalf("waiting for %q: %v\n%s", step, err, stepList(power.Steps(s.d.Timeline().Entries())))
 	}
 	return e
 }
 
 func (s *simDaemon) control(t *testing.T, device, point string, v float64) {
 	t.Helper()
-	drv := s.d.set.Drivers[device]
-	p, _ := drv.Device().Point(point)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := s.d.sched.Do(ctx, pointOp(drv, p, v)); err != nil {
+	if err := s.d.Control(ctx, device, point, v); err != nil {
 		t.Fatalf("control %s/%s: %v", device, point, err)
 	}
 }
 
 func (s *simDaemon) alarms() string {
 	var b strings.Builder
-	for _, a := range s.d.alarms.recent() {
+	for _, a := range s.d.Alarms() {
 		b.WriteString(string(a.Code) + ": " + a.Err.Error() + "\n")
 	}
 	return b.String()
@@ -145,8 +156,8 @@ func (s *simDaemon) alarms() string {
 // control actions; it returns the timeline position after protection.
 func (s *simDaemon) lossWithRecords(t *testing.T) uint64 {
 	t.Helper()
-	after := s.d.mon.Timeline().Last()
-	if err := s.d.hw.sim.setMains(false); err != nil {
+	after := s.d.Timeline().Last()
+	if err := s.rig.SetMains(false); err != nil {
 		t.Fatal(err)
 	}
 	e := s.wait(t, power.StepModulesInvalid, after)
@@ -181,15 +192,15 @@ func TestMissingGPIOChipKeepsProtecting(t *testing.T) {
 	first.lossWithRecords(t)
 	first.stop(t) // shut down during the outage: the journal holds it open
 	first.mu.Lock()
-	acked := append([]journalEvent(nil), first.acked...)
+	acked := append([]daemon.JournalEvent(nil), first.acked...)
 	first.mu.Unlock()
 	if len(acked) < 3 {
 		t.Fatalf("first run acknowledged %d records", len(acked))
 	}
 
-	second := startSim(t, dir, func(cfg *config.Config, hw *hardware) {
+	second := startSim(t, dir, func(cfg *config.Config, hw *daemon.Hardware) {
 		cfg.Power.FailLine.Chip = "gpiochip-holdup-test-missing"
-		hw.openLine = realHardware().openLine
+		hw.OpenLine = daemon.RealHardware().OpenLine
 	})
 	e := second.wait(t, power.StepColdStart, 0)
 	second.wait(t, power.StepSleeping, e.Seq)
@@ -225,11 +236,11 @@ func TestUnreadableDataStore(t *testing.T) {
 		t.Fatalf("alarms do not name store.path and the file:\n%s", al)
 	}
 	after := s.lossWithRecords(t)
-	if err := s.d.hw.sim.setMains(true); err != nil {
+	if err := s.rig.SetMains(true); err != nil {
 		t.Fatal(err)
 	}
 	s.wait(t, power.StepSleeping, after)
-	entries := s.d.mon.Timeline().Since(after)
+	entries := s.d.Timeline().Since(after)
 	replayAlarm := false
 	for _, e := range entries {
 		replayAlarm = replayAlarm || (e.Step == power.StepAlarm && strings.Contains(e.Detail, string(power.AlarmReplay)))
@@ -237,13 +248,13 @@ func TestUnreadableDataStore(t *testing.T) {
 	if !replayAlarm {
 		t.Fatalf("no replay alarm:\n%s", stepList(power.Steps(entries)))
 	}
-	st, err := s.d.jrnl.Stats(context.Background())
+	st, err := s.d.JournalStats(context.Background())
 	if err != nil || st.Records == 0 || st.Consumed != 0 {
 		t.Fatalf("journal after a failed replay: %+v %v (records must stay, unconsumed)", st, err)
 	}
 	s.stop(t)
 	s.mu.Lock()
-	acked := append([]journalEvent(nil), s.acked...)
+	acked := append([]daemon.JournalEvent(nil), s.acked...)
 	s.mu.Unlock()
 
 	if err := os.Remove(db); err != nil {
@@ -264,123 +275,6 @@ func TestUnreadableDataStore(t *testing.T) {
 // TestRunWithoutEEPROMBus: on a machine without the configured i2c-dev
 // node, `holdup run` refuses to start with an error naming the bus and
 // where the config sets it.
-func TestRunWithoutEEPROMBus(t *testing.T) {
-	if _, err := os.Stat("/dev/i2c-5"); err == nil {
-		t.Skip("this machine has /dev/i2c-5")
-	}
-	code, _, errOut := run(t, "run", "-config", "deploy/holdup.toml", "-console", "none")
-	if code != 1 || !strings.Contains(errOut, "EEPROM bus /dev/i2c-5") || !strings.Contains(errOut, "deploy/holdup.toml:10") {
-		t.Fatalf("exit %d, stderr %q", code, errOut)
-	}
-	code, _, errOut = run(t, "run", "-config", "deploy/holdup.toml", "-sim-control")
-	if code != 2 || !strings.Contains(errOut, "[sim] enabled") {
-		t.Fatalf("sim flag on a real config: exit %d, stderr %q", code, errOut)
-	}
-}
-
-func TestCriticalRecord(t *testing.T) {
-	at := time.Date(2026, 11, 26, 22, 0, 0, 0, time.UTC)
-	many := map[string]string{}
-	for _, k := range []string{"a", "b", "c", "d", "e", "f", "g", "h", "i"} {
-		many[k] = k
-	}
-	cases := []struct {
-		name string
-		in   sched.CriticalRecord
-		want store.Record
-	}{
-		{"checked modbus reading", sched.CriticalRecord{Business: "collection", Interface: "/dev/ttyS2", Device: "inv", Point: "power",
-			Class: sched.Collection, Time: at, ChecksumKind: devices.ChecksumCRC16Modbus, Checksum: 0xBEEF, Value: 131073},
-			store.Record{Time: at, Business: store.BusinessCollection, Interface: "/dev/ttyS2", Device: "inv",
-				Attrs: map[string]any{"point": "power", "business": "collection"}, Value: 131073.0,
-				Integrity: store.Integrity{Kind: store.IntegrityCRC16Modbus, Value: 0xBEEF}}},
-		{"failed control action", sched.CriticalRecord{Business: "control", Interface: "/dev/gpiochip1", Device: "relay", Point: "trip",
-			Class: sched.Control, Time: at, Value: 1, Invalid: true, Err: "line busy", Checksum: 7},
-			store.Record{Time: at, Business: store.BusinessControl, Interface: "/dev/gpiochip1", Device: "relay",
-				Attrs: map[string]any{"point": "trip", "business": "control", "error": "line busy"}, Value: 1.0, Invalid: true}},
-		{"NaN is invalid, never a value", sched.CriticalRecord{Interface: "x", Device: "d", Point: "p", Class: sched.Collection, Time: at,
-			ChecksumKind: devices.ChecksumSum8, Checksum: 0x12, Value: math.NaN()},
-			store.Record{Time: at, Business: store.BusinessCollection, Interface: "x", Device: "d", Attrs: map[string]any{"point": "p"},
-				Invalid: true, Integrity: store.Integrity{Kind: store.IntegritySum8, Value: 0x12}}},
-	}
-	for _, c := range cases {
-		got := criticalRecord(c.in)
-		if err := got.Validate(); err != nil {
-			t.Errorf("%s: %v", c.name, err)
-		}
-		if got.Time != c.want.Time || got.Business != c.want.Business || got.Interface != c.want.Interface || got.Device != c.want.Device ||
-			got.Value != c.want.Value || got.Invalid != c.want.Invalid || got.Integrity != c.want.Integrity || len(got.Attrs) != len(c.want.Attrs) {
-			t.Errorf("%s:\n got %+v\nwant %+v", c.name, got, c.want)
-		}
-		for k, v := range c.want.Attrs {
-			if got.Attrs[k] != v {
-				t.Errorf("%s: attr %s = %v, want %v", c.name, k, got.Attrs[k], v)
-			}
-		}
-	}
-	// Attributes are capped at the journal's limit, the point kept.
-	r := criticalRecord(sched.CriticalRecord{Interface: "x", Device: "d", Point: "p", Time: at, Attrs: many, Err: strings.Repeat("é", 300)})
-	if err := r.Validate(); err != nil || len(r.Attrs) != 8 || r.Attrs["point"] != "p" {
-		t.Fatalf("capped attrs: %v %v", r.Attrs, err)
-	}
-}
-
-func TestDataFloat(t *testing.T) {
-	cases := []struct {
-		in   proto698.Data
-		v    float64
-		null bool
-		err  bool
-	}{
-		{proto698.DoubleLongUnsigned(123456), 123456, false, false},
-		{proto698.Long(-5), -5, false, false},
-		{proto698.Array{proto698.LongUnsigned(2201), proto698.LongUnsigned(2202)}, 2201, false, false},
-		{proto698.Null{}, 0, true, false},
-		{proto698.Array{}, 0, true, false},
-		{proto698.OctetString{1, 2}, 0, false, true},
-	}
-	for _, c := range cases {
-		v, null, err := dataFloat(c.in)
-		if v != c.v || null != c.null || (err != nil) != c.err {
-			t.Errorf("%#v: %v %v %v", c.in, v, null, err)
-		}
-	}
-}
-
-func TestDeviceConfigFromSimConfig(t *testing.T) {
-	cfg, err := loadConfig("testdata/sim.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var devs []devices.Device
-	for _, d := range cfg.Devices {
-		devs = append(devs, deviceConfig(d, cfg.HPLC))
-	}
-	valid, err := devices.Validate(devs, nil)
-	if err != nil || len(valid) != len(cfg.Devices) {
-		t.Fatalf("sim devices do not validate: %v", err)
-	}
-	byName := map[string]devices.Device{}
-	for _, d := range valid {
-		byName[d.Name] = d
-	}
-	if d := byName["sim-plc-meter"]; d.Port != cfg.HPLC.Port || devices.InterfaceOf(d) != cfg.HPLC.Port || d.Points[0].Item != "00010000" || !d.MainsOnly {
-		t.Errorf("hplc device: %+v (must sit on the module's port)", d)
-	}
-	if d := byName["sim-relay"]; devices.InterfaceOf(d) != "/dev/gpiochip1" || d.Points[0].Kind != devices.KindLine {
-		t.Errorf("gpio device: %+v", d)
-	}
-	if d := byName["sim-inverter"]; d.Port != "/dev/ttySIM2" || d.Points[0].Period.Duration != 5*time.Second || d.Points[0].Type != devices.TypeS32 {
-		t.Errorf("modbus device: %+v", d)
-	}
-	if p := byName["sim-meter"].Points[0]; p.Item != "00100200" {
-		t.Errorf("dlt698 point: %+v", p)
-	}
-}
-
-// TestSystemdNotify: with a notify socket the daemon sends READY=1 once
-// start-up is done, WATCHDOG=1 from its main loop (each ping after the
-// monitor goroutine answered), and STOPPING=1 on shutdown.
 func TestSystemdNotify(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "notify")
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
@@ -433,18 +327,18 @@ func TestBlipThroughDaemon(t *testing.T) {
 	dir := t.TempDir()
 	s := startSim(t, dir, nil)
 	s.wait(t, power.StepSleeping, 0)
-	line := s.d.hw.sim.line
+	line := s.rig.line
 	if err := line.Fail(); err != nil { // the line drops, the voltages stay
 		t.Fatal(err)
 	}
 	s.wait(t, power.StepBlip, 0)
-	drv := s.d.set.Drivers["sim-plc-meter"]
+	drv := s.d.Driver("sim-plc-meter")
 	p, _ := drv.Device().Point("energy")
 	var err error
 	for range 40 { // the reopener re-opens the gated interface just after the blip
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		var res sched.Result
-		res, err = s.d.sched.Do(ctx, pointOp(drv, p, 0))
+		res, err = s.d.Scheduler().Do(ctx, readOp(drv, p))
 		cancel()
 		if err == nil {
 			if res.Value != 1234.56 {
@@ -463,10 +357,10 @@ func TestBlipThroughDaemon(t *testing.T) {
 	if err := line.Restore(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.d.mon.Sync(context.Background()); err != nil {
+	if err := s.d.Monitor().Sync(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	steps := power.Steps(s.d.mon.Timeline().Since(0))
+	steps := power.Steps(s.d.Timeline().Since(0))
 	if has(steps, power.StepOutageJournaled) || has(steps, power.StepGated) {
 		t.Fatalf("a blip became an outage:\n%s", stepList(steps))
 	}
@@ -488,9 +382,9 @@ func TestBlipThroughDaemon(t *testing.T) {
 func TestACSamplingUnreachable(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	s := startSim(t, dir, func(cfg *config.Config, hw *hardware) {
-		open := hw.openSerial698
-		hw.openSerial698 = func(sc config.Serial) (acPort, error) {
+	s := startSim(t, dir, func(cfg *config.Config, hw *daemon.Hardware) {
+		open := hw.OpenSerial698
+		hw.OpenSerial698 = func(sc config.Serial) (daemon.ACPort, error) {
 			if sc.Port == cfg.ACSampling.Port {
 				return nil, errors.New("open /dev/ttySIM0: no such file or directory")
 			}
@@ -502,11 +396,11 @@ func TestACSamplingUnreachable(t *testing.T) {
 		t.Fatalf("alarms: %s", al)
 	}
 	after := s.lossWithRecords(t)
-	if err := s.d.hw.sim.setMains(true); err != nil {
+	if err := s.rig.SetMains(true); err != nil {
 		t.Fatal(err)
 	}
 	s.wait(t, power.StepSleeping, after)
-	inOrder(t, power.Steps(s.d.mon.Timeline().Entries()), power.StepLossUnconfirmed, power.StepOutageJournaled,
+	inOrder(t, power.Steps(s.d.Timeline().Entries()), power.StepLossUnconfirmed, power.StepOutageJournaled,
 		power.StepModulesInvalid, power.StepRestoreGPIO, power.StepReplayed, power.StepCompletion)
 	s.stop(t)
 	ds, err := store.OpenDataStore(filepath.Join(dir, "data.db"))
@@ -530,29 +424,29 @@ func TestLossDuringRecovery(t *testing.T) {
 	s := startSim(t, dir, nil)
 	s.wait(t, power.StepSleeping, 0)
 	after := s.lossWithRecords(t)
-	if err := s.d.hw.sim.setMains(true); err != nil {
+	if err := s.rig.SetMains(true); err != nil {
 		t.Fatal(err)
 	}
 	e := s.wait(t, power.StepRestoreReported, after)
 	// Re-initialising the HPLC module takes seconds: cut the mains again.
-	if err := s.d.hw.sim.setMains(false); err != nil {
+	if err := s.rig.SetMains(false); err != nil {
 		t.Fatal(err)
 	}
 	e2 := s.wait(t, power.StepRecoveryStopped, e.Seq)
 	s.wait(t, power.StepModulesInvalid, e2.Seq)
 	s.control(t, "sim-inverter", "limit", 43)
-	if err := s.d.hw.sim.setMains(true); err != nil {
+	if err := s.rig.SetMains(true); err != nil {
 		t.Fatal(err)
 	}
 	e3 := s.wait(t, power.StepCompletion, e2.Seq)
 	s.wait(t, power.StepSleeping, e3.Seq)
-	steps := power.Steps(s.d.mon.Timeline().Since(after))
+	steps := power.Steps(s.d.Timeline().Since(after))
 	inOrder(t, steps, power.StepRestoreConfirmed, power.StepRestoreReported, power.StepRecoveryStopped,
 		power.StepLossConfirmed, power.StepModulesInvalid, power.StepRestoreConfirmed, power.StepReinit,
 		power.StepResumed, power.StepReplayed, power.StepCompletion, power.StepSleeping)
 	s.stop(t)
 	s.mu.Lock()
-	acked := append([]journalEvent(nil), s.acked...)
+	acked := append([]daemon.JournalEvent(nil), s.acked...)
 	s.mu.Unlock()
 	ds, err := store.OpenDataStore(filepath.Join(dir, "data.db"))
 	if err != nil {
@@ -590,29 +484,29 @@ func TestLossDuringRecovery(t *testing.T) {
 func TestChatterThroughDaemon(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	s := startSim(t, dir, func(cfg *config.Config, _ *hardware) { cfg.Power.Debounce = 0 })
+	s := startSim(t, dir, func(cfg *config.Config, _ *daemon.Hardware) { cfg.Power.Debounce = 0 })
 	s.wait(t, power.StepSleeping, 0)
-	for _, ac := range s.d.hw.sim.acs {
+	for _, ac := range s.rig.acs {
 		ac.SetMainsLost(true)
 	}
 	start := time.Now()
-	if err := s.d.hw.sim.line.Chatter(1001, nil, power.MainsLost); err != nil {
+	if err := s.rig.line.Chatter(1001, nil, power.MainsLost); err != nil {
 		t.Fatal(err)
 	}
 	if d := time.Since(start); d > 10*time.Millisecond {
 		t.Logf("1,001 edges took %v (slow machine)", d)
 	}
 	e := s.wait(t, power.StepModulesInvalid, 0)
-	if err := s.d.hw.sim.setMains(true); err != nil {
+	if err := s.rig.SetMains(true); err != nil {
 		t.Fatal(err)
 	}
 	s.wait(t, power.StepSleeping, e.Seq)
-	st, err := s.d.mon.Stats(context.Background())
+	st, err := s.d.Monitor().Stats(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := 0
-	for _, x := range power.Steps(s.d.mon.Timeline().Entries()) {
+	for _, x := range power.Steps(s.d.Timeline().Entries()) {
 		if x == power.StepOutageJournaled {
 			n++
 		}
@@ -629,14 +523,14 @@ func TestVoltmeterGarbage(t *testing.T) {
 	t.Parallel()
 	s := startSim(t, t.TempDir(), nil)
 	s.wait(t, power.StepSleeping, 0)
-	for _, ac := range s.d.hw.sim.acs {
+	for _, ac := range s.rig.acs {
 		ac.SetVoltages([3]float64{999, 999, 999}) // above max_v: garbage
 	}
-	if err := s.d.hw.sim.line.Fail(); err != nil {
+	if err := s.rig.line.Fail(); err != nil {
 		t.Fatal(err)
 	}
 	s.wait(t, power.StepModulesInvalid, 0)
-	entries := s.d.mon.Timeline().Entries()
+	entries := s.d.Timeline().Entries()
 	inOrder(t, power.Steps(entries), power.StepEdgeGated, power.StepLossUnconfirmed, power.StepOutageJournaled, power.StepGated)
 	found := false
 	for _, e := range entries {
@@ -645,7 +539,7 @@ func TestVoltmeterGarbage(t *testing.T) {
 	if !found || !strings.Contains(s.alarms(), string(power.AlarmVoltmeterGarbage)) {
 		t.Fatalf("no voltmeter-garbage alarm naming the reading:\n%s\nalarms: %s", stepList(power.Steps(entries)), s.alarms())
 	}
-	if !s.d.sched.InOutage() {
+	if !s.d.Scheduler().InOutage() {
 		t.Fatal("scheduler not in outage mode")
 	}
 }
@@ -655,29 +549,29 @@ func TestVoltmeterGarbage(t *testing.T) {
 // on a board without the serial units); the phase-voltage simulators still
 // follow `loss`, while the real line is left to whoever drives it.
 func TestSimWithRealParts(t *testing.T) {
-	cfg, err := config.Load("testdata/sim.toml")
+	cfg, err := config.Load(simConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{cfg: cfg}
-	if hw := r.hardware(); hw.name != "simulated" {
-		t.Fatalf("plain sim hardware is %q", hw.name)
+	r := &Rig{cfg: cfg}
+	if hw := r.Hardware(); hw.Name != "simulated" {
+		t.Fatalf("plain sim hardware is %q", hw.Name)
 	}
 	cfg.Sim.RealPowerLine, cfg.Sim.RealEEPROM = true, true
-	hw := r.hardware()
-	if !strings.Contains(hw.name, "real power-fail line") || !strings.Contains(hw.name, "real EEPROM") {
-		t.Fatalf("hardware %q", hw.name)
+	hw := r.Hardware()
+	if !strings.Contains(hw.Name, "real power-fail line") || !strings.Contains(hw.Name, "real EEPROM") {
+		t.Fatalf("hardware %q", hw.Name)
 	}
 	if _, err := os.Stat(cfg.EEPROM.Bus); err != nil {
-		if _, _, err := hw.openEEPROM(cfg.EEPROM); err == nil || !strings.Contains(err.Error(), cfg.EEPROM.Bus) {
+		if _, _, err := hw.OpenEEPROM(cfg.EEPROM); err == nil || !strings.Contains(err.Error(), cfg.EEPROM.Bus) {
 			t.Fatalf("real EEPROM on a host without %s: %v", cfg.EEPROM.Bus, err)
 		}
 	}
-	if err := r.setMains(false); err != nil {
+	if err := r.SetMains(false); err != nil {
 		t.Fatalf("loss with a real line (driven from outside): %v", err)
 	}
 	raw := "[sim]\nenabled = true\nreal_eeprom = true\nreal_power_line = true\n"
-	full, _ := os.ReadFile("testdata/sim.toml")
+	full, _ := os.ReadFile(simConfig)
 	body := strings.Replace(string(full), "[sim]\nenabled = true\n", raw, 1)
 	body = strings.Replace(body, "eeprom_image = ", "# eeprom_image = ", 1)
 	if _, err := config.Parse([]byte(body), "hil.toml"); err != nil {
@@ -695,7 +589,7 @@ func TestDLT698MetersShareTheirBus(t *testing.T) {
 		mu    sync.Mutex
 		opens = map[string]int{}
 	)
-	s := startSim(t, t.TempDir(), func(cfg *config.Config, hw *hardware) {
+	s := startSim(t, t.TempDir(), func(cfg *config.Config, hw *daemon.Hardware) {
 		var first config.Device
 		for _, d := range cfg.Devices {
 			if d.Name == "sim-meter" {
@@ -708,8 +602,8 @@ func TestDLT698MetersShareTheirBus(t *testing.T) {
 			Period: time.Second, Deadline: time.Second, Scale: 1, Address: "00100200", ID: 0x00100200}}
 		cfg.Devices = append(cfg.Devices, second)
 		cfg.Sched.ErrorThreshold = 2
-		open := hw.openSerial698
-		hw.openSerial698 = func(sc config.Serial) (acPort, error) {
+		open := hw.OpenSerial698
+		hw.OpenSerial698 = func(sc config.Serial) (daemon.ACPort, error) {
 			mu.Lock()
 			opens[sc.Port]++
 			mu.Unlock()
@@ -719,18 +613,18 @@ func TestDLT698MetersShareTheirBus(t *testing.T) {
 	s.wait(t, power.StepSleeping, 0)
 	ctx := context.Background()
 	for end := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if silent, _ := s.d.sched.Silent("sim-meter-2"); silent {
+		if silent, _ := s.d.Scheduler().Silent("sim-meter-2"); silent {
 			break
 		}
 		if time.Now().After(end) {
 			t.Fatalf("sim-meter-2 never silenced; alarms:\n%s", s.alarms())
 		}
 	}
-	if st, _ := s.d.sched.Stats("/dev/ttySIM3"); st.Closed {
+	if st, _ := s.d.Scheduler().Stats("/dev/ttySIM3"); st.Closed {
 		t.Fatal("one silent meter closed the whole bus")
 	}
 	r1 := sched.Reading{Value: readThrough(t, s, "sim-meter", "00100200")}
-	r2, _ := s.d.sched.Latest(ctx, "sim-meter-2", "energy")
+	r2, _ := s.d.Scheduler().Latest(ctx, "sim-meter-2", "energy")
 	if !r2.Invalid {
 		t.Fatalf("sim-meter-2 %+v, want invalid: nobody answers at its address", r2)
 	}
@@ -744,10 +638,10 @@ func TestDLT698MetersShareTheirBus(t *testing.T) {
 	mu.Unlock()
 	// Re-initialising the bus (as after an outage, or to re-open a closed
 	// path) re-opens its port once, under both meters' clients.
-	if err := s.d.sched.Reinit(ctx, "/dev/ttySIM3", s.d.ifaces.reinit["/dev/ttySIM3"]); err != nil {
+	if err := s.d.ReinitInterface(ctx, "/dev/ttySIM3"); err != nil {
 		t.Fatal(err)
 	}
-	if silent, _ := s.d.sched.Silent("sim-meter-2"); silent {
+	if silent, _ := s.d.Scheduler().Silent("sim-meter-2"); silent {
 		t.Error("re-initialising the bus left sim-meter-2 silenced")
 	}
 	mu.Lock()

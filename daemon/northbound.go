@@ -1,4 +1,4 @@
-package main
+package daemon
 
 // The master station's view of the field: the points the configuration
 // exposes with uplink_oad, read (GET) and, for control points, set (SET)

@@ -1,8 +1,18 @@
-package main
-
-// The daemon's assembly, shared by `holdup run` (real hardware) and the
-// simulator (the rig in rig.go): everything is built from a *config.Config
-// and a hardware value that says how each part is reached.
+// Package daemon is holdup's assembly: it builds every part from a
+// *config.Config and a Hardware description (how each physical part is
+// reached: the real terminal's, or a simulator's), runs them as goroutines
+// connected by channels and small interfaces, and exposes to the console and
+// the simulator what they need through a few methods.
+//
+// The rules live in the parts: the outage lifecycle in power, IO ordering
+// and gating in sched, the journal and exactly-once replay in store, the
+// protocols in proto698, hplc and devices. This package only maps each
+// part's interfaces onto the part that does the work (adapters.go), and the
+// master station's reads and writes onto the scheduler (northbound.go).
+//
+// It never imports the simulator (daemon/sim); the simulator builds a
+// Hardware of its own and hands it to New.
+package daemon
 
 import (
 	"context"
@@ -28,60 +38,78 @@ import (
 	"holdup/store"
 )
 
-// Alarm codes of the parts main assembles (the power package names its own).
+// Alarm codes of the parts the daemon assembles (the power package names
+// its own).
 const (
 	alarmDevices power.AlarmCode = "devices"
 	alarmHPLC    power.AlarmCode = "hplc"
 	alarmConsole power.AlarmCode = "console"
 )
 
-// acPort is the serial line to a DL/T 698.45 unit.
-type acPort interface {
+// ACPort is the serial line to a DL/T 698.45 unit.
+type ACPort interface {
 	proto698.Port
 	io.Closer
 }
 
-// hardware says how the daemon reaches each part: the real terminal's
-// devices (realHardware) or the simulator's (rig.hardware).
-type hardware struct {
-	name string
-	// openLine requests the power-fail line with h as its edge handler.
-	openLine func(cfg config.Power, h power.EdgeHandler, log *slog.Logger) (power.Line, error)
-	// openEEPROM opens the I2C bus the journal's EEPROM is on.
-	openEEPROM func(cfg config.EEPROM) (eeprom.Bus, func() error, error)
-	// openSerial698 opens the serial line to a DL/T 698.45 unit.
-	openSerial698 func(s config.Serial) (acPort, error)
-	// openHPLC opens the HPLC module's port and reset line.
-	openHPLC func(cfg config.HPLC) (hplc.Port, hplc.ResetLine, func() error, error)
-	// env reaches the field devices (serial ports, GPIO chips).
-	env devices.Env
-	// stat checks that a device's port exists (nil: no check).
-	stat devices.StatPort
-	// supercap reads the hold-up capacitor; nil when not measured.
-	supercap func(cfg config.Power) (power.SupercapReader, error)
-	// sim is the simulated hardware's control, nil on a terminal.
-	sim *rig
+// MainsSwitch cuts and restores simulated mains (the console's `mains`
+// command); only simulated hardware has one.
+type MainsSwitch interface {
+	SetMains(present bool) error
 }
 
-// daemonOptions are what the caller adds to the configuration.
-type daemonOptions struct {
+// Hardware says how the daemon reaches each part: the real terminal's
+// devices (RealHardware) or a simulator's (daemon/sim).
+type Hardware struct {
+	// Name describes the hardware in the start-up log.
+	Name string
+	// OpenLine requests the power-fail line with h as its edge handler.
+	OpenLine func(cfg config.Power, h power.EdgeHandler, log *slog.Logger) (power.Line, error)
+	// OpenEEPROM opens the I2C bus the journal's EEPROM is on.
+	OpenEEPROM func(cfg config.EEPROM) (eeprom.Bus, func() error, error)
+	// OpenSerial698 opens the serial line to a DL/T 698.45 unit.
+	OpenSerial698 func(s config.Serial) (ACPort, error)
+	// OpenHPLC opens the HPLC module's port and reset line; the closer
+	// (nil when there is nothing to close) releases the reset line.
+	OpenHPLC func(cfg config.HPLC) (hplc.Port, hplc.ResetLine, func() error, error)
+	// Env reaches the field devices (serial ports, GPIO chips).
+	Env devices.Env
+	// Stat checks that a device's port exists (nil: no check).
+	Stat devices.StatPort
+	// Supercap reads the hold-up capacitor; nil when not measured.
+	Supercap func(cfg config.Power) (power.SupercapReader, error)
+	// Mains is the simulated mains switch; nil on a terminal.
+	Mains MainsSwitch
+}
+
+// JournalEvent is one record the EEPROM journal acknowledged (durable).
+type JournalEvent struct {
+	JournalID string
+	Seq       uint64
+	Record    store.Record
+}
+
+// Options are what the caller adds to the configuration.
+type Options struct {
+	// Version is logged at start-up.
+	Version string
 	// Log receives the logs (tee'd into the console's ring); nil discards.
 	Log io.Writer
 	// Console overrides console.port: "stdio", "none" or a device.
 	Console string
 	// ObserveJournal is told of every acknowledged journal append.
-	ObserveJournal journalObserver
+	ObserveJournal func(JournalEvent)
 	// ObserveOutage is told of every completion log.
 	ObserveOutage func(power.OutageRecord)
 	// OnReady runs once start-up (and a cold replay) is done.
 	OnReady func()
 }
 
-// daemon is the assembled holdup.
-type daemon struct {
+// Daemon is the assembled holdup.
+type Daemon struct {
 	cfg  *config.Config
-	hw   *hardware
-	opts daemonOptions
+	hw   *Hardware
+	opts Options
 	log  *slog.Logger
 	ring *console.LogRing
 
@@ -110,11 +138,11 @@ type daemon struct {
 	closers []func() error // run in reverse order after Run
 }
 
-// newDaemon builds every part. A part the terminal cannot do without (the
+// New builds every part. A part the terminal cannot do without (the
 // EEPROM journal, the scheduler) fails the start; a part it can protect
 // without (the power-fail line, the data store, a device, the AC-sampling
 // unit, the uplink) is reported, raised as an alarm, and left out.
-func newDaemon(cfg *config.Config, hw *hardware, opts daemonOptions) (d *daemon, err error) {
+func New(cfg *config.Config, hw *Hardware, opts Options) (d *Daemon, err error) {
 	ring := console.NewLogRing(500)
 	w := io.Writer(ring)
 	if opts.Log != nil {
@@ -122,9 +150,9 @@ func newDaemon(cfg *config.Config, hw *hardware, opts daemonOptions) (d *daemon,
 	}
 	log, err := config.NewLogger(cfg.Log, w)
 	if err != nil {
-		return nil, fmt.Errorf("main: %w", err)
+		return nil, fmt.Errorf("daemon: %w", err)
 	}
-	built := &daemon{cfg: cfg, hw: hw, opts: opts, log: log, ring: ring, alarms: newAlarmList(32),
+	built := &Daemon{cfg: cfg, hw: hw, opts: opts, log: log, ring: ring, alarms: newAlarmList(32),
 		reopen: make(chan struct{}, 1), started: time.Now()}
 	d = built
 	defer func() {
@@ -132,27 +160,27 @@ func newDaemon(cfg *config.Config, hw *hardware, opts daemonOptions) (d *daemon,
 			built.close() // what was opened before the failure
 		}
 	}()
-	log.Info("holdup starting", "version", version, "config", cfg.File, "hardware", hw.name)
+	log.Info("holdup starting", "version", opts.Version, "config", cfg.File, "hardware", hw.Name)
 
 	// The EEPROM journal: without it nothing can be protected.
 	part, err := eeprom.LookupPart(cfg.EEPROM.Part.Name)
 	if err != nil {
-		return nil, fmt.Errorf("main: eeprom.part: %w", err)
+		return nil, fmt.Errorf("daemon: eeprom.part: %w", err)
 	}
-	bus, closeBus, err := hw.openEEPROM(cfg.EEPROM)
+	bus, closeBus, err := hw.OpenEEPROM(cfg.EEPROM)
 	if err != nil {
-		return nil, fmt.Errorf("main: EEPROM bus %s (config %s:%d): %w", cfg.EEPROM.Bus, cfg.File, cfg.Line("eeprom.bus"), err)
+		return nil, fmt.Errorf("daemon: EEPROM bus %s (config %s:%d): %w", cfg.EEPROM.Bus, cfg.File, cfg.Line("eeprom.bus"), err)
 	}
 	d.closers = append(d.closers, closeBus)
 	chip, err := eeprom.NewChip(bus, part, uint16(cfg.EEPROM.Address))
 	if err != nil {
-		return nil, fmt.Errorf("main: EEPROM %s at 0x%02X: %w", part.Name, cfg.EEPROM.Address, err)
+		return nil, fmt.Errorf("daemon: EEPROM %s at 0x%02X: %w", part.Name, cfg.EEPROM.Address, err)
 	}
 	jlog := log.With("part", "journal")
 	j, err := store.Open(chip, store.Options{Logger: jlog, VerifyWrites: cfg.Store.VerifyWrites,
 		WriterThread: func() { sched.ApplyThreadIOPriority(sched.JournalIOPriority, "EEPROM journal writer", jlog) }})
 	if err != nil {
-		return nil, fmt.Errorf("main: journal on %s: %w", part.Name, err)
+		return nil, fmt.Errorf("daemon: journal on %s: %w", part.Name, err)
 	}
 	d.jrnl = j
 	d.closers = append(d.closers, j.Close)
@@ -162,7 +190,7 @@ func newDaemon(cfg *config.Config, hw *hardware, opts daemonOptions) (d *daemon,
 	// protecting (nothing is consumed until the data store takes it).
 	ds, err := store.OpenDataStore(cfg.Store.Path)
 	if err != nil {
-		d.problem(power.AlarmReplay, fmt.Errorf("main: data store (store.path, %s:%d): %w; journaled records stay in the EEPROM until it opens",
+		d.problem(power.AlarmReplay, fmt.Errorf("daemon: data store (store.path, %s:%d): %w; journaled records stay in the EEPROM until it opens",
 			cfg.File, cfg.Line("store.path"), err))
 	} else {
 		d.ds = ds
@@ -184,9 +212,9 @@ func newDaemon(cfg *config.Config, hw *hardware, opts daemonOptions) (d *daemon,
 	if err := d.buildMonitor(); err != nil {
 		return nil, err
 	}
-	line, err := hw.openLine(cfg.Power, d.mon.Edge, log)
+	line, err := hw.OpenLine(cfg.Power, d.mon.Edge, log)
 	if err != nil {
-		d.problem(power.AlarmLine, fmt.Errorf("main: power-fail line (power.fail_line, %s:%d): %w; running without loss detection (journal, replay and devices keep working)",
+		d.problem(power.AlarmLine, fmt.Errorf("daemon: power-fail line (power.fail_line, %s:%d): %w; running without loss detection (journal, replay and devices keep working)",
 			cfg.File, cfg.Line("power.fail_line.chip"), err))
 		line = deadLine{}
 	} else {
@@ -197,19 +225,19 @@ func newDaemon(cfg *config.Config, hw *hardware, opts daemonOptions) (d *daemon,
 }
 
 // problem reports a part the daemon runs without.
-func (d *daemon) problem(code power.AlarmCode, err error) {
+func (d *Daemon) problem(code power.AlarmCode, err error) {
 	d.log.Error("start-up problem", "alarm", code, "err", err)
 	d.alarms.Raise(power.Alarm{Code: code, Err: err, At: time.Now()})
 }
 
-func (d *daemon) buildUplink() error {
+func (d *Daemon) buildUplink() error {
 	u := d.cfg.Uplink
 	if u == nil {
 		return nil
 	}
 	addr, err := proto698.ParseAddress(proto698.AddrSingle, u.TerminalAddress)
 	if err != nil {
-		return fmt.Errorf("main: uplink.terminal_address (%s:%d): %w", d.cfg.File, d.cfg.Line("uplink.terminal_address"), err)
+		return fmt.Errorf("daemon: uplink.terminal_address (%s:%d): %w", d.cfg.File, d.cfg.Line("uplink.terminal_address"), err)
 	}
 	d.nb = &northbound{points: map[uint32]nbPoint{}, log: d.log.With("part", "northbound"), now: make(chan struct{}, 1)}
 	up, err := proto698.NewUplink(proto698.UplinkConfig{
@@ -218,7 +246,7 @@ func (d *daemon) buildUplink() error {
 		Server: d.nb,
 	}, d.log.With("part", "uplink"))
 	if err != nil {
-		return fmt.Errorf("main: uplink: %w", err)
+		return fmt.Errorf("daemon: uplink: %w", err)
 	}
 	d.up = up
 	return nil
@@ -240,7 +268,7 @@ func uplinkOADs(cfg *config.Config) map[[2]string]uint32 {
 
 // exposePoints gives the uplink's server the opened points the
 // configuration names an uplink_oad for (the uplink starts after this).
-func (d *daemon) exposePoints() {
+func (d *Daemon) exposePoints() {
 	if d.nb == nil {
 		return
 	}
@@ -255,7 +283,7 @@ func (d *daemon) exposePoints() {
 	d.log.Info("points exposed to the master station", "count", len(d.nb.points))
 }
 
-func (d *daemon) buildHPLC() error {
+func (d *Daemon) buildHPLC() error {
 	h := d.cfg.HPLC
 	if h == nil {
 		return nil
@@ -266,21 +294,21 @@ func (d *daemon) buildHPLC() error {
 	}
 	maddr, err := hplc.ParseAddr(master)
 	if err != nil {
-		return fmt.Errorf("main: hplc master address %q: %w", master, err)
+		return fmt.Errorf("daemon: hplc master address %q: %w", master, err)
 	}
 	var nodes []hplc.Node
 	for _, dev := range d.cfg.Devices {
 		if dev.Driver == config.DriverHPLC && dev.Enabled {
 			a, err := hplc.ParseAddr(dev.Address)
 			if err != nil {
-				return fmt.Errorf("main: device %q address: %w", dev.Name, err)
+				return fmt.Errorf("daemon: device %q address: %w", dev.Name, err)
 			}
 			nodes = append(nodes, hplc.Node{Addr: a, Protocol: hplc.ProtoDLT645_2007})
 		}
 	}
-	port, reset, closeReset, err := d.hw.openHPLC(*h)
+	port, reset, closeReset, err := d.hw.OpenHPLC(*h)
 	if err != nil {
-		return fmt.Errorf("main: HPLC module on %s (hplc.port, %s:%d): %w", h.Port, d.cfg.File, d.cfg.Line("hplc.port"), err)
+		return fmt.Errorf("daemon: HPLC module on %s (hplc.port, %s:%d): %w", h.Port, d.cfg.File, d.cfg.Line("hplc.port"), err)
 	}
 	if closeReset != nil {
 		d.closers = append(d.closers, closeReset)
@@ -293,7 +321,7 @@ func (d *daemon) buildHPLC() error {
 	return nil
 }
 
-func (d *daemon) buildDevices() error {
+func (d *Daemon) buildDevices() error {
 	var want []devices.Device
 	for _, c := range d.cfg.Devices {
 		if !c.Enabled {
@@ -302,8 +330,8 @@ func (d *daemon) buildDevices() error {
 		}
 		want = append(want, deviceConfig(c, d.cfg.HPLC))
 	}
-	valid, verr := devices.Validate(want, d.hw.stat)
-	env := d.hw.env
+	valid, verr := devices.Validate(want, d.hw.Stat)
+	env := d.hw.Env
 	env.Log = d.log.With("part", "devices")
 	// DL/T 698.45 meters on one RS-485 bus share its port: opened once, one
 	// client per meter address on it (the scheduler runs one exchange at a
@@ -313,7 +341,7 @@ func (d *daemon) buildDevices() error {
 		p, ok := ports698[dev.Port]
 		if !ok {
 			sc := config.Serial{Port: dev.Port, Baud: dev.Baud, Parity: dev.Parity}
-			p = &busPort{name: dev.Port, open: func() (acPort, error) { return d.hw.openSerial698(sc) }}
+			p = &busPort{name: dev.Port, open: func() (ACPort, error) { return d.hw.OpenSerial698(sc) }}
 			port, err := p.open()
 			if err != nil {
 				return nil, err
@@ -349,7 +377,7 @@ func (d *daemon) buildDevices() error {
 	set, oerr := devices.OpenAll(valid, env)
 	if err := errors.Join(verr, oerr); err != nil {
 		// One bad device does not stop the others.
-		d.problem(alarmDevices, fmt.Errorf("main: devices: %w", err))
+		d.problem(alarmDevices, fmt.Errorf("daemon: devices: %w", err))
 	}
 	d.set = set
 	d.closers = append(d.closers, set.Close)
@@ -380,7 +408,7 @@ func (d *daemon) buildDevices() error {
 		Logger: d.log.With("part", "sched"),
 	})
 	if err != nil {
-		return fmt.Errorf("main: scheduler: %w", err)
+		return fmt.Errorf("daemon: scheduler: %w", err)
 	}
 	d.sched = s
 	d.oads = uplinkOADs(d.cfg)
@@ -392,7 +420,7 @@ func (d *daemon) buildDevices() error {
 				continue
 			}
 			if err := s.Collect(pointOp(drv, p, 0), p.Period.Duration, p.Deadline.Duration); err != nil {
-				d.problem(alarmDevices, fmt.Errorf("main: device %q point %q: %w", dev.Name, p.Name, err))
+				d.problem(alarmDevices, fmt.Errorf("daemon: device %q point %q: %w", dev.Name, p.Name, err))
 			}
 		}
 	}
@@ -414,15 +442,15 @@ func (d *daemon) buildDevices() error {
 	return nil
 }
 
-func (d *daemon) buildVoltmeter() error {
+func (d *Daemon) buildVoltmeter() error {
 	ac := d.cfg.ACSampling
 	addr, err := proto698.ParseAddress(proto698.AddrSingle, ac.Address)
 	if err != nil {
-		return fmt.Errorf("main: ac_sampling.address (%s:%d): %w", d.cfg.File, d.cfg.Line("ac_sampling.address"), err)
+		return fmt.Errorf("daemon: ac_sampling.address (%s:%d): %w", d.cfg.File, d.cfg.Line("ac_sampling.address"), err)
 	}
-	p, err := d.hw.openSerial698(ac.Serial)
+	p, err := d.hw.OpenSerial698(ac.Serial)
 	if err != nil {
-		return fmt.Errorf("main: AC-sampling unit on %s (ac_sampling.port, %s:%d): %w; power-fail edges are decided from the GPIO line alone",
+		return fmt.Errorf("daemon: AC-sampling unit on %s (ac_sampling.port, %s:%d): %w; power-fail edges are decided from the GPIO line alone",
 			ac.Port, d.cfg.File, d.cfg.Line("ac_sampling.port"), err)
 	}
 	d.closers = append(d.closers, p.Close)
@@ -431,7 +459,7 @@ func (d *daemon) buildVoltmeter() error {
 	return nil
 }
 
-func (d *daemon) buildMonitor() error {
+func (d *Daemon) buildMonitor() error {
 	pc := d.cfg.Power
 	cfg := power.Config{
 		NominalV: pc.NominalV, LossV: pc.LossV, RestoreV: pc.RestoreV, MaxV: pc.MaxV,
@@ -459,10 +487,10 @@ func (d *daemon) buildMonitor() error {
 	if d.ac != nil {
 		deps.Voltmeter = d.ac
 	}
-	if pc.Supercap != nil && d.hw.supercap != nil {
-		rd, err := d.hw.supercap(pc)
+	if pc.Supercap != nil && d.hw.Supercap != nil {
+		rd, err := d.hw.Supercap(pc)
 		if err != nil {
-			d.problem(power.AlarmSupercap, fmt.Errorf("main: power.supercap: %w; hold-up estimated from the configured time", err))
+			d.problem(power.AlarmSupercap, fmt.Errorf("daemon: power.supercap: %w; hold-up estimated from the configured time", err))
 		} else {
 			deps.Supercap = rd
 			cfg.SupercapMinV = pc.Supercap.EmptyV
@@ -471,13 +499,13 @@ func (d *daemon) buildMonitor() error {
 	}
 	m, err := power.NewMonitor(cfg, deps)
 	if err != nil {
-		return fmt.Errorf("main: power monitor: %w", err)
+		return fmt.Errorf("daemon: power monitor: %w", err)
 	}
 	d.mon = m
 	return nil
 }
 
-func (d *daemon) modules() modules {
+func (d *Daemon) modules() modules {
 	m := modules{log: d.log.With("part", "modules"), invalid: &d.invalid}
 	if d.nb != nil {
 		m.report = d.nb.reportNow
@@ -485,9 +513,9 @@ func (d *daemon) modules() modules {
 	return m
 }
 
-// run runs the daemon until ctx ends, then stops every goroutine, waits
-// for them and closes what newDaemon opened.
-func (d *daemon) run(ctx context.Context) error {
+// Run runs the daemon until ctx ends, then stops every goroutine, waits
+// for them and closes what New opened.
+func (d *Daemon) Run(ctx context.Context) error {
 	defer d.close()
 	notify, err := sdnotify.New(d.log.With("part", "sdnotify"))
 	if err != nil {
@@ -503,7 +531,7 @@ func (d *daemon) run(ctx context.Context) error {
 			defer wg.Done()
 			if err := fn(ctx); err != nil && ctx.Err() == nil {
 				d.log.Error("part stopped", "part", name, "err", err)
-				errc <- fmt.Errorf("main: %s: %w", name, err)
+				errc <- fmt.Errorf("daemon: %s: %w", name, err)
 			}
 		}()
 	}
@@ -518,7 +546,7 @@ func (d *daemon) run(ctx context.Context) error {
 			defer lateWG.Done()
 			if err := fn(late); err != nil && late.Err() == nil {
 				d.log.Error("part stopped", "part", name, "err", err)
-				errc <- fmt.Errorf("main: %s: %w", name, err)
+				errc <- fmt.Errorf("daemon: %s: %w", name, err)
 			}
 		}()
 	}
@@ -528,7 +556,7 @@ func (d *daemon) run(ctx context.Context) error {
 			// A failed module port is an alarm, not a reason to stop
 			// protecting: devices behind it fail link-down, the rest run.
 			if err := d.mod.Run(ctx); err != nil && ctx.Err() == nil {
-				d.problem(alarmHPLC, fmt.Errorf("main: HPLC module on %s stopped: %w; meters behind it are unreachable until restart", d.cfg.HPLC.Port, err))
+				d.problem(alarmHPLC, fmt.Errorf("daemon: HPLC module on %s stopped: %w; meters behind it are unreachable until restart", d.cfg.HPLC.Port, err))
 			}
 			return nil
 		})
@@ -561,7 +589,7 @@ func (d *daemon) run(ctx context.Context) error {
 // mainLoop signals readiness once start-up (and any cold replay) is done,
 // then pets the systemd watchdog each time the monitor goroutine proves it
 // is alive, until ctx ends or a part fails for good.
-func (d *daemon) mainLoop(ctx context.Context, notify *sdnotify.Notifier, errc <-chan error) error {
+func (d *Daemon) mainLoop(ctx context.Context, notify *sdnotify.Notifier, errc <-chan error) error {
 	tl := d.mon.Timeline()
 	ready := false
 	var every time.Duration
@@ -626,7 +654,7 @@ func startupDone(entries []power.Entry) bool {
 }
 
 // reopener lets devices gated by a blip run again after Ungate.
-func (d *daemon) reopener(ctx context.Context) error {
+func (d *Daemon) reopener(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
@@ -642,7 +670,7 @@ func (d *daemon) reopener(ctx context.Context) error {
 	}
 }
 
-func (d *daemon) close() {
+func (d *Daemon) close() {
 	if d.modPort != nil && !d.modRan {
 		_ = d.modPort.Close()
 		d.modPort = nil

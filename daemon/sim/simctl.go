@@ -1,4 +1,4 @@
-package main
+package sim
 
 // The sim control protocol, the daemon's end: with -sim-control (a [sim]
 // configuration only) `holdup run` takes mains commands on stdin and
@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -16,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-	"holdup/devices"
+	"holdup/daemon"
 	"holdup/power"
 	"holdup/store"
 )
@@ -56,7 +57,7 @@ func (c *simControl) emit(e simEvent) {
 	_ = c.enc.Encode(e)
 }
 
-func (c *simControl) journaled(e journalEvent) {
+func (c *simControl) journaled(e daemon.JournalEvent) {
 	p, _ := e.Record.Attrs["point"].(string)
 	if ev, ok := store.IsOutageEvent(e.Record); ok {
 		p = ev
@@ -72,12 +73,12 @@ func (c *simControl) ready() { c.emit(simEvent{Ev: "ready"}) }
 
 // serve streams the timeline and runs commands read from in until ctx
 // ends; "quit" or the end of in calls stop.
-func (c *simControl) serve(ctx context.Context, d *daemon, in io.ReadCloser, stop context.CancelFunc) {
+func (c *simControl) serve(ctx context.Context, d *daemon.Daemon, mains daemon.MainsSwitch, in io.ReadCloser, stop context.CancelFunc) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		tl := d.mon.Timeline()
+		tl := d.Timeline()
 		var last uint64
 		for {
 			ch := tl.Changed()
@@ -104,7 +105,7 @@ func (c *simControl) serve(ctx context.Context, d *daemon, in io.ReadCloser, sto
 		if line == "quit" {
 			break
 		}
-		err := c.command(ctx, d, line)
+		err := c.command(ctx, d, mains, line)
 		ev := simEvent{Ev: "done", Cmd: line}
 		if err != nil {
 			ev.Err = err.Error()
@@ -115,27 +116,22 @@ func (c *simControl) serve(ctx context.Context, d *daemon, in io.ReadCloser, sto
 	wg.Wait()
 }
 
-func (c *simControl) command(ctx context.Context, d *daemon, line string) error {
+func (c *simControl) command(ctx context.Context, d *daemon.Daemon, mains daemon.MainsSwitch, line string) error {
 	f := strings.Fields(line)
 	switch {
 	case len(f) == 1 && (f[0] == "loss" || f[0] == "restore"):
-		return d.hw.sim.setMains(f[0] == "restore")
+		return mains.SetMains(f[0] == "restore")
 	case len(f) == 4 && f[0] == "control":
 		v, err := strconv.ParseFloat(f[3], 64)
 		if err != nil {
 			return fmt.Errorf("control: value %q: %w", f[3], err)
 		}
-		drv := d.set.Drivers[f[1]]
-		if drv == nil {
-			return fmt.Errorf("control: no device %q", f[1])
-		}
-		p, ok := drv.Device().Point(f[2])
-		if !ok || p.Class != devices.ClassControl {
-			return fmt.Errorf("control: device %q has no control point %q", f[1], f[2])
-		}
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
-		_, err = d.sched.Do(ctx, pointOp(drv, p, v))
+		err = d.Control(ctx, f[1], f[2], v)
+		if errors.Is(err, daemon.ErrNoPoint) {
+			return fmt.Errorf("control: %s", strings.TrimPrefix(err.Error(), daemon.ErrNoPoint.Error()+": "))
+		}
 		return err
 	}
 	return fmt.Errorf("unknown command %q (loss, restore, control DEVICE POINT VALUE, quit)", line)

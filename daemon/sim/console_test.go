@@ -1,4 +1,4 @@
-package main
+package sim
 
 import (
 	"bytes"
@@ -107,16 +107,16 @@ func TestConsoleOnLiveDaemon(t *testing.T) {
 
 	mustContain(t, "device disable", o.run("device disable sim-relay"), "disabled")
 	mustContain(t, "devices after disable", o.run("devices"), "disabled")
-	if ok, _ := s.d.sched.Enabled("sim-relay"); ok {
+	if ok, _ := s.d.Scheduler().Enabled("sim-relay"); ok {
 		t.Fatal("the scheduler still has sim-relay enabled")
 	}
 	mustContain(t, "device enable", o.run("device enable sim-relay"), "enabled")
-	if ok, _ := s.d.sched.Enabled("sim-relay"); !ok {
+	if ok, _ := s.d.Scheduler().Enabled("sim-relay"); !ok {
 		t.Fatal("sim-relay not re-enabled")
 	}
 	mustContain(t, "unknown device", o.run("device disable nope"), "unknown device")
 
-	after := s.d.mon.Timeline().Last()
+	after := s.d.Timeline().Last()
 	o.run("power simulate-loss")
 	e := s.wait(t, power.StepModulesInvalid, after)
 	mustContain(t, "status in an outage", o.run("status"), "outage")

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 // The operator console wired to the live daemon: console.State answers
 // from the parts that own each figure, console.Actions changes them.
@@ -20,7 +20,7 @@ import (
 
 // startConsole serves the console on the configured port (or the -console
 // override): stdio, a serial device, or none.
-func (d *daemon) startConsole(ctx context.Context, start func(string, func(context.Context) error)) error {
+func (d *Daemon) startConsole(ctx context.Context, start func(string, func(context.Context) error)) error {
 	c := d.cfg.Console
 	port := d.opts.Console
 	if port == "" && c != nil {
@@ -29,7 +29,7 @@ func (d *daemon) startConsole(ctx context.Context, start func(string, func(conte
 	if port == "" || port == "none" {
 		return nil
 	}
-	opts := console.Options{State: consoleState{d}, Actions: consoleActions{d}, Sim: d.hw.sim != nil,
+	opts := console.Options{State: consoleState{d}, Actions: consoleActions{d}, Sim: d.hw.Mains != nil,
 		Logger: d.log.With("part", "console")}
 	if c != nil {
 		opts.PasswordHash, opts.LockoutFailures, opts.LockoutPeriod, opts.SessionTimeout =
@@ -40,7 +40,7 @@ func (d *daemon) startConsole(ctx context.Context, start func(string, func(conte
 	}
 	con, err := console.New(opts)
 	if err != nil {
-		return fmt.Errorf("main: console: %w", err)
+		return fmt.Errorf("daemon: console: %w", err)
 	}
 	if port == "stdio" {
 		start("console", func(ctx context.Context) error { return con.Serve(ctx, console.Stdio()) })
@@ -74,7 +74,7 @@ func (d *daemon) startConsole(ctx context.Context, start func(string, func(conte
 	return nil
 }
 
-type consoleState struct{ d *daemon }
+type consoleState struct{ d *Daemon }
 
 func (s consoleState) Status(ctx context.Context) (console.Status, error) {
 	d := s.d
@@ -267,7 +267,7 @@ func (s consoleState) Log(_ context.Context, n int) ([]string, error) { return s
 
 func (s consoleState) Config(context.Context) ([]string, error) { return s.d.cfg.Summary(), nil }
 
-type consoleActions struct{ d *daemon }
+type consoleActions struct{ d *Daemon }
 
 // JournalConsume replays what the journal holds into the data store and
 // consumes it: a record is never discarded before the data store has it.
@@ -287,8 +287,8 @@ func (a consoleActions) SetDeviceEnabled(_ context.Context, name string, enabled
 }
 
 func (a consoleActions) SimulateMains(_ context.Context, present bool) error {
-	if a.d.hw.sim == nil {
+	if a.d.hw.Mains == nil {
 		return errors.New("not running on simulated hardware")
 	}
-	return a.d.hw.sim.setMains(present)
+	return a.d.hw.Mains.SetMains(present)
 }

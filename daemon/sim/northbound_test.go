@@ -1,14 +1,14 @@
-package main
+package sim
 
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"holdup/config"
+	"holdup/daemon"
 	"holdup/devices"
 	"holdup/power"
 	"holdup/proto698"
@@ -46,11 +46,11 @@ func oadsOf(rs []proto698.ResultNormal) string {
 // scheduler like any exchange, and returns the value.
 func readThrough(t *testing.T, s *simDaemon, device, item string) float64 {
 	t.Helper()
-	drv := s.d.set.Drivers[device]
+	drv := s.d.Driver(device)
 	p := devices.Point{Name: "check-" + item, Class: devices.ClassCollection, Item: item}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	res, err := s.d.sched.Do(ctx, sched.Op{Device: device, Point: p.Name, Class: sched.Collection, Integrity: sched.Checked,
+	res, err := s.d.Scheduler().Do(ctx, sched.Op{Device: device, Point: p.Name, Class: sched.Collection, Integrity: sched.Checked,
 		Run: func(ctx context.Context) (sched.Result, error) {
 			smp, err := drv.Read(ctx, p)
 			return sched.Result{Value: smp.Value}, err
@@ -99,8 +99,8 @@ func wantDAR(t *testing.T, what string, err error, dar proto698.DAR) {
 func TestNorthbound(t *testing.T) {
 	// Data reports only when asked: an hour's period never falls due here,
 	// so a report proves the daemon sent it at once.
-	s := startSim(t, t.TempDir(), func(c *config.Config, _ *hardware) { c.Uplink.ReportPeriod = time.Hour })
-	m := s.d.hw.sim.master
+	s := startSim(t, t.TempDir(), func(c *config.Config, _ *daemon.Hardware) { c.Uplink.ReportPeriod = time.Hour })
+	m := s.rig.master
 	const (
 		inverterPower = 0x2F000200 // modbus-rtu input register, draw under the threshold
 		inverterLimit = 0x2F010200 // modbus-rtu holding register (control)
@@ -125,7 +125,7 @@ func TestNorthbound(t *testing.T) {
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
-		r, err := s.d.sched.Latest(context.Background(), device, point)
+		r, err := s.d.Scheduler().Latest(context.Background(), device, point)
 		if err != nil || r.Invalid {
 			t.Fatalf("%s/%s: %+v %v", device, point, r, err)
 		}
@@ -141,13 +141,13 @@ func TestNorthbound(t *testing.T) {
 	if err := masterSet(t, m, inverterLimit, proto698.LongUnsigned(750)); err != nil {
 		t.Fatalf("SET limit: %v", err)
 	}
-	if got := s.d.hw.sim.slaves["sim-inverter"].Holding(10); got != 750 {
+	if got := s.rig.slaves["sim-inverter"].Holding(10); got != 750 {
 		t.Errorf("inverter holding 10 = %d after SET, want 750", got)
 	}
 	if err := masterSet(t, m, relayTrip, proto698.Bool(true)); err != nil {
 		t.Fatalf("SET trip: %v", err)
 	}
-	if lvl := s.d.hw.sim.chips["gpiochip1"].Level(0); lvl != 1 {
+	if lvl := s.rig.chips["gpiochip1"].Level(0); lvl != 1 {
 		t.Errorf("relay line = %d after SET true, want 1", lvl)
 	}
 	if err := masterSet(t, m, meterPortMode, proto698.Enum(2)); err != nil {
@@ -177,8 +177,8 @@ func TestNorthbound(t *testing.T) {
 
 	// Outage: the HPLC module is mains-only, so its meter's reading goes
 	// NULL; the inverter (under the draw threshold) keeps collecting.
-	after := s.d.mon.Timeline().Last()
-	if err := s.d.hw.sim.setMains(false); err != nil {
+	after := s.d.Timeline().Last()
+	if err := s.rig.SetMains(false); err != nil {
 		t.Fatal(err)
 	}
 	s.wait(t, power.StepModulesInvalid, after)
@@ -202,17 +202,17 @@ func TestNorthbound(t *testing.T) {
 	if err := masterSet(t, m, inverterLimit, proto698.LongUnsigned(100)); err != nil {
 		t.Fatalf("SET limit during the outage: %v", err)
 	}
-	if got := s.d.hw.sim.slaves["sim-inverter"].Holding(10); got != 100 {
+	if got := s.rig.slaves["sim-inverter"].Holding(10); got != 100 {
 		t.Errorf("inverter holding 10 = %d after SET in the outage, want 100", got)
 	}
 	// The HPLC module is shed: a SET to its meter is refused as
 	// temporarily unavailable, and nothing reaches the module.
-	st0, err := s.d.hw.sim.hsim.State(context.Background())
+	st0, err := s.rig.hsim.State(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantDAR(t, "SET of a meter behind the shed HPLC module", masterSet(t, m, plcDemand, proto698.Unsigned(30)), proto698.DARTemporary)
-	st1, err := s.d.hw.sim.hsim.State(context.Background())
+	st1, err := s.rig.hsim.State(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,75 +222,3 @@ func TestNorthbound(t *testing.T) {
 }
 
 // fakeDriver is a devices.Driver whose reads return what the test says.
-type fakeDriver struct {
-	dev devices.Device
-	val chan float64 // next read's value; closed: reads fail
-}
-
-func (f *fakeDriver) Device() devices.Device { return f.dev }
-func (f *fakeDriver) Read(context.Context, devices.Point) (devices.Sample, error) {
-	v, ok := <-f.val
-	if !ok {
-		return devices.Sample{}, devices.ErrTimeout
-	}
-	return devices.Sample{Value: v}, nil
-}
-func (f *fakeDriver) Write(context.Context, devices.Point, float64) (devices.Sample, error) {
-	return devices.Sample{}, nil
-}
-func (f *fakeDriver) Reinit(context.Context) error { return nil }
-func (f *fakeDriver) Close() error                 { return nil }
-
-// TestReportLoop: periodic snapshots of the exposed collection points,
-// NULL as soon as a point's collection fails; a refused send is skipped
-// and the loop goes on.
-func TestReportLoop(t *testing.T) {
-	s, err := sched.New(sched.Config{Devices: []sched.Device{{Name: "m", Interface: "x"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { _ = s.Run(ctx) }()
-	drv := &fakeDriver{dev: devices.Device{Name: "m"}, val: make(chan float64, 1)}
-	p := devices.Point{Name: "p", Class: devices.ClassCollection}
-	c := devices.Point{Name: "c", Class: devices.ClassControl}
-	nb := &northbound{sched: s, log: slog.New(slog.DiscardHandler), now: make(chan struct{}, 1),
-		points: map[uint32]nbPoint{0x2F000200: {drv, p}, 0x2F010200: {drv, c}}}
-
-	drv.val <- 5
-	if _, err := s.Do(ctx, pointOp(drv, p, 0)); err != nil {
-		t.Fatal(err)
-	}
-	sent := make(chan []proto698.ResultNormal, 64)
-	refuse := true
-	go func() {
-		_ = nb.reportLoop(ctx, 20*time.Millisecond, func(r []proto698.ResultNormal) error {
-			if refuse {
-				refuse = false
-				return proto698.ErrQueueFull
-			}
-			sent <- r
-			return nil
-		})
-	}()
-	for range 2 {
-		r := <-sent
-		if oadsOf(r) != "2F000200" || r[0].Data != proto698.Float64(5) {
-			t.Fatalf("report %#v, want 2F000200 = 5", r)
-		}
-	}
-	close(drv.val) // the next collection fails
-	if _, err := s.Do(ctx, pointOp(drv, p, 0)); err == nil {
-		t.Fatal("failed read succeeded")
-	}
-	for end := time.Now().Add(5 * time.Second); ; {
-		r := <-sent
-		if r[0].Data == (proto698.Null{}) {
-			break
-		}
-		if time.Now().After(end) {
-			t.Fatalf("still reporting %#v after the collection failed", r[0].Data)
-		}
-	}
-}
