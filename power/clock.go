@@ -4,7 +4,7 @@ import "time"
 
 // Clock is the time source of the power package. The monitor, the hold-up
 // budget and the simulated line take one so that tests drive time with a
-// FakeClock and never sleep.
+// fake clock (FakeClock in fakeclock_test.go) and never sleep.
 type Clock interface {
 	// Now returns the current time.
 	Now() time.Time

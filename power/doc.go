@@ -6,7 +6,8 @@
 // It imports no other holdup package: it talks to the scheduler, the journal,
 // the data store and the uplink through small interfaces it defines (Gate,
 // Journal, Uplink, Modules, Reinitializer, Resumer, Recoverer, OutageLog,
-// Voltmeter, Flusher, Alarmer), and main wires the real implementations.
+// Voltmeter, Flusher, Alarmer), and the daemon package wires the real
+// implementations.
 //
 // # Data flow
 //

@@ -3,14 +3,15 @@ package power_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"holdup/power"
 )
 
-// Illustrative stand-ins for what main wires: the scheduler's gate, the
-// store's journal, recoverer and outage log, the 698 uplink, the HPLC and
-// serial re-initialisation.
+// Illustrative stand-ins for what the daemon wires: the scheduler's gate,
+// the store's journal, recoverer and outage log, the 698 uplink, the HPLC
+// and serial re-initialisation, the AC-sampling unit.
 type gate struct{}
 
 func (gate) GateMainsOnly() { fmt.Println("sched: mains-only IO gated") }
@@ -59,21 +60,42 @@ type outageLog struct{}
 
 func (outageLog) Record(context.Context, power.OutageRecord) error { return nil }
 
-// Wiring a Monitor to a simulated power-fail line and AC-sampling unit, then
-// cutting and restoring the mains on a fake clock.
+// voltmeter stands in for proto698's AC-sampling client: it answers at once
+// with the phase voltages last set.
+type voltmeter struct {
+	mu    sync.Mutex
+	volts [3]float64
+}
+
+func (v *voltmeter) set(a, b, c float64) {
+	v.mu.Lock()
+	v.volts = [3]float64{a, b, c}
+	v.mu.Unlock()
+}
+
+func (v *voltmeter) ReadVoltages(context.Context) ([3]float64, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.volts, nil
+}
+
+// Wiring a Monitor to a simulated power-fail line and an AC-sampling unit,
+// then cutting and restoring the mains. The monitor and the line run on the
+// real clock (Deps.Clock nil): each edge is decided once the line has been
+// stable for Config.Settle, 20 ms by default.
 func ExampleMonitor() {
-	clk := power.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	vm := power.NewSimVoltmeter(clk, 0)
+	vm := &voltmeter{}
+	vm.set(220, 220, 220)
 	rec := &recoverer{}
 	m, err := power.NewMonitor(power.Config{}, power.Deps{
 		Gate: gate{}, Journal: &journal{}, Uplink: uplink{}, Modules: modules{},
 		Reinit: reinit{}, Resume: resumer{}, Recoverer: rec, OutageLog: outageLog{},
-		Voltmeter: vm, Clock: clk,
+		Voltmeter: vm,
 	})
 	if err != nil {
 		panic(err)
 	}
-	line, err := power.NewSimLine(power.SimLineConfig{Initial: 1}, clk, m.Edge)
+	line, err := power.NewSimLine(power.SimLineConfig{Initial: 1}, nil, m.Edge)
 	if err != nil {
 		panic(err)
 	}
@@ -92,17 +114,13 @@ func ExampleMonitor() {
 	}
 	wait(power.StepSleeping)
 
-	vm.Set(0, 0, 0)
+	vm.set(0, 0, 0)
 	_ = line.Fail() // gates at once, in this call
-	_ = m.Sync(ctx)
-	clk.Advance(20 * time.Millisecond) // the line settles
 	wait(power.StepModulesInvalid)
 	rec.pending = 12 // critical data journaled during the outage
 
-	vm.Set(220, 220, 220)
+	vm.set(220, 220, 220)
 	_ = line.Restore()
-	_ = m.Sync(ctx)
-	clk.Advance(20 * time.Millisecond)
 	wait(power.StepSleeping)
 	cancel()
 	<-done

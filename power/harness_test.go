@@ -177,9 +177,9 @@ func (h *harness) dump() string {
 // timing relative to settling is not part of the seed's order).
 func (h *harness) steps() []Step {
 	var out []Step
-	for _, s := range Steps(h.m.Timeline().Entries()) {
-		if s != StepVoltages {
-			out = append(out, s)
+	for _, e := range h.m.Timeline().Entries() {
+		if e.Step != StepVoltages {
+			out = append(out, e.Step)
 		}
 	}
 	return out

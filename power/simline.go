@@ -38,7 +38,8 @@ type SimLine struct {
 	timer    Timer  // debounce timer
 	gen      uint64 // invalidates stale debounce callbacks
 	closed   bool
-	hmu      sync.Mutex // serialises handler calls, as the kernel watcher does
+	hmu      sync.Mutex     // serialises handler calls, as the kernel watcher does
+	calls    sync.WaitGroup // handler calls begun while open; Close waits for them
 }
 
 // NewSimLine returns a simulated line; h receives its edges. A nil clock
@@ -96,11 +97,7 @@ func (s *SimLine) Set(level int) error {
 	s.pin = level
 	if s.cfg.Debounce == 0 {
 		s.reported = level
-		ev := s.eventLocked(level)
-		s.hmu.Lock()
-		s.mu.Unlock()
-		s.h(ev)
-		s.hmu.Unlock()
+		s.deliverLocked(s.eventLocked(level))
 		return nil
 	}
 	// Any change restarts the debounce period.
@@ -159,11 +156,19 @@ func (s *SimLine) debounced(gen uint64) {
 		return
 	}
 	s.reported = s.pin
-	ev := s.eventLocked(s.pin)
+	s.deliverLocked(s.eventLocked(s.pin))
+}
+
+// deliverLocked hands ev to the handler; it is called with s.mu held on an
+// open line and releases it. Handler calls are serialised in edge order:
+// hmu is taken before s.mu is released.
+func (s *SimLine) deliverLocked(ev Event) {
+	s.calls.Add(1)
 	s.hmu.Lock()
 	s.mu.Unlock()
 	s.h(ev)
 	s.hmu.Unlock()
+	s.calls.Done()
 }
 
 func (s *SimLine) eventLocked(level int) Event {
@@ -193,7 +198,6 @@ func (s *SimLine) Close() error {
 		s.timer.Stop()
 	}
 	s.mu.Unlock()
-	s.hmu.Lock()
-	s.hmu.Unlock() // taking and releasing hmu waits for a running handler
+	s.calls.Wait() // no call begins once closed is set
 	return nil
 }

@@ -159,12 +159,3 @@ func (t *Timeline) Changed() <-chan struct{} {
 	defer t.mu.Unlock()
 	return t.changed
 }
-
-// Steps returns the steps of entries, in order.
-func Steps(entries []Entry) []Step {
-	out := make([]Step, len(entries))
-	for i, e := range entries {
-		out[i] = e.Step
-	}
-	return out
-}
