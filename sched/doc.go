@@ -9,10 +9,10 @@
 // exchange on the wire is never interrupted, so a control op waits at most
 // for the one exchange in progress.
 //
-// Power: GateMainsOnly (alias Outage) is called from the power-fail edge;
-// it is one atomic update plus a non-blocking wake of each owner. Every
-// dispatch checks that state first, so from its return no new exchange
-// reaches a gated device. During the outage unchecked collection is
+// Power: GateMainsOnly is called from the power-fail edge; it is one
+// atomic update plus a non-blocking wake of each owner. Every dispatch
+// checks that state first, so from its return no new exchange reaches a
+// gated device. During the outage unchecked collection is
 // dropped and counted, checked collection runs at the outage rate, control
 // keeps first place, and control actions and checked data are handed to
 // the Journal. Restore ends the outage; gated devices run again only after

@@ -7,7 +7,18 @@ import (
 	"runtime"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
+
+// threadIOPriority reads the calling thread's IO priority (ioprio_get(2)).
+func threadIOPriority() (IOPriority, error) {
+	r, _, e := unix.Syscall(unix.SYS_IOPRIO_GET, ioprioWhoProcess, 0, 0)
+	if e != 0 {
+		return IOPriority{}, e
+	}
+	return IOPriority{Class: IOClass(r >> 13), Level: uint8(r & 7)}, nil
+}
 
 func TestThreadIOPriority(t *testing.T) {
 	want := IOPriority{IOClassBestEffort, 5}
@@ -18,7 +29,7 @@ func TestThreadIOPriority(t *testing.T) {
 	res := make(chan result, 1)
 	go func() {
 		runtime.LockOSThread() // the thread dies with this goroutine
-		if err := SetThreadIOPriority(want); err != nil {
+		if err := setThreadIOPriority(want); err != nil {
 			res <- result{err: err}
 			return
 		}
@@ -40,16 +51,18 @@ func TestThreadIOPriority(t *testing.T) {
 	}
 }
 
-func TestRunWithIOPriorityFallsBack(t *testing.T) {
+func TestApplyThreadIOPriorityFallsBack(t *testing.T) {
 	type result struct {
 		p   IOPriority
 		err error
 	}
 	res := make(chan result, 1)
-	go RunWithIOPriority(JournalIOPriority, "test", nil, func() {
+	go func() {
+		runtime.LockOSThread() // the thread dies with this goroutine
+		ApplyThreadIOPriority(JournalIOPriority, "test", nil)
 		p, err := threadIOPriority()
 		res <- result{p, err}
-	})
+	}()
 	r := <-res
 	if r.err != nil {
 		t.Skipf("ioprio_get unavailable: %v", r.err)
@@ -60,12 +73,18 @@ func TestRunWithIOPriorityFallsBack(t *testing.T) {
 	}
 }
 
-func TestPriorityTable(t *testing.T) {
-	ctl, chk, unchk := PriorityFor(Control, Checked), PriorityFor(Collection, Checked), PriorityFor(Collection, Unchecked)
-	if !(ctl.Level < chk.Level && chk.Level < unchk.Level) || ctl.Class != IOClassBestEffort {
-		t.Errorf("table %v %v %v not ordered control < checked < unchecked", ctl, chk, unchk)
-	}
-	if v := (IOPriority{IOClassIdle, 0}).value(); v != 3<<13 {
-		t.Errorf("idle value %#x", v)
+func TestIOPriorityEncoding(t *testing.T) {
+	for _, c := range []struct {
+		p     IOPriority
+		value int
+		s     string
+	}{
+		{JournalIOPriority, 1 << 13, "realtime/0"},
+		{IOPriority{IOClassBestEffort, 5}, 2<<13 | 5, "best-effort/5"},
+		{IOPriority{IOClassIdle, 0}, 3 << 13, "idle/0"},
+	} {
+		if v, s := c.p.value(), c.p.String(); v != c.value || s != c.s {
+			t.Errorf("%+v: value %#x %q, want %#x %q", c.p, v, s, c.value, c.s)
+		}
 	}
 }

@@ -2,6 +2,9 @@
 
 package sched
 
-func setThreadIOPriority(IOPriority) error { return ErrIOPriorityUnsupported }
+import "errors"
 
-func threadIOPriority() (IOPriority, error) { return IOPriority{}, ErrIOPriorityUnsupported }
+// errIOPriorityUnsupported: the platform has no ioprio_set.
+var errIOPriorityUnsupported = errors.New("IO priority not supported on this platform")
+
+func ioprioSet(IOPriority) error { return errIOPriorityUnsupported }

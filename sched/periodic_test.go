@@ -49,7 +49,7 @@ func TestPeriodicCollection(t *testing.T) {
 		last[k] = r.Value
 	}
 
-	s.Outage()
+	s.GateMainsOnly()
 	// Wait until the owners acted on the outage, then for three more
 	// energy readings: meanwhile the gated and unchecked points must not run.
 	if _, err := s.Latest(ctx, "ac", "voltage"); err != nil {

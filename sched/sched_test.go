@@ -227,7 +227,7 @@ func TestOutageGating(t *testing.T) {
 func TestOutageNoticedAfterTheFact(t *testing.T) {
 	s := start(t, Config{Devices: []Device{{Name: "ac", Interface: "ttyS3", MainsOnly: true}}})
 	p := &port{bytes: map[string]int{}}
-	s.Outage()
+	s.GateMainsOnly()
 	s.Restore()
 	if _, err := s.Do(context.Background(), p.op("ac", "v", Collection, Checked, 8)); !errors.Is(err, ErrAwaitingReinit) {
 		t.Fatalf("after a missed outage: %v, want ErrAwaitingReinit", err)
@@ -238,7 +238,7 @@ func TestReinitDuringOutageKeepsGatedDevicesWaiting(t *testing.T) {
 	s := start(t, Config{Devices: []Device{{Name: "ac", Interface: "ttyS3", MainsOnly: true}}})
 	p := &port{bytes: map[string]int{}}
 	ctx := context.Background()
-	s.Outage()
+	s.GateMainsOnly()
 	if err := s.Reinit(ctx, "ttyS3", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +251,7 @@ func TestReinitDuringOutageKeepsGatedDevicesWaiting(t *testing.T) {
 func TestOutageCollectionRate(t *testing.T) {
 	const iv = 20 * time.Millisecond
 	s := start(t, Config{Devices: []Device{{Name: "m", Interface: "rs485"}}, OutageCollectInterval: iv})
-	s.Outage()
+	s.GateMainsOnly()
 	var starts []time.Time
 	for range 4 {
 		_, err := s.Do(context.Background(), Op{Device: "m", Class: Collection, Integrity: Checked, Run: func(context.Context) (Result, error) {
@@ -374,7 +374,7 @@ func TestInvalidReadingsDuringOutage(t *testing.T) {
 	if r, _ := s.Latest(ctx, "ac", "voltage"); r.Invalid || r.Value != 220 {
 		t.Fatalf("before outage: %+v", r)
 	}
-	s.Outage()
+	s.GateMainsOnly()
 	// Latest is served by the owner after it has acted on the outage.
 	tests := []struct {
 		dev, point string
@@ -432,7 +432,7 @@ func TestCriticalRecordsJournalled(t *testing.T) {
 	p := &port{bytes: map[string]int{}}
 	// Outside an outage nothing is journalled.
 	_, _ = s.Do(ctx, p.op("m", "breaker", Control, Checked, 1))
-	s.Outage()
+	s.GateMainsOnly()
 	ctl := p.op("m", "breaker", Control, Checked, 1)
 	ctl.Business, ctl.Attrs = "switch-trip", map[string]string{"by": "protection"}
 	_, _ = s.Do(ctx, ctl)
@@ -539,7 +539,7 @@ func TestJournalDrainedOnStop(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = s.Run(ctx); close(done) }()
-	s.Outage()
+	s.GateMainsOnly()
 	p := &port{bytes: map[string]int{}}
 	for i := range 6 {
 		if _, err := s.Do(ctx, p.op("m", fmt.Sprint("k", i), Control, Checked, 1)); err != nil {

@@ -276,9 +276,6 @@ func (s *Scheduler) GateMainsOnly() {
 	}
 }
 
-// Outage is GateMainsOnly under the name the outage lifecycle uses.
-func (s *Scheduler) Outage() { s.GateMainsOnly() }
-
 // Restore ends the outage. Devices gated by it stay closed (ErrAwaitingReinit)
 // until Reinit is called for their interface; the others return to their
 // normal rate at once.
