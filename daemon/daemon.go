@@ -46,12 +46,6 @@ const (
 	alarmConsole power.AlarmCode = "console"
 )
 
-// ACPort is the serial line to a DL/T 698.45 unit.
-type ACPort interface {
-	proto698.Port
-	io.Closer
-}
-
 // MainsSwitch cuts and restores simulated mains (the console's `mains`
 // command); only simulated hardware has one.
 type MainsSwitch interface {
@@ -68,7 +62,7 @@ type Hardware struct {
 	// OpenEEPROM opens the I2C bus the journal's EEPROM is on.
 	OpenEEPROM func(cfg config.EEPROM) (eeprom.Bus, func() error, error)
 	// OpenSerial698 opens the serial line to a DL/T 698.45 unit.
-	OpenSerial698 func(s config.Serial) (ACPort, error)
+	OpenSerial698 func(s config.Serial) (devices.DLT698Port, error)
 	// OpenHPLC opens the HPLC module's port and reset line; the closer
 	// (nil when there is nothing to close) releases the reset line.
 	OpenHPLC func(cfg config.HPLC) (hplc.Port, hplc.ResetLine, func() error, error)
@@ -334,45 +328,46 @@ func (d *Daemon) buildDevices() error {
 	env := d.hw.Env
 	env.Log = d.log.With("part", "devices")
 	// DL/T 698.45 meters on one RS-485 bus share its port: opened once, one
-	// client per meter address on it (the scheduler runs one exchange at a
-	// time per bus, and each exchange drops stale input first).
-	ports698 := map[string]*busPort{}
+	// client per meter address on it (the bus runs one exchange at a time,
+	// and each exchange drops stale input first).
+	buses698 := map[string]*devices.DLT698Bus{}
 	env.DLT698 = func(dev devices.Device) (devices.DLT698Client, error) {
-		p, ok := ports698[dev.Port]
+		bus, ok := buses698[dev.Port]
 		if !ok {
 			sc := config.Serial{Port: dev.Port, Baud: dev.Baud, Parity: dev.Parity}
-			p = &busPort{name: dev.Port, open: func() (ACPort, error) { return d.hw.OpenSerial698(sc) }}
-			port, err := p.open()
+			var err error
+			bus, err = devices.NewDLT698Bus(dev.Port, func() (devices.DLT698Port, error) { return d.hw.OpenSerial698(sc) })
 			if err != nil {
 				return nil, err
 			}
-			p.p = port
-			ports698[dev.Port] = p
-			d.closers = append(d.closers, p.Close)
+			buses698[dev.Port] = bus
+			d.closers = append(d.closers, bus.Close)
 		}
 		addr, err := proto698.ParseAddress(proto698.AddrSingle, dev.Address)
 		if err != nil {
 			return nil, err
 		}
-		c := newDLT698Client(proto698.NewACClient(p, proto698.ACClientConfig{Addr: addr, Timeout: dev.Timeout.Duration}, d.log.With("device", dev.Name)))
-		c.bus = p
-		return c, nil
+		ac := proto698.NewACClient(bus, proto698.ACClientConfig{Addr: addr, Timeout: dev.Timeout.Duration}, d.log.With("device", dev.Name))
+		return devices.NewDLT698Client(ac, bus), nil
 	}
 	env.HPLC = func(dev devices.Device) (devices.HPLCClient, error) {
 		if d.mod == nil {
 			return nil, errors.New("no [hplc] module available")
 		}
-		c := hplcClient{m: d.mod}
+		var (
+			pw dlt645.Password
+			op dlt645.Operator
+		)
 		for _, cd := range d.cfg.Devices {
 			if cd.Name == dev.Name && cd.Password != "" {
-				pw, err := dlt645.ParsePassword(cd.Password)
-				if err != nil {
+				var err error
+				if pw, err = dlt645.ParsePassword(cd.Password); err != nil {
 					return nil, fmt.Errorf("device %q password: %w", dev.Name, err)
 				}
-				c.password, c.operator = pw, dlt645.Operator(cd.Operator)
+				op = dlt645.Operator(cd.Operator)
 			}
 		}
-		return c, nil
+		return devices.NewHPLCMeterClient(d.mod, pw, op), nil
 	}
 	set, oerr := devices.OpenAll(valid, env)
 	if err := errors.Join(verr, oerr); err != nil {

@@ -8,7 +8,6 @@ import (
 
 	"holdup/config"
 	"holdup/devices"
-	"holdup/proto698"
 	"holdup/sched"
 	"holdup/store"
 )
@@ -57,28 +56,6 @@ func TestCriticalRecord(t *testing.T) {
 	r := criticalRecord(sched.CriticalRecord{Interface: "x", Device: "d", Point: "p", Time: at, Attrs: many, Err: strings.Repeat("é", 300)})
 	if err := r.Validate(); err != nil || len(r.Attrs) != 8 || r.Attrs["point"] != "p" {
 		t.Fatalf("capped attrs: %v %v", r.Attrs, err)
-	}
-}
-
-func TestDataFloat(t *testing.T) {
-	cases := []struct {
-		in   proto698.Data
-		v    float64
-		null bool
-		err  bool
-	}{
-		{proto698.DoubleLongUnsigned(123456), 123456, false, false},
-		{proto698.Long(-5), -5, false, false},
-		{proto698.Array{proto698.LongUnsigned(2201), proto698.LongUnsigned(2202)}, 2201, false, false},
-		{proto698.Null{}, 0, true, false},
-		{proto698.Array{}, 0, true, false},
-		{proto698.OctetString{1, 2}, 0, false, true},
-	}
-	for _, c := range cases {
-		v, null, err := dataFloat(c.in)
-		if v != c.v || null != c.null || (err != nil) != c.err {
-			t.Errorf("%#v: %v %v %v", c.in, v, null, err)
-		}
 	}
 }
 

@@ -31,7 +31,7 @@ func RealHardware() *Hardware {
 			}
 			return b, b.Close, nil
 		},
-		OpenSerial698: func(s config.Serial) (ACPort, error) {
+		OpenSerial698: func(s config.Serial) (devices.DLT698Port, error) {
 			return proto698.OpenSerial(proto698.SerialConfig{Path: s.Port, Baud: s.Baud, Parity: s.ParityLetter()})
 		},
 		OpenHPLC: func(cfg config.HPLC) (hplc.Port, hplc.ResetLine, func() error, error) {

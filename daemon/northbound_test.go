@@ -2,12 +2,16 @@ package daemon
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"holdup/devices"
+	"holdup/hplc"
+	"holdup/hplc/dlt645"
 	"holdup/proto698"
 	"holdup/sched"
 )
@@ -98,3 +102,34 @@ func oadsOf(rs []proto698.ResultNormal) string {
 
 // readThrough reads item from a device through its driver, on the
 // scheduler like any exchange, and returns the value.
+
+func TestDarOf(t *testing.T) {
+	cases := []struct {
+		err  error
+		want proto698.DAR
+	}{
+		{fmt.Errorf("x: %w", sched.ErrGated), proto698.DARTemporary},
+		{fmt.Errorf("x: %w", sched.ErrPathClosed), proto698.DARTemporary},
+		{fmt.Errorf("x: %w", sched.ErrAwaitingReinit), proto698.DARTemporary},
+		{fmt.Errorf("x: %w", sched.ErrDisabled), proto698.DARTemporary},
+		{fmt.Errorf("x: %w", sched.ErrSilent), proto698.DARHardware},
+		{fmt.Errorf("x: %w", devices.ErrBadValue), proto698.DAROutOfRange},
+		{fmt.Errorf("x: %w", context.DeadlineExceeded), proto698.DARRequestTimeout},
+		{fmt.Errorf("x: %w", &proto698.DARError{DAR: proto698.DARUnauthorized}), proto698.DARUnauthorized},
+		{&devices.ExceptionError{Device: "d", Function: 0x86, Code: 2}, proto698.DARReadDenied},
+		{errors.New("something else"), proto698.DAROther},
+		// What the device clients classify reaches the master as the DAR
+		// that names it (the clients' own tests are in devices).
+		{fmt.Errorf("%w: %w", devices.ErrNoData, &dlt645.ExceptionError{Code: dlt645.ErrCodeAuth, Func: 0x14}), proto698.DARReadDenied},
+		{fmt.Errorf("%w: %w", devices.ErrNoData, hplc.ErrDenied), proto698.DARReadDenied},
+		{fmt.Errorf("%w: %w", devices.ErrTimeout, hplc.ErrTimeout), proto698.DARHardware},
+		{fmt.Errorf("%w: %w", devices.ErrChecksumMismatch, errors.New("checksum")), proto698.DARHardware},
+		{fmt.Errorf("%w: %w", devices.ErrLinkDown, errors.New("read /dev/ttyS4: input/output error")), proto698.DARHardware},
+		{fmt.Errorf("%w: %w", devices.ErrNotSent, context.Canceled), proto698.DARTemporary},
+	}
+	for _, tc := range cases {
+		if got := darOf(tc.err); got != tc.want {
+			t.Errorf("darOf(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}

@@ -51,6 +51,15 @@ type simDaemon struct {
 	acked []daemon.JournalEvent
 }
 
+// steps returns the steps of entries, in order.
+func steps(entries []power.Entry) []power.Step {
+	out := make([]power.Step, len(entries))
+	for i, e := range entries {
+		out[i] = e.Step
+	}
+	return out
+}
+
 // simConfig is the sim configuration the tests run (make sim's).
 const simConfig = "../../testdata/sim.toml"
 
@@ -130,7 +139,7 @@ func (s *simDaemon) wait(t *testing.T, step power.Step, after uint64) power.Entr
 	defer cancel()
 	e, err := s.d.Timeline().Wait(ctx, step, after)
 	if err != nil {
-		t.Fatalf("waiting for %q: %v\n%s", step, err, stepList(power.Steps(s.d.Timeline().Entries())))
+		t.Fatalf("waiting for %q: %v\n%s", step, err, stepList(steps(s.d.Timeline().Entries())))
 	}
 	return e
 }
@@ -246,7 +255,7 @@ func TestUnreadableDataStore(t *testing.T) {
 		replayAlarm = replayAlarm || (e.Step == power.StepAlarm && strings.Contains(e.Detail, string(power.AlarmReplay)))
 	}
 	if !replayAlarm {
-		t.Fatalf("no replay alarm:\n%s", stepList(power.Steps(entries)))
+		t.Fatalf("no replay alarm:\n%s", stepList(steps(entries)))
 	}
 	st, err := s.d.JournalStats(context.Background())
 	if err != nil || st.Records == 0 || st.Consumed != 0 {
@@ -360,7 +369,7 @@ func TestBlipThroughDaemon(t *testing.T) {
 	if err := s.d.Monitor().Sync(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	steps := power.Steps(s.d.Timeline().Since(0))
+	steps := steps(s.d.Timeline().Since(0))
 	if has(steps, power.StepOutageJournaled) || has(steps, power.StepGated) {
 		t.Fatalf("a blip became an outage:\n%s", stepList(steps))
 	}
@@ -384,7 +393,7 @@ func TestACSamplingUnreachable(t *testing.T) {
 	dir := t.TempDir()
 	s := startSim(t, dir, func(cfg *config.Config, hw *daemon.Hardware) {
 		open := hw.OpenSerial698
-		hw.OpenSerial698 = func(sc config.Serial) (daemon.ACPort, error) {
+		hw.OpenSerial698 = func(sc config.Serial) (devices.DLT698Port, error) {
 			if sc.Port == cfg.ACSampling.Port {
 				return nil, errors.New("open /dev/ttySIM0: no such file or directory")
 			}
@@ -400,7 +409,7 @@ func TestACSamplingUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.wait(t, power.StepSleeping, after)
-	inOrder(t, power.Steps(s.d.Timeline().Entries()), power.StepLossUnconfirmed, power.StepOutageJournaled,
+	inOrder(t, steps(s.d.Timeline().Entries()), power.StepLossUnconfirmed, power.StepOutageJournaled,
 		power.StepModulesInvalid, power.StepRestoreGPIO, power.StepReplayed, power.StepCompletion)
 	s.stop(t)
 	ds, err := store.OpenDataStore(filepath.Join(dir, "data.db"))
@@ -440,7 +449,7 @@ func TestLossDuringRecovery(t *testing.T) {
 	}
 	e3 := s.wait(t, power.StepCompletion, e2.Seq)
 	s.wait(t, power.StepSleeping, e3.Seq)
-	steps := power.Steps(s.d.Timeline().Since(after))
+	steps := steps(s.d.Timeline().Since(after))
 	inOrder(t, steps, power.StepRestoreConfirmed, power.StepRestoreReported, power.StepRecoveryStopped,
 		power.StepLossConfirmed, power.StepModulesInvalid, power.StepRestoreConfirmed, power.StepReinit,
 		power.StepResumed, power.StepReplayed, power.StepCompletion, power.StepSleeping)
@@ -506,7 +515,7 @@ func TestChatterThroughDaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := 0
-	for _, x := range power.Steps(s.d.Timeline().Entries()) {
+	for _, x := range steps(s.d.Timeline().Entries()) {
 		if x == power.StepOutageJournaled {
 			n++
 		}
@@ -531,13 +540,13 @@ func TestVoltmeterGarbage(t *testing.T) {
 	}
 	s.wait(t, power.StepModulesInvalid, 0)
 	entries := s.d.Timeline().Entries()
-	inOrder(t, power.Steps(entries), power.StepEdgeGated, power.StepLossUnconfirmed, power.StepOutageJournaled, power.StepGated)
+	inOrder(t, steps(entries), power.StepEdgeGated, power.StepLossUnconfirmed, power.StepOutageJournaled, power.StepGated)
 	found := false
 	for _, e := range entries {
 		found = found || (e.Step == power.StepAlarm && strings.Contains(e.Detail, string(power.AlarmVoltmeterGarbage)) && strings.Contains(e.Detail, "999"))
 	}
 	if !found || !strings.Contains(s.alarms(), string(power.AlarmVoltmeterGarbage)) {
-		t.Fatalf("no voltmeter-garbage alarm naming the reading:\n%s\nalarms: %s", stepList(power.Steps(entries)), s.alarms())
+		t.Fatalf("no voltmeter-garbage alarm naming the reading:\n%s\nalarms: %s", stepList(steps(entries)), s.alarms())
 	}
 	if !s.d.Scheduler().InOutage() {
 		t.Fatal("scheduler not in outage mode")
@@ -603,7 +612,7 @@ func TestDLT698MetersShareTheirBus(t *testing.T) {
 		cfg.Devices = append(cfg.Devices, second)
 		cfg.Sched.ErrorThreshold = 2
 		open := hw.OpenSerial698
-		hw.OpenSerial698 = func(sc config.Serial) (daemon.ACPort, error) {
+		hw.OpenSerial698 = func(sc config.Serial) (devices.DLT698Port, error) {
 			mu.Lock()
 			opens[sc.Port]++
 			mu.Unlock()

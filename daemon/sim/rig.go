@@ -278,7 +278,7 @@ func (r *Rig) Hardware() *daemon.Hardware {
 			}
 			return s, s.Close, nil
 		},
-		OpenSerial698: func(s config.Serial) (daemon.ACPort, error) {
+		OpenSerial698: func(s config.Serial) (devices.DLT698Port, error) {
 			p, err := openPort(s.Port)
 			if err != nil {
 				return nil, err

@@ -134,7 +134,7 @@ func TestScenarioWarmRestore(t *testing.T) {
 	if err := s.quit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	steps := power.Steps(s.timeline[0])
+	steps := steps(s.timeline[0])
 	// The seed's order: protection 1-1…1-4 on loss, recovery 2-1…2-6 on
 	// a warm return, then sleep.
 	inOrder(t, steps,
@@ -213,7 +213,7 @@ func TestScenarioColdStart(t *testing.T) {
 	if err := s.quit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	steps := power.Steps(s.timeline[1])
+	steps := steps(s.timeline[1])
 	inOrder(t, steps, power.StepColdStart, power.StepRestoreReported, power.StepReplayed, power.StepCompletion, power.StepSleeping)
 	if has(steps, power.StepReinit) || has(steps, power.StepOutageJournaled) {
 		t.Fatalf("cold start re-initialised or journaled a new outage:\n%s", stepList(steps))
