@@ -144,12 +144,15 @@ func (s *SimSlave) Serve(ctx context.Context, rw io.ReadWriter) error {
 				if s.char > 0 {
 					// The answer's time on the wire, slept precisely (see
 					// sleepCtx): Go's timers can add a millisecond.
-					_ = sleepCtx(nil, time.Duration(len(ans))*s.char)
+					_ = sleepCtx(context.Background(), time.Duration(len(ans))*s.char)
 				}
+				// The answer's last character leaves the line now: stamped
+				// before the write, since the master may read the answer
+				// and time its t3.5 from it before Write returns here.
+				s.lastTx = time.Now()
 				if _, err := rw.Write(ans); err != nil {
 					return fmt.Errorf("devices: sim slave: write: %w", err)
 				}
-				s.lastTx = time.Now()
 			}
 		}
 	}
