@@ -11,6 +11,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // Bucket names in the data store.
@@ -61,7 +62,7 @@ func OpenDataStore(path string) (*DataStore, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
 	if err != nil {
 		hint := ""
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, bolterrors.ErrTimeout) {
 			hint = " (another holdup process holds it?)"
 		}
 		return nil, fmt.Errorf("store: open data store %s: %w%s", path, err, hint)
@@ -227,7 +228,28 @@ func (d *DataStore) CountBetween(id string, from, to uint64) (int, error) {
 		}
 		return nil
 	})
-	return n, err
+	if err != nil {
+		return 0, fmt.Errorf("store: count records: %w", err)
+	}
+	return n, nil
+}
+
+// OutageJournaled counts the records journaled during the outage begun at
+// begin that this data store holds: the records of journal j whose
+// sequence lies strictly between the outage's begin and end records
+// (Journal.OutageSpan, then CountBetween). ok is false, with n 0, when j
+// does not know both records (their appends failed, or they were written
+// before the records it mounted), so the count is unknown.
+func (d *DataStore) OutageJournaled(j *Journal, begin time.Time) (n int, ok bool, err error) {
+	from, to, ok := j.OutageSpan(begin)
+	if !ok {
+		return 0, false, nil
+	}
+	n, err = d.CountBetween(j.MountReport().ID, from, to)
+	if err != nil {
+		return 0, false, err
+	}
+	return n, true, nil
 }
 
 // StoredRecord is a record in the data store with its journal identity.

@@ -28,6 +28,22 @@
 // attributes, value, integrity {kind, value} and invalid. A typical
 // control record is 81 bytes of CBOR against 260 of JSON.
 //
+// The limits above are MaxNameLen, MaxAttrs and MaxStringLen; Clip and
+// AddAttr build names and attributes that respect them, and Validate
+// checks a record before the journal takes it.
+//
+// # Outages
+//
+// The power monitor journals an outage-begin and an outage-end record for
+// every outage (OutageBeginRecord, OutageEndRecord; IsOutageEvent tells
+// them apart). The journal keeps the sequences of both, learnt when their
+// appends commit and, at mount, from every record still on the chip: the
+// begin record's sequence is the outage's DL/T 698.45 event number
+// (OutageEventNumber), and the records between the two are the ones
+// journaled during the outage (OutageSpan; DataStore.OutageJournaled
+// counts those in the data store). An outage-begin without an end at
+// start-up is one the capacitor ended (OpenOutage).
+//
 // # The journal on the chip
 //
 // The journal is an append-only ring over the chip's pages. Byte 0 of each

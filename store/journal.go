@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"sync/atomic"
 )
 
 // Device is the memory a journal lives on. *eeprom.Chip implements it:
@@ -155,7 +156,8 @@ type pending struct {
 	lastPage  int
 	payload   []byte
 	crc       uint32
-	consumed  uint64 // for markers
+	consumed  uint64    // for markers
+	outage    outageRef // for records: which lifecycle record, if one
 }
 
 // Journal is an append-only ring of CBOR records on an EEPROM. One
@@ -185,6 +187,9 @@ type Journal struct {
 	entries    []entry
 	wear       []uint32
 	st         Stats
+
+	// outages is published by the writer goroutine (see outageIndex).
+	outages atomic.Pointer[outageIndex]
 }
 
 // Open mounts the journal on dev: it reads the whole chip once, finds the
@@ -237,6 +242,7 @@ func Open(dev Device, opts Options) (*Journal, error) {
 			j.entries = append(j.entries, entry{seq: f.seq, payload: f.payload, crc: frameCRC(tagRecord, f.seq, f.payload)})
 		}
 	}
+	j.indexOutages(st.records)
 	j.report = MountReport{Frames: len(frames), Skipped: st.skipped}
 	if j.id == nil {
 		j.id = make([]byte, idLen)
@@ -578,8 +584,12 @@ func (j *Journal) place(r *request, tag byte, seq uint64, payload []byte, reserv
 	if tag == tagRecord {
 		j.lastRecord = seq
 	}
-	j.unacked = append(j.unacked, pending{req: r, tag: tag, seq: seq, firstPage: j.w, lastPage: j.w + k,
-		payload: payload, consumed: consumed, crc: frameCRC(tag, seq, payload)})
+	p := pending{req: r, tag: tag, seq: seq, firstPage: j.w, lastPage: j.w + k,
+		payload: payload, consumed: consumed, crc: frameCRC(tag, seq, payload)}
+	if tag == tagRecord && r != nil && r.rec != nil {
+		p.outage = outageRefOf(r.rec)
+	}
+	j.unacked = append(j.unacked, p)
 	first := true
 	for len(frame) > 0 {
 		if j.off == 1 && j.buf[0] == 0 {
@@ -628,6 +638,10 @@ func (j *Journal) program() error {
 		j.unacked = j.unacked[:0]
 		clear(j.buf)
 		j.off = 1
+		// The page held nothing unconsumed before (free) and holds nothing
+		// committed now: it is free again, or every later append would
+		// find it taken and fail with ErrFull.
+		j.pageMax[page] = 0
 		return err
 	}
 	keep := j.unacked[:0]
@@ -640,6 +654,9 @@ func (j *Journal) program() error {
 		case tagRecord:
 			j.entries = append(j.entries, entry{seq: p.seq, payload: p.payload, crc: p.crc})
 			j.st.RecordBytes += uint64(len(p.payload))
+			if p.outage.kind != notLifecycle {
+				j.noteOutage(p.outage, p.seq) // before the append returns
+			}
 		case tagMarker:
 			j.markerPage = p.firstPage
 			if p.consumed > j.consumed {

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"maps"
 	"time"
 )
 
@@ -44,6 +46,21 @@ func IsOutageEvent(r Record) (event string, ok bool) {
 	return e, ok && (e == EventOutageBegin || e == EventOutageEnd)
 }
 
+// outageEndBegin returns the begin time (Unix milliseconds) an outage-end
+// record names: the attribute is an int64 as built by OutageEndRecord and
+// a uint64 once decoded from CBOR.
+func outageEndBegin(r Record) (ms int64, ok bool) {
+	switch v := r.Attrs["begin"].(type) {
+	case int64:
+		return v, true
+	case uint64:
+		return int64(v), v <= 1<<63-1
+	case int:
+		return int64(v), true
+	}
+	return 0, false
+}
+
 // OpenOutage returns the newest unconsumed outage-begin record that no
 // later outage-end record closes (its entry carries the journal sequence
 // and the record: time, confirmed flag, phase voltages). At start-up, one
@@ -62,4 +79,148 @@ func (j *Journal) OpenOutage(ctx context.Context) (begin Entry, ok bool, err err
 		return Entry{}, false, err
 	}
 	return begin, true, nil
+}
+
+// OutageEventNumber is the DL/T 698.45 event 3106 number of the outage
+// begun at begin: the journal sequence of its outage-begin record (only
+// the low 32 bits), so that a restore reported after a restart carries the
+// number the loss was reported under and the master deduplicates resends.
+// When the journal holds no begin record for that time (its append
+// failed), the number is uint32(begin.Unix()), which is as stable across
+// restarts. Times match at the journal's millisecond resolution.
+//
+// The journal learns the sequences when an append of an OutageBeginRecord
+// or OutageEndRecord commits, and at mount from every record frame still
+// on the chip (consumed or not), so the numbers survive a restart for as
+// long as the chip holds the records. It never blocks: it reads what the
+// writer last published.
+func (j *Journal) OutageEventNumber(begin time.Time) uint32 {
+	if s, ok := j.outageIndex()[begin.UnixMilli()]; ok {
+		return uint32(s.begin)
+	}
+	return uint32(begin.Unix())
+}
+
+// OutageSpan returns the journal sequences of the outage-begin and
+// outage-end records of the outage begun at begin; ok is false unless the
+// journal knows both (see OutageEventNumber for how it learns them). The
+// records journaled during the outage are those with a sequence strictly
+// between from and to (DataStore.OutageJournaled counts the stored ones).
+func (j *Journal) OutageSpan(begin time.Time) (from, to uint64, ok bool) {
+	s, ok := j.outageIndex()[begin.UnixMilli()]
+	return s.begin, s.end, ok && s.end > s.begin
+}
+
+// maxIndexedOutages bounds the outage index: beyond it the oldest outage
+// (by begin sequence) is forgotten. Only the latest outages are ever
+// looked up.
+const maxIndexedOutages = 64
+
+// outageSeqs are the journal sequences of an outage's records; end is 0
+// until its outage-end record is journaled.
+type outageSeqs struct{ begin, end uint64 }
+
+// outageIndex maps outage-begin times (Unix milliseconds) to the sequences
+// of their records. The writer goroutine owns it: it publishes a new map
+// for every change (outages are rare) and never modifies a published one,
+// so OutageEventNumber and OutageSpan read it without a lock.
+type outageIndex map[int64]outageSeqs
+
+// outageIndex returns the index last published.
+func (j *Journal) outageIndex() outageIndex {
+	if p := j.outages.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// lifecycle says which lifecycle record a frame holds.
+type lifecycle uint8
+
+const (
+	notLifecycle lifecycle = iota
+	lifecycleBegin
+	lifecycleEnd
+)
+
+// outageRef identifies a lifecycle record by kind and by the begin time
+// (Unix milliseconds) of its outage, so that its commit updates the index.
+type outageRef struct {
+	kind lifecycle
+	ms   int64
+}
+
+func outageRefOf(r *Record) outageRef {
+	switch ev, _ := IsOutageEvent(*r); ev {
+	case EventOutageBegin:
+		return outageRef{kind: lifecycleBegin, ms: r.Time.UnixMilli()}
+	case EventOutageEnd:
+		if ms, ok := outageEndBegin(*r); ok {
+			return outageRef{kind: lifecycleEnd, ms: ms}
+		}
+	}
+	return outageRef{}
+}
+
+// with returns the index after the record ref committed at seq, and
+// whether that changed anything. A begin (re)starts its outage's entry; an
+// end completes the entry of its begin, and is left out when the begin is
+// unknown (the span is unknown then).
+func (idx outageIndex) with(ref outageRef, seq uint64) (outageIndex, bool) {
+	switch ref.kind {
+	case lifecycleBegin:
+	case lifecycleEnd:
+		if _, ok := idx[ref.ms]; !ok {
+			return idx, false
+		}
+	default:
+		return idx, false
+	}
+	next := make(outageIndex, len(idx)+1)
+	maps.Copy(next, idx)
+	if ref.kind == lifecycleBegin {
+		next[ref.ms] = outageSeqs{begin: seq}
+	} else {
+		s := next[ref.ms]
+		s.end = seq
+		next[ref.ms] = s
+	}
+	for len(next) > maxIndexedOutages {
+		var oldest int64
+		first := true
+		for ms, s := range next {
+			if first || s.begin < next[oldest].begin {
+				oldest, first = ms, false
+			}
+		}
+		delete(next, oldest)
+	}
+	return next, true
+}
+
+// noteOutage records a committed lifecycle record: the writer goroutine
+// calls it, or Open before the writer starts.
+func (j *Journal) noteOutage(ref outageRef, seq uint64) {
+	if next, changed := j.outageIndex().with(ref, seq); changed {
+		j.outages.Store(&next)
+	}
+}
+
+// outageTag is a byte string the CBOR of every lifecycle record holds (in
+// the "event" attribute's text): mount decodes only the frames holding it.
+var outageTag = []byte("outage-")
+
+// indexOutages learns the lifecycle records among the record frames found
+// at mount, in sequence order; Open only.
+func (j *Journal) indexOutages(records []frameInfo) {
+	for _, f := range records {
+		if !bytes.Contains(f.payload, outageTag) {
+			continue
+		}
+		rec, err := j.c.decode(f.payload)
+		if err != nil || rec.Seq != f.seq {
+			continue // never data: Replay reports it
+		}
+		j.noteOutage(outageRefOf(&rec), f.seq)
+	}
 }

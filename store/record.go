@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -133,12 +134,51 @@ type Record struct {
 	Invalid bool `json:"invalid"`
 }
 
-// Limits a record must respect (second verification checks them too).
+// Limits a record must respect: Validate checks them before an append, and
+// the second verification at replay checks them again.
 const (
-	maxNameLen   = 64
-	maxAttrs     = 8
-	maxStringLen = 256
+	// MaxNameLen is the longest io_interface, device or attribute name,
+	// in bytes of UTF-8 (names are never empty).
+	MaxNameLen = 64
+	// MaxAttrs is the most attributes a record carries.
+	MaxAttrs = 8
+	// MaxStringLen is the longest string, in bytes of UTF-8, or byte
+	// string a value or an attribute may hold.
+	MaxStringLen = 256
 )
+
+// Clip returns s as at most n bytes of valid UTF-8: invalid bytes are
+// dropped and a cut never splits a sequence. A valid string that fits is
+// returned unchanged. Clip(name, MaxNameLen) fits a non-empty name to an
+// io_interface or device, Clip(s, MaxStringLen) fits a string value.
+func Clip(s string, n int) string {
+	if len(s) <= n && utf8.ValidString(s) {
+		return s
+	}
+	s = strings.ToValidUTF8(s, "")
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:max(n, 0)], "")
+}
+
+// AddAttr sets attrs[key] to value, clipped to MaxStringLen, when a record
+// can take it: key is a valid attribute name (1 to MaxNameLen bytes of
+// UTF-8), not yet in attrs, and attrs holds fewer than MaxAttrs entries.
+// It reports whether it set the attribute. Adding in a fixed order (the
+// essential attributes first, the rest sorted) decides deterministically
+// which attributes a full record keeps; a map built only by AddAttr passes
+// Validate's attribute checks.
+func AddAttr(attrs map[string]any, key, value string) bool {
+	if len(attrs) >= MaxAttrs || checkName("attribute name", key) != nil {
+		return false
+	}
+	if _, taken := attrs[key]; taken {
+		return false
+	}
+	attrs[key] = Clip(value, MaxStringLen)
+	return true
+}
 
 // The time range a record may carry. The lower bound is the Unix epoch,
 // not a plausible date: a terminal without a battery-backed RTC boots at
@@ -221,8 +261,8 @@ func (r *Record) Validate() error {
 	if r.Integrity.Value > mx {
 		return fmt.Errorf("store: record: integrity value 0x%x too wide for %s", r.Integrity.Value, r.Integrity.Kind)
 	}
-	if len(r.Attrs) > maxAttrs {
-		return fmt.Errorf("store: record: %d attributes, at most %d", len(r.Attrs), maxAttrs)
+	if len(r.Attrs) > MaxAttrs {
+		return fmt.Errorf("store: record: %d attributes, at most %d", len(r.Attrs), MaxAttrs)
 	}
 	for k, v := range r.Attrs {
 		if err := checkName("attribute name", k); err != nil {
@@ -239,8 +279,8 @@ func (r *Record) Validate() error {
 }
 
 func checkName(what, s string) error {
-	if s == "" || len(s) > maxNameLen || !utf8.ValidString(s) {
-		return fmt.Errorf("store: record: %s %q must be 1..%d bytes of UTF-8", what, s, maxNameLen)
+	if s == "" || len(s) > MaxNameLen || !utf8.ValidString(s) {
+		return fmt.Errorf("store: record: %s %q must be 1..%d bytes of UTF-8", what, s, MaxNameLen)
 	}
 	return nil
 }
@@ -257,13 +297,13 @@ func checkScalar(what string, v any) error {
 		}
 		return nil
 	case string:
-		if len(x) > maxStringLen || !utf8.ValidString(x) {
-			return fmt.Errorf("store: record: %s: string must be ≤ %d bytes of UTF-8", what, maxStringLen)
+		if len(x) > MaxStringLen || !utf8.ValidString(x) {
+			return fmt.Errorf("store: record: %s: string must be ≤ %d bytes of UTF-8", what, MaxStringLen)
 		}
 		return nil
 	case []byte:
-		if len(x) > maxStringLen {
-			return fmt.Errorf("store: record: %s: %d bytes, at most %d", what, len(x), maxStringLen)
+		if len(x) > MaxStringLen {
+			return fmt.Errorf("store: record: %s: %d bytes, at most %d", what, len(x), MaxStringLen)
 		}
 		return nil
 	}

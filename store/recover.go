@@ -104,13 +104,8 @@ func (r *Recovery) reconcile(ctx context.Context, id []byte, good []Entry) error
 			continue
 		}
 		a := e.Record.Attrs
-		var beginMS int64
-		switch v := a["begin"].(type) {
-		case uint64:
-			beginMS = int64(v)
-		case int64:
-			beginMS = v
-		default:
+		beginMS, ok := outageEndBegin(e.Record)
+		if !ok {
 			continue
 		}
 		begin := time.UnixMilli(beginMS).UTC()
