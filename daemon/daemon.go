@@ -30,7 +30,6 @@ import (
 	"holdup/devices"
 	"holdup/eeprom"
 	"holdup/hplc"
-	"holdup/hplc/dlt645"
 	"holdup/power"
 	"holdup/proto698"
 	"holdup/sched"
@@ -347,25 +346,16 @@ func (d *Daemon) buildDevices() error {
 		if err != nil {
 			return nil, err
 		}
-		ac := proto698.NewACClient(bus, proto698.ACClientConfig{Addr: addr, Timeout: dev.Timeout.Duration}, d.log.With("device", dev.Name))
+		ac := proto698.NewACClient(bus, proto698.ACClientConfig{Addr: addr, Timeout: dev.Timeout}, d.log.With("device", dev.Name))
 		return devices.NewDLT698Client(ac, bus), nil
 	}
 	env.HPLC = func(dev devices.Device) (devices.HPLCClient, error) {
 		if d.mod == nil {
 			return nil, errors.New("no [hplc] module available")
 		}
-		var (
-			pw dlt645.Password
-			op dlt645.Operator
-		)
-		for _, cd := range d.cfg.Devices {
-			if cd.Name == dev.Name && cd.Password != "" {
-				var err error
-				if pw, err = dlt645.ParsePassword(cd.Password); err != nil {
-					return nil, fmt.Errorf("device %q password: %w", dev.Name, err)
-				}
-				op = dlt645.Operator(cd.Operator)
-			}
+		pw, op, err := dev.MeterCredentials()
+		if err != nil {
+			return nil, fmt.Errorf("device %q password: %w", dev.Name, err)
 		}
 		return devices.NewHPLCMeterClient(d.mod, pw, op), nil
 	}
@@ -411,10 +401,10 @@ func (d *Daemon) buildDevices() error {
 	for _, dev := range d.devs {
 		drv := set.Drivers[dev.Name]
 		for _, p := range dev.Points {
-			if p.Class != devices.ClassCollection || p.Period.Duration <= 0 {
+			if p.Class != devices.ClassCollection || p.Period <= 0 {
 				continue
 			}
-			if err := s.Collect(pointOp(drv, p, 0), p.Period.Duration, p.Deadline.Duration); err != nil {
+			if err := s.Collect(pointOp(drv, p, 0), p.Period, p.Deadline); err != nil {
 				d.problem(alarmDevices, fmt.Errorf("daemon: device %q point %q: %w", dev.Name, p.Name, err))
 			}
 		}

@@ -82,7 +82,7 @@ func TestDeviceConfigFromSimConfig(t *testing.T) {
 	if d := byName["sim-relay"]; devices.InterfaceOf(d) != "/dev/gpiochip1" || d.Points[0].Kind != devices.KindLine {
 		t.Errorf("gpio device: %+v", d)
 	}
-	if d := byName["sim-inverter"]; d.Port != "/dev/ttySIM2" || d.Points[0].Period.Duration != 5*time.Second || d.Points[0].Type != devices.TypeS32 {
+	if d := byName["sim-inverter"]; d.Port != "/dev/ttySIM2" || d.Points[0].Period != 5*time.Second || d.Points[0].Type != devices.TypeS32 {
 		t.Errorf("modbus device: %+v", d)
 	}
 	if p := byName["sim-meter"].Points[0]; p.Item != "00100200" {

@@ -5,7 +5,6 @@ package daemon
 
 import (
 	"context"
-	"time"
 
 	"holdup/config"
 	"holdup/devices"
@@ -16,10 +15,10 @@ import (
 // model. hplc devices sit behind the [hplc] module's port.
 func deviceConfig(d config.Device, mod *config.HPLC) devices.Device {
 	out := devices.Device{
-		Name: d.Name, Driver: devices.DriverName(d.Driver), Unit: d.Unit, Address: d.Address,
+		Name: d.Name, Driver: devices.DriverName(d.Driver), Enabled: d.Enabled, Unit: d.Unit, Address: d.Address,
 		MainsOnly: d.MainsOnly, DrawMW: d.DrawMW,
 		Port: d.Serial.Port, Baud: d.Serial.Baud, DataBits: d.Serial.DataBits, StopBits: d.Serial.StopBits,
-		Parity: d.Serial.ParityLetter(), Timeout: duration(d.Timeout),
+		Parity: d.Serial.ParityLetter(), Timeout: d.Timeout, Password: d.Password, Operator: d.Operator,
 	}
 	switch d.Driver {
 	case config.DriverModbusTCP:
@@ -34,7 +33,7 @@ func deviceConfig(d config.Device, mod *config.HPLC) devices.Device {
 	for _, p := range d.Points {
 		q := devices.Point{
 			Name: p.Name, Class: devices.Class(p.Class), Integrity: devices.Integrity(p.Integrity),
-			Period: duration(p.Period), Deadline: duration(p.Deadline), Scale: p.Scale,
+			Period: p.Period, Deadline: p.Deadline, Scale: p.Scale, UplinkOAD: p.UplinkOAD,
 			Register: p.Register, Kind: devices.Kind(p.Kind), Type: devices.Type(p.Type), ActiveLow: p.ActiveLow,
 		}
 		if d.Driver == config.DriverDLT698 || d.Driver == config.DriverHPLC {
@@ -44,14 +43,6 @@ func deviceConfig(d config.Device, mod *config.HPLC) devices.Device {
 			q.Kind = devices.KindLine
 		}
 		out.Points = append(out.Points, q)
-	}
-	return out
-}
-
-func duration(d time.Duration) devices.Duration {
-	var out devices.Duration
-	if d > 0 {
-		_ = out.UnmarshalText([]byte(d.String()))
 	}
 	return out
 }

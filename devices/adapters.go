@@ -24,7 +24,7 @@ type Value struct {
 }
 
 // DLT698Client is what the dlt698 driver needs from a DL/T 698.45 client
-// (proto698's AC-sampling client satisfies it through main's wiring). Its
+// (NewDLT698Client builds one on proto698's AC-sampling client). Its
 // errors should name their outcome with an IOOutcome() string method.
 type DLT698Client interface {
 	// Get reads attribute oad of the server at addr.
@@ -108,7 +108,7 @@ func (d *DLT698) Write(ctx context.Context, p Point, v float64) (Sample, error) 
 // Reinit re-initialises the client.
 func (d *DLT698) Reinit(ctx context.Context) error { return d.c.Reinit(ctx) }
 
-// Close does nothing: the client belongs to main.
+// Close does nothing: the client belongs to whoever built it (the daemon).
 func (d *DLT698) Close() error { return nil }
 
 // HPLC is an hplc device (a meter behind the carrier module).
@@ -161,5 +161,5 @@ func (h *HPLC) Write(ctx context.Context, p Point, v float64) (Sample, error) {
 // Reinit resets and re-initialises the module.
 func (h *HPLC) Reinit(ctx context.Context) error { return h.c.Reinit(ctx) }
 
-// Close does nothing: the client belongs to main.
+// Close does nothing: the client belongs to whoever built it (the daemon).
 func (h *HPLC) Close() error { return nil }

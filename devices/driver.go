@@ -49,7 +49,8 @@ type Env struct {
 	// Dialer dials Modbus TCP devices; nil: net.Dialer.
 	Dialer Dialer
 	// DLT698 and HPLC build the protocol clients for dlt698 and hplc
-	// devices (the proto698 and hplc packages, wired by main).
+	// devices (NewDLT698Client and NewHPLCMeterClient; the daemon wires
+	// them in with the bus and module they share).
 	DLT698 func(d Device) (DLT698Client, error)
 	HPLC   func(d Device) (HPLCClient, error)
 }

@@ -2,48 +2,28 @@ package devices_test
 
 import (
 	"fmt"
-
-	"github.com/BurntSushi/toml"
+	"time"
 
 	"holdup/devices"
 )
 
+// Devices built by code (the config package builds them the same way from
+// the configuration's [[device]] tables): Validate keeps the usable one,
+// defaults applied, and names device and key of the other's problem.
 func ExampleValidate() {
-	const cfg = `
-[[devices]]
-name = "meter1"
-driver = "modbus-tcp"
-port = "127.0.0.1:502"
-draw_mw = 120
-  [[devices.points]]
-  name = "energy"
-  class = "collection"
-  period = "15s"
-  kind = "holding"
-  register = 10
-  type = "u32"
-  scale = 0.01
-
-[[devices]]
-name = "meter2"
-driver = "modbus-tcp"
-port = "127.0.0.1:503"
-  [[devices.points]]
-  name = "energy"
-  class = "colection"
-  kind = "holding"
-`
-	var file struct {
-		Devices []devices.Device `toml:"devices"`
+	devs := []devices.Device{
+		{Name: "meter1", Driver: devices.DriverModbusTCP, Port: "127.0.0.1:502", DrawMW: 120, Points: []devices.Point{
+			{Name: "energy", Class: devices.ClassCollection, Period: 15 * time.Second, Kind: devices.KindHolding,
+				Register: 10, Type: devices.TypeU32, Scale: 0.01},
+		}},
+		{Name: "meter2", Driver: devices.DriverModbusTCP, Port: "127.0.0.1:503", Points: []devices.Point{
+			{Name: "energy", Class: "colection", Kind: devices.KindHolding},
+		}},
 	}
-	if _, err := toml.Decode(cfg, &file); err != nil {
-		fmt.Println(err)
-		return
-	}
-	valid, err := devices.Validate(file.Devices, nil)
+	valid, err := devices.Validate(devs, nil)
 	for _, d := range valid {
 		p, _ := d.Point("energy")
-		fmt.Printf("%s on %s: %s every %v, integrity %s\n", d.Name, devices.InterfaceOf(d), p.Name, p.Period.Duration, p.Integrity)
+		fmt.Printf("%s on %s: %s every %v, integrity %s\n", d.Name, devices.InterfaceOf(d), p.Name, p.Period, p.Integrity)
 	}
 	fmt.Println(err)
 	// Output:

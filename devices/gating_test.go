@@ -20,12 +20,6 @@ type rig struct {
 	alarm chan sched.Alarm
 }
 
-func dur(s string) devices.Duration {
-	var d devices.Duration
-	_ = d.UnmarshalText([]byte(s))
-	return d
-}
-
 // statSim lets the simulated GPIO chip pass the existence check.
 func statSim(path string) error {
 	if strings.HasSuffix(path, "gpiochip-sim") {
@@ -107,12 +101,12 @@ func TestOutageGatesMainsOnlyPort(t *testing.T) {
 	acSim, meterSim := devices.NewSimSlave(1, 100, 0), devices.NewSimSlave(2, 100, 0)
 	acPort, meterPort := devices.StartSimPTY(t, acSim), devices.StartSimPTY(t, meterSim)
 	devs := []devices.Device{
-		{Name: "ac-board", Driver: devices.DriverModbusRTU, Port: acPort, Unit: 1, MainsOnly: true, Timeout: dur("200ms"), Points: []devices.Point{
-			{Name: "voltage", Class: devices.ClassCollection, Period: dur("1s"), Kind: devices.KindHolding, Register: 0, Scale: 0.1},
+		{Name: "ac-board", Driver: devices.DriverModbusRTU, Port: acPort, Unit: 1, MainsOnly: true, Timeout: 200 * time.Millisecond, Points: []devices.Point{
+			{Name: "voltage", Class: devices.ClassCollection, Period: time.Second, Kind: devices.KindHolding, Register: 0, Scale: 0.1},
 		}},
-		{Name: "meter", Driver: devices.DriverModbusRTU, Port: meterPort, Unit: 2, DrawMW: 80, Timeout: dur("200ms"), Points: []devices.Point{
-			{Name: "energy", Class: devices.ClassCollection, Period: dur("1s"), Kind: devices.KindHolding, Register: 10, Type: devices.TypeU32},
-			{Name: "temp", Class: devices.ClassCollection, Integrity: devices.IntegrityUnchecked, Period: dur("5s"), Kind: devices.KindInput, Register: 3},
+		{Name: "meter", Driver: devices.DriverModbusRTU, Port: meterPort, Unit: 2, DrawMW: 80, Timeout: 200 * time.Millisecond, Points: []devices.Point{
+			{Name: "energy", Class: devices.ClassCollection, Period: time.Second, Kind: devices.KindHolding, Register: 10, Type: devices.TypeU32},
+			{Name: "temp", Class: devices.ClassCollection, Integrity: devices.IntegrityUnchecked, Period: 5 * time.Second, Kind: devices.KindInput, Register: 3},
 			{Name: "breaker", Class: devices.ClassControl, Kind: devices.KindCoil, Register: 1},
 		}},
 		{Name: "relays", Driver: devices.DriverGPIOOutput, Port: "gpiochip-sim", Points: []devices.Point{
@@ -177,8 +171,8 @@ func TestOutageGatesMainsOnlyPort(t *testing.T) {
 func TestErrorWatchClosesAndReopensPort(t *testing.T) {
 	sim := devices.NewSimSlave(1, 100, 0)
 	port := devices.StartSimPTY(t, sim)
-	devs := []devices.Device{{Name: "meter", Driver: devices.DriverModbusRTU, Port: port, Timeout: dur("100ms"), Points: []devices.Point{
-		{Name: "energy", Class: devices.ClassCollection, Period: dur("1s"), Kind: devices.KindHolding, Register: 5},
+	devs := []devices.Device{{Name: "meter", Driver: devices.DriverModbusRTU, Port: port, Timeout: 100 * time.Millisecond, Points: []devices.Point{
+		{Name: "energy", Class: devices.ClassCollection, Period: time.Second, Kind: devices.KindHolding, Register: 5},
 	}}}
 	r, err := newRig(t, devs, 5, 3)
 	if err != nil {
@@ -213,7 +207,7 @@ func TestBadConfigOthersRun(t *testing.T) {
 	sim := devices.NewSimSlave(1, 100, 0)
 	port := devices.StartSimPTY(t, sim)
 	good := devices.Device{Name: "good", Driver: devices.DriverModbusRTU, Port: port, Points: []devices.Point{
-		{Name: "v", Class: devices.ClassCollection, Period: dur("1s"), Kind: devices.KindInput, Register: 2},
+		{Name: "v", Class: devices.ClassCollection, Period: time.Second, Kind: devices.KindInput, Register: 2},
 	}}
 	devs := []devices.Device{
 		{Name: "can-bus", Driver: "canopen", Port: port},
@@ -221,7 +215,7 @@ func TestBadConfigOthersRun(t *testing.T) {
 		good,
 		{Name: "typo", Driver: devices.DriverModbusRTU, Port: port, Points: []devices.Point{
 			{Name: "a", Class: devices.ClassControl, Kind: devices.KindCoil},
-			{Name: "b", Class: "colection", Kind: devices.KindInput, Period: dur("1s")},
+			{Name: "b", Class: "colection", Kind: devices.KindInput, Period: time.Second},
 		}},
 	}
 	r, err := newRig(t, devs, 20, 5)
@@ -245,7 +239,7 @@ func TestBadConfigOthersRun(t *testing.T) {
 	// OpenAll with device and key; the rest still open.
 	gone := devices.Device{Name: "gone", Driver: devices.DriverModbusRTU, Port: "/dev/ttyHOLDUP-GONE", Baud: 9600, DataBits: 8, Parity: "N", StopBits: 1}
 	set, err := devices.OpenAll([]devices.Device{gone, {Name: "tcp", Driver: devices.DriverModbusTCP, Port: "127.0.0.1:1"}}, devices.Env{})
-	defer set.Close()
+	t.Cleanup(func() { _ = set.Close() }) // OpenAll returns the set it opened with the error
 	var ce *devices.ConfigError
 	if !errors.As(err, &ce) || ce.Device != "gone" || ce.Key != "port" || !errors.Is(err, devices.ErrLinkDown) {
 		t.Fatalf("open vanished port: %v", err)
@@ -261,8 +255,8 @@ func TestBadConfigOthersRun(t *testing.T) {
 func TestGateDuringInterFrameWait(t *testing.T) {
 	sim := devices.NewSimSlave(1, 100, 600)
 	port := devices.StartSimPTY(t, sim)
-	devs := []devices.Device{{Name: "ac-board", Driver: devices.DriverModbusRTU, Port: port, Baud: 600, MainsOnly: true, Timeout: dur("2s"), Points: []devices.Point{
-		{Name: "voltage", Class: devices.ClassCollection, Period: dur("1s"), Kind: devices.KindHolding, Register: 0},
+	devs := []devices.Device{{Name: "ac-board", Driver: devices.DriverModbusRTU, Port: port, Baud: 600, MainsOnly: true, Timeout: 2 * time.Second, Points: []devices.Point{
+		{Name: "voltage", Class: devices.ClassCollection, Period: time.Second, Kind: devices.KindHolding, Register: 0},
 	}}}
 	r, err := newRig(t, devs, 20, 5)
 	if err != nil {

@@ -44,6 +44,20 @@ func NewHPLCMeterClient(m *hplc.Module, pw dlt645.Password, op dlt645.Operator) 
 	return &hplcMeterClient{m: m, password: pw, operator: op}
 }
 
+// MeterCredentials returns what an hplc device's writes carry: its
+// Password parsed (level, then code; the zero password when Password is
+// "") and its operator code.
+func (d Device) MeterCredentials() (dlt645.Password, dlt645.Operator, error) {
+	if d.Password == "" {
+		return dlt645.Password{}, dlt645.Operator(d.Operator), nil
+	}
+	pw, err := dlt645.ParsePassword(d.Password)
+	if err != nil {
+		return dlt645.Password{}, 0, err
+	}
+	return pw, dlt645.Operator(d.Operator), nil
+}
+
 // meterAddr checks a node and item and returns the meter's wire address
 // and data identifier.
 func meterAddr(what string, node, item []byte) (dlt645.Address, dlt645.DI, error) {

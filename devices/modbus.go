@@ -118,8 +118,8 @@ func newModbus(d Device, c modbus.Client, tr modbusTransport, ck string, owns bo
 }
 
 func timeoutOf(d Device) time.Duration {
-	if d.Timeout.Duration > 0 {
-		return d.Timeout.Duration
+	if d.Timeout > 0 {
+		return d.Timeout
 	}
 	return DefaultTimeout
 }

@@ -11,13 +11,13 @@ import (
 func peerDevices(t *testing.T) map[string]*Modbus {
 	t.Helper()
 	needPeer(t)
-	rtuDev := Device{Name: "rtu-peer", Driver: DriverModbusRTU, Port: peer.rtuPort, Baud: 9600, DataBits: 8, Parity: "N", StopBits: 1, Unit: 1, Timeout: Duration{Duration: time.Second}}
+	rtuDev := Device{Name: "rtu-peer", Driver: DriverModbusRTU, Port: peer.rtuPort, Baud: 9600, DataBits: 8, Parity: "N", StopBits: 1, Unit: 1, Timeout: time.Second}
 	bus, err := OpenRTUBus(rtuDev)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = bus.Close() })
-	tcpDev := Device{Name: "tcp-peer", Driver: DriverModbusTCP, Port: peer.tcpAddr, Unit: 1, Timeout: Duration{Duration: time.Second}}
+	tcpDev := Device{Name: "tcp-peer", Driver: DriverModbusTCP, Port: peer.tcpAddr, Unit: 1, Timeout: time.Second}
 	tcp := NewModbusTCP(tcpDev, nil, nil)
 	t.Cleanup(func() { _ = tcp.Close() })
 	return map[string]*Modbus{"rtu": NewModbusRTU(rtuDev, bus, nil), "tcp": tcp}

@@ -1,7 +1,6 @@
 package devices
 
 import (
-	"fmt"
 	"strings"
 	"time"
 )
@@ -9,7 +8,7 @@ import (
 // DriverName names the protocol driver that performs a device's IO.
 type DriverName string
 
-// The drivers a device may name in the configuration.
+// The drivers a device may name.
 const (
 	DriverModbusRTU  DriverName = "modbus-rtu"
 	DriverModbusTCP  DriverName = "modbus-tcp"
@@ -18,8 +17,11 @@ const (
 	DriverGPIOOutput DriverName = "gpio-output"
 )
 
-// Drivers lists every known driver, in the order used in error messages.
+// driverNames lists every known driver, in the order used in error messages.
 var driverNames = []DriverName{DriverModbusRTU, DriverModbusTCP, DriverDLT698, DriverHPLC, DriverGPIOOutput}
+
+// Drivers returns every known driver, in the order used in error messages.
+func Drivers() []DriverName { return append([]DriverName(nil), driverNames...) }
 
 // Serial reports whether the driver talks over a serial port.
 func (d DriverName) Serial() bool {
@@ -79,100 +81,86 @@ func (t Type) Words() int {
 	return 1
 }
 
-// Duration is a time.Duration decoded from a TOML string such as "500ms".
-// Decoding never fails: a malformed value is kept and reported by Validate,
-// so one bad device does not stop the configuration of the others.
-type Duration struct {
-	time.Duration
-	raw string
-	bad bool
-}
-
-// UnmarshalText records the text and parses it as a Go duration.
-func (d *Duration) UnmarshalText(b []byte) error {
-	d.raw = string(b)
-	v, err := time.ParseDuration(d.raw)
-	if err != nil || v < 0 {
-		d.bad = true
-		d.Duration = 0
-		return nil
-	}
-	d.bad = false
-	d.Duration = v
-	return nil
-}
-
-// MarshalText renders the duration in Go syntax.
-func (d Duration) MarshalText() ([]byte, error) {
-	if d.bad {
-		return []byte(d.raw), nil
-	}
-	return []byte(d.Duration.String()), nil
-}
-
-// check returns an error describing a malformed duration.
-func (d Duration) check() error {
-	if d.bad {
-		return fmt.Errorf("invalid duration %q (want e.g. \"500ms\", \"2s\")", d.raw)
-	}
-	return nil
-}
-
-// Device is one field device as declared in the configuration.
+// Device is one field device as the runtime runs it: plain data. The
+// config package builds them from the configuration's [[device]] tables
+// (naming key and line of every mistake); code may build them directly, and
+// Validate refuses one the drivers cannot run. Zero values take the
+// defaults Validate applies.
 type Device struct {
 	// Name identifies the device in logs, alarms, the journal and errors.
-	Name string `toml:"name"`
+	Name string
 	// Driver is one of modbus-rtu, modbus-tcp, dlt698, hplc, gpio-output.
-	Driver DriverName `toml:"driver"`
-	// Port is the serial device (modbus-rtu, dlt698, hplc), host:port
-	// (modbus-tcp) or GPIO chip (gpio-output, e.g. "gpiochip0").
-	Port string `toml:"port"`
-	// Baud, DataBits, Parity ("N", "E", "O") and StopBits set the serial line.
-	Baud     int    `toml:"baud"`
-	DataBits int    `toml:"data_bits"`
-	Parity   string `toml:"parity"`
-	StopBits int    `toml:"stop_bits"`
-	// Unit is the Modbus unit (slave) id, 1..247; 0 means 1.
-	Unit int `toml:"unit"`
-	// Address is the protocol address of a dlt698 server or HPLC node (hex).
-	Address string `toml:"address"`
+	Driver DriverName
+	// Enabled is the configuration's enabled flag. Nothing in this package
+	// reads it: Validate and OpenAll take the devices they are given, and
+	// the daemon hands them only the enabled ones.
+	Enabled bool
+	// Port is the serial device (modbus-rtu, dlt698), host:port
+	// (modbus-tcp), GPIO chip (gpio-output, e.g. "gpiochip0"), or for an
+	// hplc meter the HPLC module's serial port, which the meter's IO goes
+	// through (the interface the scheduler serves it on).
+	Port string
+	// Baud, DataBits, Parity ("N", "E", "O") and StopBits set the serial
+	// line (for an hplc meter: the module's line).
+	Baud     int
+	DataBits int
+	Parity   string
+	StopBits int
+	// Unit is the Modbus unit (slave) id; 0 means 1.
+	Unit int
+	// Address is the protocol address of a dlt698 server (hex) or of an
+	// hplc meter (its 12-digit DL/T 645 address).
+	Address string
 	// Timeout bounds one exchange; zero means the driver default.
-	Timeout Duration `toml:"timeout"`
+	Timeout time.Duration
+	// Password is an hplc meter's DL/T 645 write password as written in
+	// the configuration: 8 hex digits, privilege level first ("02123456");
+	// "" when none is configured (writes then carry a zero password).
+	// Operator is the operator code the meter records with each write.
+	// MeterCredentials returns both as dlt645 values.
+	Password string
+	Operator uint32
 	// MainsOnly marks a device powered from the mains only (the strong-power
 	// list): its IO stops the moment an outage begins.
-	MainsOnly bool `toml:"mains_only"`
+	MainsOnly bool
 	// DrawMW is the device's supply draw from the hold-up store in mW;
 	// above the configured threshold its IO stops during an outage.
-	DrawMW int `toml:"draw_mw"`
+	DrawMW int
 	// Points are the data points served for the device.
-	Points []Point `toml:"points"`
+	Points []Point
 }
 
 // Point is one datum of a device.
 type Point struct {
 	// Name identifies the point within its device.
-	Name string `toml:"name"`
+	Name string
 	// Class is control or collection.
-	Class Class `toml:"class"`
-	// Integrity is checked or unchecked.
-	Integrity Integrity `toml:"integrity"`
+	Class Class
+	// Integrity is checked or unchecked; empty means the driver's default
+	// (checked on the serial protocols, which carry a checksum).
+	Integrity Integrity
 	// Period is the collection period (collection points only).
-	Period Duration `toml:"period"`
+	Period time.Duration
 	// Deadline is how long after it is due the exchange must be done.
-	Deadline Duration `toml:"deadline"`
+	Deadline time.Duration
 	// Register is the Modbus register/coil address (wire address) or the
 	// GPIO line offset.
-	Register int `toml:"register"`
+	Register int
 	// Kind is coil, discrete, holding, input (Modbus) or line (GPIO).
-	Kind Kind `toml:"kind"`
+	Kind Kind
 	// Type is the register encoding: u16 (default), s16, u32, s32, f32.
-	Type Type `toml:"type"`
+	Type Type
 	// Scale multiplies the raw value into engineering units; 0 means 1.
-	Scale float64 `toml:"scale"`
-	// Item names the data item of a dlt698 (OAD, hex) or hplc point.
-	Item string `toml:"item"`
+	Scale float64
+	// Item names the data item of a dlt698 point (its OAD) or an hplc
+	// point (its DL/T 645 data identifier): 8 hex digits.
+	Item string
 	// ActiveLow inverts a GPIO output line.
-	ActiveLow bool `toml:"active_low"`
+	ActiveLow bool
+	// UplinkOAD is the DL/T 698.45 OAD under which the master station
+	// reads (GET) or, for a control point, sets (SET) this point over the
+	// uplink; 0: the point is not exposed northbound.
+	UplinkOAD uint32
 }
 
 // Factor returns the point's scale with the zero default applied.

@@ -2,26 +2,32 @@ package devices
 
 import (
 	"errors"
-	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/BurntSushi/toml"
-	gotoml "github.com/pelletier/go-toml/v2"
+	"holdup/hplc/dlt645"
 )
 
-type fileConfig struct {
-	Devices []Device `toml:"devices"`
-}
-
-func TestDecodeAndValidateTOML(t *testing.T) {
-	var cfg fileConfig
-	if _, err := toml.DecodeFile("testdata/devices.toml", &cfg); err != nil {
-		t.Fatal(err)
+// TestValidateKeepsTheUsable: of three devices built by code, one usable
+// and two broken in one key each, Validate keeps the usable one with its
+// defaults applied and names device and key of each problem.
+func TestValidateKeepsTheUsable(t *testing.T) {
+	devs := []Device{
+		{Name: "meter1", Driver: DriverModbusRTU, Port: "/dev/null", Baud: 9600, MainsOnly: true, DrawMW: 350, Timeout: 300 * time.Millisecond,
+			Points: []Point{
+				{Name: "voltage", Class: ClassCollection, Integrity: IntegrityChecked, Period: time.Second, Deadline: 200 * time.Millisecond,
+					Kind: KindHolding, Register: 3, Type: TypeU32, Scale: 0.1, UplinkOAD: 0x20000200},
+				{Name: "breaker", Class: ClassControl, Kind: KindCoil},
+			}},
+		{Name: "bad-driver", Driver: "modbus-udp", Port: "/dev/null"},
+		{Name: "bad-class", Driver: DriverModbusTCP, Port: "127.0.0.1:502", Points: []Point{
+			{Name: "p0", Class: ClassCollection, Period: time.Second, Kind: KindInput},
+			{Name: "p1", Class: ClassCollection, Period: time.Second, Kind: KindInput},
+			{Name: "p2", Class: "foo", Kind: KindInput, Period: time.Second},
+		}},
 	}
-	valid, err := Validate(cfg.Devices, OSStat)
+	valid, err := Validate(devs, OSStat)
 	if err == nil {
 		t.Fatal("want errors for bad-driver and bad-class")
 	}
@@ -29,18 +35,21 @@ func TestDecodeAndValidateTOML(t *testing.T) {
 		t.Fatalf("valid subset = %+v, want only meter1", valid)
 	}
 	m := valid[0]
-	if !m.MainsOnly || m.DrawMW != 350 || m.Timeout.Duration != 300*time.Millisecond {
-		t.Errorf("meter1 power/timeout decoded wrong: %+v", m)
+	if !m.MainsOnly || m.DrawMW != 350 || m.Timeout != 300*time.Millisecond {
+		t.Errorf("meter1 power/timeout changed: %+v", m)
 	}
 	if m.Parity != "N" || m.DataBits != 8 || m.StopBits != 1 || m.Unit != 1 {
 		t.Errorf("serial defaults not applied: %+v", m)
 	}
 	v := m.Points[0]
-	if v.Period.Duration != time.Second || v.Deadline.Duration != 200*time.Millisecond || v.Type != TypeU32 || v.Scale != 0.1 || v.Register != 3 {
-		t.Errorf("voltage point decoded wrong: %+v", v)
+	if v.Period != time.Second || v.Deadline != 200*time.Millisecond || v.Type != TypeU32 || v.Scale != 0.1 || v.Register != 3 || v.UplinkOAD != 0x20000200 {
+		t.Errorf("voltage point changed: %+v", v)
 	}
-	if b := m.Points[1]; b.Class != ClassControl || b.Integrity != IntegrityChecked || b.Kind != KindCoil {
-		t.Errorf("breaker point decoded wrong: %+v", b)
+	if b := m.Points[1]; b.Class != ClassControl || b.Integrity != IntegrityChecked || b.Kind != KindCoil || b.Scale != 1 {
+		t.Errorf("breaker point defaults: %+v", b)
+	}
+	if &devs[0].Points[0] == &m.Points[0] {
+		t.Error("the valid device shares its points with the input")
 	}
 	for _, want := range []string{
 		`devices: device "bad-driver": driver: unknown driver "modbus-udp" (want modbus-rtu|modbus-tcp|dlt698|hplc|gpio-output)`,
@@ -56,7 +65,7 @@ func TestDecodeAndValidateTOML(t *testing.T) {
 }
 
 func TestValidateNamesDeviceAndKey(t *testing.T) {
-	okPoint := Point{Name: "v", Class: ClassCollection, Period: dur(t, "1s"), Kind: KindHolding, Register: 1}
+	okPoint := Point{Name: "v", Class: ClassCollection, Period: time.Second, Kind: KindHolding, Register: 1}
 	tests := []struct {
 		name string
 		dev  Device
@@ -67,30 +76,32 @@ func TestValidateNamesDeviceAndKey(t *testing.T) {
 		{"missing port", Device{Name: "d", Driver: DriverModbusRTU}, "port", "missing"},
 		{"port does not exist", Device{Name: "d", Driver: DriverModbusRTU, Port: "/dev/ttyNOPE9"}, "port", `serial port "/dev/ttyNOPE9" does not exist`},
 		{"gpio chip does not exist", Device{Name: "d", Driver: DriverGPIOOutput, Port: "gpiochip99"}, "port", `GPIO chip "gpiochip99" does not exist`},
-		{"bad tcp address", Device{Name: "d", Driver: DriverModbusTCP, Port: "localhost"}, "port", "want host:port"},
-		{"bad parity", Device{Name: "d", Driver: DriverModbusRTU, Port: "/dev/null", Parity: "X"}, "parity", `invalid value "X"`},
-		{"bad unit", Device{Name: "d", Driver: DriverModbusTCP, Port: "h:502", Unit: 300}, "unit", "out of range"},
-		{"negative draw", Device{Name: "d", Driver: DriverModbusTCP, Port: "h:502", DrawMW: -1}, "draw_mw", "negative"},
-		{"bad timeout", Device{Name: "d", Driver: DriverModbusTCP, Port: "h:502", Timeout: dur(t, "fast")}, "timeout", `invalid duration "fast"`},
+		{"parity as a word", Device{Name: "d", Driver: DriverModbusRTU, Port: "/dev/null", Parity: "even"}, "parity", `invalid value "even" (want N|E|O)`},
+		{"bad data bits", Device{Name: "d", Driver: DriverDLT698, Port: "/dev/null", Address: "01", DataBits: 9}, "data_bits", "out of range 5..8"},
+		{"bad stop bits", Device{Name: "d", Driver: DriverModbusRTU, Port: "/dev/null", StopBits: 3}, "stop_bits", "want 1|2"},
+		{"rtu unit", Device{Name: "d", Driver: DriverModbusRTU, Port: "/dev/null", Unit: 248}, "unit", "out of range 0..247"},
+		{"tcp unit", Device{Name: "d", Driver: DriverModbusTCP, Port: "h:502", Unit: 256}, "unit", "out of range 0..255"},
 		{"missing name", Device{Driver: DriverModbusTCP, Port: "h:502"}, "name", "missing"},
 		{"invalid class", Device{Name: "d", Driver: DriverModbusTCP, Port: "h:502", Points: []Point{okPoint, {Name: "x", Class: "foo", Kind: KindCoil}}}, "points[1].class", `invalid value "foo" (want control|collection)`},
 		{"invalid integrity", Device{Name: "d", Driver: DriverModbusRTU, Port: "/dev/null", Points: []Point{{Name: "x", Class: ClassControl, Kind: KindCoil, Integrity: "maybe"}}}, "points[0].integrity", `invalid value "maybe"`},
-		{"checked over tcp", Device{Name: "d", Driver: DriverModbusTCP, Port: "h:502", Points: []Point{{Name: "x", Class: ClassControl, Kind: KindCoil, Integrity: IntegrityChecked}}}, "points[0].integrity", "carries no application checksum"},
 		{"collection without period", Device{Name: "d", Driver: DriverModbusTCP, Port: "h:502", Points: []Point{{Name: "x", Class: ClassCollection, Kind: KindInput}}}, "points[0].period", "needs a period"},
 		{"control on input register", Device{Name: "d", Driver: DriverModbusTCP, Port: "h:502", Points: []Point{{Name: "x", Class: ClassControl, Kind: KindInput}}}, "points[0].kind", "read-only"},
 		{"bad kind", Device{Name: "d", Driver: DriverModbusTCP, Port: "h:502", Points: []Point{{Name: "x", Class: ClassControl, Kind: "bit"}}}, "points[0].kind", `invalid value "bit"`},
 		{"bad type", Device{Name: "d", Driver: DriverModbusTCP, Port: "h:502", Points: []Point{{Name: "x", Class: ClassControl, Kind: KindHolding, Type: "f64"}}}, "points[0].type", `invalid value "f64"`},
 		{"register overflow", Device{Name: "d", Driver: DriverModbusTCP, Port: "h:502", Points: []Point{{Name: "x", Class: ClassControl, Kind: KindHolding, Type: TypeU32, Register: 0xFFFF}}}, "points[0].register", "out of range"},
 		{"duplicate point", Device{Name: "d", Driver: DriverModbusTCP, Port: "h:502", Points: []Point{okPoint, okPoint}}, "points[1].name", "duplicate point name"},
-		{"gpio collection", Device{Name: "d", Driver: DriverGPIOOutput, Port: "/dev/null", Points: []Point{{Name: "x", Class: ClassCollection, Period: dur(t, "1s")}}}, "points[0].class", "is a control point"},
-		{"698 without item", Device{Name: "d", Driver: DriverDLT698, Port: "/dev/null", Address: "000000000001", Points: []Point{{Name: "x", Class: ClassCollection, Period: dur(t, "1s")}}}, "points[0].item", "want the data identifier in hex"},
+		{"gpio collection", Device{Name: "d", Driver: DriverGPIOOutput, Port: "/dev/null", Points: []Point{{Name: "x", Class: ClassCollection, Period: time.Second}}}, "points[0].class", "is a control point"},
+		{"gpio negative line", Device{Name: "d", Driver: DriverGPIOOutput, Port: "/dev/null", Points: []Point{{Name: "x", Class: ClassControl, Register: -1}}}, "points[0].register", "negative line offset"},
+		{"698 without item", Device{Name: "d", Driver: DriverDLT698, Port: "/dev/null", Address: "000000000001", Points: []Point{{Name: "x", Class: ClassCollection, Period: time.Second}}}, "points[0].item", "8 hex digits"},
+		{"698 short item", Device{Name: "d", Driver: DriverDLT698, Port: "/dev/null", Address: "000000000001", Points: []Point{{Name: "x", Class: ClassCollection, Period: time.Second, Item: "0010"}}}, "points[0].item", `invalid value "0010"`},
 		{"698 bad address", Device{Name: "d", Driver: DriverDLT698, Port: "/dev/null", Address: "zz"}, "address", `invalid value "zz"`},
+		{"hplc without address", Device{Name: "d", Driver: DriverHPLC, Port: "/dev/null"}, "address", `invalid value ""`},
+		{"hplc bad password", Device{Name: "d", Driver: DriverHPLC, Port: "/dev/null", Address: "000000000007", Password: "123456"}, "password", "want 8 hex digits"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			stat := OSStat
 			good := Device{Name: "good", Driver: DriverModbusTCP, Port: "127.0.0.1:502", Points: []Point{okPoint}}
-			valid, err := Validate([]Device{tc.dev, good}, stat)
+			valid, err := Validate([]Device{tc.dev, good}, OSStat)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -123,41 +134,39 @@ func TestValidateDuplicateDevice(t *testing.T) {
 	}
 }
 
-func dur(t *testing.T, s string) Duration {
-	t.Helper()
-	var d Duration
-	if err := d.UnmarshalText([]byte(s)); err != nil {
-		t.Fatal(err)
+// TestValidateLeavesTheFileRulesToConfig: what the configuration refuses
+// with key and line but the drivers can run — a unit used twice on one
+// bus, integrity a protocol cannot check, a draw out of range, an hplc
+// control point without a password — is not Validate's to refuse (see its
+// doc).
+func TestValidateLeavesTheFileRulesToConfig(t *testing.T) {
+	coil := []Point{{Name: "c", Class: ClassControl, Kind: KindCoil}}
+	devs := []Device{
+		{Name: "a", Driver: DriverModbusRTU, Port: "/dev/null", Unit: 3, Points: coil},
+		{Name: "b", Driver: DriverModbusRTU, Port: "/dev/null", Unit: 3, Points: coil},
+		{Name: "tcp", Driver: DriverModbusTCP, Port: "127.0.0.1:502", DrawMW: -1,
+			Points: []Point{{Name: "c", Class: ClassControl, Kind: KindCoil, Integrity: IntegrityChecked}}},
+		{Name: "m", Driver: DriverHPLC, Port: "/dev/null", Address: "000000000007",
+			Points: []Point{{Name: "dp", Class: ClassControl, Item: "04000103"}}},
 	}
-	return d
+	valid, err := Validate(devs, nil)
+	if err != nil || len(valid) != len(devs) {
+		t.Fatalf("valid %d of %d: %v", len(valid), len(devs), err)
+	}
 }
 
-func TestValidateUnitCollisionOnBus(t *testing.T) {
-	a := Device{Name: "a", Driver: DriverModbusRTU, Port: "/dev/null", Unit: 3}
-	b := Device{Name: "b", Driver: DriverModbusRTU, Port: "/dev/null", Unit: 3}
-	c := Device{Name: "c", Driver: DriverModbusRTU, Port: "/dev/null"} // unit 1
-	valid, err := Validate([]Device{a, b, c}, nil)
-	if len(valid) != 2 || err == nil || !strings.Contains(err.Error(), `devices: device "b": unit: unit 3 on /dev/null already used by device "a"`) {
-		t.Fatalf("valid %d, err %v", len(valid), err)
+func TestMeterCredentials(t *testing.T) {
+	d := Device{Name: "m", Driver: DriverHPLC, Password: "02123456", Operator: 0x20240520}
+	pw, op, err := d.MeterCredentials()
+	if err != nil || pw != (dlt645.Password{Level: 2, Code: 0x123456}) || op != 0x20240520 {
+		t.Fatalf("credentials %v %v %v", pw, op, err)
 	}
-}
-
-// The model decodes the same with the other TOML library the lead may use.
-func TestDecodeWithGoTOML(t *testing.T) {
-	raw, err := os.ReadFile("testdata/devices.toml")
-	if err != nil {
-		t.Fatal(err)
+	d.Password = ""
+	if pw, op, err := d.MeterCredentials(); err != nil || pw != (dlt645.Password{}) || op != 0x20240520 {
+		t.Fatalf("no password: %v %v %v", pw, op, err)
 	}
-	var a, b fileConfig
-	if _, err := toml.Decode(string(raw), &a); err != nil {
-		t.Fatal(err)
-	}
-	if err := gotoml.Unmarshal(raw, &b); err != nil {
-		t.Fatal(err)
-	}
-	va, _ := Validate(a.Devices, nil)
-	vb, _ := Validate(b.Devices, nil)
-	if fmt.Sprintf("%+v", va) != fmt.Sprintf("%+v", vb) {
-		t.Fatalf("BurntSushi %+v\ngo-toml   %+v", va, vb)
+	d.Password = "0212345G"
+	if _, _, err := d.MeterCredentials(); err == nil {
+		t.Fatal("a password that is not hex was parsed")
 	}
 }

@@ -31,7 +31,7 @@ func simBus(t testing.TB, sim *SimSlave, timeout time.Duration) (*RTUTransport, 
 		cancel()
 		t.Skipf("no pty: %v", err)
 	}
-	d := Device{Name: "sim", Driver: DriverModbusRTU, Port: path, Baud: 115200, DataBits: 8, Parity: "N", StopBits: 1, Unit: 1, Timeout: Duration{Duration: timeout}}
+	d := Device{Name: "sim", Driver: DriverModbusRTU, Port: path, Baud: 115200, DataBits: 8, Parity: "N", StopBits: 1, Unit: 1, Timeout: timeout}
 	p, err := OpenSerial(d)
 	if err != nil {
 		cancel()
@@ -117,7 +117,7 @@ func TestLinkDown(t *testing.T) {
 	}
 
 	// TCP: nobody listens.
-	tcp := NewModbusTCP(Device{Name: "nobody", Driver: DriverModbusTCP, Port: "127.0.0.1:1", Timeout: Duration{Duration: 200 * time.Millisecond}}, nil, nil)
+	tcp := NewModbusTCP(Device{Name: "nobody", Driver: DriverModbusTCP, Port: "127.0.0.1:1", Timeout: 200 * time.Millisecond}, nil, nil)
 	_, err := tcp.ReadHoldingRegisters(context.Background(), 0, 1)
 	if Classify(err) != OutcomeLinkDown {
 		t.Fatalf("refused dial: %v, want link down", err)

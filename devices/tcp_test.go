@@ -84,7 +84,7 @@ func TestTCPOutcomes(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := tcpPeer(t, tc.answer)
-			m := NewModbusTCP(Device{Name: "tcp", Driver: DriverModbusTCP, Port: addr, Unit: 1, Timeout: Duration{Duration: 100 * time.Millisecond}}, nil, nil)
+			m := NewModbusTCP(Device{Name: "tcp", Driver: DriverModbusTCP, Port: addr, Unit: 1, Timeout: 100 * time.Millisecond}, nil, nil)
 			defer m.Close()
 			v, err := m.ReadHoldingRegisters(context.Background(), 0, 1)
 			if got := Classify(err); got != tc.want {

@@ -4,11 +4,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
+	"slices"
 	"strings"
 )
 
@@ -52,12 +50,22 @@ func OSStat(path string) error {
 // one *ConfigError per problem. A device with any problem is left out; the
 // rest are usable. stat, when non-nil, checks that serial ports and GPIO
 // chips exist.
+//
+// Validate owns the runtime's rules: what a driver needs to run the device
+// at all (a name the daemon and the scheduler key it by, a known driver, a
+// port that exists here, a serial line the port can be set to, protocol
+// addresses and data items that decode, points of a kind, type and
+// register the driver can serve, a period for every collection point). The
+// configuration's own rules — value ranges and standard rates, a unit or
+// meter address used twice on one bus, bus settings that disagree,
+// integrity a protocol cannot check, a control point of an hplc meter
+// without a password — are the config package's, which reports them with
+// the file's key and line before a device is built.
 func Validate(devs []Device, stat StatPort) ([]Device, error) {
 	var (
 		valid []Device
 		errs  []error
 		seen  = make(map[string]bool, len(devs))
-		units = make(map[string]string) // "port/unit" → device on an RTU bus
 	)
 	for i, d := range devs {
 		label := d.Name
@@ -69,14 +77,6 @@ func Validate(devs []Device, stat StatPort) ([]Device, error) {
 			derrs = append(derrs, &ConfigError{label, "name", fmt.Errorf("duplicate device name (devices[%d])", i)})
 		}
 		seen[d.Name] = true
-		if d.Driver == DriverModbusRTU && len(derrs) == 0 {
-			key := fmt.Sprintf("%s/%d", d.Port, d.withDefaults().Unit)
-			if other, dup := units[key]; dup {
-				derrs = append(derrs, &ConfigError{label, "unit", fmt.Errorf("unit %d on %s already used by device %q", d.withDefaults().Unit, d.Port, other)})
-			} else {
-				units[key] = d.Name
-			}
-		}
 		if len(derrs) > 0 {
 			errs = append(errs, derrs...)
 			continue
@@ -151,28 +151,28 @@ func (d Device) problems(label string, stat StatPort) []error {
 	if d.Name == "" {
 		bad("name", "missing")
 	}
-	known := false
-	for _, n := range driverNames {
-		known = known || d.Driver == n
-	}
+	known := slices.Contains(driverNames, d.Driver)
 	if !known {
 		bad("driver", "unknown driver %q (want %s)", d.Driver, joinNames(driverNames))
 	}
 	d.checkPort(bad, stat, known)
-	if d.DrawMW < 0 {
-		bad("draw_mw", "negative value %d", d.DrawMW)
-	}
-	if err := d.Timeout.check(); err != nil {
-		bad("timeout", "%v", err)
-	}
-	if d.Driver == DriverModbusRTU || d.Driver == DriverModbusTCP {
+	switch d.Driver {
+	case DriverModbusRTU:
 		if d.Unit < 0 || d.Unit > 247 {
-			bad("unit", "value %d out of range 1..247", d.Unit)
+			bad("unit", "value %d out of range 0..247 (0 means 1)", d.Unit)
 		}
-	}
-	if d.Driver == DriverDLT698 || d.Driver == DriverHPLC {
+	case DriverModbusTCP:
+		if d.Unit < 0 || d.Unit > 255 {
+			bad("unit", "value %d out of range 0..255 (0 means 1)", d.Unit)
+		}
+	case DriverDLT698, DriverHPLC:
 		if _, err := hex.DecodeString(d.Address); d.Address == "" || err != nil {
 			bad("address", "invalid value %q (want the device address in hex)", d.Address)
+		}
+	}
+	if d.Driver == DriverHPLC && d.Password != "" {
+		if _, _, err := d.MeterCredentials(); err != nil {
+			bad("password", "%v", err)
 		}
 	}
 	names := make(map[string]int, len(d.Points))
@@ -185,7 +185,7 @@ func (d Device) problems(label string, stat StatPort) []error {
 		} else {
 			names[p.Name] = i
 		}
-		d.checkPoint(p, key, bad, known)
+		d.checkPoint(p, key, bad)
 	}
 	return errs
 }
@@ -197,31 +197,21 @@ func (d Device) checkPort(bad func(key, format string, args ...any), stat StatPo
 	}
 	switch {
 	case !known:
-	case d.Driver == DriverModbusTCP:
-		host, port, err := net.SplitHostPort(d.Port)
-		if err != nil {
-			bad("port", "invalid address %q: want host:port", d.Port)
-			return
-		}
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || host == "" {
-			bad("port", "invalid address %q: want host:port with port 1..65535", d.Port)
-		}
 	case d.Driver.Serial():
 		if stat != nil {
 			if err := stat(d.Port); err != nil {
 				bad("port", "serial port %q does not exist: %v", d.Port, err)
 			}
 		}
-		if d.Baud < 0 || d.Baud > 4000000 {
-			bad("baud", "value %d out of range", d.Baud)
-		}
-		if d.DataBits != 0 && (d.DataBits < 5 || d.DataBits > 8) {
-			bad("data_bits", "value %d out of range 5..8", d.DataBits)
-		}
+		// OpenSerial would open a line it cannot set as a line of
+		// other settings: refuse it instead.
 		switch strings.ToUpper(d.Parity) {
 		case "", "N", "E", "O":
 		default:
 			bad("parity", "invalid value %q (want N|E|O)", d.Parity)
+		}
+		if d.DataBits != 0 && (d.DataBits < 5 || d.DataBits > 8) {
+			bad("data_bits", "value %d out of range 5..8", d.DataBits)
 		}
 		if d.StopBits != 0 && d.StopBits != 1 && d.StopBits != 2 {
 			bad("stop_bits", "invalid value %d (want 1|2)", d.StopBits)
@@ -244,31 +234,19 @@ func ChipPath(chip string) string {
 	return filepath.Join("/dev", chip)
 }
 
-func (d Device) checkPoint(p Point, key func(string) string, bad func(key, format string, args ...any), known bool) {
+func (d Device) checkPoint(p Point, key func(string) string, bad func(key, format string, args ...any)) {
 	switch p.Class {
 	case ClassControl, ClassCollection:
 	default:
 		bad(key("class"), "invalid value %q (want %s|%s)", p.Class, ClassControl, ClassCollection)
 	}
 	switch p.Integrity {
-	case "", IntegrityUnchecked:
-	case IntegrityChecked:
-		if known && !d.Driver.Serial() {
-			bad(key("integrity"), "value %q impossible: %s carries no application checksum", p.Integrity, d.Driver)
-		}
+	case "", IntegrityChecked, IntegrityUnchecked:
 	default:
 		bad(key("integrity"), "invalid value %q (want %s|%s)", p.Integrity, IntegrityChecked, IntegrityUnchecked)
 	}
-	if err := p.Period.check(); err != nil {
-		bad(key("period"), "%v", err)
-	} else if p.Class == ClassCollection && p.Period.Duration <= 0 {
+	if p.Class == ClassCollection && p.Period <= 0 {
 		bad(key("period"), "missing: a collection point needs a period > 0")
-	}
-	if err := p.Deadline.check(); err != nil {
-		bad(key("deadline"), "%v", err)
-	}
-	if math.IsNaN(p.Scale) || math.IsInf(p.Scale, 0) {
-		bad(key("scale"), "invalid value %v", p.Scale)
 	}
 	switch d.Driver {
 	case DriverModbusRTU, DriverModbusTCP:
@@ -300,12 +278,12 @@ func (d Device) checkPoint(p Point, key func(string) string, bad func(key, forma
 		if p.Class != ClassControl {
 			bad(key("class"), "value %q impossible: a gpio-output point is a control point", p.Class)
 		}
-		if p.Register < 0 || p.Register > 511 {
-			bad(key("register"), "line offset %d out of range 0..511", p.Register)
+		if p.Register < 0 {
+			bad(key("register"), "negative line offset %d", p.Register)
 		}
 	case DriverDLT698, DriverHPLC:
-		if _, err := hex.DecodeString(p.Item); p.Item == "" || err != nil {
-			bad(key("item"), "invalid value %q (want the data identifier in hex)", p.Item)
+		if b, err := hex.DecodeString(p.Item); err != nil || len(b) != 4 {
+			bad(key("item"), "invalid value %q (want the data identifier: 8 hex digits)", p.Item)
 		}
 	}
 }
