@@ -15,7 +15,8 @@
 //     reads and password-checked writes as real meters do, and a simulated
 //     reset line.
 //
-// It never interprets meter data itself beyond what hplc/dlt645 provides, and
-// it imports no other project package. A corrupt frame is reported as a
+// It never interprets meter data itself beyond what hplc/dlt645 provides,
+// never closes a port it was handed (the caller closes it after Module.Run
+// returns), and imports no other project package. A corrupt frame is reported as a
 // *FrameError naming the field and byte offset, never returned as data.
 package hplc

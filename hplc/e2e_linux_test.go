@@ -100,6 +100,7 @@ func newRig(t *testing.T, scfg SimConfig, mcfg Config, reset func(*Sim) ResetLin
 	t.Cleanup(func() {
 		cancel()
 		wg.Wait()
+		port.Close() // the module leaves its port to its owner
 		p.Close()
 	})
 	return &rig{sim: sim, mod: mod}
@@ -383,6 +384,7 @@ func TestCommandsAfterRunStops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer port.Close()
 	mcfg := fastModule(Config{})
 	mcfg.ReplyTimeout = 200 * time.Millisecond
 	mod := NewModule(port, mcfg, testLogger(t))
@@ -399,6 +401,10 @@ func TestCommandsAfterRunStops(t *testing.T) {
 	}
 	if _, err := mod.Do(context.Background(), QueryVendor); !errors.Is(err, ErrClosed) {
 		t.Errorf("after Run returned: %v, want ErrClosed", err)
+	}
+	// The port is still open: Run left it to its owner.
+	if _, err := port.Write([]byte{0x16}); err != nil {
+		t.Errorf("port after Run returned: %v, want it open", err)
 	}
 }
 

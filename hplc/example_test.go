@@ -19,14 +19,16 @@ func ExampleModule_Reinit() {
 		fmt.Println(err)
 		return
 	}
+	defer port.Close() // the module never closes the port it was handed
 	meter := hplc.MustParseAddr("000000003304")
 	mod := hplc.NewModule(port, hplc.Config{
 		Master: hplc.MustParseAddr("049999888888"),
 		Nodes:  []hplc.Node{{Addr: meter, Protocol: hplc.ProtoDLT645_2007}},
 	}, slog.Default())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	go mod.Run(ctx) // the caller waits for Run in real code
+	ran := make(chan error, 1)
+	go func() { ran <- mod.Run(ctx) }()
+	defer func() { cancel(); <-ran }() // Run returns before the port is closed
 	if err := mod.Reinit(ctx); err != nil {
 		fmt.Println(err) // names the step: hplc: reinit step "wait for module (AFN 03 F10 poll)": …
 		return
@@ -52,11 +54,13 @@ func ExampleModule_WriteMeter() {
 		fmt.Println(err)
 		return
 	}
+	defer port.Close() // the module never closes the port it was handed
 	meter := hplc.MustParseAddr("000000003304")
 	mod := hplc.NewModule(port, hplc.Config{Master: hplc.MustParseAddr("049999888888")}, slog.Default())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	go mod.Run(ctx) // the caller waits for Run in real code
+	ran := make(chan error, 1)
+	go func() { ran <- mod.Run(ctx) }()
+	defer func() { cancel(); <-ran }() // Run returns before the port is closed
 
 	value, err := dlt645.EncodeValue(dlt645.DIDemandPeriod, 15)
 	if err != nil {

@@ -47,7 +47,7 @@ func (f *Frame) Len() int {
 // Fn 1..248: Fn = DT2*8 + bit position + 1.
 func FnToDT(fn uint16) (dt1, dt2 byte, err error) {
 	if fn < 1 || fn > 248 {
-		return 0, 0, fmt.Errorf("F%d outside 1..248: %w", fn, ErrDT)
+		return 0, 0, fmt.Errorf("function number F%d outside F1..F248: %w", fn, ErrDT)
 	}
 	return 1 << ((fn - 1) % 8), byte((fn - 1) / 8), nil
 }
@@ -79,10 +79,10 @@ func Decode(b []byte) (Frame, int, error) {
 	}
 	n := int(binary.LittleEndian.Uint16(b[1:]))
 	if n < MinFrameLen || n > MaxFrameLen {
-		return f, 0, frameErr(1, "length", fmt.Errorf("L=%d outside %d..%d: %w", n, MinFrameLen, MaxFrameLen, ErrLength))
+		return f, 0, frameErr(1, "length", fmt.Errorf("frame length L=%d outside %d..%d: %w", n, MinFrameLen, MaxFrameLen, ErrLength))
 	}
 	if len(b) < n {
-		return f, 0, frameErr(len(b), "length", fmt.Errorf("L=%d but only %d bytes: %w", n, len(b), ErrShort))
+		return f, 0, frameErr(len(b), "length", fmt.Errorf("frame length L=%d but only %d bytes: %w", n, len(b), ErrShort))
 	}
 	if b[n-1] != End {
 		return f, 0, frameErr(n-1, "end", fmt.Errorf("got %02X: %w", b[n-1], ErrEnd))
@@ -100,7 +100,7 @@ func Decode(b []byte) (Frame, int, error) {
 	if f.R.ModuleID {
 		need := 12 + 6*int(f.R.Relays)
 		if p+need+3 > n-2 {
-			return f, 0, frameErr(p, "address", fmt.Errorf("A field of %d bytes (relay level %d) does not fit L=%d: %w", need, f.R.Relays, n, ErrLength))
+			return f, 0, frameErr(p, "address", fmt.Errorf("address field A of %d bytes (relay level %d) does not fit L=%d: %w", need, f.R.Relays, n, ErrLength))
 		}
 		copy(f.Src[:], b[p:])
 		p += 6

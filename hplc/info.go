@@ -32,11 +32,11 @@ type Info struct {
 func (r *Info) check(up bool) error {
 	over := func(name string, v, max uint16) error {
 		if v > max {
-			return fmt.Errorf("R %s %d exceeds %d: %w", name, v, max, ErrValue)
+			return fmt.Errorf("information field R: %s %d exceeds %d: %w", name, v, max, ErrValue)
 		}
 		return nil
 	}
-	errs := [...]error{over("relay level", uint16(r.Relays), 15), over("channel", uint16(r.Channel), 15),
+	errs := [...]error{over("relay level", uint16(r.Relays), MaxRelays), over("channel", uint16(r.Channel), 15),
 		nil, nil, nil, nil}
 	if up {
 		errs[2] = over("phase", uint16(r.Phase), 15)

@@ -15,11 +15,14 @@ type Report struct {
 	Payload Payload
 }
 
-// Module drives an HPLC module over a serial port. Run owns the port: it
-// reads frames, matches replies to commands by sequence number, and
-// confirms AFN 06 reports. Commands (Reinit, MonitorNode, Do, …) may be
-// called from any goroutine while Run is running; they are sent one at a
-// time, as the module is half-duplex.
+// Module drives an HPLC module over a serial port. While Run runs it is
+// the port's only reader and writer: it reads frames, matches replies to
+// commands by sequence number, and confirms AFN 06 reports. Commands
+// (Reinit, MonitorNode, Do, …) may be called from any goroutine while Run
+// is running; they are sent one at a time, as the module is half-duplex.
+//
+// The Module never closes the port: whoever opened it closes it, after
+// Run has returned.
 type Module struct {
 	port    Port
 	cfg     Config
@@ -42,8 +45,9 @@ type result struct {
 	err     error
 }
 
-// NewModule returns a driver for the module on port. Run must be started
-// for commands to be sent. A nil log discards.
+// NewModule returns a driver for the module on port, which stays the
+// caller's to close. Run must be started for commands to be sent. A nil
+// log discards.
 func NewModule(port Port, cfg Config, log *slog.Logger) *Module {
 	cfg.defaults()
 	if log == nil {
@@ -68,24 +72,22 @@ type inFrame struct {
 	skipped int
 }
 
-// Run reads the port and serves commands until ctx is cancelled or the port
-// fails. It closes the port before returning and must be called once.
+// Run reads the port and serves commands until ctx is cancelled (it then
+// returns nil) or a read fails; it must be called once. Commands fail with
+// ErrClosed once it has returned.
+//
+// Run does not close the port. Its reader goroutine may still be blocked
+// in the port's Read when Run returns: closing the port, which the caller
+// does next, ends that Read, and the reader then exits without delivering
+// what it read. Until the port is closed that pending Read may take bytes
+// from it, so the port is not for another reader.
 func (m *Module) Run(ctx context.Context) error {
 	defer m.once.Do(func() { close(m.stopped) })
 	frames := make(chan inFrame)
-	readErr := make(chan error, 1)
+	readErr := make(chan error, 1) // the reader never blocks on it
 	stopReader := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		readErr <- m.readLoop(frames, stopReader)
-	}()
-	defer func() {
-		close(stopReader)
-		m.port.Close()
-		wg.Wait()
-	}()
+	go func() { readErr <- m.readLoop(frames, stopReader) }()
+	defer close(stopReader)
 
 	var (
 		seq        uint8
@@ -203,6 +205,11 @@ func (m *Module) readLoop(out chan<- inFrame, stop <-chan struct{}) error {
 	buf := make([]byte, 256)
 	for {
 		n, err := m.port.Read(buf)
+		select {
+		case <-stop: // Run has returned: a Read that ends now delivers nothing
+			return nil
+		default:
+		}
 		if n > 0 {
 			d.Write(buf[:n])
 			for {

@@ -8,7 +8,8 @@ import (
 )
 
 // Port is the serial line to the module: a blocking Read that Close
-// interrupts. go.bug.st/serial ports satisfy it.
+// interrupts. go.bug.st/serial ports satisfy it. Whoever opens a Port
+// closes it: a Module handed one never does.
 type Port interface {
 	io.Reader
 	io.Writer

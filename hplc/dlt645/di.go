@@ -3,7 +3,6 @@ package dlt645
 import (
 	"encoding/binary"
 	"fmt"
-	"strconv"
 )
 
 // DI is a data identifier DI3 DI2 DI1 DI0, written 0x02010100 for the
@@ -36,15 +35,6 @@ func (d DI) String() string { return fmt.Sprintf("%08X", uint32(d)) }
 
 // MarshalText implements encoding.TextMarshaler.
 func (d DI) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
-
-// ParseDI parses eight hexadecimal digits ("02010100").
-func ParseDI(s string) (DI, error) {
-	v, err := strconv.ParseUint(s, 16, 32)
-	if err != nil || len(s) != 8 {
-		return 0, fmt.Errorf("dlt645: data identifier %q: want 8 hex digits", s)
-	}
-	return DI(v), nil
-}
 
 func putDI(b []byte, d DI) { binary.LittleEndian.PutUint32(b, uint32(d)) }
 

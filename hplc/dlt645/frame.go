@@ -57,7 +57,7 @@ func Decode(b []byte) (Frame, int, error) {
 	n := int(b[p+9])
 	total := p + MinFrameLen + n
 	if len(b) < total {
-		return f, 0, frameErr(len(b), "data", fmt.Errorf("L=%d needs %d bytes, have %d: %w", n, total, len(b), ErrShort))
+		return f, 0, frameErr(len(b), "data", fmt.Errorf("data length L=%d needs %d bytes, have %d: %w", n, total, len(b), ErrShort))
 	}
 	body := b[p : p+HeaderLen+n]
 	var sum byte

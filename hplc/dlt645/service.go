@@ -35,8 +35,6 @@ func NewReadAddressResponse(addr Address) Frame {
 	return Frame{Addr: addr, C: CtrlResponse | FuncReadAddress, Data: append([]byte(nil), addr[:]...)}
 }
 
-func (f *Frame) dataOff(i int) int { return f.Preamble + HeaderLen + i }
-
 func (f *Frame) exceptionError(code ErrorCode) *ExceptionError {
 	return &ExceptionError{Code: code, Func: f.C.Func(), Addr: f.Addr}
 }
