@@ -8,20 +8,14 @@ import (
 	"time"
 )
 
-// DefaultPollTimeout is how long a Chip polls for the acknowledge that ends
-// a write cycle, like the Linux at24 driver's write_timeout.
-const DefaultPollTimeout = 25 * time.Millisecond
+// PollTimeout is how long a Chip polls for the acknowledge that ends a
+// write cycle, and for a busy part before any transaction, like the Linux
+// at24 driver's write_timeout.
+const PollTimeout = 25 * time.Millisecond
 
 // maxReadChunk bounds one read transaction: Linux i2c-dev serves at most
 // 8192 bytes per read(2).
 const maxReadChunk = 8192
-
-// ChipOption configures a Chip.
-type ChipOption func(*Chip)
-
-// WithPollTimeout sets the ACK-polling deadline after a page write and for
-// a busy part before any transaction (default 25 ms).
-func WithPollTimeout(d time.Duration) ChipOption { return func(c *Chip) { c.timeout = d } }
 
 // ChipStats counts a Chip's bus work.
 type ChipStats struct {
@@ -38,18 +32,17 @@ type ChipStats struct {
 // write cycle has completed: ACK polling with a deadline, never a fixed
 // sleep. A Chip is safe for concurrent use; transactions are serialised.
 type Chip struct {
-	mu      sync.Mutex
-	bus     Bus
-	part    Part
-	addr    uint16
-	timeout time.Duration
-	clock   func() time.Duration
-	wbuf    []byte
-	stats   ChipStats
+	mu    sync.Mutex
+	bus   Bus
+	part  Part
+	addr  uint16
+	clock func() time.Duration
+	wbuf  []byte
+	stats ChipStats
 }
 
 // NewChip returns a driver for part at 7-bit base address addr on bus.
-func NewChip(bus Bus, part Part, addr uint16, opts ...ChipOption) (*Chip, error) {
+func NewChip(bus Bus, part Part, addr uint16) (*Chip, error) {
 	if bus == nil {
 		return nil, errors.New("eeprom: nil bus")
 	}
@@ -60,11 +53,7 @@ func NewChip(bus Bus, part Part, addr uint16, opts ...ChipOption) (*Chip, error)
 	if addr < 0x08 || addr > 0x77 || addr&mask != 0 {
 		return nil, fmt.Errorf("eeprom: device address 0x%02x is not a valid base address for %s", addr, part.Name)
 	}
-	c := &Chip{bus: bus, part: part, addr: addr, timeout: DefaultPollTimeout,
-		wbuf: make([]byte, part.AddrBytes+part.PageSize)}
-	for _, o := range opts {
-		o(c)
-	}
+	c := &Chip{bus: bus, part: part, addr: addr, wbuf: make([]byte, part.AddrBytes+part.PageSize)}
 	if clk, ok := bus.(Clock); ok {
 		c.clock = clk.Elapsed
 	} else {
@@ -180,7 +169,7 @@ func (c *Chip) WriteAt(p []byte, off int64) (int, error) {
 func (c *Chip) txBusyRetry(dev uint16, w, r []byte) error {
 	err := c.poll(dev, w, r)
 	if errors.Is(err, ErrTimeout) {
-		return fmt.Errorf("%w (still none after %v: device absent or wrong address?)", errors.Unwrap(err), c.timeout)
+		return fmt.Errorf("%w (still none after %v: device absent or wrong address?)", errors.Unwrap(err), PollTimeout)
 	}
 	return err
 }
@@ -190,7 +179,7 @@ func (c *Chip) txBusyRetry(dev uint16, w, r []byte) error {
 func (c *Chip) waitReady(dev uint16, addr []byte) error {
 	err := c.poll(dev, addr, nil)
 	if errors.Is(err, ErrTimeout) {
-		return fmt.Errorf("%w after %v: %v", ErrTimeout, c.timeout, errors.Unwrap(err))
+		return fmt.Errorf("%w after %v: %v", ErrTimeout, PollTimeout, errors.Unwrap(err))
 	}
 	return err
 }
@@ -206,7 +195,7 @@ func (c *Chip) poll(dev uint16, w, r []byte) error {
 			return err
 		}
 		c.stats.Polls++
-		if c.clock()-start > c.timeout {
+		if c.clock()-start > PollTimeout {
 			return &timeoutError{nak: err}
 		}
 		runtime.Gosched()
