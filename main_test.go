@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"holdup/config"
 	"holdup/eeprom"
 	"holdup/power"
 )
@@ -246,25 +245,6 @@ func TestCheckConfig(t *testing.T) {
 	code, _, errOut = run(t, "run", "-config", path)
 	if code != 2 || !strings.Contains(errOut, "frobnicate") {
 		t.Fatalf("run with an invalid config: exit %d, %q", code, errOut)
-	}
-}
-
-// TestConfigPartsMatchEEPROM keeps config's part table (for validation)
-// and eeprom's (for the driver) in step.
-func TestConfigPartsMatchEEPROM(t *testing.T) {
-	cps := config.Parts()
-	eps := eeprom.Parts()
-	if len(cps) != len(eps) {
-		t.Fatalf("config knows %d parts, eeprom %d", len(cps), len(eps))
-	}
-	for _, cp := range cps {
-		ep, err := eeprom.LookupPart(cp.Name)
-		if err != nil {
-			t.Fatalf("config part %s: %v", cp.Name, err)
-		}
-		if cp.Size != ep.Size || cp.PageSize != ep.PageSize || cp.Addrs != 1<<ep.FoldedBits {
-			t.Errorf("%s: config %+v, eeprom %+v", cp.Name, cp, ep)
-		}
 	}
 }
 

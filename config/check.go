@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"holdup/devices"
 )
 
 func checkHostPort(s string) string {
@@ -47,7 +49,7 @@ func crossCheck(d *decoder, c *Config) {
 			continue
 		}
 		names[dv.Name] = i
-		if dv.Driver == DriverHPLC && c.HPLC == nil {
+		if dv.Driver == devices.DriverHPLC && c.HPLC == nil {
 			d.errAt(fmt.Sprintf("device[%d].driver", i), "driver hplc needs an [hplc] section")
 		}
 	}
@@ -78,7 +80,7 @@ func checkUplinkOADs(d *decoder, c *Config) {
 type portUse struct {
 	key    string // config key of the port
 	shared bool   // a device bus that several devices may share
-	drv    Driver
+	drv    devices.DriverName
 	ser    Serial
 	addr   string // unit id or address on the bus
 }
@@ -94,14 +96,14 @@ func checkPorts(d *decoder, c *Config) {
 		add(portUse{key: "console.port", ser: Serial{Port: c.Console.Port}})
 	}
 	for i, dv := range c.Devices {
-		if dv.Driver != DriverModbusRTU && dv.Driver != DriverDLT698 {
+		if dv.Driver != devices.DriverModbusRTU && dv.Driver != devices.DriverDLT698 {
 			continue
 		}
 		addr := dv.Address
-		if dv.Driver == DriverModbusRTU {
+		if dv.Driver == devices.DriverModbusRTU {
 			addr = strconv.Itoa(dv.Unit)
 		}
-		add(portUse{key: fmt.Sprintf("device[%d].port", i), shared: true, drv: dv.Driver, ser: dv.Serial, addr: addr})
+		add(portUse{key: fmt.Sprintf("device[%d].port", i), shared: true, drv: dv.Driver, ser: SerialOf(dv), addr: addr})
 	}
 	first := map[string]portUse{}
 	addrs := map[string]string{} // port+addr → key
@@ -148,12 +150,12 @@ func checkLines(d *decoder, c *Config) {
 		uses = append(uses, lineUse{"hplc.reset_line", c.HPLC.ResetLine})
 	}
 	for i, dv := range c.Devices {
-		if dv.Driver != DriverGPIOOutput {
+		if dv.Driver != devices.DriverGPIOOutput {
 			continue
 		}
 		for j, p := range dv.Points {
 			uses = append(uses, lineUse{fmt.Sprintf("device[%d].point[%d]", i, j),
-				GPIOLine{Chip: dv.Chip, Offset: p.Register}})
+				GPIOLine{Chip: dv.Port, Offset: p.Register}})
 		}
 	}
 	seen := map[string]string{}

@@ -1,6 +1,12 @@
 package config
 
-import "time"
+import (
+	"strings"
+	"time"
+
+	"holdup/devices"
+	"holdup/eeprom"
+)
 
 // Config is a whole, validated configuration file.
 type Config struct {
@@ -11,26 +17,28 @@ type Config struct {
 	Uplink     *Uplink    // [uplink]; nil when the terminal reports to no master station
 	HPLC       *HPLC      // [hplc]; nil when the terminal has no HPLC module
 	Sched      Sched      // [sched]; defaults when absent
-	Devices    []Device   // [[device]]
-	Store      Store      // [store], required
-	Console    *Console   // [console]; nil when there is no console
-	Log        LogConfig  // [log]; defaults when absent
-	Sim        Sim        // [sim]; Enabled false when absent
-	lines      map[string]int
+	// Devices are the [[device]] tables as the devices package runs them,
+	// defaults applied; an hplc meter's Port and line are the [hplc]
+	// module's, which its IO goes through.
+	Devices []devices.Device
+	Store   Store     // [store], required
+	Console *Console  // [console]; nil when there is no console
+	Log     LogConfig // [log]; defaults when absent
+	Sim     Sim       // [sim]; Enabled false when absent
+	lines   map[string]int
 }
 
 // Line returns the line where key (e.g. "device[1].name") is written, or 0.
-// The main package uses it to point at the file when a later check (one
-// only another package can make) fails.
+// The daemon uses it to point at the file when a later check (one only
+// another package can make, like opening the EEPROM bus) fails.
 func (c *Config) Line(key string) int { return c.lines[key] }
 
 // EEPROM is the journal's I2C EEPROM.
 type EEPROM struct {
-	Bus      string // "/dev/i2c-5"
-	BusNum   int    // 5, parsed from Bus
-	Address  uint8  // 7-bit base address, 0x50..0x57
-	Part     Part   // the part, from the table in parts.go
-	PageSize int    // bytes per page; equals Part.PageSize
+	Bus     string      // "/dev/i2c-5"
+	BusNum  int         // 5, parsed from Bus
+	Address uint8       // 7-bit base address, 0x50..0x57, aligned to the part's folded address bits
+	Part    eeprom.Part // the part, from the eeprom package's table (eeprom.LookupPart)
 }
 
 // GPIOLine names one line of a GPIO character device. Exactly one of
@@ -74,7 +82,8 @@ type Supercap struct {
 	SampleEvery time.Duration // sampling interval during an outage
 }
 
-// Serial is a serial port's settings.
+// Serial is a serial port's settings as the file writes them ([ac_sampling]
+// and [hplc]; a device's line is in its devices.Device, parity as a letter).
 type Serial struct {
 	Port     string // "/dev/ttyS1"
 	Baud     int
@@ -95,6 +104,21 @@ func (s Serial) ParityLetter() string {
 		return "N"
 	}
 	return ""
+}
+
+// SerialOf returns a serial device's line (Port, Baud, DataBits, Parity
+// "N"/"E"/"O", StopBits) in the file's terms, parity none|even|odd.
+func SerialOf(d devices.Device) Serial {
+	s := Serial{Port: d.Port, Baud: d.Baud, DataBits: d.DataBits, StopBits: d.StopBits}
+	switch strings.ToUpper(d.Parity) {
+	case "N":
+		s.Parity = "none"
+	case "E":
+		s.Parity = "even"
+	case "O":
+		s.Parity = "odd"
+	}
+	return s
 }
 
 // ACSampling is the DL/T 698.45 AC-sampling unit that confirms voltages
@@ -142,87 +166,6 @@ type Sched struct {
 	// bus answer is left alone before one probe; it doubles per failed
 	// probe up to SilentBackoffMax.
 	SilentBackoff, SilentBackoffMax time.Duration
-}
-
-// Driver names a device driver.
-type Driver string
-
-// The device drivers.
-const (
-	DriverModbusRTU  Driver = "modbus-rtu"
-	DriverModbusTCP  Driver = "modbus-tcp"
-	DriverDLT698     Driver = "dlt698"
-	DriverHPLC       Driver = "hplc"
-	DriverGPIOOutput Driver = "gpio-output"
-)
-
-// Device is one [[device]].
-type Device struct {
-	Name      string
-	Driver    Driver
-	Enabled   bool
-	MainsOnly bool // shed as soon as mains is lost
-	DrawMW    int  // power the device draws from the hold-up store, mW
-
-	Serial  Serial        // modbus-rtu, dlt698
-	Address string        // modbus-tcp "host:port"; dlt698 hex server address; hplc 12-digit meter address
-	Unit    int           // Modbus unit id
-	Timeout time.Duration // per request
-	Chip    string        // gpio-output: the GPIO chip ("gpiochip1"); points are its lines
-	// Password is an hplc meter's DL/T 645 write password as 8 hex
-	// digits, privilege level first ("02123456"); required when the
-	// device has control points. Operator is the operator code the meter
-	// records with each write.
-	Password string
-	Operator uint32
-
-	Points []Point
-}
-
-// Class is a point's class.
-type Class string
-
-// The point classes.
-const (
-	ClassControl    Class = "control"
-	ClassCollection Class = "collection"
-)
-
-// Integrity is whether the protocol carries a checksum the application
-// verifies for the point's data (as in the devices package).
-type Integrity string
-
-// The integrity modes.
-const (
-	IntegrityChecked   Integrity = "checked"
-	IntegrityUnchecked Integrity = "unchecked"
-)
-
-// Point is one [[device.point]].
-type Point struct {
-	Name      string
-	Class     Class
-	Integrity Integrity     // default: checked on serial drivers, unchecked otherwise
-	Period    time.Duration // collection period; 0 for on-demand control points
-	Deadline  time.Duration // an operation later than this is failed
-	Scale     float64       // engineering value = raw × Scale
-	// Address is the point address as written: a Modbus register or coil
-	// number or GPIO line offset (decimal text), a DL/T 698 OAD or DL/T 645
-	// data identifier (8 hex digits).
-	Address  string
-	Register int    // Modbus register/coil number; gpio-output line offset
-	ID       uint32 // dlt698: the OAD; hplc: the DL/T 645 data identifier
-	// Kind is the Modbus table (coil|discrete|holding|input) or "line" for
-	// gpio-output; empty for dlt698 and hplc.
-	Kind string
-	// Type is the register encoding of holding/input points:
-	// u16|s16|u32|s32|f32; empty otherwise.
-	Type      string
-	ActiveLow bool // gpio-output: the line is active-low
-	// UplinkOAD is the DL/T 698.45 OAD under which the master station
-	// reads (GET) or, for a control point, sets (SET) this point over the
-	// uplink; 0: the point is not exposed northbound.
-	UplinkOAD uint32
 }
 
 // Store is the data store and journal options.

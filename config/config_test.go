@@ -2,10 +2,15 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"holdup/devices"
+	"holdup/eeprom"
 )
 
 // minimal is the smallest valid file; cases below break one thing in it.
@@ -50,7 +55,7 @@ func TestMinimalDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
-	if c.EEPROM.BusNum != 5 || c.EEPROM.Address != 0x50 || c.EEPROM.PageSize != 64 || c.EEPROM.Part.Size != 32768 {
+	if c.EEPROM.BusNum != 5 || c.EEPROM.Address != 0x50 || c.EEPROM.Part.PageSize != 64 || c.EEPROM.Part.Size != 32768 || c.EEPROM.Part.Name != "at24c256" {
 		t.Errorf("eeprom = %+v", c.EEPROM)
 	}
 	wantPower := Power{FailLine: GPIOLine{Chip: "gpiochip0", Offset: 17, ActiveLow: true},
@@ -77,12 +82,13 @@ func TestMinimalDefaults(t *testing.T) {
 		t.Fatalf("devices = %d", len(c.Devices))
 	}
 	d := c.Devices[0]
-	if !d.Enabled || d.Serial != (Serial{Port: "/dev/ttyS1", Baud: 9600, DataBits: 8, Parity: "none", StopBits: 1}) || d.Timeout != time.Second {
+	if !d.Enabled || d.Driver != devices.DriverModbusRTU || d.Port != "/dev/ttyS1" || d.Baud != 9600 || d.DataBits != 8 || d.Parity != "N" || d.StopBits != 1 ||
+		d.Unit != 1 || d.Timeout != time.Second || SerialOf(d) != (Serial{Port: "/dev/ttyS1", Baud: 9600, DataBits: 8, Parity: "none", StopBits: 1}) {
 		t.Errorf("device = %+v", d)
 	}
 	p := d.Points[0]
-	want := Point{Name: "p", Class: ClassCollection, Integrity: IntegrityChecked, Period: 15 * time.Second,
-		Deadline: 5 * time.Second, Scale: 1, Address: "100", Register: 100, Kind: "holding", Type: "u16"}
+	want := devices.Point{Name: "p", Class: devices.ClassCollection, Integrity: devices.IntegrityChecked, Period: 15 * time.Second,
+		Deadline: 5 * time.Second, Scale: 1, Register: 100, Kind: devices.KindHolding, Type: devices.TypeU16}
 	if p != want {
 		t.Errorf("point = %+v, want %+v", p, want)
 	}
@@ -101,14 +107,19 @@ func TestExampleFiles(t *testing.T) {
 			if c.File != f || len(c.Devices) < 4 || c.Store.Path == "" || c.Console == nil {
 				t.Errorf("loaded %+v", c)
 			}
-			drivers := map[Driver]bool{}
+			drivers := map[devices.DriverName]bool{}
 			for _, d := range c.Devices {
 				drivers[d.Driver] = true
 			}
-			for _, d := range []Driver{DriverModbusRTU, DriverDLT698, DriverHPLC, DriverGPIOOutput} {
+			for _, d := range []devices.DriverName{devices.DriverModbusRTU, devices.DriverDLT698, devices.DriverHPLC, devices.DriverGPIOOutput} {
 				if !drivers[d] {
 					t.Errorf("example has no %s device", d)
 				}
+			}
+			// What config builds, the runtime runs: devices.Validate
+			// (without the port check) refuses none of it.
+			if valid, err := devices.Validate(c.Devices, nil); err != nil || len(valid) != len(c.Devices) {
+				t.Errorf("devices.Validate: %d of %d valid: %v", len(valid), len(c.Devices), err)
 			}
 		})
 	}
@@ -117,10 +128,10 @@ func TestExampleFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Power.Supercap == nil || *c.Power.Supercap != (Supercap{IIODevice: "/sys/bus/iio/devices/iio:device0", Channel: 1, Divider: 2, EmptyV: 2.8, FullV: 5.4, SampleEvery: time.Second}) || c.HPLC.ResetLine.Offset != 22 ||
-		c.Uplink.Master != "10.0.0.10:9000" || c.Devices[0].Points[1].Type != "u32" || c.Devices[0].Points[1].Integrity != IntegrityChecked ||
+		c.Uplink.Master != "10.0.0.10:9000" || c.Devices[0].Points[1].Type != devices.TypeU32 || c.Devices[0].Points[1].Integrity != devices.IntegrityChecked ||
 		c.Devices[0].Points[0].Scale != 0.001 || c.Devices[0].Points[0].Register != 30775 ||
-		c.Devices[1].Points[0].ID != 0x00100200 || c.Devices[2].Points[0].ID != 0x00010000 || c.Devices[4].Chip != "gpiochip1" || c.Devices[4].Points[0].Register != 4 ||
-		c.Devices[3].Points[0].Integrity != IntegrityUnchecked || c.Devices[4].Points[0].Kind != "line" {
+		c.Devices[1].Points[0].Item != "00100200" || c.Devices[2].Points[0].Item != "00010000" || c.Devices[4].Port != "gpiochip1" || c.Devices[4].Points[0].Register != 4 ||
+		c.Devices[3].Points[0].Integrity != devices.IntegrityUnchecked || c.Devices[4].Points[0].Kind != devices.KindLine || c.Devices[4].Points[0].Scale != 1 {
 		t.Errorf("deploy example decoded wrong: %+v", c)
 	}
 	s, err := Load("../testdata/sim.toml")
@@ -132,6 +143,116 @@ func TestExampleFiles(t *testing.T) {
 	}
 	if !s.Sim.Enabled || s.Sim.EEPROMImage == "" || s.Console.Port != "stdio" || s.Console.PasswordHash == "" {
 		t.Errorf("sim config decoded wrong: %+v %+v", s.Sim, s.Console)
+	}
+}
+
+// TestDeviceModel: every driver's [[device]] of the deploy example comes
+// out as the devices package runs it — the serial line with its parity as
+// a letter, a modbus-tcp server and a GPIO chip as the Port, an hplc meter
+// on the [hplc] module's port and line, the meter's password and operator,
+// points with their item, kind, defaults and uplink OAD.
+func TestDeviceModel(t *testing.T) {
+	c, err := Load("../deploy/holdup.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := time.Millisecond
+	want := []devices.Device{
+		{Name: "inverter1", Driver: devices.DriverModbusRTU, Enabled: true, Port: "/dev/ttyS1", Baud: 9600, DataBits: 8, Parity: "N", StopBits: 1,
+			Unit: 1, Timeout: time.Second, DrawMW: 300, Points: []devices.Point{
+				{Name: "active_power", Class: devices.ClassCollection, Integrity: devices.IntegrityChecked, Period: 15 * time.Second, Deadline: 5 * time.Second,
+					Register: 30775, Kind: devices.KindInput, Type: devices.TypeS32, Scale: 0.001, UplinkOAD: 0x2F000200},
+				{Name: "power_limit", Class: devices.ClassControl, Integrity: devices.IntegrityChecked, Deadline: 3 * time.Second,
+					Register: 40915, Kind: devices.KindHolding, Type: devices.TypeU32, Scale: 1, UplinkOAD: 0x2F010200},
+			}},
+		{Name: "meter-bus", Driver: devices.DriverDLT698, Enabled: true, Port: "/dev/ttyS4", Baud: 9600, DataBits: 8, Parity: "E", StopBits: 1,
+			Address: "000000000002", Timeout: time.Second, DrawMW: 150, Points: []devices.Point{
+				{Name: "forward_energy", Class: devices.ClassCollection, Integrity: devices.IntegrityChecked, Period: 15 * time.Minute, Deadline: 10 * time.Second,
+					Scale: 0.01, Item: "00100200"},
+			}},
+		{Name: "plc-meter-7", Driver: devices.DriverHPLC, Enabled: true, Port: "/dev/ttyS3", Baud: 9600, DataBits: 8, Parity: "E", StopBits: 1,
+			Address: "000000000007", Timeout: 20 * time.Second, Password: "02123456", Operator: 1, MainsOnly: true, Points: []devices.Point{
+				{Name: "energy_total", Class: devices.ClassCollection, Integrity: devices.IntegrityChecked, Period: time.Hour, Deadline: 30 * time.Second,
+					Scale: 0.01, Item: "00010000"},
+				{Name: "demand_period", Class: devices.ClassControl, Integrity: devices.IntegrityChecked, Deadline: 5 * time.Second, Scale: 1, Item: "04000103"},
+			}},
+		{Name: "pv-cabinet", Driver: devices.DriverModbusTCP, Enabled: true, Port: "192.168.10.20:502", Unit: 1, Timeout: time.Second,
+			MainsOnly: true, DrawMW: 2500, Points: []devices.Point{
+				{Name: "grid_export", Class: devices.ClassCollection, Integrity: devices.IntegrityUnchecked, Period: time.Minute, Deadline: 5 * time.Second,
+					Register: 100, Kind: devices.KindInput, Type: devices.TypeF32, Scale: 1},
+			}},
+		{Name: "breaker-relay", Driver: devices.DriverGPIOOutput, Enabled: true, Port: "gpiochip1", DrawMW: 50, Points: []devices.Point{
+			{Name: "trip", Class: devices.ClassControl, Integrity: devices.IntegrityUnchecked, Deadline: 100 * ms, Register: 4, Kind: devices.KindLine, Scale: 1},
+		}},
+	}
+	if len(c.Devices) != len(want) {
+		t.Fatalf("%d devices, want %d", len(c.Devices), len(want))
+	}
+	for i, w := range want {
+		if got := c.Devices[i]; !reflect.DeepEqual(got, w) {
+			t.Errorf("device %d:\n got %+v\nwant %+v", i, got, w)
+		}
+	}
+	// Validate applies no default config has not applied already.
+	valid, err := devices.Validate(c.Devices, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(valid, c.Devices) {
+		t.Errorf("Validate changed the devices:\n got %+v\nwant %+v", valid, c.Devices)
+	}
+}
+
+// TestSerialOf: a device's line goes back to the file's terms unchanged
+// (the daemon opens a DL/T 698.45 bus with it: parity none stays none).
+func TestSerialOf(t *testing.T) {
+	for _, s := range []Serial{
+		{Port: "/dev/ttyS1", Baud: 9600, DataBits: 8, Parity: "none", StopBits: 1},
+		{Port: "/dev/ttyS4", Baud: 2400, DataBits: 8, Parity: "even", StopBits: 1},
+		{Port: "/dev/ttyS5", Baud: 115200, DataBits: 7, Parity: "odd", StopBits: 2},
+	} {
+		var d devices.Device
+		setLine(&d, s)
+		if d.Parity != s.ParityLetter() || d.Port != s.Port || d.Baud != s.Baud || d.DataBits != s.DataBits || d.StopBits != s.StopBits {
+			t.Errorf("%+v: device line %+v", s, d)
+		}
+		if got := SerialOf(d); got != s {
+			t.Errorf("SerialOf = %+v, want %+v", got, s)
+		}
+	}
+}
+
+// TestEEPROMParts: config accepts every part of the eeprom package's table
+// (the one the driver uses) and stores it whole; an unknown part is refused
+// with key and line, naming the parts it knows; a part that answers on
+// several addresses needs an aligned base.
+func TestEEPROMParts(t *testing.T) {
+	const base = "address = 0x50\npart = \"at24c256\""
+	for _, p := range eeprom.Parts() {
+		for _, name := range []string{p.Name, strings.ToUpper(p.Name)} {
+			c, err := Parse([]byte(strings.Replace(minimal, base, "address = 0x54\npart = \""+name+"\"", 1)), "parts.toml")
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+				continue
+			}
+			if c.EEPROM.Part != p || c.EEPROM.Address != 0x54 {
+				t.Errorf("%s: part %+v at 0x%02X, want %+v", name, c.EEPROM.Part, c.EEPROM.Address, p)
+			}
+		}
+		if p.FoldedBits == 0 {
+			continue
+		}
+		_, err := Parse([]byte(strings.Replace(minimal, base, "address = 0x51\npart = \""+p.Name+"\"", 1)), "parts.toml")
+		var list ErrorList
+		if !errors.As(err, &list) || len(list) != 1 || list[0].Key != "eeprom.address" || list[0].Line != 3 ||
+			!strings.Contains(list[0].Msg, fmt.Sprintf("multiple of %d", 1<<p.FoldedBits)) {
+			t.Errorf("%s at 0x51: %v", p.Name, err)
+		}
+	}
+	_, err := Parse([]byte(strings.Replace(minimal, "at24c256", "at24c1024", 1)), "parts.toml")
+	want := `parts.toml:4: key "eeprom.part": unknown part "at24c1024" (known: at24c32, at24c64, at24c128, at24c256, at24c512, at24cm01, m24m02)`
+	if err == nil || err.Error() != want {
+		t.Errorf("unknown part: %v\nwant %s", err, want)
 	}
 }
 
@@ -201,6 +322,7 @@ func TestInvalid(t *testing.T) {
 		{"type on coil", "kind = \"holding\"", "kind = \"coil\"\n  type = \"f32\"", "device[0].point[0].type", `type = "f32"`, "unknown key"},
 		{"register range", "address = 100", "address = 65535\n  type = \"u32\"", "device[0].point[0].address", "address = 65535", "must be in 0..65534"},
 		{"unit range", "unit = 1", "unit = 0", "device[0].unit", "unit = 0", "must be in 1..247"},
+		{"tcp unit range", "[store]", "[[device]]\nname = \"t1\"\ndriver = \"modbus-tcp\"\naddress = \"10.0.0.1:502\"\nunit = 0\n[[device.point]]\nname = \"q\"\nclass = \"control\"\nkind = \"coil\"\naddress = 1\n[store]", "device[1].unit", "unit = 0", "must be in 1..255"},
 		{"duplicate point", "[store]", "  [[device.point]]\n  name = \"p\" # dup\n  class = \"control\"\n  kind = \"coil\"\n  address = 5\n[store]",
 			"device[0].point[1].name", "# dup", "duplicate point name \"p\""},
 		{"hplc control without password", "[store]", "[hplc]\nport = \"/dev/ttyS4\"\n[hplc.reset_line]\nchip = \"gpiochip0\"\noffset = 5\n[[device]]\nname = \"m7\"\ndriver = \"hplc\"\naddress = \"000000000007\"\n[[device.point]]\nname = \"dp\"\nclass = \"control\" # here\naddress = \"04000103\"\n[store]",
@@ -352,6 +474,10 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("config %v with error %v", c != nil, err)
 		}
 		if err == nil {
+			// What config accepts, the runtime runs.
+			if _, err := devices.Validate(c.Devices, nil); err != nil {
+				t.Fatalf("accepted devices that devices.Validate refuses: %v", err)
+			}
 			return
 		}
 		var list ErrorList

@@ -4,28 +4,45 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"holdup/devices"
 )
 
 // deviceKeys lists, per driver, the keys a [[device]] may carry beyond the
 // common ones (name, driver, enabled, mains_only, draw_mw, point).
-var deviceKeys = map[Driver][]string{
-	DriverModbusRTU:  {"port", "baud", "data_bits", "parity", "stop_bits", "unit", "timeout"},
-	DriverModbusTCP:  {"address", "unit", "timeout"},
-	DriverDLT698:     {"port", "baud", "data_bits", "parity", "stop_bits", "address", "timeout"},
-	DriverHPLC:       {"address", "timeout", "password", "operator"},
-	DriverGPIOOutput: {"chip"},
+var deviceKeys = map[devices.DriverName][]string{
+	devices.DriverModbusRTU:  {"port", "baud", "data_bits", "parity", "stop_bits", "unit", "timeout"},
+	devices.DriverModbusTCP:  {"address", "unit", "timeout"},
+	devices.DriverDLT698:     {"port", "baud", "data_bits", "parity", "stop_bits", "address", "timeout"},
+	devices.DriverHPLC:       {"address", "timeout", "password", "operator"},
+	devices.DriverGPIOOutput: {"chip"},
 }
 
-var drivers = []string{string(DriverModbusRTU), string(DriverModbusTCP), string(DriverDLT698),
-	string(DriverHPLC), string(DriverGPIOOutput)}
+// driverNames are the drivers devices knows, as oneOf takes them.
+func driverNames() []string {
+	var s []string
+	for _, d := range devices.Drivers() {
+		s = append(s, string(d))
+	}
+	return s
+}
 
-func readDevice(t *table) Device {
-	var dv Device
+// setLine gives a device the serial line s (parity as a letter).
+func setLine(dv *devices.Device, s Serial) {
+	dv.Port, dv.Baud, dv.DataBits, dv.Parity, dv.StopBits = s.Port, s.Baud, s.DataBits, s.ParityLetter(), s.StopBits
+}
+
+// readDevice reads one [[device]] into the devices package's model, with
+// every default applied. An hplc meter gets the line of mod, the [hplc]
+// module it is reached through (nil: reported by crossCheck).
+func readDevice(t *table, mod *HPLC) devices.Device {
+	var dv devices.Device
 	dv.Name = t.reqStr("name")
 	if dv.Name != "" && !reName.MatchString(dv.Name) {
 		t.errf("name", "must be 1-32 characters of A-Z a-z 0-9 _ . - starting with a letter or digit (got %q)", dv.Name)
 	}
-	dv.Driver = Driver(t.oneOf("driver", "", drivers...))
+	drivers := driverNames()
+	dv.Driver = devices.DriverName(t.oneOf("driver", "", drivers...))
 	if !t.has("driver") {
 		t.get("driver")
 		t.errf("driver", "required (one of %v)", drivers)
@@ -50,24 +67,28 @@ func readDevice(t *table) Device {
 	}
 
 	switch dv.Driver {
-	case DriverModbusRTU:
-		dv.Serial = readSerial(t, 9600, "none")
+	case devices.DriverModbusRTU:
+		setLine(&dv, readSerial(t, 9600, "none"))
 		dv.Unit = int(t.reqInteger("unit", 1, 247))
 		dv.Timeout = t.duration("timeout", time.Second, time.Millisecond, time.Minute)
-	case DriverModbusTCP:
-		dv.Address = t.reqStr("address")
-		if dv.Address != "" {
-			if msg := checkHostPort(dv.Address); msg != "" {
-				t.errf("address", "%s (got %q)", msg, dv.Address)
+	case devices.DriverModbusTCP:
+		// address = "host:port" names the server: the device's Port.
+		dv.Port = t.reqStr("address")
+		if dv.Port != "" {
+			if msg := checkHostPort(dv.Port); msg != "" {
+				t.errf("address", "%s (got %q)", msg, dv.Port)
 			}
 		}
-		dv.Unit = int(t.integer("unit", 1, 0, 255))
+		dv.Unit = int(t.integer("unit", 1, 1, 255))
 		dv.Timeout = t.duration("timeout", time.Second, time.Millisecond, time.Minute)
-	case DriverDLT698:
-		dv.Serial = readSerial(t, 9600, "even")
+	case devices.DriverDLT698:
+		setLine(&dv, readSerial(t, 9600, "even"))
 		dv.Address = readHexAddr(t, "address")
 		dv.Timeout = t.duration("timeout", time.Second, time.Millisecond, time.Minute)
-	case DriverHPLC:
+	case devices.DriverHPLC:
+		if mod != nil {
+			setLine(&dv, mod.Serial)
+		}
 		dv.Address = t.reqStr("address")
 		if dv.Address != "" && !reMeter645.MatchString(dv.Address) {
 			t.errf("address", "must be a 12-digit DL/T 645 meter address (got %q)", dv.Address)
@@ -83,8 +104,8 @@ func readDevice(t *table) Device {
 			v, _ := strconv.ParseUint(op, 16, 32)
 			dv.Operator = uint32(v)
 		}
-	case DriverGPIOOutput:
-		dv.Chip = t.reqStr("chip")
+	case devices.DriverGPIOOutput:
+		dv.Port = t.reqStr("chip")
 	default:
 		// The driver is already reported; its keys cannot be judged.
 		for _, keys := range deviceKeys {
@@ -97,9 +118,9 @@ func readDevice(t *table) Device {
 	for _, pt := range t.tables("point") {
 		dv.Points = append(dv.Points, readPoint(pt, dv.Driver))
 	}
-	if dv.Driver == DriverHPLC && dv.Password == "" && !t.has("password") {
+	if dv.Driver == devices.DriverHPLC && dv.Password == "" && !t.has("password") {
 		for i, p := range dv.Points {
-			if p.Class == ClassControl {
+			if p.Class == devices.ClassControl {
 				t.errf("point["+strconv.Itoa(i)+"].class", "a control point writes to the meter, which needs the device's password (add password = \"LLPPPPPP\" to device %q)", dv.Name)
 			}
 		}
@@ -124,33 +145,29 @@ func readDevice(t *table) Device {
 	return dv
 }
 
-// serialDriver: the protocols that carry an application checksum (Modbus
-// RTU CRC-16, 698 FCS, 1376.2 checksum).
-func serialDriver(d Driver) bool {
-	return d == DriverModbusRTU || d == DriverDLT698 || d == DriverHPLC
-}
-
-func readPoint(t *table, drv Driver) Point {
-	var p Point
+func readPoint(t *table, drv devices.DriverName) devices.Point {
+	var p devices.Point
 	p.Name = t.reqStr("name")
 	if p.Name != "" && !reName.MatchString(p.Name) {
 		t.errf("name", "must be 1-32 characters of A-Z a-z 0-9 _ . - starting with a letter or digit (got %q)", p.Name)
 	}
-	p.Class = Class(t.oneOf("class", "", string(ClassControl), string(ClassCollection)))
+	p.Class = devices.Class(t.oneOf("class", "", string(devices.ClassControl), string(devices.ClassCollection)))
 	if !t.has("class") {
 		t.get("class")
 		t.errf("class", "required (control|collection)")
 	}
-	defInt := IntegrityUnchecked
-	if serialDriver(drv) {
-		defInt = IntegrityChecked
+	// The serial protocols carry an application checksum (Modbus RTU
+	// CRC-16, 698 FCS, 1376.2 checksum); Modbus TCP and GPIO lines do not.
+	defInt := devices.IntegrityUnchecked
+	if drv.Serial() {
+		defInt = devices.IntegrityChecked
 	}
-	p.Integrity = Integrity(t.oneOf("integrity", string(defInt), string(IntegrityChecked), string(IntegrityUnchecked)))
-	if drv != "" && p.Integrity == IntegrityChecked && !serialDriver(drv) {
+	p.Integrity = devices.Integrity(t.oneOf("integrity", string(defInt), string(devices.IntegrityChecked), string(devices.IntegrityUnchecked)))
+	if drv != "" && p.Integrity == devices.IntegrityChecked && !drv.Serial() {
 		t.errf("integrity", "cannot be checked: %s carries no application checksum", drv)
 	}
 	p.Period = t.duration("period", 0, 100*time.Millisecond, maxDuration)
-	if p.Class == ClassCollection && !t.has("period") {
+	if p.Class == devices.ClassCollection && !t.has("period") {
 		t.get("period")
 		t.errf("period", "required for a collection point")
 	}
@@ -177,7 +194,8 @@ func readPoint(t *table, drv Driver) Point {
 			p.UplinkOAD = uint32(id)
 		}
 	}
-	if drv != DriverGPIOOutput {
+	p.Scale = 1
+	if drv != devices.DriverGPIOOutput {
 		var ok bool
 		if p.Scale, ok = t.number("scale", 1); ok && p.Scale == 0 {
 			t.errf("scale", "must not be 0")
@@ -185,42 +203,39 @@ func readPoint(t *table, drv Driver) Point {
 	}
 
 	switch drv {
-	case DriverModbusRTU, DriverModbusTCP:
-		p.Kind = t.oneOf("kind", "", "coil", "discrete", "holding", "input")
+	case devices.DriverModbusRTU, devices.DriverModbusTCP:
+		p.Kind = devices.Kind(t.oneOf("kind", "", string(devices.KindCoil), string(devices.KindDiscrete),
+			string(devices.KindHolding), string(devices.KindInput)))
 		if !t.has("kind") {
 			t.get("kind")
 			t.errf("kind", "required (coil|discrete|holding|input)")
 		}
 		words := int64(1)
-		if p.Kind == "holding" || p.Kind == "input" {
-			p.Type = t.oneOf("type", "u16", "u16", "s16", "u32", "s32", "f32")
-			if p.Type == "u32" || p.Type == "s32" || p.Type == "f32" {
-				words = 2
-			}
+		if p.Kind == devices.KindHolding || p.Kind == devices.KindInput {
+			p.Type = devices.Type(t.oneOf("type", string(devices.TypeU16), string(devices.TypeU16), string(devices.TypeS16),
+				string(devices.TypeU32), string(devices.TypeS32), string(devices.TypeF32)))
+			words = int64(p.Type.Words())
 		}
 		p.Register = readAddrInt(t, 0, 0x10000-words, "register or coil number")
-		p.Address = strconv.Itoa(p.Register)
-		if p.Class == ClassControl && (p.Kind == "input" || p.Kind == "discrete") {
+		if p.Class == devices.ClassControl && (p.Kind == devices.KindInput || p.Kind == devices.KindDiscrete) {
 			t.errf("kind", "%s is read-only: a control point needs coil|holding", p.Kind)
 		}
-	case DriverDLT698, DriverHPLC:
+	case devices.DriverDLT698, devices.DriverHPLC:
 		what := "DL/T 698.45 OAD"
-		if drv == DriverHPLC {
+		if drv == devices.DriverHPLC {
 			what = "DL/T 645 data identifier"
 		}
-		p.Address = t.reqStr("address")
-		if p.Address != "" && !reHex8.MatchString(p.Address) {
-			t.errf("address", "must be a %s of 8 hex digits like \"00100200\" (got %q)", what, p.Address)
-		} else if p.Address != "" {
-			id, _ := strconv.ParseUint(p.Address, 16, 32)
-			p.ID = uint32(id)
+		item := t.reqStr("address")
+		if item != "" && !reHex8.MatchString(item) {
+			t.errf("address", "must be a %s of 8 hex digits like \"00100200\" (got %q)", what, item)
+		} else {
+			p.Item = item
 		}
-	case DriverGPIOOutput:
-		p.Kind = "line"
+	case devices.DriverGPIOOutput:
+		p.Kind = devices.KindLine
 		p.Register = readAddrInt(t, 0, 511, "line offset")
-		p.Address = strconv.Itoa(p.Register)
 		p.ActiveLow = t.boolean("active_low", false)
-		if p.Class == ClassCollection {
+		if p.Class == devices.ClassCollection {
 			t.errf("class", "a gpio-output point can only be control")
 		}
 	default:

@@ -3,7 +3,10 @@ package config
 import (
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
+
+	"holdup/eeprom"
 )
 
 // decode reads the whole schema from the generic tree.
@@ -33,7 +36,7 @@ func decode(d *decoder, raw map[string]any) *Config {
 	}
 	c.Sched = readSched(st)
 	for _, t := range root.tables("device") {
-		c.Devices = append(c.Devices, readDevice(t))
+		c.Devices = append(c.Devices, readDevice(t, c.HPLC))
 	}
 	if t := root.sub("store", true); t != nil {
 		c.Store = readStore(t)
@@ -79,28 +82,38 @@ func readEEPROM(t *table) EEPROM {
 	}
 	addr := t.reqInteger("address", 0x50, 0x57)
 	e.Address = uint8(addr)
-	name := t.reqStr("part")
-	part, ok := lookupPart(name)
-	switch {
-	case name == "":
-	case !ok:
-		t.errf("part", "unknown part %q (known: %v)", name, partNames())
-	default:
-		e.Part = part
-		e.PageSize = part.PageSize
-		if part.Addrs > 1 && int(addr)%part.Addrs != 0 {
-			t.errf("address", "%s answers on %d addresses, so the base must be a multiple of %d (got 0x%02X)",
-				part.Name, part.Addrs, part.Addrs, addr)
+	if name := t.reqStr("part"); name != "" {
+		part, err := eeprom.LookupPart(name)
+		if err != nil {
+			t.errf("part", "unknown part %q (known: %s)", name, partNames())
+		} else {
+			e.Part = part
+			// The part's high memory-address bits replace the low bits of
+			// its device address (AT24CM01: A16; M24M02: A17..A16): it
+			// answers on 1<<FoldedBits addresses from an aligned base.
+			if n := 1 << part.FoldedBits; int(addr)%n != 0 {
+				t.errf("address", "%s answers on %d addresses, so the base must be a multiple of %d (got 0x%02X)",
+					part.Name, n, n, addr)
+			}
 		}
 	}
 	if t.has("page_size") {
 		ps := t.integer("page_size", 0, 1, 4096)
-		if ok && ps != 0 && int(ps) != part.PageSize {
-			t.errf("page_size", "%s has %d-byte pages (got %d)", part.Name, part.PageSize, ps)
+		if e.Part.Name != "" && ps != 0 && int(ps) != e.Part.PageSize {
+			t.errf("page_size", "%s has %d-byte pages (got %d)", e.Part.Name, e.Part.PageSize, ps)
 		}
 	}
 	t.done()
 	return e
+}
+
+// partNames lists the EEPROM parts eeprom knows, smallest first.
+func partNames() string {
+	var names []string
+	for _, p := range eeprom.Parts() {
+		names = append(names, p.Name)
+	}
+	return strings.Join(names, ", ")
 }
 
 // readLine reads a GPIO line table: chip and offset, or the line's name

@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"strings"
+
+	"holdup/devices"
 )
 
 // SummaryWidth is the widest line Summary returns.
@@ -22,7 +24,7 @@ func (c *Config) Summary() []string {
 	}
 	add("file", "%s", c.File)
 	e := c.EEPROM
-	add("eeprom", "%s (%d B, %d B pages) at 0x%02X on %s", e.Part.Name, e.Part.Size, e.PageSize, e.Address, e.Bus)
+	add("eeprom", "%s (%d B, %d B pages) at 0x%02X on %s", e.Part.Name, e.Part.Size, e.Part.PageSize, e.Address, e.Bus)
 	p := c.Power
 	add("power", "fail line %s, debounce %v", lineText(p.FailLine), p.Debounce)
 	add("", "loss %g V, restore %g V, nominal %g V, confirm %v", p.LossV, p.RestoreV, p.NominalV, p.ConfirmTimeout)
@@ -61,14 +63,16 @@ func (c *Config) Summary() []string {
 	}
 	add("devices", "%d", len(c.Devices))
 	for _, d := range c.Devices {
-		where := d.Address
+		var where string
 		switch d.Driver {
-		case DriverModbusRTU:
-			where = fmt.Sprintf("%s unit %d", d.Serial.Port, d.Unit)
-		case DriverDLT698:
-			where = d.Serial.Port + " " + d.Address
-		case DriverGPIOOutput:
-			where = d.Chip
+		case devices.DriverModbusRTU:
+			where = fmt.Sprintf("%s unit %d", d.Port, d.Unit)
+		case devices.DriverDLT698:
+			where = d.Port + " " + d.Address
+		case devices.DriverHPLC:
+			where = d.Address // on the [hplc] module's port
+		default: // modbus-tcp host:port, gpio-output chip
+			where = d.Port
 		}
 		var flags []string
 		if !d.Enabled {

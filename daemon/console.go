@@ -138,7 +138,7 @@ func (s consoleState) JournalStats(ctx context.Context) (console.JournalStats, e
 	if err != nil {
 		return console.JournalStats{}, err
 	}
-	out := console.JournalStats{Part: d.cfg.EEPROM.Part.Name, Size: js.CapacityBytes, PageSize: d.cfg.EEPROM.PageSize,
+	out := console.JournalStats{Part: d.cfg.EEPROM.Part.Name, Size: js.CapacityBytes, PageSize: d.cfg.EEPROM.Part.PageSize,
 		Used: js.UsedBytes, Records: js.Records, Consumed: js.Consumed, Corrupt: len(d.jrnl.MountReport().Skipped)}
 	if js.NextSeq > 0 {
 		out.LastSeq = js.NextSeq - 1
@@ -215,8 +215,8 @@ func (s consoleState) Points(ctx context.Context, device string) ([]console.Poin
 		found = true
 		for _, p := range dev.Points {
 			cp := console.Point{Device: dev.Name, Name: p.Name, Class: string(p.Class)}
-			if oad, ok := d.oads[[2]string{dev.Name, p.Name}]; ok {
-				cp.UplinkOAD = fmt.Sprintf("%08X", oad)
+			if p.UplinkOAD != 0 {
+				cp.UplinkOAD = fmt.Sprintf("%08X", p.UplinkOAD)
 			}
 			if p.Class == devices.ClassCollection {
 				r, err := d.sched.Latest(ctx, dev.Name, p.Name)

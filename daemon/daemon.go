@@ -114,8 +114,7 @@ type Daemon struct {
 	sched   *sched.Scheduler
 	ac      *proto698.ACClient
 	up      *proto698.Uplink
-	nb      *northbound          // the uplink's GET/SET server, filled by buildDevices
-	oads    map[[2]string]uint32 // {device, point} → its uplink_oad, from the configuration
+	nb      *northbound // the uplink's GET/SET server, filled by buildDevices
 	mod     *hplc.Module
 	modPort hplc.Port
 	modRan  bool
@@ -156,10 +155,7 @@ func New(cfg *config.Config, hw *Hardware, opts Options) (d *Daemon, err error) 
 	log.Info("holdup starting", "version", opts.Version, "config", cfg.File, "hardware", hw.Name)
 
 	// The EEPROM journal: without it nothing can be protected.
-	part, err := eeprom.LookupPart(cfg.EEPROM.Part.Name)
-	if err != nil {
-		return nil, fmt.Errorf("daemon: eeprom.part: %w", err)
-	}
+	part := cfg.EEPROM.Part
 	bus, closeBus, err := hw.OpenEEPROM(cfg.EEPROM)
 	if err != nil {
 		return nil, fmt.Errorf("daemon: EEPROM bus %s (config %s:%d): %w", cfg.EEPROM.Bus, cfg.File, cfg.Line("eeprom.bus"), err)
@@ -245,20 +241,6 @@ func (d *Daemon) buildUplink() error {
 	return nil
 }
 
-// uplinkOADs maps {device, point} to the uplink_oad the configuration
-// gives it.
-func uplinkOADs(cfg *config.Config) map[[2]string]uint32 {
-	out := map[[2]string]uint32{}
-	for _, c := range cfg.Devices {
-		for _, p := range c.Points {
-			if p.UplinkOAD != 0 {
-				out[[2]string{c.Name, p.Name}] = p.UplinkOAD
-			}
-		}
-	}
-	return out
-}
-
 // exposePoints gives the uplink's server the opened points the
 // configuration names an uplink_oad for (the uplink starts after this).
 func (d *Daemon) exposePoints() {
@@ -268,8 +250,8 @@ func (d *Daemon) exposePoints() {
 	d.nb.sched = d.sched
 	for _, dev := range d.devs {
 		for _, p := range dev.Points {
-			if oad, ok := d.oads[[2]string{dev.Name, p.Name}]; ok {
-				d.nb.points[oad] = nbPoint{drv: d.set.Drivers[dev.Name], p: p}
+			if p.UplinkOAD != 0 {
+				d.nb.points[p.UplinkOAD] = nbPoint{drv: d.set.Drivers[dev.Name], p: p}
 			}
 		}
 	}
@@ -291,7 +273,7 @@ func (d *Daemon) buildHPLC() error {
 	}
 	var nodes []hplc.Node
 	for _, dev := range d.cfg.Devices {
-		if dev.Driver == config.DriverHPLC && dev.Enabled {
+		if dev.Driver == devices.DriverHPLC && dev.Enabled {
 			a, err := hplc.ParseAddr(dev.Address)
 			if err != nil {
 				return fmt.Errorf("daemon: device %q address: %w", dev.Name, err)
@@ -321,7 +303,7 @@ func (d *Daemon) buildDevices() error {
 			d.log.Info("device disabled in the configuration", "device", c.Name)
 			continue
 		}
-		want = append(want, deviceConfig(c, d.cfg.HPLC))
+		want = append(want, c)
 	}
 	valid, verr := devices.Validate(want, d.hw.Stat)
 	env := d.hw.Env
@@ -333,7 +315,7 @@ func (d *Daemon) buildDevices() error {
 	env.DLT698 = func(dev devices.Device) (devices.DLT698Client, error) {
 		bus, ok := buses698[dev.Port]
 		if !ok {
-			sc := config.Serial{Port: dev.Port, Baud: dev.Baud, Parity: dev.Parity}
+			sc := config.SerialOf(dev)
 			var err error
 			bus, err = devices.NewDLT698Bus(dev.Port, func() (devices.DLT698Port, error) { return d.hw.OpenSerial698(sc) })
 			if err != nil {
@@ -396,7 +378,6 @@ func (d *Daemon) buildDevices() error {
 		return fmt.Errorf("daemon: scheduler: %w", err)
 	}
 	d.sched = s
-	d.oads = uplinkOADs(d.cfg)
 	d.exposePoints()
 	for _, dev := range d.devs {
 		drv := set.Drivers[dev.Name]

@@ -59,16 +59,14 @@ func TestCriticalRecord(t *testing.T) {
 	}
 }
 
-func TestDeviceConfigFromSimConfig(t *testing.T) {
+// TestSimConfigDevices: the simulator's configuration gives devices the
+// runtime takes as they are, each on the interface its IO goes through.
+func TestSimConfigDevices(t *testing.T) {
 	cfg, err := config.Load("../testdata/sim.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var devs []devices.Device
-	for _, d := range cfg.Devices {
-		devs = append(devs, deviceConfig(d, cfg.HPLC))
-	}
-	valid, err := devices.Validate(devs, nil)
+	valid, err := devices.Validate(cfg.Devices, nil)
 	if err != nil || len(valid) != len(cfg.Devices) {
 		t.Fatalf("sim devices do not validate: %v", err)
 	}

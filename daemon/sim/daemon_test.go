@@ -599,7 +599,7 @@ func TestDLT698MetersShareTheirBus(t *testing.T) {
 		opens = map[string]int{}
 	)
 	s := startSim(t, t.TempDir(), func(cfg *config.Config, hw *daemon.Hardware) {
-		var first config.Device
+		var first devices.Device
 		for _, d := range cfg.Devices {
 			if d.Name == "sim-meter" {
 				first = d
@@ -607,8 +607,8 @@ func TestDLT698MetersShareTheirBus(t *testing.T) {
 		}
 		second := first
 		second.Name, second.Address, second.Timeout = "sim-meter-2", "000000000003", 100*time.Millisecond
-		second.Points = []config.Point{{Name: "energy", Class: config.ClassCollection, Integrity: config.IntegrityChecked,
-			Period: time.Second, Deadline: time.Second, Scale: 1, Address: "00100200", ID: 0x00100200}}
+		second.Points = []devices.Point{{Name: "energy", Class: devices.ClassCollection, Integrity: devices.IntegrityChecked,
+			Period: time.Second, Deadline: time.Second, Scale: 1, Item: "00100200"}}
 		cfg.Devices = append(cfg.Devices, second)
 		cfg.Sched.ErrorThreshold = 2
 		open := hw.OpenSerial698

@@ -103,31 +103,31 @@ func NewRig(ctx context.Context, cfg *config.Config, opts RigOptions, log *slog.
 			continue
 		}
 		switch d.Driver {
-		case config.DriverDLT698:
-			if err := unit698(d.Serial.Port, d.Address, d.Serial.Baud); err != nil {
+		case devices.DriverDLT698:
+			if err := unit698(d.Port, d.Address, d.Baud); err != nil {
 				return nil, err
 			}
-		case config.DriverModbusRTU:
-			if _, ok := r.ports[d.Serial.Port]; ok {
-				r.log.Warn("one simulated slave per port: device not simulated", "device", d.Name, "port", d.Serial.Port)
+		case devices.DriverModbusRTU:
+			if _, ok := r.ports[d.Port]; ok {
+				r.log.Warn("one simulated slave per port: device not simulated", "device", d.Name, "port", d.Port)
 				continue
 			}
 			unit := d.Unit
 			if unit == 0 {
 				unit = 1
 			}
-			s := devices.NewSimSlave(byte(unit), 256, d.Serial.Baud)
+			s := devices.NewSimSlave(byte(unit), 256, d.Baud)
 			path, wait, err := devices.ServePTY(ctx, s)
 			if err != nil {
 				return nil, fmt.Errorf("sim: modbus slave for %q: %w", d.Name, err)
 			}
-			r.ports[d.Serial.Port] = path
+			r.ports[d.Port] = path
 			r.slaves[d.Name] = s
 			r.wg.Add(1)
 			go func() { defer r.wg.Done(); _ = wait() }()
-		case config.DriverGPIOOutput:
-			if r.chips[d.Chip] == nil {
-				r.chips[d.Chip] = devices.NewSimChip(d.Chip, 64)
+		case devices.DriverGPIOOutput:
+			if r.chips[d.Port] == nil {
+				r.chips[d.Port] = devices.NewSimChip(d.Port, 64)
 			}
 		}
 	}
@@ -143,7 +143,7 @@ func NewRig(ctx context.Context, cfg *config.Config, opts RigOptions, log *slog.
 		meters := map[hplc.Addr]hplc.SimMeter{}
 		var nodes []hplc.Node
 		for _, d := range cfg.Devices {
-			if d.Driver == config.DriverHPLC && d.Enabled {
+			if d.Driver == devices.DriverHPLC && d.Enabled {
 				a, err := hplc.ParseAddr(d.Address)
 				if err != nil {
 					return nil, fmt.Errorf("sim: meter %q: %w", d.Name, err)
@@ -265,14 +265,10 @@ func (r *Rig) Hardware() *daemon.Hardware {
 			return l, nil
 		},
 		OpenEEPROM: func(cfg config.EEPROM) (eeprom.Bus, func() error, error) {
-			part, err := eeprom.LookupPart(cfg.Part.Name)
-			if err != nil {
-				return nil, nil, err
-			}
 			if r.cfg.Sim.EEPROMImage == "" {
 				return nil, nil, errors.New("sim.eeprom_image is not set")
 			}
-			s, err := eeprom.OpenSimImage(r.cfg.Sim.EEPROMImage, eeprom.SimConfig{Part: part, Addr: uint16(cfg.Address), BusHz: 400_000})
+			s, err := eeprom.OpenSimImage(r.cfg.Sim.EEPROMImage, eeprom.SimConfig{Part: cfg.Part, Addr: uint16(cfg.Address), BusHz: 400_000})
 			if err != nil {
 				return nil, nil, err
 			}

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"holdup/config"
+	"holdup/devices"
 	"holdup/power"
 	"holdup/proto698"
 	"holdup/store"
@@ -293,8 +294,8 @@ func exposedPoints(cfg *config.Config) []exposedPoint {
 	for _, d := range cfg.Devices {
 		gated := d.MainsOnly || (cfg.Sched.DrawThresholdMW > 0 && d.DrawMW > cfg.Sched.DrawThresholdMW)
 		for _, p := range d.Points {
-			if p.UplinkOAD != 0 && p.Class == config.ClassCollection && d.Enabled {
-				out = append(out, exposedPoint{proto698.NewOAD(p.UplinkOAD), d.Name + "/" + p.Name, gated || p.Integrity == config.IntegrityUnchecked})
+			if p.UplinkOAD != 0 && p.Class == devices.ClassCollection && d.Enabled {
+				out = append(out, exposedPoint{proto698.NewOAD(p.UplinkOAD), d.Name + "/" + p.Name, gated || p.Integrity == devices.IntegrityUnchecked})
 			}
 		}
 	}
