@@ -116,8 +116,7 @@ type Daemon struct {
 	up      *proto698.Uplink
 	nb      *northbound // the uplink's GET/SET server, filled by buildDevices
 	mod     *hplc.Module
-	modPort hplc.Port
-	modRan  bool
+	modPort hplc.Port // the Module never closes it: close() does, after Run
 	mon     *power.Monitor
 	line    power.Line
 	ifaces  interfaces
@@ -288,7 +287,7 @@ func (d *Daemon) buildHPLC() error {
 	if closeReset != nil {
 		d.closers = append(d.closers, closeReset)
 	}
-	d.modPort = port // Run closes it; close() does when Run never ran
+	d.modPort = port
 	d.mod = hplc.NewModule(port, hplc.Config{
 		Master: maddr, Nodes: nodes, ReplyTimeout: h.ReplyTimeout, Retries: h.Retries,
 		ResetPulse: h.ResetPulse, BootTimeout: h.BootTimeout, Reset: reset,
@@ -517,7 +516,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}()
 	}
 	if d.mod != nil {
-		d.modRan = true
 		startLate("hplc module", func(ctx context.Context) error {
 			// A failed module port is an alarm, not a reason to stop
 			// protecting: devices behind it fail link-down, the rest run.
@@ -637,7 +635,7 @@ func (d *Daemon) reopener(ctx context.Context) error {
 }
 
 func (d *Daemon) close() {
-	if d.modPort != nil && !d.modRan {
+	if d.modPort != nil { // after the module's Run returned (or never ran)
 		_ = d.modPort.Close()
 		d.modPort = nil
 	}

@@ -81,12 +81,18 @@ func startHPLC(t *testing.T) *hplcRig {
 			t.Errorf("module: %v", err)
 		}
 	})
+	stop := func() { stopMod(); <-modDone }
+	// The module driver stops first (a simulator that stops under it would
+	// fail its read), then the simulator; the port is ours to close once
+	// Run has returned.
 	t.Cleanup(func() {
+		stop()
 		cancel()
 		wg.Wait()
+		_ = port.Close()
 		p.Close()
 	})
-	return &hplcRig{sim: sim, mod: mod, stop: func() { stopMod(); <-modDone }}
+	return &hplcRig{sim: sim, mod: mod, stop: stop}
 }
 
 // commands is how many commands the module has received.
