@@ -10,9 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
-	"sort"
-	"strings"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,28 +39,21 @@ func criticalRecord(c sched.CriticalRecord) store.Record {
 	if c.Class == sched.Control {
 		b = store.BusinessControl
 	}
-	attrs := map[string]any{"point": clip(c.Point, 256)}
+	// The essential attributes first, then the op's own, sorted: which
+	// ones a full record keeps is decided the same way every time.
+	attrs := map[string]any{}
+	store.AddAttr(attrs, "point", c.Point)
 	if c.Business != "" {
-		attrs["business"] = clip(c.Business, 256)
+		store.AddAttr(attrs, "business", c.Business)
 	}
 	if c.Err != "" {
-		attrs["error"] = clip(c.Err, 256)
+		store.AddAttr(attrs, "error", c.Err)
 	}
-	keys := make([]string, 0, len(c.Attrs))
-	for k := range c.Attrs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if len(attrs) >= 8 {
-			break
-		}
-		if _, taken := attrs[k]; !taken && k != "" && len(k) <= 64 {
-			attrs[k] = clip(c.Attrs[k], 256)
-		}
+	for _, k := range slices.Sorted(maps.Keys(c.Attrs)) {
+		store.AddAttr(attrs, k, c.Attrs[k])
 	}
 	rec := store.Record{
-		Time: c.Time, Business: b, Interface: clip(c.Interface, 64), Device: clip(c.Device, 64),
+		Time: c.Time, Business: b, Interface: store.Clip(c.Interface, store.MaxNameLen), Device: store.Clip(c.Device, store.MaxNameLen),
 		Attrs: attrs, Value: c.Value, Invalid: c.Invalid,
 		Integrity: store.Integrity{Kind: integrityKind(c.ChecksumKind), Value: c.Checksum},
 	}
@@ -85,43 +78,20 @@ func integrityKind(checksum string) store.IntegrityKind {
 	return store.IntegrityNone
 }
 
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "")
-}
-
 // --- the EEPROM journal, for sched and power ---
 
 // journal adapts *store.Journal to sched.Journal (critical records) and
-// power.Journal (outage lifecycle records). It remembers the journal
-// sequence of each outage-begin record: the uplink reports the outage under
-// that number, so a restore reported after a restart (cold start) carries
-// the same event number and the master deduplicates resends.
+// power.Journal (outage lifecycle records), and tells the observer of every
+// acknowledged append. The journal itself numbers the outages it holds
+// (store.Journal.OutageEventNumber).
 type journal struct {
 	j       *store.Journal
 	id      string
 	observe func(JournalEvent)
-
-	mu       sync.Mutex
-	beginSeq map[int64]uint64 // outage-begin time (ms) → journal sequence
-	endSeq   map[int64]uint64 // outage-begin time (ms) → sequence of its end record
 }
 
 func newJournal(j *store.Journal, observe func(JournalEvent)) *journal {
-	return &journal{j: j, id: j.MountReport().ID, observe: observe,
-		beginSeq: map[int64]uint64{}, endSeq: map[int64]uint64{}}
-}
-
-// span returns the journal sequences of the begin and end records of the
-// outage begun at begin, when both are known.
-func (a *journal) span(begin time.Time) (from, to uint64, ok bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	from, ok1 := a.beginSeq[begin.UnixMilli()]
-	to, ok2 := a.endSeq[begin.UnixMilli()]
-	return from, to, ok1 && ok2 && to > from
+	return &journal{j: j, id: j.MountReport().ID, observe: observe}
 }
 
 func (a *journal) append(ctx context.Context, rec store.Record) (uint64, error) {
@@ -150,30 +120,17 @@ func (a *journal) Append(ctx context.Context, c sched.CriticalRecord) error {
 
 // AppendOutageBegin implements power.Journal.
 func (a *journal) AppendOutageBegin(ctx context.Context, b power.OutageBegin) error {
-	seq, err := a.append(ctx, store.OutageBeginRecord(b.At, b.Confirmed, b.Volts))
-	if err != nil {
-		return err
-	}
-	a.mu.Lock()
-	a.beginSeq[b.At.UnixMilli()] = seq
-	a.mu.Unlock()
-	return nil
+	_, err := a.append(ctx, store.OutageBeginRecord(b.At, b.Confirmed, b.Volts))
+	return err
 }
 
 // AppendOutageEnd implements power.Journal.
 func (a *journal) AppendOutageEnd(ctx context.Context, e power.OutageEnd) error {
-	seq, err := a.append(ctx, store.OutageEndRecord(e.Begin, e.End, e.Cold, e.Confirmed))
-	if err != nil {
-		return err
-	}
-	a.mu.Lock()
-	a.endSeq[e.Begin.UnixMilli()] = seq
-	a.mu.Unlock()
-	return nil
+	_, err := a.append(ctx, store.OutageEndRecord(e.Begin, e.End, e.Cold, e.Confirmed))
+	return err
 }
 
-// OpenOutage implements power.Journal, and learns the open outage's
-// journal sequence for the uplink.
+// OpenOutage implements power.Journal.
 func (a *journal) OpenOutage(ctx context.Context) (power.OutageBegin, bool, error) {
 	e, ok, err := a.j.OpenOutage(ctx)
 	if err != nil || !ok {
@@ -186,23 +143,7 @@ func (a *journal) OpenOutage(ctx context.Context) (power.OutageBegin, bool, erro
 			ob.Volts[i] = v
 		}
 	}
-	a.mu.Lock()
-	a.beginSeq[ob.At.UnixMilli()] = e.Seq
-	a.mu.Unlock()
 	return ob, true, nil
-}
-
-// eventSeq is the 3106 event number of the outage begun at begin: the
-// journal sequence of its begin record, or, when that append failed, a
-// number derived from the begin time (stable across restarts).
-func (a *journal) eventSeq(begin time.Time) uint32 {
-	a.mu.Lock()
-	seq, ok := a.beginSeq[begin.UnixMilli()]
-	a.mu.Unlock()
-	if ok {
-		return uint32(seq)
-	}
-	return uint32(begin.Unix())
 }
 
 // --- uplink ---
@@ -210,7 +151,7 @@ func (a *journal) eventSeq(begin time.Time) uint32 {
 // uplink adapts proto698's master-station uplink to power.Uplink.
 type uplink struct {
 	u    *proto698.Uplink // nil: no master station configured
-	seqs *journal
+	seqs *store.Journal   // numbers the outages (3106 event numbers)
 	log  *slog.Logger
 }
 
@@ -219,7 +160,7 @@ func (a uplink) ReportOutage(begin time.Time) error {
 		a.log.Info("outage not reported: no master station configured", "since", begin)
 		return nil
 	}
-	return a.u.ReportPowerEvent(proto698.PowerEvent{Seq: a.seqs.eventSeq(begin), Kind: proto698.PowerOff, Start: begin})
+	return a.u.ReportPowerEvent(proto698.PowerEvent{Seq: a.seqs.OutageEventNumber(begin), Kind: proto698.PowerOff, Start: begin})
 }
 
 func (a uplink) ReportRestore(begin, end time.Time) error {
@@ -227,7 +168,7 @@ func (a uplink) ReportRestore(begin, end time.Time) error {
 		a.log.Info("restore not reported: no master station configured", "begin", begin, "end", end)
 		return nil
 	}
-	return a.u.ReportPowerEvent(proto698.PowerEvent{Seq: a.seqs.eventSeq(begin), Kind: proto698.PowerOn, Start: begin, End: end})
+	return a.u.ReportPowerEvent(proto698.PowerEvent{Seq: a.seqs.OutageEventNumber(begin), Kind: proto698.PowerOn, Start: begin, End: end})
 }
 
 // --- gate, modules, reinit, resume ---
@@ -342,7 +283,7 @@ func (r recoverer) Replay(ctx context.Context) (power.ReplayResult, error) {
 // of records journaled between the outage's begin and end records.
 type outageLog struct {
 	d       *store.DataStore // nil: unavailable
-	j       *journal
+	j       *store.Journal
 	observe func(power.OutageRecord)
 }
 
@@ -354,14 +295,12 @@ func (o outageLog) Record(ctx context.Context, r power.OutageRecord) error {
 		return fmt.Errorf("daemon: outage log: %w", errNoDataStore)
 	}
 	so := storeOutage(r)
-	if o.j != nil {
-		if from, to, ok := o.j.span(r.Begin); ok {
-			n, err := o.d.CountBetween(o.j.id, from, to)
-			if err != nil {
-				return fmt.Errorf("daemon: outage log: count journaled records: %w", err)
-			}
-			so.Journaled = n
-		}
+	n, ok, err := o.d.OutageJournaled(o.j, r.Begin)
+	if err != nil {
+		return fmt.Errorf("daemon: outage log: count journaled records: %w", err)
+	}
+	if ok {
+		so.Journaled = n
 	}
 	return o.d.RecordOutage(ctx, so)
 }

@@ -437,12 +437,12 @@ func (d *Daemon) buildMonitor() error {
 	deps := power.Deps{
 		Gate:      gate{s: d.sched, reopen: d.reopen},
 		Journal:   d.ja,
-		Uplink:    uplink{u: d.up, seqs: d.ja, log: d.log.With("part", "uplink")},
+		Uplink:    uplink{u: d.up, seqs: d.jrnl, log: d.log.With("part", "uplink")},
 		Modules:   d.modules(),
 		Reinit:    d.ifaces,
 		Resume:    d.ifaces,
 		Recoverer: recoverer{j: d.jrnl},
-		OutageLog: outageLog{d: d.ds, j: d.ja, observe: d.opts.ObserveOutage},
+		OutageLog: outageLog{d: d.ds, j: d.jrnl, observe: d.opts.ObserveOutage},
 		Alarms:    d.alarms,
 		Logger:    d.log.With("part", "power"),
 	}
