@@ -106,6 +106,12 @@ func (s Serial) ParityLetter() string {
 	return ""
 }
 
+// SerialConfig is the line as the serial opener takes it
+// (devices.OpenSerial).
+func (s Serial) SerialConfig() devices.SerialConfig {
+	return devices.SerialConfig{Path: s.Port, Baud: s.Baud, DataBits: s.DataBits, Parity: s.ParityLetter(), StopBits: s.StopBits}
+}
+
 // SerialOf returns a serial device's line (Port, Baud, DataBits, Parity
 // "N"/"E"/"O", StopBits) in the file's terms, parity none|even|odd.
 func SerialOf(d devices.Device) Serial {

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"go.bug.st/serial"
-
 	"holdup/console"
 	"holdup/devices"
 	"holdup/power"
@@ -54,7 +52,7 @@ func (d *Daemon) startConsole(ctx context.Context, start func(string, func(conte
 		// A port that goes away (USB unplugged) is reopened; lockout
 		// state lives in con and survives.
 		for {
-			p, err := serial.Open(port, &serial.Mode{BaudRate: baud})
+			p, err := devices.OpenSerial(devices.SerialConfig{Path: port, Baud: baud})
 			if err == nil {
 				err = con.Serve(ctx, p)
 			}

@@ -60,13 +60,15 @@ type Hardware struct {
 	OpenLine func(cfg config.Power, h power.EdgeHandler, log *slog.Logger) (power.Line, error)
 	// OpenEEPROM opens the I2C bus the journal's EEPROM is on.
 	OpenEEPROM func(cfg config.EEPROM) (eeprom.Bus, func() error, error)
-	// OpenSerial698 opens the serial line to a DL/T 698.45 unit.
-	OpenSerial698 func(s config.Serial) (devices.DLT698Port, error)
-	// OpenHPLC opens the HPLC module's port and reset line; the closer
-	// (nil when there is nothing to close) releases the reset line.
-	OpenHPLC func(cfg config.HPLC) (hplc.Port, hplc.ResetLine, func() error, error)
-	// Env reaches the field devices (serial ports, GPIO chips).
-	Env devices.Env
+	// OpenSerial opens every serial port the daemon uses: field buses,
+	// DL/T 698.45 units, the HPLC module (the console is the operator's
+	// port and always opened with devices.OpenSerial).
+	OpenSerial func(c devices.SerialConfig) (devices.SerialPort, error)
+	// OpenHPLCReset requests the HPLC module's reset line (nil, nil when
+	// none is configured); the closer releases it.
+	OpenHPLCReset func(cfg config.HPLC) (hplc.ResetLine, func() error, error)
+	// OpenChip opens a GPIO chip for gpio-output devices.
+	OpenChip func(name string) (devices.Chip, error)
 	// Stat checks that a device's port exists (nil: no check).
 	Stat devices.StatPort
 	// Supercap reads the hold-up capacitor; nil when not measured.
@@ -280,9 +282,14 @@ func (d *Daemon) buildHPLC() error {
 			nodes = append(nodes, hplc.Node{Addr: a, Protocol: hplc.ProtoDLT645_2007})
 		}
 	}
-	port, reset, closeReset, err := d.hw.OpenHPLC(*h)
+	port, err := d.hw.OpenSerial(h.SerialConfig())
 	if err != nil {
 		return fmt.Errorf("daemon: HPLC module on %s (hplc.port, %s:%d): %w", h.Port, d.cfg.File, d.cfg.Line("hplc.port"), err)
+	}
+	reset, closeReset, err := d.hw.OpenHPLCReset(*h)
+	if err != nil {
+		_ = port.Close()
+		return fmt.Errorf("daemon: HPLC module reset line (hplc.reset_line, %s:%d): %w", d.cfg.File, d.cfg.Line("hplc.reset_line.chip"), err)
 	}
 	if closeReset != nil {
 		d.closers = append(d.closers, closeReset)
@@ -305,7 +312,7 @@ func (d *Daemon) buildDevices() error {
 		want = append(want, c)
 	}
 	valid, verr := devices.Validate(want, d.hw.Stat)
-	env := d.hw.Env
+	env := devices.Env{OpenSerial: d.hw.OpenSerial, OpenChip: d.hw.OpenChip}
 	env.Log = d.log.With("part", "devices")
 	// DL/T 698.45 meters on one RS-485 bus share its port: opened once, one
 	// client per meter address on it (the bus runs one exchange at a time,
@@ -314,9 +321,9 @@ func (d *Daemon) buildDevices() error {
 	env.DLT698 = func(dev devices.Device) (devices.DLT698Client, error) {
 		bus, ok := buses698[dev.Port]
 		if !ok {
-			sc := config.SerialOf(dev)
+			sc := dev.SerialConfig()
 			var err error
-			bus, err = devices.NewDLT698Bus(dev.Port, func() (devices.DLT698Port, error) { return d.hw.OpenSerial698(sc) })
+			bus, err = devices.NewDLT698Bus(dev.Port, func() (devices.DLT698Port, error) { return d.hw.OpenSerial(sc) })
 			if err != nil {
 				return nil, err
 			}
@@ -413,7 +420,7 @@ func (d *Daemon) buildVoltmeter() error {
 	if err != nil {
 		return fmt.Errorf("daemon: ac_sampling.address (%s:%d): %w", d.cfg.File, d.cfg.Line("ac_sampling.address"), err)
 	}
-	p, err := d.hw.OpenSerial698(ac.Serial)
+	p, err := d.hw.OpenSerial(ac.SerialConfig())
 	if err != nil {
 		return fmt.Errorf("daemon: AC-sampling unit on %s (ac_sampling.port, %s:%d): %w; power-fail edges are decided from the GPIO line alone",
 			ac.Port, d.cfg.File, d.cfg.Line("ac_sampling.port"), err)

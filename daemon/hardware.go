@@ -9,7 +9,6 @@ import (
 	"holdup/eeprom"
 	"holdup/hplc"
 	"holdup/power"
-	"holdup/proto698"
 )
 
 // RealHardware reaches a terminal's parts: the power-fail line through the
@@ -31,29 +30,22 @@ func RealHardware() *Hardware {
 			}
 			return b, b.Close, nil
 		},
-		OpenSerial698: func(s config.Serial) (devices.DLT698Port, error) {
-			return proto698.OpenSerial(proto698.SerialConfig{Path: s.Port, Baud: s.Baud, Parity: s.ParityLetter()})
-		},
-		OpenHPLC: func(cfg config.HPLC) (hplc.Port, hplc.ResetLine, func() error, error) {
-			port, err := hplc.OpenSerial(cfg.Port, cfg.Baud)
-			if err != nil {
-				return nil, nil, nil, err
-			}
+		OpenSerial: devices.OpenSerial,
+		OpenHPLCReset: func(cfg config.HPLC) (hplc.ResetLine, func() error, error) {
 			if cfg.ResetLine.Chip == "" {
-				return port, nil, nil, nil
+				return nil, nil, nil
 			}
 			if cfg.ResetLine.Offset < 0 {
-				_ = port.Close()
-				return nil, nil, nil, fmt.Errorf("hplc.reset_line: a line name is not supported, give its offset")
+				return nil, nil, fmt.Errorf("a line name is not supported, give its offset")
 			}
 			l, err := hplc.OpenResetLine(cfg.ResetLine.Chip, cfg.ResetLine.Offset, cfg.ResetLine.ActiveLow)
 			if err != nil {
-				_ = port.Close()
-				return nil, nil, nil, fmt.Errorf("hplc.reset_line: %w", err)
+				return nil, nil, err
 			}
-			return port, l, l.Close, nil
+			return l, l.Close, nil
 		},
-		Stat: devices.OSStat,
+		OpenChip: devices.OpenChip,
+		Stat:     devices.OSStat,
 		Supercap: func(cfg config.Power) (power.SupercapReader, error) {
 			return power.IIOVoltage(cfg.Supercap.IIODevice, cfg.Supercap.Channel, cfg.Supercap.Divider)
 		},

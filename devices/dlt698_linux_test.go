@@ -58,7 +58,7 @@ func opener698(path string, baud int, opens *atomic.Int32, fail *atomic.Bool) fu
 		if fail != nil && fail.Load() {
 			return nil, fmt.Errorf("open %s: no such device", path)
 		}
-		p, err := proto698.OpenSerial(proto698.SerialConfig{Path: path, Baud: baud})
+		p, err := OpenSerial(SerialConfig{Path: path, Baud: baud, Parity: "E"})
 		if err != nil {
 			return nil, err
 		}
@@ -322,7 +322,7 @@ func startRS485(t *testing.T, units ...string) string {
 	}
 	var ports []DLT698Port
 	for _, u := range units {
-		p, err := proto698.OpenSerial(proto698.SerialConfig{Path: u, Baud: 115200})
+		p, err := OpenSerial(SerialConfig{Path: u, Baud: 115200, Parity: "E"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -43,7 +43,7 @@ func InterfaceOf(d Device) string {
 type Env struct {
 	Log *slog.Logger
 	// OpenSerial opens a serial port; nil: OpenSerial (go.bug.st/serial).
-	OpenSerial func(d Device) (SerialPort, error)
+	OpenSerial func(c SerialConfig) (SerialPort, error)
 	// OpenChip opens a GPIO chip; nil: OpenChip (go-gpiocdev).
 	OpenChip func(name string) (Chip, error)
 	// Dialer dials Modbus TCP devices; nil: net.Dialer.
@@ -157,9 +157,9 @@ func (s *Set) bus(d Device, env Env) (*RTUTransport, error) {
 	}
 	open := func() (SerialPort, error) {
 		if env.OpenSerial != nil {
-			return env.OpenSerial(d)
+			return env.OpenSerial(d.SerialConfig())
 		}
-		return OpenSerial(d)
+		return OpenSerial(d.SerialConfig())
 	}
 	p, err := open()
 	if err != nil {

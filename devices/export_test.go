@@ -39,18 +39,18 @@ func NewRecorder() *Recorder {
 }
 
 // Open is an Env.OpenSerial that records.
-func (r *Recorder) Open(d Device) (SerialPort, error) {
-	p, err := OpenSerial(d)
+func (r *Recorder) Open(c SerialConfig) (SerialPort, error) {
+	p, err := OpenSerial(c)
 	if err != nil {
 		return nil, err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if old := r.ports[d.Port]; old != nil {
-		r.total[d.Port] += old.written.Load()
+	if old := r.ports[c.Path]; old != nil {
+		r.total[c.Path] += old.written.Load()
 	}
 	cp := &countingPort{SerialPort: p}
-	r.ports[d.Port] = cp
+	r.ports[c.Path] = cp
 	return cp, nil
 }
 

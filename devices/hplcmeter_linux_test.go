@@ -53,7 +53,7 @@ func startHPLC(t *testing.T) *hplcRig {
 			hplcMeter2: {Voltage: [3]float64{230, 230, 230}, Offline: true},
 		},
 	}, nil)
-	port, err := hplc.OpenSerial(p.Path, 115200)
+	port, err := OpenSerial(SerialConfig{Path: p.Path, Baud: 115200, Parity: "E"})
 	if err != nil {
 		p.Master.Close()
 		p.Close()

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/goburrow/modbus"
-	"go.bug.st/serial"
 )
 
 // DefaultTimeout bounds one exchange when the device sets no timeout.
@@ -60,39 +59,12 @@ type Modbus struct {
 // the physical interface the scheduler serves one exchange at a time.
 // Reinit on the bus closes and re-opens the port.
 func OpenRTUBus(d Device) (*RTUTransport, error) {
-	open := func() (SerialPort, error) { return OpenSerial(d) }
+	open := func() (SerialPort, error) { return OpenSerial(d.SerialConfig()) }
 	p, err := open()
 	if err != nil {
 		return nil, fmt.Errorf("devices: device %q: port: %w", d.Name, err)
 	}
 	return NewRTUTransport(p, open, d, timeoutOf(d)), nil
-}
-
-// OpenSerial opens the device's serial port with its line settings.
-func OpenSerial(d Device) (serial.Port, error) {
-	mode := &serial.Mode{BaudRate: d.Baud, DataBits: d.DataBits, StopBits: serial.OneStopBit}
-	if mode.BaudRate == 0 {
-		mode.BaudRate = 9600
-	}
-	if mode.DataBits == 0 {
-		mode.DataBits = 8
-	}
-	if d.StopBits == 2 {
-		mode.StopBits = serial.TwoStopBits
-	}
-	switch d.Parity {
-	case "E", "e":
-		mode.Parity = serial.EvenParity
-	case "O", "o":
-		mode.Parity = serial.OddParity
-	default:
-		mode.Parity = serial.NoParity
-	}
-	p, err := serial.Open(d.Port, mode)
-	if err != nil {
-		return nil, fmt.Errorf("%w: open %s: %v", ErrLinkDown, d.Port, err)
-	}
-	return p, nil
 }
 
 // NewModbusRTU returns the Modbus RTU device d on bus (see OpenRTUBus).

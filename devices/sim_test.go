@@ -32,7 +32,7 @@ func simBus(t testing.TB, sim *SimSlave, timeout time.Duration) (*RTUTransport, 
 		t.Skipf("no pty: %v", err)
 	}
 	d := Device{Name: "sim", Driver: DriverModbusRTU, Port: path, Baud: 115200, DataBits: 8, Parity: "N", StopBits: 1, Unit: 1, Timeout: timeout}
-	p, err := OpenSerial(d)
+	p, err := OpenSerial(d.SerialConfig())
 	if err != nil {
 		cancel()
 		_ = wait()
@@ -165,7 +165,7 @@ func TestTransportKeepsInterFrameSilence(t *testing.T) {
 	}
 	defer func() { cancel(); _ = wait() }()
 	d := Device{Name: "slow", Driver: DriverModbusRTU, Port: path, Baud: 9600, DataBits: 8, Parity: "N", StopBits: 1, Unit: 1}
-	p, err := OpenSerial(d)
+	p, err := OpenSerial(d.SerialConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

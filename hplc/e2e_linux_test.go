@@ -72,7 +72,7 @@ func newRig(t *testing.T, scfg SimConfig, mcfg Config, reset func(*Sim) ResetLin
 		t.Fatal(err)
 	}
 	sim := NewSim(p.Master, scfg, testLogger(t))
-	port, err := OpenSerial(p.Path, 115200)
+	port, err := openSerial8E1(p.Path, 115200)
 	if err != nil {
 		p.Master.Close()
 		p.Close()
@@ -380,7 +380,7 @@ func TestCommandsAfterRunStops(t *testing.T) {
 	}
 	defer p.Close()
 	defer p.Master.Close()
-	port, err := OpenSerial(p.Path, 115200)
+	port, err := openSerial8E1(p.Path, 115200)
 	if err != nil {
 		t.Fatal(err)
 	}

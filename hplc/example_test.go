@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"go.bug.st/serial"
+
 	"holdup/hplc"
 	"holdup/hplc/dlt645"
 )
@@ -14,7 +16,7 @@ import (
 // The power lifecycle re-initialises the module on warm restore, then reads
 // a meter's voltage through it.
 func ExampleModule_Reinit() {
-	port, err := hplc.OpenSerial("/dev/ttyS2", 9600)
+	port, err := serial.Open("/dev/ttyS2", &serial.Mode{BaudRate: 9600, DataBits: 8, Parity: serial.EvenParity, StopBits: serial.OneStopBit})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -49,7 +51,7 @@ func ExampleModule_Reinit() {
 // The terminal sets a meter's demand period to 15 minutes through the
 // module; the meter's refusal comes back as a typed error.
 func ExampleModule_WriteMeter() {
-	port, err := hplc.OpenSerial("/dev/ttyS2", 9600)
+	port, err := serial.Open("/dev/ttyS2", &serial.Mode{BaudRate: 9600, DataBits: 8, Parity: serial.EvenParity, StopBits: serial.OneStopBit})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"go.bug.st/serial"
+
 	"holdup/hplc/dlt645"
 )
 
@@ -27,7 +29,7 @@ func newRawClient(t *testing.T, cfg SimConfig) *rawClient {
 		t.Fatal(err)
 	}
 	sim := NewSim(p.Master, cfg, testLogger(t))
-	port, err := OpenSerial(p.Path, cfg.Baud)
+	port, err := openSerial8E1(p.Path, cfg.Baud)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,4 +246,13 @@ func (c *rawClient) waitReady() SimState {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// openSerial8E1 opens a pty's terminal end as the terminal opens the
+// module's port: go.bug.st/serial, 8E1 (baud 0: DefaultBaud).
+func openSerial8E1(path string, baud int) (Port, error) {
+	if baud <= 0 {
+		baud = DefaultBaud
+	}
+	return serial.Open(path, &serial.Mode{BaudRate: baud, DataBits: 8, Parity: serial.EvenParity, StopBits: serial.OneStopBit})
 }

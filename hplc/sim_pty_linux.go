@@ -9,7 +9,7 @@ import (
 )
 
 // SimPTY is a pseudo-terminal pair for the simulator: the simulator runs on
-// Master, the driver opens Path with OpenSerial. The slave side stays open
+// Master, the driver opens Path (devices.OpenSerial in the daemon). The slave side stays open
 // (held) so the driver may close and reopen the port, as it does on a warm
 // restore, without the master seeing a hang-up.
 type SimPTY struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -202,37 +201,5 @@ func TestACClientSkipsStaleAndForeignAnswers(t *testing.T) {
 	}
 	if !near(v[0], 230) {
 		t.Errorf("voltages = %v, took a stale or foreign answer", v)
-	}
-}
-
-func TestOpenSerial8E1OnPTY(t *testing.T) {
-	addr := mustAddr("012503200001")
-	link := t.TempDir() + "/ttyAC"
-	sim, err := NewACSim(ACSimConfig{Addr: addr, Baud: 9600, CharBits: 11, Voltages: [3]float64{231, 232, 233}, Link: link}, nil)
-	if err != nil {
-		t.Skipf("no pty: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); sim.Run(ctx) }()
-	defer func() { cancel(); wg.Wait() }()
-	if _, err := OpenSerial(SerialConfig{Path: sim.Path(), Parity: "X"}); !errors.Is(err, ErrInvalid) {
-		t.Errorf("bad parity: %v", err)
-	}
-	port, err := OpenSerial(SerialConfig{Path: link, Baud: 9600})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer port.Close()
-	v, err := NewACClient(port, ACClientConfig{Addr: addr}, nil).ReadVoltages(context.Background())
-	if err != nil || !near(v[1], 232) {
-		t.Errorf("8E1 read = %v, %v", v, err)
-	}
-	wantEq(t, "8E1 char time", sim.CharTime(), 11*time.Second/9600)
-	cancel()
-	wg.Wait()
-	if _, err := os.Lstat(link); !os.IsNotExist(err) {
-		t.Errorf("link %s left behind: %v", link, err)
 	}
 }

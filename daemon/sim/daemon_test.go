@@ -392,9 +392,9 @@ func TestACSamplingUnreachable(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	s := startSim(t, dir, func(cfg *config.Config, hw *daemon.Hardware) {
-		open := hw.OpenSerial698
-		hw.OpenSerial698 = func(sc config.Serial) (devices.DLT698Port, error) {
-			if sc.Port == cfg.ACSampling.Port {
+		open := hw.OpenSerial
+		hw.OpenSerial = func(sc devices.SerialConfig) (devices.SerialPort, error) {
+			if sc.Path == cfg.ACSampling.Port {
 				return nil, errors.New("open /dev/ttySIM0: no such file or directory")
 			}
 			return open(sc)
@@ -611,10 +611,10 @@ func TestDLT698MetersShareTheirBus(t *testing.T) {
 			Period: time.Second, Deadline: time.Second, Scale: 1, Item: "00100200"}}
 		cfg.Devices = append(cfg.Devices, second)
 		cfg.Sched.ErrorThreshold = 2
-		open := hw.OpenSerial698
-		hw.OpenSerial698 = func(sc config.Serial) (devices.DLT698Port, error) {
+		open := hw.OpenSerial
+		hw.OpenSerial = func(sc devices.SerialConfig) (devices.SerialPort, error) {
 			mu.Lock()
-			opens[sc.Port]++
+			opens[sc.Path]++
 			mu.Unlock()
 			return open(sc)
 		}
@@ -660,5 +660,51 @@ func TestDLT698MetersShareTheirBus(t *testing.T) {
 	mu.Unlock()
 	if v := readThrough(t, s, "sim-meter", "00100200"); v != r1.Value {
 		t.Errorf("sim-meter reads %v on the re-opened port, want %v", v, r1.Value)
+	}
+}
+
+// TestSerialLinesAsConfigured: every serial port the daemon opens (the
+// AC-sampling unit, a DL/T 698.45 bus, the HPLC module, a Modbus RTU bus)
+// goes through the one opener with the line the configuration gives it —
+// a meter bus configured odd parity is opened odd, not the protocol's
+// usual even.
+func TestSerialLinesAsConfigured(t *testing.T) {
+	t.Parallel()
+	var (
+		mu     sync.Mutex
+		opened = map[string]devices.SerialConfig{}
+	)
+	s := startSim(t, t.TempDir(), func(cfg *config.Config, hw *daemon.Hardware) {
+		for i := range cfg.Devices {
+			if cfg.Devices[i].Name == "sim-meter" {
+				cfg.Devices[i].Parity = "O"
+				cfg.Devices[i].StopBits = 2
+			}
+		}
+		open := hw.OpenSerial
+		hw.OpenSerial = func(sc devices.SerialConfig) (devices.SerialPort, error) {
+			mu.Lock()
+			opened[sc.Path] = sc
+			mu.Unlock()
+			return open(sc)
+		}
+	})
+	s.wait(t, power.StepSleeping, 0)
+	mu.Lock()
+	defer mu.Unlock()
+	for path, want := range map[string]string{
+		"/dev/ttySIM0": "/dev/ttySIM0 9600 8E1", // [ac_sampling]: DL/T 698.45's default
+		"/dev/ttySIM1": "/dev/ttySIM1 9600 8E1", // [hplc]: 1376.2 is 8E1
+		"/dev/ttySIM2": "/dev/ttySIM2 9600 8N1", // modbus-rtu default
+		"/dev/ttySIM3": "/dev/ttySIM3 9600 8O2", // the meter bus as edited
+	} {
+		sc, ok := opened[path]
+		if !ok {
+			t.Errorf("%s never opened", path)
+			continue
+		}
+		if got := sc.String(); got != want {
+			t.Errorf("%s opened as %q, want %q", path, got, want)
+		}
 	}
 }

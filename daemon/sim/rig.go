@@ -239,13 +239,6 @@ func (r *Rig) SetMains(present bool) error {
 
 // Hardware returns the daemon's view of the simulated parts.
 func (r *Rig) Hardware() *daemon.Hardware {
-	openPort := func(port string) (string, error) {
-		p, ok := r.ports[port]
-		if !ok {
-			return "", fmt.Errorf("no simulated device behind %s", port)
-		}
-		return p, nil
-	}
 	real := daemon.RealHardware()
 	hw := &daemon.Hardware{
 		Name:  "simulated",
@@ -274,39 +267,28 @@ func (r *Rig) Hardware() *daemon.Hardware {
 			}
 			return s, s.Close, nil
 		},
-		OpenSerial698: func(s config.Serial) (devices.DLT698Port, error) {
-			p, err := openPort(s.Port)
-			if err != nil {
-				return nil, err
+		// Every serial port the configuration names leads to the
+		// simulator behind it, on a pseudo-terminal opened the way a
+		// terminal opens its port, with the configured line settings.
+		OpenSerial: func(c devices.SerialConfig) (devices.SerialPort, error) {
+			p, ok := r.ports[c.Path]
+			if !ok {
+				return nil, fmt.Errorf("%w: no simulated device behind %s", devices.ErrLinkDown, c.Path)
 			}
-			return proto698.OpenSerial(proto698.SerialConfig{Path: p, Baud: s.Baud, Parity: s.ParityLetter()})
+			c.Path = p
+			return devices.OpenSerial(c)
 		},
-		OpenHPLC: func(cfg config.HPLC) (hplc.Port, hplc.ResetLine, func() error, error) {
-			p, err := openPort(cfg.Port)
-			if err != nil {
-				return nil, nil, nil, err
+		OpenHPLCReset: func(config.HPLC) (hplc.ResetLine, func() error, error) {
+			if r.hsim == nil {
+				return nil, nil, errors.New("no simulated HPLC module")
 			}
-			port, err := hplc.OpenSerial(p, cfg.Baud)
-			if err != nil {
-				return nil, nil, nil, err
-			}
-			return port, r.hsim.ResetLine(), nil, nil
+			return r.hsim.ResetLine(), nil, nil
 		},
-		Env: devices.Env{
-			OpenSerial: func(d devices.Device) (devices.SerialPort, error) {
-				p, err := openPort(d.Port)
-				if err != nil {
-					return nil, err
-				}
-				d.Port = p
-				return devices.OpenSerial(d)
-			},
-			OpenChip: func(name string) (devices.Chip, error) {
-				if c := r.chips[name]; c != nil {
-					return c, nil
-				}
-				return nil, fmt.Errorf("no simulated GPIO chip %s", name)
-			},
+		OpenChip: func(name string) (devices.Chip, error) {
+			if c := r.chips[name]; c != nil {
+				return c, nil
+			}
+			return nil, fmt.Errorf("no simulated GPIO chip %s", name)
 		},
 		Stat: func(path string) error {
 			if _, ok := r.ports[path]; ok {
