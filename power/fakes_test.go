@@ -358,6 +358,7 @@ type fakeVoltmeter struct {
 	block     bool
 	calls     int
 	cancelled int
+	waiting   int // reads blocked until cancelled
 }
 
 func (v *fakeVoltmeter) set(a, b, c float64) {
@@ -378,13 +379,25 @@ func (v *fakeVoltmeter) ReadVoltages(ctx context.Context) ([3]float64, error) {
 	block, volts := v.block, v.volts
 	v.mu.Unlock()
 	if block {
+		v.mu.Lock()
+		v.waiting++
+		v.mu.Unlock()
 		<-ctx.Done()
 		v.mu.Lock()
+		v.waiting--
 		v.cancelled++
 		v.mu.Unlock()
 		return [3]float64{}, fmt.Errorf("fake voltmeter: %w", ctx.Err())
 	}
 	return volts, nil
+}
+
+// blocking reports whether a reading would not answer on its own: the
+// fake is set to block, or a reading is blocked waiting for cancellation.
+func (v *fakeVoltmeter) blocking() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.block || v.waiting > 0
 }
 
 func (v *fakeVoltmeter) stats() (calls, cancelled int) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -140,6 +141,7 @@ func (h *harness) advance(d time.Duration) {
 	end := h.clk.Now().Add(d)
 	for {
 		h.sync()
+		h.awaitReading()
 		next, ok := h.clk.NextDeadline()
 		if !ok || next.After(end) {
 			h.clk.AdvanceTo(end)
@@ -147,6 +149,37 @@ func (h *harness) advance(d time.Duration) {
 			return
 		}
 		h.clk.AdvanceTo(next)
+	}
+}
+
+// awaitReading lets the answer of the fake voltmeter reach the monitor
+// before time moves on. The fake answers at once (unless blocked), but the
+// answer travels on the reading's own goroutine, which a scheduler with
+// one P (-cpu 1) may not run while the test and the monitor goroutine hand
+// the processor to each other: the fake clock would then pass the reading's
+// timeout with the answer still on its way. Other voltmeters answer on the
+// fake clock and are not waited for.
+func (h *harness) awaitReading() {
+	h.t.Helper()
+	if h.m.d.Voltmeter != Voltmeter(h.vm) {
+		return
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var active bool
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := h.m.call(ctx, func() { active = h.m.read.active })
+		cancel()
+		if err != nil {
+			h.t.Fatalf("awaitReading: %v", err)
+		}
+		if !active || h.vm.blocking() {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("the fake voltmeter's answer did not reach the monitor\n%s", h.dump())
+		}
+		runtime.Gosched()
 	}
 }
 
