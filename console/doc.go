@@ -6,8 +6,8 @@
 // length, non-printable bytes rejected, echo and backspace for a raw serial
 // line), the commands and their 80-column output. It owns no daemon state:
 // every figure comes through the State interface and every change goes
-// through Actions, both implemented by the main package. It imports no
-// other holdup package.
+// through Actions, both implemented by the daemon (daemon/console.go). It
+// imports no other holdup package.
 //
 // Commands (output at most 80 columns, printable ASCII):
 //
@@ -16,9 +16,13 @@
 //	outages [N]                  the last N outages (default 10, at most 100)
 //	journal stats                EEPROM journal geometry and use
 //	journal tail [N]             the last N journal records (default 10)
-//	journal consume            * discard records already replayed
+//	journal consume            * replay what the journal holds into the data
+//	                               store, then consume it (nothing is dropped
+//	                               before the data store has it)
 //	devices                      devices, state, draw, error rate, last success
 //	device enable|disable NAME * enable or disable a device
+//	points [DEVICE]              every point's current value ("invalid" where
+//	                               the master reads NULL) and its uplink OAD
 //	sched                        queues, gated devices, error rates
 //	log [N]                      the last N log lines (default 20)
 //	config                       the configuration in effect

@@ -11,7 +11,7 @@ import (
 // A console on a plain stream, as with -console stdio: the terminal does
 // the echo, so the console does not.
 func ExampleConsole_Serve() {
-	daemon := &fakeDaemon{log: NewLogRing(100)} // the main package's State and Actions
+	daemon := &fakeDaemon{log: NewLogRing(100)} // the daemon's State and Actions
 	con, err := New(Options{State: daemon, Actions: daemon})
 	if err != nil {
 		fmt.Println(err)

@@ -10,7 +10,7 @@ import (
 
 var t0 = time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC)
 
-// fakeDaemon stands in for the main package: canned state, and a record
+// fakeDaemon stands in for the daemon: canned state, and a record
 // of every action the console asked for.
 type fakeDaemon struct {
 	mu      sync.Mutex

@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// State is the read-only view of the daemon the console shows. The main
-// package implements it; each call should answer from the owning
+// State is the read-only view of the daemon the console shows. The daemon
+// implements it (daemon/console.go); each call should answer from the owning
 // goroutine's state (for example by a request on its channel) and honour
 // ctx, which carries the console's command timeout.
 type State interface {

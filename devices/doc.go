@@ -12,7 +12,10 @@
 // the drivers cannot run is refused, a port that does not exist on this
 // machine is found) and returns the valid devices with a joined error
 // naming device and key for the rest; OpenAll opens them the same way,
-// sharing one bus per serial port. Every driver error names its exchange
+// sharing one bus per serial port. OpenSerial (a SerialConfig: path, baud,
+// data bits, parity, stop bits) is the terminal's one serial-port opener:
+// the daemon opens every port with it — field buses, DL/T 698.45 units,
+// the HPLC module, the console — and a simulator's opener has its shape. Every driver error names its exchange
 // outcome (ok, timeout, length mismatch, checksum mismatch, exception, link
 // down) through an IOOutcome method, so the scheduler can watch error rates
 // without importing this package.

@@ -11,7 +11,7 @@ import (
 	"holdup/sched"
 )
 
-// rig is devices wired into the scheduler the way main wires them.
+// rig is devices wired into the scheduler the way the daemon wires them.
 type rig struct {
 	s     *sched.Scheduler
 	set   *devices.Set

@@ -16,7 +16,9 @@
 //     reset line.
 //
 // It never interprets meter data itself beyond what hplc/dlt645 provides,
-// never closes a port it was handed (the caller closes it after Module.Run
-// returns), and imports no other project package. A corrupt frame is reported as a
-// *FrameError naming the field and byte offset, never returned as data.
+// never opens a serial port (the daemon opens it with devices.OpenSerial)
+// nor closes one it was handed (the caller closes it after Module.Run
+// returns), and imports no other project package. A corrupt frame is
+// reported as a *FrameError naming the field and byte offset, never
+// returned as data.
 package hplc
