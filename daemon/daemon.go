@@ -108,21 +108,20 @@ type Daemon struct {
 	log  *slog.Logger
 	ring *console.LogRing
 
-	jrnl    *store.Journal
-	ja      *journal
-	ds      *store.DataStore
-	set     *devices.Set
-	devs    []devices.Device // opened, in configuration order
-	sched   *sched.Scheduler
-	ac      *proto698.ACClient
-	up      *proto698.Uplink
-	nb      *northbound // the uplink's GET/SET server, filled by buildDevices
-	mod     *hplc.Module
-	modPort hplc.Port // the Module never closes it: close() does, after Run
-	mon     *power.Monitor
-	line    power.Line
-	ifaces  interfaces
-	reopen  chan struct{}
+	jrnl   *store.Journal
+	ja     *journal
+	ds     *store.DataStore
+	set    *devices.Set
+	devs   []devices.Device // opened, in configuration order
+	sched  *sched.Scheduler
+	ac     *proto698.ACClient
+	up     *proto698.Uplink
+	nb     *northbound // the uplink's GET/SET server, filled by buildDevices
+	mod    *hplc.Module
+	mon    *power.Monitor
+	line   power.Line
+	ifaces interfaces
+	reopen chan struct{}
 
 	alarms  *alarmList
 	invalid atomic.Bool
@@ -291,10 +290,12 @@ func (d *Daemon) buildHPLC() error {
 		_ = port.Close()
 		return fmt.Errorf("daemon: HPLC module reset line (hplc.reset_line, %s:%d): %w", d.cfg.File, d.cfg.Line("hplc.reset_line.chip"), err)
 	}
+	// The module never closes the port it is handed: the closers run
+	// after Run has waited for the module to stop.
+	d.closers = append(d.closers, port.Close)
 	if closeReset != nil {
 		d.closers = append(d.closers, closeReset)
 	}
-	d.modPort = port
 	d.mod = hplc.NewModule(port, hplc.Config{
 		Master: maddr, Nodes: nodes, ReplyTimeout: h.ReplyTimeout, Retries: h.Retries,
 		ResetPulse: h.ResetPulse, BootTimeout: h.BootTimeout, Reset: reset,
@@ -642,10 +643,6 @@ func (d *Daemon) reopener(ctx context.Context) error {
 }
 
 func (d *Daemon) close() {
-	if d.modPort != nil { // after the module's Run returned (or never ran)
-		_ = d.modPort.Close()
-		d.modPort = nil
-	}
 	for i := len(d.closers) - 1; i >= 0; i-- {
 		if err := d.closers[i](); err != nil {
 			d.log.Debug("close", "err", err)
