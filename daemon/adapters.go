@@ -136,13 +136,8 @@ func (a *journal) OpenOutage(ctx context.Context) (power.OutageBegin, bool, erro
 	if err != nil || !ok {
 		return power.OutageBegin{}, false, err
 	}
-	ob := power.OutageBegin{At: e.Record.Time}
-	ob.Confirmed, _ = e.Record.Attrs["confirmed"].(bool)
-	for i, k := range []string{"ua", "ub", "uc"} {
-		if v, ok := e.Record.Attrs[k].(float64); ok {
-			ob.Volts[i] = v
-		}
-	}
+	var ob power.OutageBegin
+	ob.At, ob.Confirmed, ob.Volts, _ = store.OutageBeginOf(e.Record)
 	return ob, true, nil
 }
 

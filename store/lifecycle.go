@@ -26,6 +26,20 @@ func OutageBeginRecord(at time.Time, confirmed bool, volts [3]float64) Record {
 	}
 }
 
+// OutageBeginOf reads an outage-begin record back: the inverse of
+// OutageBeginRecord. ok is false when r is not an outage-begin record; a
+// voltage the record does not carry reads 0.
+func OutageBeginOf(r Record) (at time.Time, confirmed bool, volts [3]float64, ok bool) {
+	if ev, _ := IsOutageEvent(r); ev != EventOutageBegin {
+		return time.Time{}, false, volts, false
+	}
+	confirmed, _ = r.Attrs["confirmed"].(bool)
+	for i, k := range []string{"ua", "ub", "uc"} {
+		volts[i], _ = r.Attrs[k].(float64)
+	}
+	return r.Time, confirmed, volts, true
+}
+
 // OutageEndRecord is the record journaled when the outage begun at begin
 // ends at end; cold means holdup did not live through it.
 func OutageEndRecord(begin, end time.Time, cold, confirmed bool) Record {

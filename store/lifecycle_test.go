@@ -324,3 +324,39 @@ func FuzzClip(f *testing.F) {
 		}
 	})
 }
+
+// TestOutageBeginOf: an open outage's begin record, read back from the
+// chip after a remount, gives the time, confirmation and phase voltages it
+// was journaled with; other records are not outage begins.
+func TestOutageBeginOf(t *testing.T) {
+	ctx := context.Background()
+	_, chip := simChip(t, "at24c64", eeprom.TornRandom, 1)
+	j, err := Open(chip, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := t0.Add(1500 * time.Millisecond)
+	volts := [3]float64{12.5, 0, 231.25}
+	if _, err := j.Append(ctx, OutageBeginRecord(at, true, volts)); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	j, err = Open(chip, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	e, ok, err := j.OpenOutage(ctx)
+	if err != nil || !ok {
+		t.Fatalf("open outage after remount: %v %v", ok, err)
+	}
+	gotAt, confirmed, gotVolts, ok := OutageBeginOf(e.Record)
+	if !ok || !gotAt.Equal(at) || !confirmed || gotVolts != volts {
+		t.Fatalf("OutageBeginOf = %v %v %v %v, want %v true %v true", gotAt, confirmed, gotVolts, ok, at, volts)
+	}
+	for _, r := range []Record{OutageEndRecord(at, at.Add(time.Second), false, true), typicalRecord(1)} {
+		if _, _, _, ok := OutageBeginOf(r); ok {
+			t.Errorf("%+v read as an outage begin", r.Attrs)
+		}
+	}
+}
