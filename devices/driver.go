@@ -155,17 +155,14 @@ func (s *Set) bus(d Device, env Env) (*RTUTransport, error) {
 		}
 		return sp.bus, nil
 	}
-	open := func() (SerialPort, error) {
-		if env.OpenSerial != nil {
-			return env.OpenSerial(d.SerialConfig())
-		}
-		return OpenSerial(d.SerialConfig())
+	open := env.OpenSerial
+	if open == nil {
+		open = OpenSerial
 	}
-	p, err := open()
+	bus, err := openRTUBus(d, open)
 	if err != nil {
 		return nil, err
 	}
-	bus := NewRTUTransport(p, open, d, timeoutOf(d))
 	s.buses[d.Port] = &sharedPort{owner: d, bus: bus}
 	return bus, nil
 }

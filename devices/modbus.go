@@ -54,20 +54,19 @@ type Modbus struct {
 	log    *slog.Logger
 }
 
-// OpenRTUBus opens the serial port named by d (with d's line settings) as
-// an RTU bus. Every Modbus RTU device on the same port shares one bus:
-// the physical interface the scheduler serves one exchange at a time.
-// Reinit on the bus closes and re-opens the port.
-func OpenRTUBus(d Device) (*RTUTransport, error) {
-	open := func() (SerialPort, error) { return OpenSerial(d.SerialConfig()) }
-	p, err := open()
+// openRTUBus opens d's serial port with open (with d's line settings) as
+// an RTU bus; Reinit on the bus closes and re-opens it the same way.
+func openRTUBus(d Device, open func(SerialConfig) (SerialPort, error)) (*RTUTransport, error) {
+	reopen := func() (SerialPort, error) { return open(d.SerialConfig()) }
+	p, err := reopen()
 	if err != nil {
-		return nil, fmt.Errorf("devices: device %q: port: %w", d.Name, err)
+		return nil, err
 	}
-	return NewRTUTransport(p, open, d, timeoutOf(d)), nil
+	return NewRTUTransport(p, reopen, d, timeoutOf(d)), nil
 }
 
-// NewModbusRTU returns the Modbus RTU device d on bus (see OpenRTUBus).
+// NewModbusRTU returns the Modbus RTU device d on bus (every Modbus RTU
+// device on one port shares its bus: OpenAll opens it once).
 func NewModbusRTU(d Device, bus *RTUTransport, log *slog.Logger) *Modbus {
 	h := modbus.NewRTUClientHandler("")
 	h.SlaveId = d.UnitID()

@@ -12,7 +12,7 @@ func peerDevices(t *testing.T) map[string]*Modbus {
 	t.Helper()
 	needPeer(t)
 	rtuDev := Device{Name: "rtu-peer", Driver: DriverModbusRTU, Port: peer.rtuPort, Baud: 9600, DataBits: 8, Parity: "N", StopBits: 1, Unit: 1, Timeout: time.Second}
-	bus, err := OpenRTUBus(rtuDev)
+	bus, err := openRTUBus(rtuDev, OpenSerial)
 	if err != nil {
 		t.Fatal(err)
 	}

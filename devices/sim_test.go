@@ -124,10 +124,22 @@ func TestLinkDown(t *testing.T) {
 	}
 }
 
-func TestOpenRTUBusMissingPort(t *testing.T) {
-	_, err := OpenRTUBus(Device{Name: "m", Driver: DriverModbusRTU, Port: "/dev/ttyNOPE7", Baud: 9600})
-	if !errors.Is(err, ErrLinkDown) || err == nil || !strings.Contains(err.Error(), `device "m"`) {
+// TestOpenAllMissingPort: a Modbus RTU device whose port cannot be opened
+// is left out with an error naming the device, the key and the port, as
+// link down; the others open.
+func TestOpenAllMissingPort(t *testing.T) {
+	set, err := OpenAll([]Device{
+		{Name: "m", Driver: DriverModbusRTU, Port: "/dev/ttyNOPE7", Baud: 9600, Points: []Point{{Name: "p", Class: ClassControl, Kind: KindCoil}}},
+		{Name: "tcp", Driver: DriverModbusTCP, Port: "127.0.0.1:1", Points: []Point{{Name: "p", Class: ClassControl, Kind: KindCoil}}},
+	}, Env{})
+	if set != nil {
+		defer set.Close()
+	}
+	if !errors.Is(err, ErrLinkDown) || !strings.Contains(err.Error(), `device "m"`) || !strings.Contains(err.Error(), "/dev/ttyNOPE7") {
 		t.Fatalf("err %v", err)
+	}
+	if set == nil || set.Drivers["m"] != nil || set.Drivers["tcp"] == nil {
+		t.Fatalf("drivers %v: want tcp open and m left out", set)
 	}
 }
 
