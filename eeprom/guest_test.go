@@ -2,8 +2,8 @@
 
 package eeprom_test
 
-// Hardware-in-the-loop tests: run inside ../shared/guest/run-guest.sh (a
-// Debian armmp kernel on QEMU's AST2600 with i2c-aspeed, i2c-dev and an
+// Hardware-in-the-loop tests: run inside test/guest/run-guest.sh (a Debian
+// armmp kernel on QEMU's AST2600 with i2c-aspeed, i2c-dev and an
 // AT24C256-style EEPROM at /dev/i2c-5 address 0x50), never on the host.
 // .ci/guest-test builds them with -tags guest and runs them with
 // -test.run '^TestGuest'.

@@ -2,7 +2,7 @@
 
 package power
 
-// Run inside ../shared/guest/run-guest.sh (a real armmp kernel with the
+// Run inside test/guest/run-guest.sh (a real armmp kernel with the
 // gpio-aspeed driver); never on the host. The test asks the host to drive
 // gpioA0 (gpiochip0 offset 0) by printing "@@HOST qom-set …" lines.
 

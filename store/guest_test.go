@@ -3,7 +3,7 @@
 package store_test
 
 // Hardware-in-the-loop tests of the journal: run inside
-// ../shared/guest/run-guest.sh (Debian armmp kernel on QEMU's AST2600,
+// test/guest/run-guest.sh (Debian armmp kernel on QEMU's AST2600,
 // i2c-aspeed + i2c-dev, an AT24C256-style EEPROM at /dev/i2c-5 0x50 backed
 // by a host file), never on the host. .ci/guest-test builds them with
 // -tags guest.
