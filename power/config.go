@@ -9,12 +9,19 @@ import (
 type Config struct {
 	// NominalV is the nominal phase voltage (default 220 V).
 	NominalV float64 `toml:"nominal_v"`
-	// LossV: all phases below it confirm a loss (default 60 % of nominal,
-	// the DL/T 698.45 event 3106 default).
+	// LossV: a phase below it is out (default 60 % of nominal, the
+	// DL/T 698.45 event 3106 default). PhasesAll: one phase out confirms
+	// a loss; PhasesAny: all three must be out.
 	LossV float64 `toml:"loss_v"`
-	// RestoreV: a phase at or above it means mains present (default 80 %
-	// of nominal). Must exceed LossV: the gap is the hysteresis band.
+	// RestoreV: a phase at or above it meets the specification (default
+	// 80 % of nominal). PhasesAll: mains present when all three do;
+	// PhasesAny: when one does. Must exceed LossV: the gap is the
+	// hysteresis band.
 	RestoreV float64 `toml:"restore_v"`
+	// PhaseRule picks the phases that decide: PhasesAll ("all", the
+	// default, the method's rule) or PhasesAny ("any", for
+	// single-phase-fed terminals).
+	PhaseRule PhaseRule `toml:"phase_rule"`
 	// MaxV: readings above it are garbage (default 2 × nominal).
 	MaxV float64 `toml:"max_v"`
 	// ConfirmTimeout bounds a voltmeter reading; past it the decision is
@@ -61,6 +68,9 @@ func (c Config) WithDefaults() Config {
 	if c.MaxV == 0 {
 		c.MaxV = 2 * c.NominalV
 	}
+	if c.PhaseRule == "" {
+		c.PhaseRule = PhasesAll
+	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
 			*d = v
@@ -91,6 +101,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("power: config restore_v %v: must be above loss_v %v (hysteresis)", c.RestoreV, c.LossV)
 	case !(c.MaxV > c.RestoreV):
 		return fmt.Errorf("power: config max_v %v: must be above restore_v %v", c.MaxV, c.RestoreV)
+	case c.PhaseRule != PhasesAll && c.PhaseRule != PhasesAny:
+		return fmt.Errorf("power: config phase_rule %q: must be %q or %q", c.PhaseRule, PhasesAll, PhasesAny)
 	case c.SupercapMinV < 0:
 		return fmt.Errorf("power: config supercap_min_v %v: must not be negative", c.SupercapMinV)
 	case c.TimelineSize < 16:
@@ -116,5 +128,5 @@ func (c Config) Validate() error {
 }
 
 func (c Config) thresholds() Thresholds {
-	return Thresholds{LossV: c.LossV, RestoreV: c.RestoreV, MaxV: c.MaxV}
+	return Thresholds{LossV: c.LossV, RestoreV: c.RestoreV, MaxV: c.MaxV, Rule: c.PhaseRule}
 }

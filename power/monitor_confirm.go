@@ -113,6 +113,7 @@ func (m *Monitor) onKick() {
 		// A return is judged only once the line has settled present.
 		m.cancelRead()
 		m.stopTimer(tRecheck)
+		m.outage.notBack = false
 	case StateRecovering:
 		if newGate || level == MainsLost {
 			if m.working {
@@ -236,6 +237,9 @@ func (m *Monitor) onReading(p readPurpose, verdict Verdict, v [3]float64, err er
 		case VerdictFailed:
 			m.restore(false, v, err)
 		default:
+			// Lost, or in the band: the outage goes on (hysteresis) until
+			// a reading finds the phases back.
+			m.outage.notBack = true
 			m.emit(StepVoltagesDisagree, fmt.Sprintf("line says present, %s (%s): outage goes on, recheck in %v",
 				fmtVolts(v), verdict, m.cfg.Recheck))
 			m.arm(tRecheck, m.cfg.Recheck, m.onRecheck)

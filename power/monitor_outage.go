@@ -11,6 +11,10 @@ type outageState struct {
 	cold       bool // adopted from the journal at start-up
 	flushed    bool
 	capAlarmed bool
+	// notBack: since the line's last edge, a reading found the phases
+	// not (all) back; the return is then dated by the reading that
+	// confirms it, not by the edge.
+	notBack bool
 }
 
 // beginOutage runs the seed's protection steps 1-1 … 1-4 and starts the

@@ -59,6 +59,9 @@ func (m *Monitor) restore(confirmed bool, v [3]float64, err error) {
 		m.stopTimer(k)
 	}
 	end := m.lastEdge()
+	if o.notBack {
+		end = m.clock.Now()
+	}
 	if confirmed {
 		m.emit(StepRestoreConfirmed, fmtVolts(v))
 	} else {

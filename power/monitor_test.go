@@ -447,31 +447,181 @@ func TestGarbageVoltmeterKeepsProtecting(t *testing.T) {
 	}
 }
 
+// TestBrownoutInHysteresisBand: a loss edge with the deciding phases in
+// the band between loss_v and restore_v is decided from the GPIO line
+// (unconfirmed); a return in the band is no return until a recheck finds
+// the phases back, and the outage ends when that reading confirms it.
+// Under the method's rule the lowest phase decides, under "any" the
+// highest (the old rule, kept as the option).
 func TestBrownoutInHysteresisBand(t *testing.T) {
-	h := newHarness(t)
-	h.start(false)
-	h.vm.set(150, 140, 0) // between loss (132) and restore (176)
-	if err := h.line.Fail(); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		rule          PhaseRule
+		lost, sag, ok [3]float64
+	}{
+		// All three phases in the band at the edge; on return two are
+		// back and one lags in the band, then it is back too.
+		{PhasesAll, [3]float64{150, 140, 160}, [3]float64{220, 221, 150}, [3]float64{220, 221, 219}},
+		// Single-phase fed: phase A alone decides.
+		{PhasesAny, [3]float64{150, 140, 0}, [3]float64{150, 140, 0}, [3]float64{200, 0, 0}},
 	}
-	h.sync()
-	h.advance(h.m.cfg.Settle)
-	h.wait(StepModulesInvalid)
-	// The line returns but the phases are still in the band: no restore.
-	if err := h.line.Restore(); err != nil {
-		t.Fatal(err)
+	for _, tc := range tests {
+		t.Run(string(tc.rule), func(t *testing.T) {
+			h := newHarness(t)
+			h.cfg.PhaseRule = tc.rule
+			h.start(false)
+			h.vm.set(tc.lost[0], tc.lost[1], tc.lost[2])
+			if err := h.line.Fail(); err != nil {
+				t.Fatal(err)
+			}
+			h.sync()
+			h.advance(h.m.cfg.Settle)
+			h.wait(StepModulesInvalid)
+			// The line returns but the phases are still in the band: no restore.
+			h.vm.set(tc.sag[0], tc.sag[1], tc.sag[2])
+			if err := h.line.Restore(); err != nil {
+				t.Fatal(err)
+			}
+			h.sync()
+			h.advance(h.m.cfg.Settle)
+			h.wait(StepVoltagesDisagree)
+			if s := h.stats(); s.State != StateOutage {
+				t.Fatalf("state %v with phases in the band, want outage", s.State)
+			}
+			h.assertGate(true)
+			h.vm.set(tc.ok[0], tc.ok[1], tc.ok[2])
+			h.advance(h.m.cfg.Recheck)
+			backAt := h.clk.Now()
+			h.wait(StepSleeping)
+			h.assertSteps(cat([]Step{StepSleeping, StepEdgeGated, StepLossUnconfirmed, StepOutageJournaled,
+				StepOutageReported, StepGated, StepModulesInvalid, StepVoltagesDisagree}, warmSteps)...)
+			if _, ends := h.jr.snapshot(); len(ends) != 1 || !ends[0].End.Equal(backAt) || !ends[0].Confirmed {
+				t.Fatalf("journal ends %+v, want one confirmed at %v (the reading that found the phases back)", ends, backAt)
+			}
+		})
 	}
-	h.sync()
-	h.advance(h.m.cfg.Settle)
-	h.wait(StepVoltagesDisagree)
-	if s := h.stats(); s.State != StateOutage {
-		t.Fatalf("state %v with phases in the band, want outage", s.State)
+}
+
+// TestLossOfOnePhase: the line falls and only phase B drops. The method
+// (phase_rule "all"): one phase out of range confirms the loss. "any":
+// phases A and C say the mains is fine, so the edge is a blip and the
+// phases are rechecked while the line stays asserted.
+func TestLossOfOnePhase(t *testing.T) {
+	for _, rule := range []PhaseRule{PhasesAll, PhasesAny} {
+		t.Run(string(rule), func(t *testing.T) {
+			h := newHarness(t)
+			h.cfg.PhaseRule = rule
+			h.start(false)
+			h.vm.set(230, 0, 230)
+			if err := h.line.Fail(); err != nil {
+				t.Fatal(err)
+			}
+			h.sync()
+			h.advance(h.m.cfg.Settle)
+			if rule == PhasesAll {
+				h.wait(StepModulesInvalid)
+				h.assertSteps(cat([]Step{StepSleeping}, lossSteps)...)
+				h.assertGate(true)
+				begins, _ := h.jr.snapshot()
+				if len(begins) != 1 || !begins[0].Confirmed || begins[0].Volts != [3]float64{230, 0, 230} {
+					t.Fatalf("journal begins %+v, want one confirmed by A 230, B 0, C 230", begins)
+				}
+				if s := h.stats(); s.State != StateOutage || s.Outages != 1 || s.Unconfirmed != 0 || s.Blips != 0 {
+					t.Fatalf("stats %+v", s)
+				}
+				return
+			}
+			h.wait(StepBlip)
+			h.advance(3 * h.m.cfg.Recheck) // rechecks still find A and C fine
+			h.assertSteps(StepSleeping, StepEdgeGated, StepVoltagesDisagree, StepAlarm, StepBlip)
+			h.assertGate(false)
+			if _, ok := h.alarms.find(AlarmLineDisagrees); !ok {
+				t.Fatalf("alarms %v, want %s", h.alarms.codes(), AlarmLineDisagrees)
+			}
+			if begins, _ := h.jr.snapshot(); len(begins) != 0 {
+				t.Fatalf("journal begins %+v, want none", begins)
+			}
+			if s := h.stats(); s.State != StateNormal || s.Outages != 0 || s.Blips != 1 {
+				t.Fatalf("stats %+v", s)
+			}
+			if calls, _ := h.vm.stats(); calls != 4 {
+				t.Fatalf("voltmeter read %d times, want the confirmation and 3 rechecks", calls)
+			}
+		})
 	}
-	h.vm.set(200, 0, 0)
-	h.advance(h.m.cfg.Recheck)
-	h.wait(StepSleeping)
-	h.assertSteps(cat([]Step{StepSleeping, StepEdgeGated, StepLossUnconfirmed, StepOutageJournaled,
-		StepOutageReported, StepGated, StepModulesInvalid, StepVoltagesDisagree}, warmSteps)...)
+}
+
+// TestReturnWithOnePhaseNotBack: the line returns while one phase is still
+// in the band or out. The method (phase_rule "all"): no return until all
+// three phases meet the specification; the outage goes on, rechecked every
+// recheck interval, the hold-up budget running. "any": the phases that are
+// back make it a return at once.
+func TestReturnWithOnePhaseNotBack(t *testing.T) {
+	for _, rule := range []PhaseRule{PhasesAll, PhasesAny} {
+		for _, tc := range []struct {
+			name string
+			v    [3]float64
+		}{
+			{"phase A in the band", [3]float64{175.9, 221, 219}},
+			{"phase B at loss_v", [3]float64{220, 132, 219}},
+			{"phase C out", [3]float64{220, 221, 0}},
+		} {
+			t.Run(string(rule)+"/"+tc.name, func(t *testing.T) {
+				h := newHarness(t)
+				h.cfg.PhaseRule = rule
+				h.start(false)
+				h.lose()
+				h.advance(h.m.cfg.Settle)
+				h.wait(StepModulesInvalid)
+				h.advance(5 * time.Second)
+				h.vm.set(tc.v[0], tc.v[1], tc.v[2])
+				if err := h.line.Restore(); err != nil {
+					t.Fatal(err)
+				}
+				h.sync()
+				backAt := h.clk.Now()
+				h.advance(h.m.cfg.Settle)
+				if rule == PhasesAny {
+					h.wait(StepSleeping)
+					h.assertSteps(cat([]Step{StepSleeping}, lossSteps, warmSteps)...)
+					if _, ends := h.jr.snapshot(); len(ends) != 1 || !ends[0].End.Equal(backAt) || !ends[0].Confirmed {
+						t.Fatalf("journal ends %+v, want one confirmed at the return edge %v", ends, backAt)
+					}
+					return
+				}
+				h.wait(StepVoltagesDisagree)
+				h.advance(3 * h.m.cfg.Recheck)
+				if s := h.stats(); s.State != StateOutage || s.Warm != 0 {
+					t.Fatalf("stats %+v with one phase not back, want still in the outage", s)
+				}
+				h.assertGate(true)
+				if _, ends := h.jr.snapshot(); len(ends) != 0 {
+					t.Fatalf("journal ends %+v, want none", ends)
+				}
+				n := 0
+				for _, st := range h.steps() {
+					if st == StepVoltagesDisagree {
+						n++
+					}
+				}
+				if n != 4 {
+					t.Fatalf("%d disagreements, want the first reading and 3 rechecks\n%s", n, h.dump())
+				}
+				// The last phase comes back: the next recheck ends the outage.
+				h.vm.set(220, 221, 219)
+				h.advance(h.m.cfg.Recheck)
+				doneAt := h.clk.Now()
+				h.wait(StepSleeping)
+				_, ends := h.jr.snapshot()
+				if len(ends) != 1 || !ends[0].End.Equal(doneAt) || !ends[0].Confirmed || ends[0].Cold {
+					t.Fatalf("journal ends %+v, want one warm, confirmed at %v", ends, doneAt)
+				}
+				if recs := h.olog.snapshot(); len(recs) != 1 || !recs[0].RestoreConfirmed || recs[0].Kind != KindWarm {
+					t.Fatalf("outage log %+v", recs)
+				}
+				h.assertGate(false)
+			})
+		}
+	}
 }
 
 func TestJournalFailureStillProtects(t *testing.T) {
@@ -609,6 +759,7 @@ func TestNewMonitorRejectsBadConfigAndDeps(t *testing.T) {
 		want string
 	}{
 		{"restore below loss", Config{LossV: 150, RestoreV: 140}, nil, "restore_v"},
+		{"unknown phase rule", Config{PhaseRule: "three"}, nil, `phase_rule "three"`},
 		{"margin over hold-up", Config{HoldUp: 10 * time.Second, FlushMargin: 20 * time.Second}, nil, "flush_margin"},
 		{"negative settle", Config{Settle: -time.Millisecond}, nil, "settle"},
 		{"missing gate", Config{}, func(d *Deps) { d.Gate = nil }, "Gate"},
