@@ -54,12 +54,23 @@ type GPIOLine struct {
 // Power is the power-fail detection and hold-up budget. Defaults follow
 // the power package's (and DL/T 698.45 event 3106's): loss below 60 % and
 // restore at 80 % of nominal.
+//
+// PhaseRule (power.phase_rule) says which phase voltages confirm a loss and
+// a return (the power package's PhaseRule). "all", the default, is the rule
+// of the power-failure protection method holdup implements, for
+// three-phase-fed terminals: one phase below loss_v confirms a loss, and
+// the mains is back only when all three phases are at or above restore_v.
+// "any" is for single-phase-fed terminals, whose other phases read
+// nothing: a loss needs all three phases below loss_v, and one phase at or
+// above restore_v is a return. Between the two thresholds the mains is in
+// the hysteresis band and the monitor keeps its state.
 type Power struct {
 	FailLine         GPIOLine      // [power.fail_line]; active_low defaults to true (a PFO output)
 	Debounce         time.Duration // fail_line.debounce: kernel debounce, 0 = none
 	NominalV         float64       // nominal phase voltage, V
-	LossV            float64       // all phases below this: mains lost, V
-	RestoreV         float64       // a phase at or above this: mains back, V (> LossV)
+	LossV            float64       // a phase below this is out, V
+	RestoreV         float64       // a phase at or above this meets the specification, V (> LossV)
+	PhaseRule        string        // phase_rule: "all" (default, the method) or "any" (single-phase fed)
 	MaxV             float64       // readings above this are garbage, V (> RestoreV)
 	ConfirmTimeout   time.Duration // how long a voltage reading may take to confirm a GPIO edge
 	Settle           time.Duration // software debounce: the line must be stable this long

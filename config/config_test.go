@@ -59,7 +59,7 @@ func TestMinimalDefaults(t *testing.T) {
 		t.Errorf("eeprom = %+v", c.EEPROM)
 	}
 	wantPower := Power{FailLine: GPIOLine{Chip: "gpiochip0", Offset: 17, ActiveLow: true},
-		NominalV: 220, LossV: 154, RestoreV: 187, MaxV: 440, ConfirmTimeout: time.Second,
+		NominalV: 220, LossV: 154, RestoreV: 187, PhaseRule: "all", MaxV: 440, ConfirmTimeout: time.Second,
 		Settle: 20 * time.Millisecond, MaxSettle: time.Second, Recheck: 2 * time.Second,
 		ReportEvery: time.Minute, HoldupBudget: 180 * time.Second, FinalFlushMargin: 30 * time.Second}
 	if c.Power != wantPower {
@@ -294,6 +294,9 @@ func TestInvalid(t *testing.T) {
 		{"negative duration", "restore_v = 187", "restore_v = 187\nconfirm_timeout = \"-1s\"", "power.confirm_timeout", "confirm_timeout", "must be in 1ms..1m0s (got -1s)"},
 		{"defaults derive from nominal", "nominal_v = 220\nloss_v = 154\nrestore_v = 187", "nominal_v = 100\nrestore_v = 50", "power.restore_v", "restore_v = 50", "must be above power.loss_v 60 V"},
 		{"max below nominal", "restore_v = 187", "restore_v = 187\nmax_v = 200", "power.max_v", "max_v = 200", "must be above power.nominal_v 220 V"},
+		{"unknown phase rule", "restore_v = 187", "restore_v = 187\nphase_rule = \"three\"", "power.phase_rule", "phase_rule", `must be one of all|any (got "three")`},
+		{"phase rule case", "restore_v = 187", "restore_v = 187\nphase_rule = \"ALL\"", "power.phase_rule", "phase_rule", `must be one of all|any (got "ALL")`},
+		{"phase rule not a string", "restore_v = 187", "restore_v = 187\nphase_rule = 3", "power.phase_rule", "phase_rule", "must be a string (got integer 3)"},
 		{"settle over max", "restore_v = 187", "restore_v = 187\nsettle = \"2s\"\nmax_settle = \"1s\"", "power.max_settle", "max_settle", "must not be below power.settle 2s"},
 		{"supercap divider", "", "\n[power.supercap]\niio_device = \"/sys/bus/iio/devices/iio:device0\"\nchannel = 1\ndivider = 0.5\nempty_v = 2.8\n", "power.supercap.divider", "divider", "must be >= 1"},
 		{"supercap full below empty", "", "\n[power.supercap]\niio_device = \"/sys/bus/iio/devices/iio:device0\"\nchannel = 1\nempty_v = 2.8\nfull_v = 2.0\n", "power.supercap.full_v", "full_v", "must be above empty_v 2.8 V"},

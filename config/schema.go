@@ -181,6 +181,7 @@ func readPower(t *table) Power {
 	if okM && okN && okR && p.MaxV <= p.NominalV {
 		t.errf("max_v", "must be above power.nominal_v %g V (got %g)", p.NominalV, p.MaxV)
 	}
+	p.PhaseRule = t.oneOf("phase_rule", "all", "all", "any")
 	p.ConfirmTimeout = t.duration("confirm_timeout", time.Second, time.Millisecond, time.Minute)
 	p.Settle = t.duration("settle", 20*time.Millisecond, time.Millisecond, 10*time.Second)
 	p.MaxSettle = t.duration("max_settle", time.Second, time.Millisecond, time.Minute)

@@ -435,7 +435,7 @@ func (d *Daemon) buildVoltmeter() error {
 func (d *Daemon) buildMonitor() error {
 	pc := d.cfg.Power
 	cfg := power.Config{
-		NominalV: pc.NominalV, LossV: pc.LossV, RestoreV: pc.RestoreV, MaxV: pc.MaxV,
+		NominalV: pc.NominalV, LossV: pc.LossV, RestoreV: pc.RestoreV, MaxV: pc.MaxV, PhaseRule: power.PhaseRule(pc.PhaseRule),
 		ConfirmTimeout: pc.ConfirmTimeout, Settle: pc.Settle, MaxSettle: pc.MaxSettle, Recheck: pc.Recheck,
 		ReportEvery: pc.ReportEvery, HoldUp: pc.HoldupBudget, FlushMargin: pc.FinalFlushMargin,
 	}
