@@ -27,7 +27,7 @@ func (c *Config) Summary() []string {
 	add("eeprom", "%s (%d B, %d B pages) at 0x%02X on %s", e.Part.Name, e.Part.Size, e.Part.PageSize, e.Address, e.Bus)
 	p := c.Power
 	add("power", "fail line %s, debounce %v", lineText(p.FailLine), p.Debounce)
-	add("", "loss %g V, restore %g V, nominal %g V, confirm %v", p.LossV, p.RestoreV, p.NominalV, p.ConfirmTimeout)
+	add("", "loss %g V, restore %g V (%s phases), nominal %g V, confirm %v", p.LossV, p.RestoreV, phaseRuleText(p.PhaseRule), p.NominalV, p.ConfirmTimeout)
 	sc := "none"
 	if p.Supercap != nil {
 		sc = fmt.Sprintf("%s ch %d, empty %g V", strings.TrimPrefix(p.Supercap.IIODevice, "/sys/bus/iio/devices/"),
@@ -107,4 +107,12 @@ func lineText(l GPIOLine) string {
 		s += " active-low"
 	}
 	return s
+}
+
+// phaseRuleText names the phase rule with the default applied.
+func phaseRuleText(r string) string {
+	if r == "" {
+		return "all"
+	}
+	return r
 }
