@@ -203,6 +203,28 @@ func TestDeviceModel(t *testing.T) {
 	}
 }
 
+// TestUplinkLiveInOutage: the per-point option that keeps a point's live
+// value northbound in an outage is off unless the file sets it.
+func TestUplinkLiveInOutage(t *testing.T) {
+	for _, tc := range []struct {
+		add  string
+		want bool
+	}{
+		{"", false},
+		{"\n  uplink_oad = \"20000200\"", false},
+		{"\n  uplink_oad = \"20000200\"\n  uplink_live_in_outage = false", false},
+		{"\n  uplink_oad = \"20000200\"\n  uplink_live_in_outage = true", true},
+	} {
+		c, err := Parse([]byte(strings.Replace(minimal, "address = 100", "address = 100"+tc.add, 1)), "live.toml")
+		if err != nil {
+			t.Fatalf("%q: %v", tc.add, err)
+		}
+		if got := c.Devices[0].Points[0].UplinkLiveInOutage; got != tc.want {
+			t.Errorf("%q: UplinkLiveInOutage = %v, want %v", tc.add, got, tc.want)
+		}
+	}
+}
+
 // TestSerialOf: a device's line goes back to the file's terms unchanged
 // (the daemon opens a DL/T 698.45 bus with it: parity none stays none).
 func TestSerialOf(t *testing.T) {
@@ -315,6 +337,12 @@ func TestInvalid(t *testing.T) {
 		{"uplink oad number", "address = 100", "address = 100\n  uplink_oad = 20000200", "device[0].point[0].uplink_oad", "uplink_oad = 20000200", "must be a string"},
 		{"duplicate uplink oad", "address = 100", "address = 100\n  uplink_oad = \"20000200\"\n  [[device.point]]\n  name = \"p2\"\n  class = \"control\"\n  kind = \"coil\"\n  address = 5\n  uplink_oad = \"20000200\" # dup",
 			"device[0].point[1].uplink_oad", "# dup", "uplink OAD 20000200 is already given to another point (line 32)"},
+		{"live in outage not a bool", "address = 100", "address = 100\n  uplink_oad = \"20000200\"\n  uplink_live_in_outage = \"yes\"", "device[0].point[0].uplink_live_in_outage",
+			`uplink_live_in_outage = "yes"`, "must be true or false (got string yes)"},
+		{"live in outage unexposed", "address = 100", "address = 100\n  uplink_live_in_outage = true", "device[0].point[0].uplink_live_in_outage",
+			"uplink_live_in_outage = true", "not exposed to the master station (add uplink_oad)"},
+		{"live in outage control", "class = \"collection\"\n  period = \"15s\"", "class = \"control\"\n  uplink_oad = \"20000200\"\n  uplink_live_in_outage = true",
+			"device[0].point[0].uplink_live_in_outage", "uplink_live_in_outage = true", "a control point has no value for the master to read"},
 		{"invalid class", `class = "collection"`, `class = "telemetry"`, "device[0].point[0].class", "telemetry", "must be one of control|collection"},
 		{"invalid integrity", `class = "collection"`, `class = "collection"` + "\nintegrity = \"maybe\"", "device[0].point[0].integrity", "maybe", "checked|unchecked"},
 		{"deadline over period", `period = "15s"`, `period = "15s"` + "\ndeadline = \"20s\"", "device[0].point[0].deadline", "deadline", "must not exceed period 15s"},

@@ -194,6 +194,14 @@ func readPoint(t *table, drv devices.DriverName) devices.Point {
 			p.UplinkOAD = uint32(id)
 		}
 	}
+	if p.UplinkLiveInOutage = t.boolean("uplink_live_in_outage", false); p.UplinkLiveInOutage {
+		switch {
+		case p.Class == devices.ClassControl:
+			t.errf("uplink_live_in_outage", "a control point has no value for the master to read (only a collection point may keep its live value in an outage)")
+		case !t.has("uplink_oad"):
+			t.errf("uplink_live_in_outage", "the point is not exposed to the master station (add uplink_oad)")
+		}
+	}
 	p.Scale = 1
 	if drv != devices.DriverGPIOOutput {
 		var ok bool

@@ -32,7 +32,7 @@ func commandTable() map[string]command {
 		"journal": {"journal stats|tail [N]|consume", "EEPROM journal (consume: drop replayed)", false, (*Console).cmdJournal},
 		"devices": {"devices", "devices, state and error rates", false, (*Console).cmdDevices},
 		"device":  {"device enable|disable NAME", "enable or disable a device", true, (*Console).cmdDevice},
-		"points":  {"points [DEVICE]", "points, current values (invalid: NULL north)", false, (*Console).cmdPoints},
+		"points":  {"points [DEVICE]", "live values and what the master reads", false, (*Console).cmdPoints},
 		"sched":   {"sched", "queues, gated devices, error rates", false, (*Console).cmdSched},
 		"log":     {"log [N]", "the last N log lines (default 20)", false, (*Console).cmdLog},
 		"config":  {"config", "the configuration in effect", false, (*Console).cmdConfig},

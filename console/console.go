@@ -39,7 +39,8 @@ type Options struct {
 	Prompt string
 	// CommandTimeout bounds each State or Actions call; default 5s.
 	CommandTimeout time.Duration
-	// Now is the clock for lockout and session timeout; default time.Now.
+	// Now is the clock for lockout, session timeout and the day points
+	// prints times on; default time.Now.
 	Now func() time.Time
 	// Logger receives login successes, failures and lockouts; nil discards.
 	Logger *slog.Logger

@@ -22,7 +22,9 @@ func testHash(t *testing.T) string {
 }
 
 func TestCommandOutput(t *testing.T) {
-	tm, fd := startConsole(t, Options{})
+	// The clock's day is the fake daemon's: points prints today's times
+	// of day, other days' dates.
+	tm, fd := startConsole(t, Options{Now: func() time.Time { return t0.Add(2 * time.Minute) }})
 	fd.log.Write([]byte("time=2026-11-26T21:01:30Z level=WARN msg=\"mains lost\" phases=3\n"))
 	fd.log.Write([]byte("time=2026-11-26T21:01:31Z level=INFO msg=\"journal append\" seq=109 kind=outage-begin" +
 		" device=inverter1 detail=\"a message long enough that it has to wrap onto a second line\"\n"))
@@ -60,11 +62,13 @@ func TestCommandOutput(t *testing.T) {
 			"pv-cabinet       modbus-tcp  gated    only   2500mW   0.0%  -",
 			"relay            gpio-output disabled any      50mW   0.0%  -"}},
 		{"points", []string{
-			"device/point             class           value  at                   uplink",
-			"inverter1/active_power   collection       5.21  2026-11-26 21:01:35  2F000200",
-			"inverter1/power_limit    control             -  -                    -",
-			"pv-cabinet/grid_export   collection    invalid  2026-11-26 21:01:31  2F020200"}},
-		{"points pv-cabinet", []string{"pv-cabinet/grid_export   collection    invalid"}},
+			"device/point             class            live     master uplink   at",
+			"inverter1/active_power   collection       5.21       NULL 2F000200 21:01:35",
+			"inverter1/grid_voltage   collection      231.4      231.4 2F070200 21:01:35",
+			"inverter1/temperature    collection       41.5          - -        11-25 20:00",
+			"inverter1/power_limit    control             -          - 2F010200 -",
+			"pv-cabinet/grid_export   collection    invalid       NULL 2F020200 21:01:31"}},
+		{"points pv-cabinet", []string{"pv-cabinet/grid_export   collection    invalid       NULL"}},
 		{"points nosuch", []string{`error: points: no device "nosuch"`}},
 		{"points a b", []string{`error: unexpected argument "b"; usage: points [DEVICE]`}},
 		{"sched", []string{

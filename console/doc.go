@@ -21,8 +21,11 @@
 //	                               before the data store has it)
 //	devices                      devices, state, draw, error rate, last success
 //	device enable|disable NAME * enable or disable a device
-//	points [DEVICE]              every point's current value ("invalid" where
-//	                               the master reads NULL) and its uplink OAD
+//	points [DEVICE]              every point's live value ("invalid" when it
+//	                               has none) beside what the master station
+//	                               reads for it (NULL during an outage unless
+//	                               the point keeps its live value) and its
+//	                               uplink OAD
 //	sched                        queues, gated devices, error rates
 //	log [N]                      the last N log lines (default 20)
 //	config                       the configuration in effect

@@ -69,10 +69,15 @@ func (f *fakeDaemon) Devices(context.Context) ([]Device, error) {
 }
 
 func (f *fakeDaemon) Points(_ context.Context, device string) ([]Point, error) {
+	// An outage: the inverter still collects on the capacitor, the master
+	// reads NULL for its power but the live value of its grid voltage
+	// (configured to keep it); the gated cabinet has no value at all.
 	all := []Point{
-		{Device: "inverter1", Name: "active_power", Class: "collection", Value: 5.21, Measured: true, Time: t0.Add(95 * time.Second), UplinkOAD: "2F000200"},
-		{Device: "inverter1", Name: "power_limit", Class: "control"},
-		{Device: "pv-cabinet", Name: "grid_export", Class: "collection", Invalid: true, Time: t0.Add(91 * time.Second), UplinkOAD: "2F020200"},
+		{Device: "inverter1", Name: "active_power", Class: "collection", Value: 5.21, Measured: true, Time: t0.Add(95 * time.Second), UplinkOAD: "2F000200", UplinkNull: true},
+		{Device: "inverter1", Name: "grid_voltage", Class: "collection", Value: 231.4, Measured: true, Time: t0.Add(95 * time.Second), UplinkOAD: "2F070200"},
+		{Device: "inverter1", Name: "temperature", Class: "collection", Value: 41.5, Measured: true, Time: t0.Add(-25 * time.Hour)},
+		{Device: "inverter1", Name: "power_limit", Class: "control", UplinkOAD: "2F010200"},
+		{Device: "pv-cabinet", Name: "grid_export", Class: "collection", Invalid: true, Time: t0.Add(91 * time.Second), UplinkOAD: "2F020200", UplinkNull: true},
 	}
 	if device == "" {
 		return all, nil

@@ -2,6 +2,7 @@ package console
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -55,6 +56,29 @@ func when(t time.Time) string {
 		return "-"
 	}
 	return t.Format(timeLayout)
+}
+
+// clock prints t as its time of day when it falls on now's day, else as
+// month-day and minute (at most 11 columns).
+func clock(t, now time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	t = t.In(now.Location())
+	if y, m, d := t.Date(); y == now.Year() && m == now.Month() && d == now.Day() {
+		return t.Format("15:04:05")
+	}
+	return t.Format("01-02 15:04")
+}
+
+// num prints v in at most width columns: 7 significant digits, fewer
+// where they would not fit.
+func num(v float64, width int) string {
+	s := strconv.FormatFloat(v, 'g', 7, 64)
+	for prec := 6; len(s) > width && prec > 0; prec-- {
+		s = strconv.FormatFloat(v, 'g', prec, 64)
+	}
+	return s
 }
 
 // dur prints a duration rounded to what an operator reads.

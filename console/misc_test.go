@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -115,5 +116,36 @@ func TestServeOneAtATime(t *testing.T) {
 func TestNewRequiresState(t *testing.T) {
 	if _, err := New(Options{}); err == nil {
 		t.Error("New without State accepted")
+	}
+}
+
+// TestPointFormats: points prints a value in its 10 columns with as many
+// significant digits as fit, and a time of day on today's date, else
+// month-day and minute.
+func TestPointFormats(t *testing.T) {
+	for _, tc := range []struct {
+		v    float64
+		want string
+	}{
+		{5.21, "5.21"}, {0, "0"}, {-231.4, "-231.4"}, {131074001, "1.3107e+08"}, {-131074001, "-1.311e+08"},
+		{1234567.8, "1234568"}, {-1e-300, "-1e-300"},
+	} {
+		if got := num(tc.v, 10); got != tc.want || len(got) > 10 {
+			t.Errorf("num(%v) = %q, want %q", tc.v, got, tc.want)
+		}
+	}
+	now := time.Date(2026, 11, 26, 0, 30, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		t    time.Time
+		want string
+	}{
+		{time.Time{}, "-"},
+		{now.Add(-20 * time.Minute), "00:10:00"},
+		{now.Add(-40 * time.Minute), "11-25 23:50"},
+		{now.In(time.FixedZone("UTC+8", 8*3600)), "00:30:00"}, // shown in now's zone
+	} {
+		if got := clock(tc.t, now); got != tc.want {
+			t.Errorf("clock(%v) = %q, want %q", tc.t, got, tc.want)
+		}
 	}
 }

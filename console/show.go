@@ -3,7 +3,6 @@ package console
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -181,20 +180,30 @@ func (c *Console) cmdPoints(ctx context.Context, args []string) error {
 		c.printf("no points")
 		return nil
 	}
-	c.printf("%-24s %-10s %10s  %-19s  %s", "device/point", "class", "value", "at", "uplink")
+	// live: the point's own reading; master: what the master station
+	// reads for it (NULL during an outage unless the point keeps its live
+	// value; "-" where it reads nothing: not exposed, or a control point).
+	now := c.opts.Now()
+	c.printf("%-24s %-10s %10s %10s %-8s %s", "device/point", "class", "live", "master", "uplink", "at")
 	for _, p := range ps {
-		v := "-"
+		live, master := "-", "-"
 		switch {
 		case p.Invalid:
-			v = "invalid"
+			live = "invalid"
 		case p.Measured:
-			v = strconv.FormatFloat(p.Value, 'g', 7, 64)
+			live = num(p.Value, 10)
 		}
 		oad := p.UplinkOAD
 		if oad == "" {
 			oad = "-"
+		} else if p.Invalid || p.Measured {
+			master = live
+			if p.UplinkNull || p.Invalid {
+				master = "NULL"
+			}
 		}
-		c.printf("%-24s %-10s %10s  %-19s  %s", fit(p.Device+"/"+p.Name, 24), fit(p.Class, 10), fit(v, 10), when(p.Time), fit(oad, 8))
+		c.printf("%-24s %-10s %10s %10s %-8s %s", fit(p.Device+"/"+p.Name, 24), fit(p.Class, 10), fit(live, 10), fit(master, 10),
+			fit(oad, 8), clock(p.Time, now))
 	}
 	return nil
 }

@@ -21,7 +21,8 @@ type State interface {
 	// Devices lists every configured device.
 	Devices(ctx context.Context) ([]Device, error)
 	// Points lists the points of one device (every device when device is
-	// ""), with their current reading; an unknown device is an error.
+	// ""), with their current reading and what the master station reads
+	// for it; an unknown device is an error.
 	Points(ctx context.Context, device string) ([]Point, error)
 	// Sched describes the scheduler: queues, gated devices, error rates.
 	Sched(ctx context.Context) (SchedStats, error)
@@ -119,6 +120,12 @@ type Point struct {
 	// UplinkOAD is the OAD the master station uses for it ("" when the
 	// point is not exposed).
 	UplinkOAD string
+	// UplinkNull says the master station reads Data NULL for the exposed
+	// collection point now, though Value may be a live reading: during an
+	// outage every point not configured to keep its live value reads the
+	// initial invalid value, and a point without a current value (Invalid)
+	// reads NULL always. Otherwise the master reads Value.
+	UplinkNull bool
 }
 
 // SchedStats describes the scheduler.

@@ -186,10 +186,17 @@ func (g gate) Ungate() {
 	}
 }
 
-// modules is power.Modules: the scheduler marks readings invalid itself
-// the moment it is gated; this records the switch for the console and
-// asks for a data report at once, so the master sees the invalid markers
-// without waiting for the next period.
+// modules is power.Modules: the power monitor switches the business
+// modules to the initial invalid value at the confirmed loss of mains and
+// back at its confirmed return. invalid is the switch: while it is set the
+// northbound server answers Data NULL for every point not configured
+// uplink_live_in_outage (the scheduler itself only marks the points whose
+// collection the outage stopped, and keeps collecting and journaling the
+// others with their real values), and the console shows it. Each switch
+// asks for a data report at once, so the master sees the invalid markers,
+// and after the return the values collected on the capacitor, without
+// waiting for the next period; points gated by the outage stay NULL until
+// their next collection.
 type modules struct {
 	log     *slog.Logger
 	invalid *atomic.Bool
@@ -199,9 +206,7 @@ type modules struct {
 func (m modules) SetInvalid(invalid bool) {
 	m.invalid.Store(invalid)
 	m.log.Info("northbound readings", "invalid", invalid)
-	if invalid && m.report != nil {
-		// At restore the readings stay NULL until their next collection;
-		// the periodic report then carries them.
+	if m.report != nil {
 		m.report()
 	}
 }

@@ -202,8 +202,14 @@ func (s consoleState) Devices(ctx context.Context) ([]console.Device, error) {
 	return out, nil
 }
 
+// Points gives each point's live reading beside what the master station
+// reads for it: NULL where there is no current value, and during an
+// outage (from the confirmed loss to the confirmed return) for every
+// point not configured to keep its live value — the rule the northbound
+// server answers by.
 func (s consoleState) Points(ctx context.Context, device string) ([]console.Point, error) {
 	d := s.d
+	invalid := d.invalid.Load()
 	var out []console.Point
 	found := device == ""
 	for _, dev := range d.devs {
@@ -222,6 +228,7 @@ func (s consoleState) Points(ctx context.Context, device string) ([]console.Poin
 					return nil, err
 				}
 				cp.Value, cp.Invalid, cp.Measured, cp.Time = r.Value, r.Invalid, !r.Invalid, r.Time
+				cp.UplinkNull = p.UplinkOAD != 0 && (r.Invalid || outageInvalid(invalid, p))
 			}
 			out = append(out, cp)
 		}

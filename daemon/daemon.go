@@ -228,7 +228,7 @@ func (d *Daemon) buildUplink() error {
 	if err != nil {
 		return fmt.Errorf("daemon: uplink.terminal_address (%s:%d): %w", d.cfg.File, d.cfg.Line("uplink.terminal_address"), err)
 	}
-	d.nb = &northbound{points: map[uint32]nbPoint{}, log: d.log.With("part", "northbound"), now: make(chan struct{}, 1)}
+	d.nb = &northbound{points: map[uint32]nbPoint{}, invalid: &d.invalid, log: d.log.With("part", "northbound"), now: make(chan struct{}, 1)}
 	up, err := proto698.NewUplink(proto698.UplinkConfig{
 		Master: u.Master, Addr: addr, Heartbeat: u.Heartbeat, ResponseTimeout: u.ResponseTimeout,
 		MissedHeartbeats: u.MissedHeartbeats, RetryMin: u.RetryMin, RetryMax: u.RetryMax,

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"holdup/devices"
@@ -20,16 +21,35 @@ import (
 // point's latest reading, or Data NULL whenever the scheduler has no
 // current value for it (an outage stopped its collection, its latest
 // collection failed, its interface is closed): the master never receives
-// the last good value as if it were current. The same values go to the
-// master unasked as periodic data reports, and at once when an outage
-// turns readings invalid (reportLoop). A SET of a control point runs
-// as a control op through the scheduler, so it takes control's place ahead
-// of collection and is gated, journaled and error-watched like any other.
+// the last good value as if it were current. From the confirmed loss of
+// mains to its confirmed return (invalid, switched by the power monitor
+// through the modules adapter) every point reads NULL — the method's
+// initial invalid value — even one still collected on the supercapacitor,
+// unless the point is configured UplinkLiveInOutage; the scheduler keeps
+// collecting and journaling the real values meanwhile. The same values go
+// to the master unasked as periodic data reports, and at once when an
+// outage turns readings invalid or its end valid again (reportLoop). A SET
+// of a control point runs as a control op through the scheduler, so it
+// takes control's place ahead of collection and is gated, journaled and
+// error-watched like any other.
 type northbound struct {
-	sched  *sched.Scheduler
-	points map[uint32]nbPoint // uplink OAD → point
-	log    *slog.Logger
-	now    chan struct{} // reportNow → reportLoop
+	sched   *sched.Scheduler
+	points  map[uint32]nbPoint // uplink OAD → point
+	invalid *atomic.Bool       // the outage's invalid values are in force; nil: never
+	log     *slog.Logger
+	now     chan struct{} // reportNow → reportLoop
+}
+
+// outageInvalid reports whether the master reads NULL for p because the
+// outage's invalid values are in force (invalid) and p is not configured to
+// keep its live value. Get and the console decide with it alike.
+func outageInvalid(invalid bool, p devices.Point) bool {
+	return invalid && !p.UplinkLiveInOutage
+}
+
+// masked reports whether the outage's invalid values hide p's reading now.
+func (n *northbound) masked(p devices.Point) bool {
+	return n.invalid != nil && outageInvalid(n.invalid.Load(), p)
 }
 
 type nbPoint struct {
@@ -47,6 +67,11 @@ func (n *northbound) Get(ctx context.Context, oad proto698.OAD) (proto698.Data, 
 		// A control point has no measured value; the last command is not
 		// the output's state.
 		return nil, proto698.DARReadDenied
+	}
+	if n.masked(np.p) {
+		// The initial invalid value, whatever the point still reads
+		// on the capacitor.
+		return proto698.Null{}, proto698.DARSuccess
 	}
 	r, err := n.sched.Latest(ctx, np.drv.Device().Name, np.p.Name)
 	switch {

@@ -161,6 +161,14 @@ type Point struct {
 	// reads (GET) or, for a control point, sets (SET) this point over the
 	// uplink; 0: the point is not exposed northbound.
 	UplinkOAD uint32
+	// UplinkLiveInOutage keeps the point's live value northbound during
+	// an outage, for a deployment that trusts its hold-up supply. By
+	// default (false) the master reads Data NULL for every point from the
+	// confirmed loss of mains to its confirmed return, whatever the point
+	// still collects on the capacitor (the method's initial invalid value);
+	// locally the readings are collected and journaled either way. A point
+	// whose collection stopped reads NULL with or without it.
+	UplinkLiveInOutage bool
 }
 
 // Factor returns the point's scale with the zero default applied.

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"strings"
 	"testing"
@@ -48,6 +49,26 @@ func (o *opTerm) run(cmd string) string {
 	}
 	o.expect(cmd + "\r\n")
 	return strings.TrimSuffix(o.expect("holdup> "), "holdup> ")
+}
+
+// pointFields returns the fields of the points line of point (device/
+// point, class, live, master, uplink, at), each line within 80 columns.
+func pointFields(t *testing.T, out, point string) []string {
+	t.Helper()
+	t.Logf("points:\n%s", out)
+	var found []string
+	for _, l := range strings.Split(out, "\n") {
+		if l = strings.TrimRight(l, "\r"); len(l) > 80 {
+			t.Errorf("points line over 80 columns: %q", l)
+		}
+		if f := strings.Fields(l); len(f) >= 6 && f[0] == point {
+			found = f
+		}
+	}
+	if found == nil {
+		t.Fatalf("no points line for %s in:\n%s", point, out)
+	}
+	return found
 }
 
 func mustContain(t *testing.T, what, out string, wants ...string) {
@@ -116,10 +137,31 @@ func TestConsoleOnLiveDaemon(t *testing.T) {
 	}
 	mustContain(t, "unknown device", o.run("device disable nope"), "unknown device")
 
+	// points: the live value beside what the master reads — the same
+	// number with mains present, NULL in an outage while the inverter
+	// still collects on the capacitor.
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		r, err := s.d.Scheduler().Latest(context.Background(), "sim-inverter", "power")
+		if err == nil && !r.Invalid {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("no inverter reading: %+v %v", r, err)
+		}
+	}
+	f := pointFields(t, o.run("points sim-inverter"), "sim-inverter/power")
+	if f[2] == "invalid" || f[3] != f[2] || f[4] != "2F000200" {
+		t.Errorf("points with mains present: %q, want the live value twice and 2F000200", f)
+	}
+
 	after := s.d.Timeline().Last()
 	o.run("power simulate-loss")
 	e := s.wait(t, power.StepModulesInvalid, after)
 	mustContain(t, "status in an outage", o.run("status"), "outage")
+	f = pointFields(t, o.run("points sim-inverter"), "sim-inverter/power")
+	if f[2] == "invalid" || f[2] == "-" || f[3] != "NULL" {
+		t.Errorf("points in an outage: %q, want the live value and NULL for the master", f)
+	}
 	pts := o.run("points sim-plc-meter")
 	mustContain(t, "points in an outage", pts, "sim-plc-meter/energy", "invalid", "2F040200", "sim-plc-meter/demand-...", "2F060200")
 	if strings.Contains(pts, "sim-inverter") {

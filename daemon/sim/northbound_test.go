@@ -93,14 +93,13 @@ func wantDAR(t *testing.T, what string, err error, dar proto698.DAR) {
 }
 
 // TestNorthbound: the master station reads exposed points over the 698
-// uplink and sets control points; during an outage a point whose
-// collection stopped reads NULL — never its last good value — while the
-// points still collected keep current values and control still works.
+// uplink and sets control points. From the confirmed loss of mains to its
+// confirmed return every point reads NULL — in GETs, GET lists and data
+// reports — even one the scheduler still collects on the capacitor, whose
+// real value is kept locally; a point configured uplink_live_in_outage
+// keeps its live value; control still works. After the return the master
+// reads values again at once.
 func TestNorthbound(t *testing.T) {
-	// Data reports only when asked: an hour's period never falls due here,
-	// so a report proves the daemon sent it at once.
-	s := startSim(t, t.TempDir(), func(c *config.Config, _ *daemon.Hardware) { c.Uplink.ReportPeriod = time.Hour })
-	m := s.rig.master
 	const (
 		inverterPower = 0x2F000200 // modbus-rtu input register, draw under the threshold
 		inverterLimit = 0x2F010200 // modbus-rtu holding register (control)
@@ -109,7 +108,34 @@ func TestNorthbound(t *testing.T) {
 		plcEnergy     = 0x2F040200 // hplc meter behind the mains-only module
 		relayTrip     = 0x2F050200 // gpio output (control)
 		plcDemand     = 0x2F060200 // hplc meter parameter (control: DL/T 645 write)
+		inverterVolts = 0x2F070200 // modbus-rtu input register, uplink_live_in_outage (added here)
 	)
+	// Data reports only when asked: an hour's period never falls due here,
+	// so a report proves the daemon sent it at once.
+	s := startSim(t, t.TempDir(), func(c *config.Config, _ *daemon.Hardware) {
+		c.Uplink.ReportPeriod = time.Hour
+		for i := range c.Devices {
+			if c.Devices[i].Name == "sim-inverter" {
+				c.Devices[i].Points = append(c.Devices[i].Points, devices.Point{Name: "voltage", Class: devices.ClassCollection,
+					Integrity: devices.IntegrityChecked, Period: 5 * time.Second, Deadline: 5 * time.Second, Kind: devices.KindInput,
+					Type: devices.TypeU16, Register: 4, Scale: 1, UplinkOAD: inverterVolts, UplinkLiveInOutage: true})
+			}
+		}
+	})
+	m := s.rig.master
+	all := []proto698.OAD{proto698.NewOAD(inverterPower), proto698.NewOAD(meterEnergy), proto698.NewOAD(plcEnergy), proto698.NewOAD(inverterVolts)}
+	// getList reads every exposed collection point in one GET list and
+	// returns the OADs that read NULL.
+	getList := func(what string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+		defer cancel()
+		rs, err := m.GetList(ctx, all)
+		if err != nil {
+			t.Fatalf("GET list %s: %v", what, err)
+		}
+		return nullOADs(rs)
+	}
 	// Values as the scheduler holds them: the master gets exactly those.
 	wantValue := func(oad uint32, device, point string) {
 		t.Helper()
@@ -136,6 +162,10 @@ func TestNorthbound(t *testing.T) {
 	wantValue(inverterPower, "sim-inverter", "power")
 	wantValue(meterEnergy, "sim-meter", "energy")
 	wantValue(plcEnergy, "sim-plc-meter", "energy")
+	wantValue(inverterVolts, "sim-inverter", "voltage")
+	if got := getList("before the outage"); got != "" {
+		t.Errorf("GET list before the outage: NULL for %s, want values", got)
+	}
 
 	// SET of control points runs through the scheduler to the device.
 	if err := masterSet(t, m, inverterLimit, proto698.LongUnsigned(750)); err != nil {
@@ -175,30 +205,40 @@ func TestNorthbound(t *testing.T) {
 		t.Fatalf("%d data reports before any was due", n)
 	}
 
-	// Outage: the HPLC module is mains-only, so its meter's reading goes
-	// NULL; the inverter (under the draw threshold) keeps collecting.
+	// Outage: the HPLC module is mains-only, so its meter's collection
+	// stops; the inverter and the 698 meter (under the draw threshold)
+	// keep collecting on the capacitor, but once the loss is confirmed the
+	// master reads the initial invalid value (NULL) for all of them — but
+	// the inverter's voltage, configured to keep its live value.
 	after := s.d.Timeline().Last()
 	if err := s.rig.SetMains(false); err != nil {
 		t.Fatal(err)
 	}
 	s.wait(t, power.StepModulesInvalid, after)
+	const nullInOutage = "2F000200 2F020200 2F040200"
 	// The outage sends a data report at once: every exposed collection
-	// point (not the control points), in OAD order, NULL where collection
-	// stopped.
+	// point (not the control points), in OAD order.
 	rep := awaitReport(t, m, 0, func([]proto698.ResultNormal) bool { return true })
-	if got := oadsOf(rep); got != "2F000200 2F020200 2F040200" {
+	if got := oadsOf(rep); got != "2F000200 2F020200 2F040200 2F070200" {
 		t.Errorf("data report OADs %s", got)
 	}
-	for _, r := range rep {
-		_, null := r.Data.(proto698.Null)
-		if null != (r.OAD.Uint32() == plcEnergy) {
-			t.Errorf("data report at the outage: %s = %#v", r.OAD, r.Data)
+	if got := nullOADs(rep); got != nullInOutage {
+		t.Errorf("data report at the outage: NULL for %q, want %q: %v", got, nullInOutage, rep)
+	}
+	for _, oad := range []uint32{inverterPower, meterEnergy, plcEnergy} {
+		if got, err := masterGet(t, m, oad); err != nil || got != (proto698.Null{}) {
+			t.Errorf("GET %08X during the outage: %#v %v, want NULL", oad, got, err)
 		}
 	}
-	if got, err := masterGet(t, m, plcEnergy); err != nil || got != (proto698.Null{}) {
-		t.Errorf("GET of the mains-only meter during the outage: %#v %v, want NULL", got, err)
+	if got := getList("during the outage"); got != nullInOutage {
+		t.Errorf("GET list during the outage: NULL for %q, want %q", got, nullInOutage)
 	}
-	wantValue(inverterPower, "sim-inverter", "power")
+	wantValue(inverterVolts, "sim-inverter", "voltage")
+	// Locally the inverter's power is still collected (and journaled) with
+	// its real value.
+	if r, err := s.d.Scheduler().Latest(context.Background(), "sim-inverter", "power"); err != nil || r.Invalid {
+		t.Errorf("the scheduler's inverter power during the outage: %+v %v, want its reading", r, err)
+	}
 	if err := masterSet(t, m, inverterLimit, proto698.LongUnsigned(100)); err != nil {
 		t.Fatalf("SET limit during the outage: %v", err)
 	}
@@ -219,6 +259,32 @@ func TestNorthbound(t *testing.T) {
 	if len(st1.Commands) != len(st0.Commands) {
 		t.Errorf("the shed module received %v during the outage", st1.Commands[len(st0.Commands):])
 	}
+
+	// The confirmed return ends the invalid values: a data report at once
+	// carries the values collected on the capacitor (the mains-only
+	// meter's stays NULL until its interface is back and it is read).
+	skip := len(m.DataReports())
+	after = s.d.Timeline().Last()
+	if err := s.rig.SetMains(true); err != nil {
+		t.Fatal(err)
+	}
+	s.wait(t, power.StepSleeping, after)
+	awaitReport(t, m, skip, func(rs []proto698.ResultNormal) bool {
+		return !strings.Contains(nullOADs(rs), "2F000200") && !strings.Contains(nullOADs(rs), "2F020200")
+	})
+	wantValue(inverterPower, "sim-inverter", "power")
+	wantValue(meterEnergy, "sim-meter", "energy")
+}
+
+// nullOADs lists the OADs that read NULL, space-separated.
+func nullOADs(rs []proto698.ResultNormal) string {
+	var null []proto698.ResultNormal
+	for _, r := range rs {
+		if _, ok := r.Data.(proto698.Null); ok {
+			null = append(null, r)
+		}
+	}
+	return oadsOf(null)
 }
 
 // fakeDriver is a devices.Driver whose reads return what the test says.

@@ -280,11 +280,14 @@ func (s *session) outage(ctx context.Context) error {
 }
 
 // exposedPoint is a collection point the master station reads, and
-// whether an outage stops its collection (gated device, unchecked data).
+// whether it reads NULL during an outage: every point does (the initial
+// invalid value, from the confirmed loss to the confirmed return) unless
+// it is configured uplink_live_in_outage and its collection runs on (not
+// a gated device, not unchecked data).
 type exposedPoint struct {
-	oad           proto698.OAD
-	name          string
-	stopsInOutage bool
+	oad          proto698.OAD
+	name         string
+	nullInOutage bool
 }
 
 // exposedPoints lists the configuration's collection points with an
@@ -295,7 +298,8 @@ func exposedPoints(cfg *config.Config) []exposedPoint {
 		gated := d.MainsOnly || (cfg.Sched.DrawThresholdMW > 0 && d.DrawMW > cfg.Sched.DrawThresholdMW)
 		for _, p := range d.Points {
 			if p.UplinkOAD != 0 && p.Class == devices.ClassCollection && d.Enabled {
-				out = append(out, exposedPoint{proto698.NewOAD(p.UplinkOAD), d.Name + "/" + p.Name, gated || p.Integrity == devices.IntegrityUnchecked})
+				stops := gated || p.Integrity == devices.IntegrityUnchecked
+				out = append(out, exposedPoint{proto698.NewOAD(p.UplinkOAD), d.Name + "/" + p.Name, stops || !p.UplinkLiveInOutage})
 			}
 		}
 	}
@@ -303,8 +307,10 @@ func exposedPoints(cfg *config.Config) []exposedPoint {
 }
 
 // masterReads has the master station GET every exposed point and checks
-// the answers: a current value where collection runs, NULL — never the
-// last good value — where an outage stopped it.
+// the answers: a current value with mains present, and during an outage
+// NULL — never the last good value, nor the value still collected on the
+// capacitor — but for a point configured to keep its live value whose
+// collection runs on.
 func (s *session) masterReads(ctx context.Context, outage bool) error {
 	for _, p := range s.exposed {
 		var (
@@ -316,7 +322,7 @@ func (s *session) masterReads(ctx context.Context, outage bool) error {
 			d, err = s.ms.Get(gctx, p.oad)
 			cancel()
 			_, null := d.(proto698.Null)
-			retry := errors.Is(err, proto698.ErrNotLoggedIn) || (err == nil && null && !(outage && p.stopsInOutage))
+			retry := errors.Is(err, proto698.ErrNotLoggedIn) || (err == nil && null && !(outage && p.nullInOutage))
 			if !retry || try == 100 {
 				break
 			}
@@ -328,9 +334,9 @@ func (s *session) masterReads(ctx context.Context, outage bool) error {
 		_, null := d.(proto698.Null)
 		s.say("master GET %s %s: %s", p.oad, p.name, dataText(d))
 		switch {
-		case outage && p.stopsInOutage && !null:
-			return fmt.Errorf("sim: %s: the master read %s during the outage, want NULL (its collection stopped)", p.name, dataText(d))
-		case !(outage && p.stopsInOutage) && null:
+		case outage && p.nullInOutage && !null:
+			return fmt.Errorf("sim: %s: the master read %s during the outage, want NULL (the initial invalid value)", p.name, dataText(d))
+		case !(outage && p.nullInOutage) && null:
 			return fmt.Errorf("sim: %s: the master read NULL, want a current value", p.name)
 		}
 	}

@@ -287,3 +287,32 @@ func between(acked []ackRecord) int {
 	}
 	return n
 }
+
+// TestExposedPointsInOutage: the scenario expects NULL during an outage
+// for every exposed point but one configured uplink_live_in_outage whose
+// collection runs on; a live point of a gated device or with unchecked
+// data reads NULL all the same.
+func TestExposedPointsInOutage(t *testing.T) {
+	cfg, err := config.Load(simConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	null := func() string {
+		var b strings.Builder
+		for _, p := range exposedPoints(cfg) {
+			fmt.Fprintf(&b, "%s=%v ", p.name, p.nullInOutage)
+		}
+		return strings.TrimSpace(b.String())
+	}
+	if got, want := null(), "sim-inverter/power=true sim-meter/energy=true sim-plc-meter/energy=true"; got != want {
+		t.Errorf("sim config: %s, want %s", got, want)
+	}
+	for i := range cfg.Devices {
+		for j := range cfg.Devices[i].Points {
+			cfg.Devices[i].Points[j].UplinkLiveInOutage = true
+		}
+	}
+	if got, want := null(), "sim-inverter/power=false sim-meter/energy=false sim-plc-meter/energy=true"; got != want {
+		t.Errorf("every point live: %s, want %s (the mains-only meter stops)", got, want)
+	}
+}
