@@ -103,6 +103,22 @@ func (s *SimSlave) Holding(addr int) uint16 {
 	return s.holding[addr]
 }
 
+// SetInput sets input registers from addr on to words (a 32-bit value is
+// two words, high word first), as the device's measurement updates them.
+func (s *SimSlave) SetInput(addr int, words ...uint16) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	copy(s.input[addr:], words)
+}
+
+// SetHolding sets holding registers from addr on to words, as the device
+// itself updates a measurement it keeps there.
+func (s *SimSlave) SetHolding(addr int, words ...uint16) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	copy(s.holding[addr:], words)
+}
+
 // Coil returns coil addr.
 func (s *SimSlave) Coil(addr int) bool {
 	s.mu.Lock()

@@ -3,6 +3,7 @@ package devices
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -218,5 +219,31 @@ func TestSimWritesMultipleRegisters(t *testing.T) {
 	}
 	if sim.Holding(99) != 1099 { // its initial value
 		t.Errorf("register 99 changed by a refused write: %d", sim.Holding(99))
+	}
+}
+
+// TestSimSetInput: a measurement the simulated device updates (SetInput,
+// high word first) reads back through a real RTU exchange as the s32 point
+// it is, scaled.
+func TestSimSetInput(t *testing.T) {
+	sim := NewSimSlave(1, 16, 0)
+	bus, _, d := simBus(t, sim, 500*time.Millisecond)
+	m := NewModbusRTU(d, bus, nil)
+	sim.SetInput(4, 0xFFFF, 0xED40) // −4800 as s32
+	p := Point{Name: "power", Class: ClassCollection, Kind: KindInput, Type: TypeS32, Register: 4, Scale: 0.5}
+	s, err := m.Read(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Value != -2400 {
+		t.Fatalf("power %v, want -4800 × 0.5 = -2400", s.Value)
+	}
+	if w, err := m.ReadInputRegisters(context.Background(), 3, 1); err != nil || w[0] != 2003 {
+		t.Fatalf("register 3 %v %v: SetInput changed a register it was not given", w, err)
+	}
+	sim.SetHolding(7, 2301)
+	p = Point{Name: "voltage", Class: ClassCollection, Kind: KindHolding, Type: TypeU16, Register: 7, Scale: 0.1}
+	if s, err := m.Read(context.Background(), p); err != nil || math.Abs(s.Value-230.1) > 1e-9 {
+		t.Fatalf("voltage %v %v, want 230.1", s.Value, err)
 	}
 }

@@ -450,3 +450,51 @@ func TestReinitSurvivesLostHardwareInitConfirm(t *testing.T) {
 		t.Errorf("commands %v: want a heard run-mode poll between the two hardware inits", st.Commands)
 	}
 }
+
+// TestAddEnergyGrowsTheMeter: the meter's forward energy grows by what
+// AddEnergy adds; its other readings are unchanged.
+func TestAddEnergyGrowsTheMeter(t *testing.T) {
+	r := newRig(t, fastSim(SimConfig{Master: testMaster, Nodes: []Node{{Addr: meter1, Protocol: 2}}}),
+		fastModule(Config{Master: testMaster}), nil)
+	ctx := ctxT(t, 10*time.Second)
+	energy := func() string {
+		t.Helper()
+		req := dlt645.NewRead(dlt645.Address(meter1), dlt645.DIForwardTotal)
+		reqb, _ := req.Encode()
+		resp, err := r.mod.MonitorNode(ctx, meter1, reqb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, _, err := dlt645.Decode(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		di, val, err := f.ReadResponse()
+		if err != nil {
+			t.Fatal(err)
+		}
+		vals, _, err := dlt645.DecodeValues(di, val)
+		if err != nil || len(vals) == 0 {
+			t.Fatalf("energy %v: %v", vals, err)
+		}
+		return vals[0].String()
+	}
+	if e := energy(); e != "1234.56" {
+		t.Fatalf("energy %s, want 1234.56", e)
+	}
+	if err := r.sim.AddEnergy(ctx, meter1, 0.75); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.sim.AddEnergy(ctx, meter1, 1.5); err != nil {
+		t.Fatal(err)
+	}
+	if e := energy(); e != "1236.81" {
+		t.Errorf("energy after adding 2.25 kWh: %s, want 1236.81", e)
+	}
+	if v := readVoltageA(t, ctx, r.mod, meter1); v != "220.1" {
+		t.Errorf("voltage %s after AddEnergy, want the meter's 220.1 unchanged", v)
+	}
+	if err := r.sim.AddEnergy(ctx, meter2, 1); err != nil { // not a meter of this sim's: left alone
+		t.Fatal(err)
+	}
+}

@@ -76,6 +76,10 @@ type simReset struct {
 type simMeterSet struct {
 	addr Addr
 	m    SimMeter
+	// addKWh, when energy is set, only adds to the meter's forward
+	// energy and keeps the rest of its state.
+	addKWh float64
+	energy bool
 }
 
 type simReport struct {
@@ -155,6 +159,20 @@ func (s *Sim) State(ctx context.Context) (SimState, error) {
 func (s *Sim) SetMeter(ctx context.Context, addr Addr, m SimMeter) error {
 	select {
 	case s.meters <- simMeterSet{addr: addr, m: m.clone()}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.stopped:
+		return ErrClosed
+	}
+}
+
+// AddEnergy adds kwh to the forward active energy of the meter at addr
+// (the energy it metered since), keeping the rest of its state: clock,
+// parameters written, password failures. An unknown meter is left alone.
+func (s *Sim) AddEnergy(ctx context.Context, addr Addr, kwh float64) error {
+	select {
+	case s.meters <- simMeterSet{addr: addr, addKWh: kwh, energy: true}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -317,7 +335,12 @@ func (s *Sim) Run(ctx context.Context) error {
 			}
 			r.done <- nil
 		case ms := <-s.meters:
-			st.meters[ms.addr] = ms.m
+			if !ms.energy {
+				st.meters[ms.addr] = ms.m
+			} else if m, ok := st.meters[ms.addr]; ok {
+				m.ForwardEnergy += ms.addKWh
+				st.meters[ms.addr] = m
+			}
 		case ch := <-s.states:
 			ch <- SimState{Phase: st.phase, Master: st.master, Nodes: slices.Clone(st.nodes), Routing: st.routing,
 				HardwareInits: st.hwInits, Reboots: st.reboots, DroppedBytes: st.dropped, Commands: slices.Clone(st.commands)}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -706,5 +707,59 @@ func TestSerialLinesAsConfigured(t *testing.T) {
 		if got := sc.String(); got != want {
 			t.Errorf("%s opened as %q, want %q", path, got, want)
 		}
+	}
+}
+
+// TestSiteReadsLikeASite: the simulated devices read like a real site: the
+// inverter's output in watts within its rating, the meters' energy in kWh
+// growing with what the inverter delivered, nothing delivered or metered
+// while the mains is out (a grid-tied inverter disconnects).
+func TestSiteReadsLikeASite(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, t.TempDir(), nil)
+	s.wait(t, power.StepSleeping, 0)
+	ctx := context.Background()
+	inverter := func() float64 {
+		t.Helper()
+		drv := s.d.Driver("sim-inverter")
+		p, _ := drv.Device().Point("power")
+		res, err := s.d.Scheduler().Do(ctx, readOp(drv, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Value
+	}
+	meter698 := func() float64 { return readThrough(t, s, "sim-meter", "00100200") * 0.01 } // the meter counts 0.01 kWh
+	meter645 := func() float64 { return readThrough(t, s, "sim-plc-meter", "00010000") }
+	if w := inverter(); w != sitePowerW {
+		t.Fatalf("inverter output %v W at the start, want %v", w, sitePowerW)
+	}
+	e698, e645 := meter698(), meter645()
+	if math.Abs(e698-site698KWh) > 0.005 || math.Abs(e645-siteHPLCKWh) > 0.005 {
+		t.Fatalf("meters read %v and %v kWh, want %v and %v", e698, e645, site698KWh, siteHPLCKWh)
+	}
+	// A quarter of the swing in: the output is at its peak; an hour of it
+	// is 5.4 kWh on both meters.
+	s.rig.site.step(ctx, siteSwing/4, time.Hour)
+	if w := inverter(); w != sitePowerW+siteSwingW || w > siteRatedW {
+		t.Fatalf("inverter output %v W at the swing's peak, want %v within the %v W rating", w, sitePowerW+siteSwingW, siteRatedW)
+	}
+	if d := meter698() - e698; math.Abs(d-5.4) > 0.005 {
+		t.Errorf("698 meter grew %v kWh over an hour at 5.4 kW", d)
+	}
+	if d := meter645() - e645; math.Abs(d-5.4) > 0.005 {
+		t.Errorf("645 meter grew %v kWh over an hour at 5.4 kW", d)
+	}
+	// Mains out: the inverter disconnects, the meters stand still.
+	if err := s.rig.SetMains(false); err != nil {
+		t.Fatal(err)
+	}
+	e698 = meter698()
+	s.rig.site.step(ctx, siteSwing/4, time.Hour)
+	if w := inverter(); w != 0 {
+		t.Errorf("inverter output %v W with the mains out, want 0", w)
+	}
+	if d := meter698() - e698; d != 0 {
+		t.Errorf("698 meter counted %v kWh with the mains out", d)
 	}
 }

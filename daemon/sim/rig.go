@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"holdup/config"
@@ -38,6 +39,10 @@ type RigOptions struct {
 	// Master is a master station to report to; empty starts one on
 	// loopback inside the rig.
 	Master string
+	// Site lets the measured quantities move with time (the inverter's
+	// output swings, the meters' energy grows); without it they hold their
+	// starting values, which tests compare against.
+	Site bool
 }
 
 // rig is the simulated hardware of one daemon process.
@@ -54,6 +59,9 @@ type Rig struct {
 	chips  map[string]*devices.SimChip
 	slaves map[string]*devices.SimSlave
 	master *proto698.MasterSim
+
+	site      site
+	mainsLost atomic.Bool
 
 	mu   sync.Mutex
 	line *power.SimLine
@@ -123,6 +131,7 @@ func NewRig(ctx context.Context, cfg *config.Config, opts RigOptions, log *slog.
 			}
 			r.ports[d.Port] = path
 			r.slaves[d.Name] = s
+			r.site.inverters = append(r.site.inverters, siteInverter{slave: s, points: d.Points})
 			r.wg.Add(1)
 			go func() { defer r.wg.Done(); _ = wait() }()
 		case devices.DriverGPIOOutput:
@@ -148,7 +157,8 @@ func NewRig(ctx context.Context, cfg *config.Config, opts RigOptions, log *slog.
 				if err != nil {
 					return nil, fmt.Errorf("sim: meter %q: %w", d.Name, err)
 				}
-				meters[a] = hplc.SimMeter{Voltage: [3]float64{nominal, nominal, nominal}, Current: [3]float64{1.5, 1.5, 1.5}, ForwardEnergy: 1234.56}
+				meters[a] = hplc.SimMeter{Voltage: [3]float64{nominal, nominal, nominal}, Current: [3]float64{1.5, 1.5, 1.5}, ForwardEnergy: siteHPLCKWh}
+				r.site.meters = append(r.site.meters, a)
 				nodes = append(nodes, hplc.Node{Addr: a, Protocol: hplc.ProtoDLT645_2007})
 			}
 		}
@@ -164,6 +174,11 @@ func NewRig(ctx context.Context, cfg *config.Config, opts RigOptions, log *slog.
 			r.log.With("sim", "hplc"))
 		r.ports[h.Port] = pty.Path
 		r.goRun(ctx, r.hsim.Run)
+	}
+	r.site.acs, r.site.hsim, r.site.lost, r.site.kwh698, r.site.start = r.acs, r.hsim, &r.mainsLost, site698KWh, time.Now()
+	r.site.set(r.site.powerAt(0))
+	if opts.Site {
+		r.goRun(ctx, r.site.run)
 	}
 	if cfg.Uplink != nil {
 		if opts.Master != "" {
@@ -220,6 +235,7 @@ func (r *Rig) SetMains(present bool) error {
 	r.mu.Lock()
 	line := r.line
 	r.mu.Unlock()
+	r.mainsLost.Store(!present)
 	for _, s := range r.acs {
 		s.SetMainsLost(!present)
 	}

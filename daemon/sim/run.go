@@ -65,7 +65,7 @@ func Run(ctx context.Context, cfg *config.Config, ro RunOptions, stdin io.ReadCl
 		opts.ObserveJournal, opts.ObserveOutage, opts.OnReady = ctl.journaled, ctl.outage, ctl.ready
 	}
 	// The simulators outlive the daemon: they stop after it (r.Close).
-	r, err := NewRig(context.WithoutCancel(ctx), cfg, RigOptions{Master: ro.Master}, nil)
+	r, err := NewRig(context.WithoutCancel(ctx), cfg, RigOptions{Master: ro.Master, Site: true}, nil)
 	if err != nil {
 		return err
 	}
