@@ -84,7 +84,15 @@
 //     skipped regions, never returned.
 //
 // Replay hands out committed, unconsumed records after a second
-// verification: CRC, strict CBOR decoding (no unknown keys, no duplicates,
-// no tags, no indefinite lengths), schema and value ranges, canonical form
-// and the sequence number. A record that fails is reported, never returned.
+// verification of each frame read back from the chip (not from the copy
+// the writer keeps): the frame header (tag, length and sequence as
+// committed), the CRC-32C, strict CBOR decoding (no unknown keys, no
+// duplicates, no tags, no indefinite lengths), schema and value ranges,
+// canonical form and the sequence number the record carries. The reads go
+// through the writer goroutine, a few whole pages at a time between its
+// page writes, following the ring across the end of the chip, and read
+// each page holding the records once. A record that fails is reported
+// with its page and offset and why, never returned; Recovery keeps it in
+// the data store's rejected bucket and consumes past it. A failed read is
+// an error, not a verdict: nothing is rejected or consumed for it.
 package store

@@ -116,12 +116,19 @@ type Entry struct {
 	Raw []byte
 }
 
-// entry is a committed record kept in memory for Replay.
+// entry is a committed, unconsumed record as the writer knows it: where
+// its frame sits on the chip and what it committed there. Replay reads the
+// frame back from the chip at start and checks it against the rest;
+// payload serves only lookups that never hand out data (OpenOutage).
 type entry struct {
 	seq     uint64
+	start   int // chip offset of the frame's tag byte
 	payload []byte
 	crc     uint32
 }
+
+// size is the frame's length in stream bytes (page headers not counted).
+func (e entry) size() int { return frameSize(e.seq, len(e.payload)) }
 
 type reqKind int
 
@@ -130,20 +137,24 @@ const (
 	reqConsume
 	reqSnapshot
 	reqStats
+	reqRead
 )
 
 type request struct {
 	kind reqKind
 	rec  *Record
 	upto uint64
+	off  int64  // reqRead: chip offset
+	buf  []byte // reqRead: filled from the chip
 	resp chan result
 }
 
 type result struct {
-	seq     uint64
-	err     error
-	entries []entry
-	stats   Stats
+	seq      uint64
+	err      error
+	entries  []entry
+	stats    Stats
+	consumed uint64 // reqRead: the consume mark when the bytes were read
 }
 
 // pending is a frame placed in the page buffer, acknowledged once its last
@@ -152,6 +163,7 @@ type pending struct {
 	req       *request
 	tag       byte
 	seq       uint64
+	start     int // chip offset of the tag byte
 	firstPage int
 	lastPage  int
 	payload   []byte
@@ -239,7 +251,7 @@ func Open(dev Device, opts Options) (*Journal, error) {
 	for _, f := range st.records {
 		j.lastRecord = max(j.lastRecord, f.seq)
 		if f.seq > j.consumed {
-			j.entries = append(j.entries, entry{seq: f.seq, payload: f.payload, crc: frameCRC(tagRecord, f.seq, f.payload)})
+			j.entries = append(j.entries, entry{seq: f.seq, start: f.start, payload: f.payload, crc: frameCRC(tagRecord, f.seq, f.payload)})
 		}
 	}
 	j.indexOutages(st.records)
@@ -357,53 +369,204 @@ type ReplayReport struct {
 	Corrupt []CorruptEntry
 }
 
-// CorruptEntry is a committed frame whose record failed the second
-// verification: kept aside and reported, never handed out as data.
+// CorruptEntry is a committed frame that failed the second verification
+// when it was read back from the chip: kept aside and reported, never
+// handed out as data.
 type CorruptEntry struct {
 	Seq uint64
+	// Raw is what the chip holds where the record's CBOR was committed.
 	Raw []byte
+	// Page and Offset locate the frame's tag byte on the chip.
+	Page, Offset int
+	// Err says why (it wraps ErrCorrupt and names seq, page and offset).
 	Err error
 }
 
 // Replay calls fn for each committed, unconsumed record in sequence order,
-// after verifying it a second time (frame CRC, strict CBOR, schema, value
-// ranges, canonical form, sequence). A record that fails is reported in
-// ReplayReport.Corrupt and never passed to fn. An error from fn stops the
-// replay and is returned.
+// after reading its frame back from the chip and verifying it a second
+// time: the frame header (tag, length and sequence as committed), the
+// CRC-32C (against the bytes read and the one committed), strict CBOR
+// decoding, schema and value ranges, canonical form, and the sequence the
+// record carries. A record that fails is reported in ReplayReport.Corrupt
+// and never passed to fn. An error from fn stops the replay and is
+// returned, as is a failed read (nothing is judged corrupt for it).
+//
+// The reads go through the writer goroutine, a few pages at a time
+// between its page writes, so appends keep going during a replay; each
+// page holding the records is read once. A record consumed meanwhile by
+// someone else is skipped.
 func (j *Journal) Replay(ctx context.Context, fn func(Entry) error) (ReplayReport, error) {
 	var rep ReplayReport
+	n, err := j.replay(ctx, fn, func(c CorruptEntry) error {
+		rep.Corrupt = append(rep.Corrupt, c)
+		return nil
+	})
+	rep.Records = n
+	return rep, err
+}
+
+// replayReadBytes bounds one read-back request: the writer holds the bus
+// for about 6 ms of it at 400 kHz, and the transaction's own overhead
+// (addresses, restart) stays near 1.5 %.
+const replayReadBytes = 256
+
+// replay is Replay with corrupt records streamed to bad as they are found;
+// an error from good or bad stops it and is returned as is. It returns how
+// many records good accepted.
+func (j *Journal) replay(ctx context.Context, good func(Entry) error, bad func(CorruptEntry) error) (int, error) {
 	res := j.call(ctx, &request{kind: reqSnapshot})
 	if res.err != nil {
-		return rep, res.err
+		return 0, res.err
 	}
-	for _, e := range res.entries {
+	rb := readBack{j: j, first: -1}
+	es := res.entries
+	n := 0
+	for i, e := range es {
 		if err := ctx.Err(); err != nil {
-			return rep, err
+			return n, err
 		}
-		if frameCRC(tagRecord, e.seq, e.payload) != e.crc {
-			rep.Corrupt = append(rep.Corrupt, CorruptEntry{e.seq, e.payload, fmt.Errorf("store: replay seq %d: %w: CRC-32C mismatch", e.seq, ErrCorrupt)})
-			continue
+		fp, lp := j.framePages(e)
+		if err := rb.cover(ctx, fp, lp, j.readAhead(es[i:])); err != nil {
+			return n, err
 		}
-		rec, err := j.c.decode(e.payload)
-		if err == nil && rec.Seq != e.seq {
-			err = fmt.Errorf("store: replay seq %d: %w: record carries sequence %d", e.seq, ErrCorrupt, rec.Seq)
+		if e.seq <= rb.consumed {
+			continue // consumed while we read: no longer ours to judge
 		}
+		rec, raw, err := j.verifyFrame(rb.frame(e), e)
 		if err != nil {
-			rep.Corrupt = append(rep.Corrupt, CorruptEntry{e.seq, e.payload, err})
+			page, off := e.start/j.g.pageSize, e.start%j.g.pageSize
+			c := CorruptEntry{Seq: e.seq, Raw: raw, Page: page, Offset: off,
+				Err: fmt.Errorf("store: replay seq %d (page %d offset %d): %w", e.seq, page, off, err)}
+			if err := bad(c); err != nil {
+				return n, err
+			}
 			continue
 		}
-		if err := fn(Entry{Seq: e.seq, Record: rec, Raw: e.payload}); err != nil {
-			return rep, err
+		if err := good(Entry{Seq: e.seq, Record: rec, Raw: raw}); err != nil {
+			return n, err
 		}
-		rep.Records++
+		n++
 	}
-	return rep, nil
+	return n, nil
+}
+
+// framePages returns the first and last page of e's frame.
+func (j *Journal) framePages(e entry) (int, int) {
+	fp := e.start / j.g.pageSize
+	return fp, fp + j.g.span(e.start%j.g.pageSize, e.size())
+}
+
+// readAhead returns the last page worth reading with the frame of es[0]:
+// pages of the frames after it, while they follow on without a gap or a
+// wrap, up to replayReadBytes (or the whole first frame if longer).
+func (j *Journal) readAhead(es []entry) int {
+	fp, end := j.framePages(es[0])
+	limit := max(end, fp+max(1, replayReadBytes/j.g.pageSize)-1)
+	for _, e := range es[1:] {
+		if end >= limit {
+			break
+		}
+		f, l := j.framePages(e)
+		if f < fp || f > end+1 {
+			break
+		}
+		end = min(max(end, l), limit)
+	}
+	return end
+}
+
+// readBack holds the whole pages Replay last read from the chip.
+type readBack struct {
+	j        *Journal
+	first    int    // page of buf[0]; -1: nothing read yet
+	buf      []byte // whole pages from first on
+	consumed uint64 // the writer's consume mark at the latest read
+}
+
+// cover makes pages fp..lp available, reading on to page end; pages
+// already held are kept, never read again.
+func (rb *readBack) cover(ctx context.Context, fp, lp, end int) error {
+	ps := rb.j.g.pageSize
+	held := len(rb.buf) / ps
+	if rb.first >= 0 && fp >= rb.first && lp < rb.first+held {
+		return nil
+	}
+	var keep []byte
+	from := fp
+	if rb.first >= 0 && fp >= rb.first && fp < rb.first+held {
+		keep = rb.buf[(fp-rb.first)*ps:]
+		from = rb.first + held
+	}
+	buf := make([]byte, (end+1-from)*ps)
+	res := rb.j.call(ctx, &request{kind: reqRead, off: int64(from * ps), buf: buf})
+	if res.err != nil {
+		return res.err
+	}
+	rb.first, rb.buf, rb.consumed = fp, append(append([]byte(nil), keep...), buf...), res.consumed
+	return nil
+}
+
+// frame returns e's frame bytes as read, page headers left out.
+func (rb *readBack) frame(e entry) []byte {
+	g := rb.j.g
+	out := make([]byte, 0, e.size())
+	for pos := e.start; pos >= 0 && len(out) < e.size(); pos = g.next(pos) {
+		out = append(out, rb.buf[pos-rb.first*g.pageSize])
+	}
+	return out
+}
+
+// verifyFrame checks a record frame read back from the chip against what
+// was committed, then decodes its record. raw is the payload the chip
+// holds where the committed payload was.
+func (j *Journal) verifyFrame(b []byte, e entry) (rec Record, raw []byte, err error) {
+	hdr := len(b) - len(e.payload) - crcLen
+	raw = b[hdr : len(b)-crcLen]
+	if b[0] != tagRecord {
+		return rec, raw, fmt.Errorf("%w: frame tag 0x%02x, not a record", ErrCorrupt, b[0])
+	}
+	length, n := binary.Uvarint(b[1:])
+	if n <= 0 || length != uint64(len(e.payload)) || 1+n+uvarintLen(e.seq) != hdr {
+		return rec, raw, fmt.Errorf("%w: frame length field % x is not the committed length %d", ErrCorrupt, b[1:1+uvarintLen(uint64(len(e.payload)))], len(e.payload))
+	}
+	seq, m := binary.Uvarint(b[1+n:])
+	if m <= 0 || seq != e.seq || 1+n+m != hdr {
+		return rec, raw, fmt.Errorf("%w: frame sequence field % x is not the committed sequence %d", ErrCorrupt, b[1+n:hdr], e.seq)
+	}
+	stored := binary.BigEndian.Uint32(b[len(b)-crcLen:])
+	if got := crc32.Checksum(b[:len(b)-crcLen], castagnoli); got != stored {
+		return rec, raw, fmt.Errorf("%w: CRC-32C mismatch (stored %08x, computed %08x)", ErrCorrupt, stored, got)
+	}
+	if stored != e.crc {
+		return rec, raw, fmt.Errorf("%w: frame differs from the one committed (CRC-32C %08x, committed %08x)", ErrCorrupt, stored, e.crc)
+	}
+	if rec, err = j.c.decode(raw); err != nil {
+		return rec, raw, err
+	}
+	if rec.Seq != e.seq {
+		return Record{}, raw, fmt.Errorf("%w: record carries sequence %d", ErrCorrupt, rec.Seq)
+	}
+	return rec, raw, nil
 }
 
 // Stats returns the journal's counters.
 func (j *Journal) Stats(ctx context.Context) (Stats, error) {
 	res := j.call(ctx, &request{kind: reqStats})
 	return res.stats, res.err
+}
+
+// uvarintLen is the length of x's uvarint encoding.
+func uvarintLen(x uint64) int {
+	n := 1
+	for ; x >= 0x80; x >>= 7 {
+		n++
+	}
+	return n
+}
+
+// frameSize is the length of a record or marker frame (see appendFrame).
+func frameSize(seq uint64, payloadLen int) int {
+	return 1 + uvarintLen(uint64(payloadLen)) + uvarintLen(seq) + payloadLen + crcLen
 }
 
 func frameCRC(tag byte, seq uint64, payload []byte) uint32 {
@@ -479,6 +642,12 @@ func (j *Journal) handle(r *request) {
 		r.resp <- result{entries: append([]entry(nil), j.entries...)}
 	case reqStats:
 		r.resp <- result{stats: j.stats()}
+	case reqRead:
+		var err error
+		if _, rerr := j.dev.ReadAt(r.buf, r.off); rerr != nil {
+			err = fmt.Errorf("store: read back %d bytes at page %d: %w", len(r.buf), int(r.off)/j.g.pageSize, rerr)
+		}
+		r.resp <- result{err: err, consumed: j.consumed}
 	case reqAppend:
 		j.st.Appends++
 		if registered, err := j.appendRecord(r); err != nil && !registered {
@@ -584,7 +753,7 @@ func (j *Journal) place(r *request, tag byte, seq uint64, payload []byte, reserv
 	if tag == tagRecord {
 		j.lastRecord = seq
 	}
-	p := pending{req: r, tag: tag, seq: seq, firstPage: j.w, lastPage: j.w + k,
+	p := pending{req: r, tag: tag, seq: seq, start: j.w*j.g.pageSize + j.off, firstPage: j.w, lastPage: j.w + k,
 		payload: payload, consumed: consumed, crc: frameCRC(tag, seq, payload)}
 	if tag == tagRecord && r != nil && r.rec != nil {
 		p.outage = outageRefOf(r.rec)
@@ -652,7 +821,7 @@ func (j *Journal) program() error {
 		}
 		switch p.tag {
 		case tagRecord:
-			j.entries = append(j.entries, entry{seq: p.seq, payload: p.payload, crc: p.crc})
+			j.entries = append(j.entries, entry{seq: p.seq, start: p.start, payload: p.payload, crc: p.crc})
 			j.st.RecordBytes += uint64(len(p.payload))
 			if p.outage.kind != notLifecycle {
 				j.noteOutage(p.outage, p.seq) // before the append returns

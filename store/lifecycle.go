@@ -79,18 +79,34 @@ func outageEndBegin(r Record) (ms int64, ok bool) {
 // later outage-end record closes (its entry carries the journal sequence
 // and the record: time, confirmed flag, phase voltages). At start-up, one
 // means the capacitor ran out during that outage (a cold start).
+//
+// It is a lookup that must not hold up a start on the capacitor, so it
+// reads no EEPROM: it decodes the writer's copy of the unconsumed records
+// (as read at mount or as committed since), skipping any that fail. The
+// records themselves reach the data store only through Replay, which reads
+// them back from the chip.
 func (j *Journal) OpenOutage(ctx context.Context) (begin Entry, ok bool, err error) {
-	_, err = j.Replay(ctx, func(e Entry) error {
-		switch ev, _ := IsOutageEvent(e.Record); ev {
+	res := j.call(ctx, &request{kind: reqSnapshot})
+	if res.err != nil {
+		return Entry{}, false, res.err
+	}
+	for _, e := range res.entries {
+		if frameCRC(tagRecord, e.seq, e.payload) != e.crc || !bytes.Contains(e.payload, outageTag) {
+			continue
+		}
+		rec, err := j.c.decode(e.payload)
+		if err != nil || rec.Seq != e.seq {
+			continue
+		}
+		switch ev, _ := IsOutageEvent(rec); ev {
 		case EventOutageBegin:
-			begin, ok = e, true
+			begin, ok = Entry{Seq: e.seq, Record: rec, Raw: e.payload}, true
 		case EventOutageEnd:
 			ok = false
 		}
-		return nil
-	})
-	if err != nil || !ok {
-		return Entry{}, false, err
+	}
+	if !ok {
+		return Entry{}, false, nil
 	}
 	return begin, true, nil
 }

@@ -8,7 +8,8 @@ import (
 )
 
 // Recovery moves journaled records into the data store exactly once: it
-// replays the journal (second verification included), imports each batch
+// replays the journal (each record read back from the chip for the second
+// verification; what fails goes to the rejected bucket), imports each batch
 // in one data-store transaction, and only then consumes the journal up to
 // the batch's last sequence. A crash between the two re-imports the batch
 // as duplicates, which the data store recognises by journal identity and
@@ -36,59 +37,84 @@ func (r *Recovery) Pending(ctx context.Context) (int, error) {
 // Replay imports every pending record, batch by batch, checking ctx between
 // batches: on cancellation it stops at that safe point and returns the
 // counts so far with ctx's error.
+//
+// One pass of the journal's Replay reads the records back from the chip
+// and verifies them; each batch of verified records, with the corrupt ones
+// found before its end, is imported and then consumed while the pass goes
+// on, so every page is read once. Another pass picks up what was appended
+// meanwhile, until a pass finds nothing.
 func (r *Recovery) Replay(ctx context.Context) (ReplayCounts, error) {
 	var total ReplayCounts
 	id, err := hex.DecodeString(r.j.MountReport().ID)
 	if err != nil {
 		return total, fmt.Errorf("store: replay: journal identity: %w", err)
 	}
-	for b := 0; ; b++ {
+	b := 0
+	for {
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
-		var good []Entry
-		var last uint64
-		rep, err := r.j.Replay(ctx, func(e Entry) error {
-			if len(good) >= r.batch {
-				return errBatchFull
+		var (
+			good    []Entry
+			bad     []CorruptEntry
+			last    uint64
+			handled int
+			stop    error // from a batch: returned as is
+		)
+		batch := func() error {
+			if len(good) == 0 && len(bad) == 0 {
+				return nil
 			}
+			c, err := r.d.importBatch(id, good, bad)
+			if err != nil {
+				return err
+			}
+			total.Replayed += c.Replayed
+			total.Rejected += c.Rejected
+			total.Duplicate += c.Duplicate
+			if err := r.step("stored", b); err != nil {
+				return err
+			}
+			if err := r.reconcile(ctx, id, good); err != nil {
+				return err
+			}
+			if err := r.j.Consume(ctx, last); err != nil {
+				return fmt.Errorf("store: replay: consume up to %d: %w", last, err)
+			}
+			if err := r.step("consumed", b); err != nil {
+				return err
+			}
+			handled += len(good) + len(bad)
+			good, bad = nil, nil
+			b++
+			return ctx.Err()
+		}
+		_, err := r.j.replay(ctx, func(e Entry) error {
 			good = append(good, e)
 			last = max(last, e.Seq)
-			return nil
+			if len(good) >= r.batch {
+				stop = batch()
+			}
+			return stop
+		}, func(c CorruptEntry) error {
+			bad = append(bad, c)
+			last = max(last, c.Seq)
+			if len(bad) >= r.batch {
+				stop = batch()
+			}
+			return stop
 		})
-		if err != nil && err != errBatchFull {
+		if stop != nil {
+			return total, stop
+		}
+		if err != nil {
 			return total, fmt.Errorf("store: replay: %w", err)
 		}
-		// Corrupt entries up to the batch's end go with it; beyond a full
-		// batch they wait for their own.
-		var bad []CorruptEntry
-		for _, c := range rep.Corrupt {
-			if err != errBatchFull || c.Seq < last {
-				bad = append(bad, c)
-				last = max(last, c.Seq)
-			}
+		if err := batch(); err != nil {
+			return total, err
 		}
-		if len(good) == 0 && len(bad) == 0 {
+		if handled == 0 {
 			return total, nil
-		}
-		c, err := r.d.importBatch(id, good, bad)
-		if err != nil {
-			return total, err
-		}
-		total.Replayed += c.Replayed
-		total.Rejected += c.Rejected
-		total.Duplicate += c.Duplicate
-		if err := r.step("stored", b); err != nil {
-			return total, err
-		}
-		if err := r.reconcile(ctx, id, good); err != nil {
-			return total, err
-		}
-		if err := r.j.Consume(ctx, last); err != nil {
-			return total, fmt.Errorf("store: replay: consume up to %d: %w", last, err)
-		}
-		if err := r.step("consumed", b); err != nil {
-			return total, err
 		}
 	}
 }
@@ -140,9 +166,3 @@ func (r *Recovery) step(s string, b int) error {
 	}
 	return r.hook(s, b)
 }
-
-type batchFull struct{}
-
-func (batchFull) Error() string { return "batch full" }
-
-var errBatchFull error = batchFull{}
