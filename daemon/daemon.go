@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -167,7 +168,7 @@ func New(cfg *config.Config, hw *Hardware, opts Options) (d *Daemon, err error) 
 	}
 	jlog := log.With("part", "journal")
 	j, err := store.Open(chip, store.Options{Logger: jlog, VerifyWrites: cfg.Store.VerifyWrites,
-		WriterThread: func() { sched.ApplyThreadIOPriority(sched.JournalIOPriority, "EEPROM journal writer", jlog) }})
+		WriterThread: func() { sched.ApplyThreadNice(sched.ControlNice, "EEPROM journal writer", jlog) }})
 	if err != nil {
 		return nil, fmt.Errorf("daemon: journal on %s: %w", part.Name, err)
 	}
@@ -365,7 +366,8 @@ func (d *Daemon) buildDevices() error {
 		}
 		d.devs = append(d.devs, dev)
 		iface := devices.InterfaceOf(dev)
-		sdevs = append(sdevs, sched.Device{Name: dev.Name, Interface: iface, MainsOnly: dev.MainsOnly, DrawMW: dev.DrawMW})
+		ctl := slices.ContainsFunc(dev.Points, func(p devices.Point) bool { return p.Class == devices.ClassControl })
+		sdevs = append(sdevs, sched.Device{Name: dev.Name, Interface: iface, MainsOnly: dev.MainsOnly, DrawMW: dev.DrawMW, Control: ctl})
 		if _, ok := reinit[iface]; !ok {
 			reinit[iface] = drv.Reinit // one per interface: a shared bus is re-opened once
 		}
@@ -456,6 +458,12 @@ func (d *Daemon) buildMonitor() error {
 	}
 	if d.ds != nil {
 		deps.Recoverer = recoverer{j: d.jrnl, r: store.NewRecovery(d.jrnl, d.ds)}
+		// The data store's writes at their class's IO priority (ioprio.go).
+		replayIO := sched.StartIOThread(sched.IOPriorityFor(sched.Control, sched.Checked), "data store replay", d.log)
+		logIO := sched.StartIOThread(sched.IOPriorityFor(sched.Collection, sched.Checked), "data store outage log", d.log)
+		d.closers = append(d.closers, replayIO.Close, logIO.Close)
+		deps.Recoverer = replayOn{deps.Recoverer, replayIO}
+		deps.OutageLog = outageLogOn{deps.OutageLog, logIO}
 	}
 	if d.ac != nil {
 		deps.Voltmeter = d.ac

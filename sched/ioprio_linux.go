@@ -18,3 +18,9 @@ func ioprioSet(p IOPriority) error {
 	}
 	return nil
 }
+
+// niceSet sets the calling thread's nice value: on Linux setpriority(2)
+// with PRIO_PROCESS and a thread id addresses that thread alone.
+func niceSet(n int) error {
+	return unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), n)
+}

@@ -4,7 +4,10 @@ package sched
 
 import "errors"
 
-// errIOPriorityUnsupported: the platform has no ioprio_set.
-var errIOPriorityUnsupported = errors.New("IO priority not supported on this platform")
+// errPriorityUnsupported: the platform has no per-thread ioprio_set or
+// setpriority.
+var errPriorityUnsupported = errors.New("per-thread IO and CPU priority not supported on this platform")
 
-func ioprioSet(IOPriority) error { return errIOPriorityUnsupported }
+func ioprioSet(IOPriority) error { return errPriorityUnsupported }
+
+func niceSet(int) error { return errPriorityUnsupported }

@@ -3,7 +3,6 @@ package sched
 import (
 	"context"
 	"log/slog"
-	"runtime"
 	"time"
 )
 
@@ -36,8 +35,7 @@ type CriticalRecord struct {
 }
 
 // Journal stores critical records durably (the store package implements
-// it on the EEPROM journal). Append is called from one goroutine, locked to
-// its OS thread with the journal's kernel IO priority.
+// it on the EEPROM journal). Append is called from one goroutine.
 type Journal interface {
 	Append(ctx context.Context, rec CriticalRecord) error
 }
@@ -48,13 +46,10 @@ type Journal interface {
 const appendTimeout = 2 * time.Second
 
 // runJournal writes records to j until in is closed (after the owners
-// stopped, so no record taken is left behind), on a goroutine locked to its
-// thread with JournalIOPriority (best effort). The thread is not unlocked:
-// it exits with the goroutine, so its IO priority never leaks to other
-// goroutines.
+// stopped, so no record taken is left behind). It does no IO itself: the
+// journal's own writer thread programs the EEPROM (i2c-dev, which the
+// kernel's IO priorities do not schedule).
 func runJournal(ctx context.Context, j Journal, in <-chan CriticalRecord, log *slog.Logger) {
-	runtime.LockOSThread()
-	ApplyThreadIOPriority(JournalIOPriority, "journal writer", log)
 	for rec := range in {
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), appendTimeout)
 		if err := j.Append(actx, rec); err != nil {

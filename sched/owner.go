@@ -3,6 +3,7 @@ package sched
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,12 +35,13 @@ type pointState struct {
 // Everything below the channels is owned by run; the counters are atomics
 // readable from anywhere.
 type owner struct {
-	s       *Scheduler
-	name    string
-	in      chan *job
-	ctl     chan func(context.Context)
-	wake    chan struct{}
-	devices []*devInfo
+	s              *Scheduler
+	name           string
+	in             chan *job
+	ctl            chan func(context.Context)
+	wake           chan struct{}
+	devices        []*devInfo
+	carriesControl bool // some device has control points: run at ControlNice
 
 	q           queue
 	win         window
@@ -102,6 +104,9 @@ func (o *owner) control(ctx context.Context, done <-chan struct{}, fn func(conte
 }
 
 func (o *owner) run(ctx context.Context) {
+	if o.carriesControl {
+		o.raiseCPUPriority()
+	}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer o.shutdown()
@@ -139,6 +144,24 @@ func (o *owner) run(ctx context.Context) {
 		}
 		timer.Stop()
 	}
+}
+
+// raiseCPUPriority locks the owner to its OS thread and gives the thread
+// ControlNice, so its control exchanges are scheduled before the
+// terminal's other work. Best effort: what was not permitted is logged once
+// per scheduler, and the owner runs all the same. The thread is never
+// unlocked: it exits with the owner, and the priority never reaches another
+// goroutine.
+func (o *owner) raiseCPUPriority() {
+	runtime.LockOSThread()
+	err := setThreadNice(ControlNice)
+	o.s.niceLogged.Do(func() {
+		if err != nil {
+			o.s.log.Warn("CPU priority not applied to the owners of interfaces with control points", "interface", o.name, "nice", ControlNice, "err", err)
+			return
+		}
+		o.s.log.Info("CPU priority applied to the owners of interfaces with control points", "nice", ControlNice)
+	})
 }
 
 // serveControl runs a waiting control request (Reinit, Latest) before the

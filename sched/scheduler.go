@@ -21,6 +21,10 @@ type Device struct {
 	MainsOnly bool
 	// DrawMW above Config.DrawThresholdMW also stops IO in an outage.
 	DrawMW int
+	// Control: the device has control points. The owner of an interface
+	// with one carries control exchanges and runs locked to its thread at
+	// ControlNice (best effort).
+	Control bool
 }
 
 // Config configures a Scheduler.
@@ -80,6 +84,8 @@ type Scheduler struct {
 	running atomic.Bool
 	done    chan struct{}
 	pool    sync.Pool
+	// niceLogged: the control owners' CPU priority is logged once.
+	niceLogged sync.Once
 }
 
 // devInfo is a device's fixed scheduling facts.
@@ -150,6 +156,7 @@ func New(cfg Config) (*Scheduler, error) {
 		info := &devInfo{Device: d, gated: gated, owner: o}
 		s.devices[d.Name] = info
 		o.devices = append(o.devices, info)
+		o.carriesControl = o.carriesControl || d.Control
 	}
 	return s, nil
 }
