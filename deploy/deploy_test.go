@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"holdup/config"
+	"holdup/sched"
 )
 
 // unitKeys reads holdup.service into section.key → values.
@@ -73,6 +75,33 @@ func TestUnitShape(t *testing.T) {
 	}
 	if cmd[3] != "/etc/holdup/holdup.toml" {
 		t.Errorf("ExecStart config %s, want /etc/holdup/holdup.toml (the ConfigurationDirectory)", cmd[3])
+	}
+}
+
+// The unit permits exactly the priority calls holdup makes: the service
+// allow list with @privileged and @resources taken out, then ioprio_set
+// (the data store's writer threads) and setpriority (nice for the control
+// threads) put back, nothing else; LimitNICE lets the unprivileged process
+// reach sched.ControlNice and no further; realtime scheduling stays
+// forbidden and no capability is granted.
+func TestUnitAllowsPriorities(t *testing.T) {
+	u := unitKeys(t)
+	want := []string{"@system-service", "~@privileged @resources", "ioprio_set setpriority"}
+	if got := u["Service.SystemCallFilter"]; strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("SystemCallFilter = %q, want %q (in this order: a later allow entry puts calls back)", got, want)
+	}
+	if got := u["Service.LimitNICE"]; len(got) != 1 || got[0] != fmt.Sprint(sched.ControlNice) {
+		t.Errorf("LimitNICE = %q, want %d (sched.ControlNice)", got, sched.ControlNice)
+	}
+	for k, v := range map[string]string{"RestrictRealtime": "yes", "CapabilityBoundingSet": "", "NoNewPrivileges": "yes"} {
+		if got := u["Service."+k]; len(got) != 1 || got[0] != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	for _, k := range []string{"LimitRTPRIO", "CPUSchedulingPolicy", "CPUSchedulingPriority", "IOSchedulingClass", "Nice"} {
+		if got, ok := u["Service."+k]; ok {
+			t.Errorf("%s = %q: holdup sets its threads' priorities itself", k, got)
+		}
 	}
 }
 
