@@ -120,13 +120,13 @@ func (a *journal) Append(ctx context.Context, c sched.CriticalRecord) error {
 
 // AppendOutageBegin implements power.Journal.
 func (a *journal) AppendOutageBegin(ctx context.Context, b power.OutageBegin) error {
-	_, err := a.append(ctx, store.OutageBeginRecord(b.At, b.Confirmed, b.Volts))
+	_, err := a.append(ctx, store.OutageBeginRecordBoot(b.At, b.Confirmed, b.Volts, b.BootID))
 	return err
 }
 
 // AppendOutageEnd implements power.Journal.
 func (a *journal) AppendOutageEnd(ctx context.Context, e power.OutageEnd) error {
-	_, err := a.append(ctx, store.OutageEndRecord(e.Begin, e.End, e.Cold, e.Confirmed))
+	_, err := a.append(ctx, store.OutageEndRecordEvidence(e.Begin, e.End, e.Cold, e.Confirmed, e.Evidence))
 	return err
 }
 
@@ -138,6 +138,7 @@ func (a *journal) OpenOutage(ctx context.Context) (power.OutageBegin, bool, erro
 	}
 	var ob power.OutageBegin
 	ob.At, ob.Confirmed, ob.Volts, _ = store.OutageBeginOf(e.Record)
+	ob.BootID = store.OutageBootID(e.Record) // "" in an older record: unknown boot
 	return ob, true, nil
 }
 
@@ -307,7 +308,7 @@ func (o outageLog) Record(ctx context.Context, r power.OutageRecord) error {
 
 func storeOutage(r power.OutageRecord) store.Outage {
 	return store.Outage{
-		Begin: r.Begin, End: r.End, Duration: r.Duration, Kind: string(r.Kind),
+		Begin: r.Begin, End: r.End, Duration: r.Duration, Kind: string(r.Kind), Evidence: r.Evidence,
 		LossConfirmed: r.LossConfirmed, RestoreConfirmed: r.RestoreConfirmed,
 		Replayed: r.Replay.Replayed, Rejected: r.Replay.Rejected, Duplicate: r.Replay.Duplicate,
 		Blips: r.Blips, Interrupted: r.Interrupted,

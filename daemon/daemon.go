@@ -74,6 +74,11 @@ type Hardware struct {
 	Stat devices.StatPort
 	// Supercap reads the hold-up capacitor; nil when not measured.
 	Supercap func(cfg config.Power) (power.SupercapReader, error)
+	// BootID reads the kernel's boot id (ReadBootID on a terminal): the
+	// power monitor journals it with each outage-begin record and, at
+	// start-up with an outage open, tells a restart of holdup (same boot:
+	// the outage continues, warm) from a reboot (cold). Nil: unknown.
+	BootID func() (string, error)
 	// Mains is the simulated mains switch; nil on a terminal.
 	Mains MainsSwitch
 }
@@ -468,6 +473,7 @@ func (d *Daemon) buildMonitor() error {
 	if d.ac != nil {
 		deps.Voltmeter = d.ac
 	}
+	deps.BootID = d.hw.BootID
 	if pc.Supercap != nil && d.hw.Supercap != nil {
 		rd, err := d.hw.Supercap(pc)
 		if err != nil {

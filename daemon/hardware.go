@@ -3,6 +3,8 @@ package daemon
 import (
 	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 
 	"holdup/config"
 	"holdup/devices"
@@ -49,5 +51,23 @@ func RealHardware() *Hardware {
 		Supercap: func(cfg config.Power) (power.SupercapReader, error) {
 			return power.IIOVoltage(cfg.Supercap.IIODevice, cfg.Supercap.Channel, cfg.Supercap.Divider)
 		},
+		BootID: ReadBootID,
 	}
+}
+
+// BootIDPath is where the kernel publishes its boot id, a random UUID
+// drawn at every boot.
+const BootIDPath = "/proc/sys/kernel/random/boot_id"
+
+// ReadBootID returns the kernel's boot id (BootIDPath).
+func ReadBootID() (string, error) {
+	b, err := os.ReadFile(BootIDPath)
+	if err != nil {
+		return "", fmt.Errorf("daemon: boot id: %w", err)
+	}
+	id := strings.TrimSpace(string(b))
+	if id == "" {
+		return "", fmt.Errorf("daemon: boot id: %s is empty", BootIDPath)
+	}
+	return id, nil
 }

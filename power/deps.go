@@ -27,6 +27,9 @@ type OutageBegin struct {
 	// Volts holds the phase voltages A, B, C of the confirming reading
 	// (zero when unconfirmed).
 	Volts [3]float64
+	// BootID is the kernel's boot id when the outage began (Deps.BootID);
+	// empty when unknown (unreadable, or a record older than the field).
+	BootID string
 }
 
 // OutageEnd is the lifecycle record journaled when power returns.
@@ -36,10 +39,12 @@ type OutageEnd struct {
 	// End is when the power-fail line reported the return; on a cold start
 	// (the capacitor ran out) it is the start-up time.
 	End time.Time
-	// Cold is true when holdup did not live through the outage.
+	// Cold is true when the capacitor ran out (the terminal lost power).
 	Cold bool
 	// Confirmed is true when the phase voltages confirmed the return.
 	Confirmed bool
+	// Evidence says what decided warm or cold (OutageRecord.Evidence).
+	Evidence string
 }
 
 // Journal is the outage lifecycle part of the EEPROM journal (store).
@@ -50,7 +55,9 @@ type Journal interface {
 	// e.Begin.
 	AppendOutageEnd(ctx context.Context, e OutageEnd) error
 	// OpenOutage returns the last outage-begin record that has no end
-	// record, if any: at start-up that means the capacitor ran out.
+	// record, if any: at start-up, an outage this process did not live
+	// through (whether the capacitor ran out is decided from evidence:
+	// the boot id, the supercap voltage, the time elapsed).
 	OpenOutage(ctx context.Context) (OutageBegin, bool, error)
 }
 
@@ -124,9 +131,11 @@ type Recoverer interface {
 type Kind string
 
 const (
-	// KindWarm: holdup lived through the outage.
+	// KindWarm: the terminal lived through the outage (holdup may have
+	// been restarted during it: same kernel boot).
 	KindWarm Kind = "warm"
-	// KindCold: the capacitor ran out; recovery ran at the next start.
+	// KindCold: the capacitor ran out (or the terminal was rebooted
+	// during the outage); recovery ran at the next start.
 	KindCold Kind = "cold"
 )
 
@@ -140,6 +149,10 @@ type OutageRecord struct {
 	Duration time.Duration
 	// Kind is warm or cold.
 	Kind Kind
+	// Evidence says what decided Kind: this process saw the return, the
+	// kernel boot id (same, or changed), the supercap voltage at start-up,
+	// or the time elapsed against the hold-up budget (see Monitor).
+	Evidence string
 	// LossConfirmed / RestoreConfirmed: the phase voltages confirmed the
 	// edge (false: decided from the GPIO line alone).
 	LossConfirmed    bool
@@ -222,6 +235,12 @@ type Deps struct {
 	// Supercap reads the hold-up capacitor voltage; nil uses the
 	// configured hold-up time only.
 	Supercap SupercapReader
+	// BootID returns the kernel's boot id
+	// (/proc/sys/kernel/random/boot_id), read once at start-up and
+	// journaled with every outage-begin record; at start-up with an open
+	// outage the same boot means the terminal never lost power. Nil (or an
+	// error) means unknown: the decision falls back to the other evidence.
+	BootID func() (string, error)
 	// Flusher gets the final-flush signal; nil only logs it.
 	Flusher Flusher
 	// Alarms receives alarms; nil only logs them.

@@ -113,7 +113,10 @@ type Monitor struct {
 	carried  []OutageRecord // interrupted outages awaiting their record
 	blips    int            // blips since the last record
 	seenGate uint64
-	coldOpen *OutageBegin // open outage found at start while the line was lost
+	coldOpen *OutageBegin // open outage found at start, to be continued
+	openDec  coldDecision // what decided about coldOpen (evidence.go)
+	bootID   string       // the kernel's boot id ("" unknown)
+	bootErr  error        // why it is unknown, if reading it failed
 	budget   *Budget
 	working  bool               // a recovery worker goroutine is running
 	stopWork context.CancelFunc // stops it at its next safe point

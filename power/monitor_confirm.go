@@ -54,16 +54,23 @@ func fmtVolts(v [3]float64) string {
 
 // start handles the situation found at start-up.
 func (m *Monitor) start() {
+	m.readBootID()
 	open, isOpen, err := m.d.Journal.OpenOutage(m.ctx)
 	if err != nil {
 		isOpen = false
 		m.raise(AlarmJournal, fmt.Errorf("power: journal unreadable at start-up, cold-start detection skipped: %w", err))
 	}
+	var dec coldDecision
+	if isOpen {
+		// Did the capacitor run out, or was only holdup restarted?
+		dec = m.decideCold(open, m.clock.Now())
+	}
 	if m.line() == MainsLost {
-		// Booted on the capacitor (or the loss came during boot): protect
-		// first; an open outage is continued rather than duplicated.
+		// Booted on the capacitor (or the loss came during boot, or holdup
+		// was restarted during the outage): protect first; an open outage
+		// is continued rather than duplicated, warm or cold as decided.
 		if isOpen {
-			m.coldOpen = &open
+			m.coldOpen, m.openDec = &open, dec
 		}
 		now := m.clock.Now()
 		m.edgeAt.Store(int64(now.Sub(m.epoch)))
@@ -72,7 +79,11 @@ func (m *Monitor) start() {
 		return
 	}
 	if isOpen {
-		m.coldStart(open)
+		if dec.cold {
+			m.coldStart(open, dec)
+		} else {
+			m.continueOutage(open, dec)
+		}
 		return
 	}
 	if m.replayLeftover() {
@@ -341,9 +352,13 @@ func (m *Monitor) blip(why string, overrideLine bool) {
 	m.st = StateNormal
 	m.emit(StepBlip, why)
 	if m.coldOpen != nil {
-		open := *m.coldOpen
-		m.coldOpen = nil
-		m.coldStart(open)
+		open, dec := *m.coldOpen, m.openDec
+		m.coldOpen, m.openDec = nil, coldDecision{}
+		if dec.cold {
+			m.coldStart(open, dec)
+		} else {
+			m.continueOutage(open, dec)
+		}
 		return
 	}
 	// Critical data journaled while IO was shed goes to the data store

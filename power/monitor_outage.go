@@ -8,7 +8,8 @@ import (
 // outageState is the outage in progress.
 type outageState struct {
 	begin      OutageBegin
-	cold       bool // adopted from the journal at start-up
+	cold       bool   // adopted from the journal at start-up: the capacitor ran out
+	evidence   string // what decided warm or cold (evidence.go)
 	flushed    bool
 	capAlarmed bool
 	// notBack: since the line's last edge, a reading found the phases
@@ -38,11 +39,17 @@ func (m *Monitor) beginOutage(confirmed bool, v [3]float64) {
 	lossAt := m.conf.lossAt
 	o := &outageState{}
 	if m.coldOpen != nil {
-		o.begin, o.cold = *m.coldOpen, true
-		m.coldOpen = nil
-		m.emit(StepOutageJournaled, fmt.Sprintf("continuing the open outage of %s from the journal", o.begin.At.Format(time.RFC3339Nano)))
+		dec := m.openDec
+		o.begin, o.cold, o.evidence = *m.coldOpen, dec.cold, dec.evidence
+		m.coldOpen, m.openDec = nil, coldDecision{}
+		if !o.cold {
+			// Same boot: the capacitor has been holding since the loss.
+			lossAt = o.begin.At
+		}
+		m.emit(StepOutageJournaled, fmt.Sprintf("continuing the open outage of %s from the journal (%s: %s)",
+			o.begin.At.Format(time.RFC3339Nano), dec.kind(), o.evidence))
 	} else {
-		o.begin = OutageBegin{At: lossAt, Confirmed: confirmed}
+		o.begin = OutageBegin{At: lossAt, Confirmed: confirmed, BootID: m.bootID}
 		if confirmed {
 			o.begin.Volts = v
 		}

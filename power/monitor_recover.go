@@ -76,9 +76,13 @@ func (m *Monitor) restore(confirmed bool, v [3]float64, err error) {
 	if o.cold {
 		kind = KindCold
 	}
-	m.endOutage(o.begin, end, kind, confirmed)
+	evidence := o.evidence
+	if evidence == "" {
+		evidence = evidenceLived
+	}
+	m.endOutage(o.begin, end, kind, confirmed, evidence)
 	m.recov = &recovery{
-		record: OutageRecord{Begin: o.begin.At, End: end, Duration: end.Sub(o.begin.At), Kind: kind,
+		record: OutageRecord{Begin: o.begin.At, End: end, Duration: end.Sub(o.begin.At), Kind: kind, Evidence: evidence,
 			LossConfirmed: o.begin.Confirmed, RestoreConfirmed: confirmed},
 		steps: []recStep{rsReinit, rsResume, rsReplay, rsComplete},
 	}
@@ -86,25 +90,43 @@ func (m *Monitor) restore(confirmed bool, v [3]float64, err error) {
 	m.startWorker()
 }
 
-// coldStart recovers an outage the process did not live through (2-7):
-// report its end, then replay and write the completion log.
-func (m *Monitor) coldStart(open OutageBegin) {
+// coldStart recovers an outage the capacitor ended (2-7), found open at
+// start-up with mains present, dec saying why it is cold: report its end,
+// re-initialise the interfaces that were shut (HPLC reset and hardware
+// init, as a warm return does), then replay and write the completion log.
+func (m *Monitor) coldStart(open OutageBegin, dec coldDecision) {
 	now := m.clock.Now()
 	m.stats.Outages++
-	m.emit(StepColdStart, "outage began "+open.At.Format(time.RFC3339Nano))
-	m.endOutage(open, now, KindCold, false)
+	m.emit(StepColdStart, fmt.Sprintf("outage began %s; %s", open.At.Format(time.RFC3339Nano), dec.evidence))
+	m.endOutage(open, now, KindCold, false, dec.evidence)
 	m.recov = &recovery{
-		record: OutageRecord{Begin: open.At, End: now, Duration: now.Sub(open.At), Kind: KindCold,
+		record: OutageRecord{Begin: open.At, End: now, Duration: now.Sub(open.At), Kind: KindCold, Evidence: dec.evidence,
 			LossConfirmed: open.Confirmed},
-		steps: []recStep{rsReplay, rsComplete},
+		steps: []recStep{rsReinit, rsReplay, rsComplete},
 	}
 	m.st = StateRecovering
 	m.startWorker()
 }
 
+// continueOutage takes up an outage found open at start-up with mains
+// present on the same boot (dec): the terminal never lost power, only
+// holdup was restarted. Protection comes back on as for a loss (1-1 … 1-4,
+// the begin record is not journaled again), and the present line is judged
+// as after a return edge: once settled and confirmed by the phase voltages
+// the return is warm (2-1 …), dated by this start-up.
+func (m *Monitor) continueOutage(open OutageBegin, dec coldDecision) {
+	now := m.clock.Now()
+	m.coldOpen, m.openDec = &open, dec
+	m.edgeAt.Store(int64(now.Sub(m.epoch)))
+	m.gateFromMonitor() // shed first, as on a loss edge
+	m.beginOutage(open.Confirmed, open.Volts)
+	m.settle.armed, m.settle.burst = true, now
+	m.arm(tSettle, m.cfg.Settle, m.onSettle)
+}
+
 // endOutage journals the end record and reports the restore (2-2).
-func (m *Monitor) endOutage(begin OutageBegin, end time.Time, kind Kind, confirmed bool) {
-	e := OutageEnd{Begin: begin.At, End: end, Cold: kind == KindCold, Confirmed: confirmed}
+func (m *Monitor) endOutage(begin OutageBegin, end time.Time, kind Kind, confirmed bool, evidence string) {
+	e := OutageEnd{Begin: begin.At, End: end, Cold: kind == KindCold, Confirmed: confirmed, Evidence: evidence}
 	if err := m.d.Journal.AppendOutageEnd(m.ctx, e); err != nil {
 		m.raise(AlarmJournal, fmt.Errorf("power: journal outage-end: %w", err))
 	}

@@ -81,8 +81,8 @@ func TestColdStartThenRestartOnSameJournal(t *testing.T) {
 	h.start(false)
 	h.wait(StepSleeping)
 
-	h.assertSteps(StepColdStart, StepRestoreReported, StepReplayed, StepAlarm, StepCompletion, StepSleeping)
-	h.assertCalls("journal.end", "uplink.restore", "replay", "outagelog")
+	h.assertSteps(StepColdStart, StepRestoreReported, StepReinit, StepReplayed, StepAlarm, StepCompletion, StepSleeping)
+	h.assertCalls("journal.end", "uplink.restore", "reinit", "replay", "outagelog")
 	_, ends := h.jr.snapshot()
 	if len(ends) != 1 || !ends[0].Cold || !ends[0].Begin.Equal(began) || !ends[0].End.Equal(t0) {
 		t.Fatalf("journal ends %+v, want the cold end of the open outage", ends)

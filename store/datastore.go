@@ -35,7 +35,8 @@ type Outage struct {
 	Begin            time.Time     `json:"begin"`
 	End              time.Time     `json:"end"`
 	Duration         time.Duration `json:"duration_ns"`
-	Kind             string        `json:"kind"` // warm or cold
+	Kind             string        `json:"kind"`               // warm or cold
+	Evidence         string        `json:"evidence,omitempty"` // what decided the kind (the process saw the return, the boot id, the supercap voltage, the time against the hold-up budget)
 	LossConfirmed    bool          `json:"loss_confirmed"`
 	RestoreConfirmed bool          `json:"restore_confirmed"`
 	Replayed         int           `json:"replayed"`

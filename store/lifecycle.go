@@ -26,6 +26,59 @@ func OutageBeginRecord(at time.Time, confirmed bool, volts [3]float64) Record {
 	}
 }
 
+// Attributes of lifecycle records added after the first journals were
+// written; a record without them (an older journal) replays all the same.
+const (
+	// AttrBootID is the outage-begin attribute holding the kernel's boot
+	// id (/proc/sys/kernel/random/boot_id) when the outage began: at
+	// start-up the same boot means the terminal never lost power.
+	AttrBootID = "boot_id"
+	// AttrEvidence is the outage-end attribute saying what decided
+	// whether the capacitor ran out (cold) or not (warm).
+	AttrEvidence = "evidence"
+)
+
+// OutageBeginRecordBoot is OutageBeginRecord carrying the kernel's boot id
+// (AttrBootID, clipped to MaxStringLen); an empty bootID leaves it out.
+func OutageBeginRecordBoot(at time.Time, confirmed bool, volts [3]float64, bootID string) Record {
+	r := OutageBeginRecord(at, confirmed, volts)
+	if bootID != "" {
+		AddAttr(r.Attrs, AttrBootID, bootID)
+	}
+	return r
+}
+
+// OutageBootID returns the boot id an outage-begin record carries, "" when
+// it carries none (an older record: unknown boot).
+func OutageBootID(r Record) string {
+	if ev, _ := IsOutageEvent(r); ev != EventOutageBegin {
+		return ""
+	}
+	id, _ := r.Attrs[AttrBootID].(string)
+	return id
+}
+
+// OutageEndRecordEvidence is OutageEndRecord carrying the evidence that
+// decided warm or cold (AttrEvidence, clipped to MaxStringLen); an empty
+// evidence leaves it out.
+func OutageEndRecordEvidence(begin, end time.Time, cold, confirmed bool, evidence string) Record {
+	r := OutageEndRecord(begin, end, cold, confirmed)
+	if evidence != "" {
+		AddAttr(r.Attrs, AttrEvidence, evidence)
+	}
+	return r
+}
+
+// OutageEvidence returns the evidence an outage-end record carries, ""
+// when it carries none.
+func OutageEvidence(r Record) string {
+	if ev, _ := IsOutageEvent(r); ev != EventOutageEnd {
+		return ""
+	}
+	e, _ := r.Attrs[AttrEvidence].(string)
+	return e
+}
+
 // OutageBeginOf reads an outage-begin record back: the inverse of
 // OutageBeginRecord. ok is false when r is not an outage-begin record; a
 // voltage the record does not carry reads 0.

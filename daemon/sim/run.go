@@ -70,7 +70,9 @@ func Run(ctx context.Context, cfg *config.Config, ro RunOptions, stdin io.ReadCl
 		return err
 	}
 	defer r.Close()
-	d, err := daemon.New(cfg, r.Hardware(), opts)
+	hw := r.Hardware()
+	hw.BootID = simBootID() // the kernel's, or BootIDEnv's (a simulated reboot)
+	d, err := daemon.New(cfg, hw, opts)
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,7 @@ type ackRecord struct {
 type session struct {
 	exe     string   // the holdup binary
 	env     []string // extra environment for children
+	bootID  string   // BootIDEnv for the next children ("" the kernel's)
 	config  string
 	dir     string
 	master  string
@@ -77,6 +78,9 @@ func (s *session) start(ctx context.Context) error {
 	}
 	cmd := exec.Command(s.exe, "run", "-config", s.config, "-sim-dir", s.dir, "-sim-master", s.master, "-sim-control")
 	cmd.Env = append(os.Environ(), s.env...)
+	if s.bootID != "" {
+		cmd.Env = append(cmd.Env, BootIDEnv+"="+s.bootID)
+	}
 	cmd.Stderr = logf
 	if s.verbose {
 		cmd.Stderr = io.MultiWriter(logf, os.Stderr)
@@ -192,6 +196,12 @@ func (s *session) command(ctx context.Context, cmd string) error {
 		return fmt.Errorf("sim: %s: %s", cmd, e.Err)
 	}
 	return nil
+}
+
+// reboot makes the children started from now on see another kernel boot
+// (BootIDEnv): the terminal rebooted, as after the capacitor ran out.
+func (s *session) reboot() {
+	s.bootID = fmt.Sprintf("sim-boot-%d", s.runs+1)
 }
 
 // kill ends the child with SIGKILL: the capacitor ran out.
@@ -459,7 +469,8 @@ func runScenario(ctx context.Context, s *session) (*scenarioResult, error) {
 	if err := s.kill(ctx); err != nil {
 		return nil, err
 	}
-	s.say("mains back: cold start on the same EEPROM image and data store")
+	s.reboot()
+	s.say("mains back: the terminal reboots (another boot id): cold start on the same EEPROM image and data store")
 	if err := s.start(ctx); err != nil {
 		return nil, err
 	}
