@@ -41,8 +41,18 @@
 // begin record's sequence is the outage's DL/T 698.45 event number
 // (OutageEventNumber), and the records between the two are the ones
 // journaled during the outage (OutageSpan; DataStore.OutageJournaled
-// counts those in the data store). An outage-begin without an end at
-// start-up is one the capacitor ended (OpenOutage).
+// counts those in the data store). Their attributes (business event):
+//
+//	outage-begin: event "outage-begin", confirmed (bool), ua, ub, uc (volts),
+//	              boot_id (the kernel's boot id; absent in older records)
+//	outage-end:   event "outage-end", confirmed (bool), cold (bool),
+//	              begin (ms since the epoch), evidence (what decided warm
+//	              or cold; absent when unknown)
+//
+// An outage-begin without an end at start-up is an outage the process did
+// not live through (OpenOutage); whether the capacitor ran out is decided
+// by the power monitor from the evidence (OutageBootID: the same boot means
+// the terminal never lost power).
 //
 // # The journal on the chip
 //

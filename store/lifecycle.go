@@ -130,8 +130,10 @@ func outageEndBegin(r Record) (ms int64, ok bool) {
 
 // OpenOutage returns the newest unconsumed outage-begin record that no
 // later outage-end record closes (its entry carries the journal sequence
-// and the record: time, confirmed flag, phase voltages). At start-up, one
-// means the capacitor ran out during that outage (a cold start).
+// and the record: time, confirmed flag, phase voltages, boot id). At
+// start-up, one means the process did not live through that outage; the
+// power monitor decides from the evidence whether the terminal lost power
+// (a cold start) or not (the outage continues).
 //
 // It is a lookup that must not hold up a start on the capacitor, so it
 // reads no EEPROM: it decodes the writer's copy of the unconsumed records
