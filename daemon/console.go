@@ -280,7 +280,15 @@ func (a consoleActions) JournalConsume(ctx context.Context) (int, error) {
 	if a.d.ds == nil {
 		return 0, errNoDataStore
 	}
-	c, err := store.NewRecovery(a.d.jrnl, a.d.ds).Replay(ctx)
+	// On the replay thread, at the IO priority of what it imports, as the
+	// power monitor's replay runs.
+	var (
+		c   store.ReplayCounts
+		err error
+	)
+	if derr := a.d.replayIO.Do(ctx, func() { c, err = store.NewRecovery(a.d.jrnl, a.d.ds).Replay(ctx) }); derr != nil {
+		return 0, derr
+	}
 	return c.Replayed + c.Rejected + c.Duplicate, err
 }
 

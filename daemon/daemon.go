@@ -129,6 +129,8 @@ type Daemon struct {
 	ifaces interfaces
 	reopen chan struct{}
 
+	replayIO *sched.IOThread // the data store's replay thread (nil without a data store)
+
 	alarms  *alarmList
 	invalid atomic.Bool
 	started time.Time
@@ -465,6 +467,7 @@ func (d *Daemon) buildMonitor() error {
 		deps.Recoverer = recoverer{j: d.jrnl, r: store.NewRecovery(d.jrnl, d.ds)}
 		// The data store's writes at their class's IO priority (ioprio.go).
 		replayIO := sched.StartIOThread(sched.IOPriorityFor(sched.Control, sched.Checked), "data store replay", d.log)
+		d.replayIO = replayIO
 		logIO := sched.StartIOThread(sched.IOPriorityFor(sched.Collection, sched.Checked), "data store outage log", d.log)
 		d.closers = append(d.closers, replayIO.Close, logIO.Close)
 		deps.Recoverer = replayOn{deps.Recoverer, replayIO}
