@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -170,6 +171,15 @@ func TestConsoleOnLiveDaemon(t *testing.T) {
 	mustContain(t, "all points", o.run("points"), "sim-inverter/power", "sim-relay/trip", "sim-plc-meter/energy")
 	mustContain(t, "points of an unknown device", o.run("points nope"), `no device "nope"`)
 	mustContain(t, "sched in an outage", o.run("sched"), "outage", "sim-plc-meter")
+	// journal consume (after login) replays what the outage journaled so
+	// far into the data store, on the data store's replay thread.
+	s.control(t, "sim-inverter", "limit", 42)
+	if out := o.run("journal consume"); !regexp.MustCompile(`consumed [1-9][0-9]* replayed records`).MatchString(out) {
+		t.Errorf("journal consume in an outage: %q, want the outage-begin and the control action consumed", out)
+	}
+	if st, err := s.d.JournalStats(context.Background()); err != nil || st.Records != 0 {
+		t.Errorf("journal after consume: %+v %v, want no records left", st, err)
+	}
 	o.run("power simulate-restore")
 	s.wait(t, power.StepSleeping, e.Seq)
 	mustContain(t, "outages", o.run("outages"), "warm")
