@@ -759,7 +759,7 @@ func TestSiteReadsLikeASite(t *testing.T) {
 	if w := inverter(); w != 0 {
 		t.Errorf("inverter output %v W with the mains out, want 0", w)
 	}
-	if d := meter698() - e698; d != 0 {
+	if d := meter698() - e698; math.Abs(d) > 1e-9 { // not == 0: arm64 may fuse the scaling into the subtraction
 		t.Errorf("698 meter counted %v kWh with the mains out", d)
 	}
 }
