@@ -8,6 +8,7 @@
 //	holdup run -config FILE          run the daemon
 //	holdup sim [flags]               run the main job on simulated hardware
 //	holdup journal dump -image FILE -part PART [-format json|cbor]
+//	holdup history -db FILE [-business LIST] [-device NAME] [-from T] [-to T] [-limit N] [-newest] [-format json|text]
 //	holdup frame decode [-proto 698|1376.2|645] HEX…
 //	holdup check-config FILE
 //	holdup hashpw
@@ -43,6 +44,7 @@ func commands() map[string]command {
 		"run":          {"run the daemon (-config FILE)", cmdRun},
 		"sim":          {"run the main job on simulated hardware", cmdSim},
 		"journal":      {"inspect an EEPROM journal image (dump)", cmdJournal},
+		"history":      {"query the data store's records (-db FILE; daemon stopped)", cmdHistory},
 		"frame":        {"decode 698 / 1376.2 / 645 frames to JSON (decode)", cmdFrame},
 		"version":      {"print the version", cmdVersion},
 		"check-config": {"validate a configuration file (exit 0 valid, 2 invalid)", cmdCheckConfig},

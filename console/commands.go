@@ -33,6 +33,7 @@ func commandTable() map[string]command {
 		"devices": {"devices", "devices, state and error rates", false, (*Console).cmdDevices},
 		"device":  {"device enable|disable NAME", "enable or disable a device", true, (*Console).cmdDevice},
 		"points":  {"points [DEVICE]", "live values and what the master reads", false, (*Console).cmdPoints},
+		"history": {"history [DEVICE] [N]", "the last N stored records (default 10)", false, (*Console).cmdHistory},
 		"sched":   {"sched", "queues, gated devices, error rates", false, (*Console).cmdSched},
 		"log":     {"log [N]", "the last N log lines (default 20)", false, (*Console).cmdLog},
 		"config":  {"config", "the configuration in effect", false, (*Console).cmdConfig},

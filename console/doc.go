@@ -26,6 +26,10 @@
 //	                               reads for it (NULL during an outage unless
 //	                               the point keeps its live value) and its
 //	                               uplink OAD
+//	history [DEVICE] [N]         the last N records of the data store (default
+//	                               10, at most 200), of DEVICE or of all: the
+//	                               journal's records replayed after outages,
+//	                               by the time each datum was taken
 //	sched                        queues, gated devices, error rates
 //	log [N]                      the last N log lines (default 20)
 //	config                       the configuration in effect

@@ -94,6 +94,28 @@ func (f *fakeDaemon) Points(_ context.Context, device string) ([]Point, error) {
 	return out, nil
 }
 
+func (f *fakeDaemon) History(_ context.Context, device string, n int) ([]HistoryRecord, error) {
+	all := []HistoryRecord{
+		{Time: t0.Add(-time.Hour), Business: "event", Device: "mains", Point: "outage-begin", Value: nil},
+		{Time: t0.Add(-time.Hour + time.Second), Business: "control", Device: "breaker-07", Point: "switch", Value: true},
+		{Time: t0.Add(-time.Hour + 2*time.Second), Business: "collection", Device: "inverter1", Point: "active_power", Value: 5210.5},
+		{Time: t0.Add(-time.Hour + 3*time.Second), Business: "collection", Device: "inverter1", Point: "active_power", Value: 123456789.123, Invalid: true},
+		{Time: t0.Add(-time.Hour + 4*time.Second), Business: "alarm", Device: "a-device-with-a-very-long-name-indeed", Point: "fault", Value: "over temperature in the cabinet"},
+		{Time: t0.Add(-time.Hour + 5*time.Second), Business: "collection", Device: "meter-3", Point: "frame", Value: []byte{0x68, 0x10, 0x16}},
+		{Time: t0.Add(-time.Hour + 6*time.Second), Business: "collection", Device: "meter-3", Value: int64(-42)},
+	}
+	if device == "down" {
+		return nil, errors.New("data store unavailable: journal records are kept until it opens")
+	}
+	var out []HistoryRecord
+	for _, r := range all {
+		if device == "" || r.Device == device {
+			out = append(out, r)
+		}
+	}
+	return out[max(0, len(out)-n):], nil
+}
+
 func (f *fakeDaemon) Sched(context.Context) (SchedStats, error) {
 	return SchedStats{Mode: "outage",
 		Queues: []Queue{{Name: "/dev/ttyS1", Depth: 3, Capacity: 64, Done: 1000, Failed: 25}},

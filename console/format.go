@@ -1,6 +1,7 @@
 package console
 
 import (
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -79,6 +80,23 @@ func num(v float64, width int) string {
 		s = strconv.FormatFloat(v, 'g', prec, 64)
 	}
 	return s
+}
+
+// value prints a record's value in at most width columns: numbers as num
+// does, strings quoted, bytes in hex.
+func value(v any, width int) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case float64:
+		return num(x, width)
+	case string:
+		return fit(strconv.Quote(x), width)
+	case []byte:
+		return fit("0x"+hex.EncodeToString(x), width)
+	default:
+		return fit(fmt.Sprint(x), width)
+	}
 }
 
 // dur prints a duration rounded to what an operator reads.

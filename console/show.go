@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -204,6 +205,50 @@ func (c *Console) cmdPoints(ctx context.Context, args []string) error {
 		}
 		c.printf("%-24s %-10s %10s %10s %-8s %s", fit(p.Device+"/"+p.Name, 24), fit(p.Class, 10), fit(live, 10), fit(master, 10),
 			fit(oad, 8), clock(p.Time, now))
+	}
+	return nil
+}
+
+// cmdHistory prints the newest records of the data store, oldest first.
+// One argument is N when it is a number, else DEVICE (a device named by
+// digits alone needs N after it too).
+func (c *Console) cmdHistory(ctx context.Context, args []string) error {
+	device := ""
+	if len(args) == 2 {
+		device, args = args[0], args[1:]
+	} else if len(args) == 1 {
+		if _, err := strconv.Atoi(args[0]); err != nil {
+			device, args = args[0], nil
+		}
+	}
+	n, err := count(args, 10, 200)
+	if err != nil {
+		return err
+	}
+	rs, err := c.opts.State.History(ctx, device, n)
+	if err != nil {
+		return err
+	}
+	if len(rs) == 0 {
+		if device != "" {
+			c.printf("no records of %s stored", fit(device, 40))
+		} else {
+			c.printf("no records stored")
+		}
+		return nil
+	}
+	loc := c.opts.Now().Location()
+	c.printf("%-19s %-10s %-28s %s", "time", "business", "device/point", "value")
+	for _, r := range rs {
+		name := r.Device
+		if r.Point != "" {
+			name += "/" + r.Point
+		}
+		inv := ""
+		if r.Invalid {
+			inv = " invalid"
+		}
+		c.printf("%-19s %-10s %-28s %-12s%s", when(r.Time.In(loc)), fit(r.Business, 10), fit(name, 28), value(r.Value, 12), inv)
 	}
 	return nil
 }

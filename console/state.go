@@ -24,6 +24,11 @@ type State interface {
 	// ""), with their current reading and what the master station reads
 	// for it; an unknown device is an error.
 	Points(ctx context.Context, device string) ([]Point, error)
+	// History returns up to n most recent records of the data store (the
+	// journal's records replayed after an outage), of one device or of
+	// every device when device is "", oldest first; by the records' own
+	// time.
+	History(ctx context.Context, device string, n int) ([]HistoryRecord, error)
 	// Sched describes the scheduler: queues, gated devices, error rates.
 	Sched(ctx context.Context) (SchedStats, error)
 	// Log returns up to n most recent log lines, oldest first (LogRing
@@ -90,6 +95,16 @@ type JournalRecord struct {
 	Time    time.Time
 	Kind    string // outage-begin, reading, outage-end …
 	Summary string
+}
+
+// HistoryRecord is one record of the data store.
+type HistoryRecord struct {
+	Time     time.Time // when the datum was taken
+	Business string    // control, collection, event, alarm
+	Device   string
+	Point    string // the point, or the event's name; "" when neither
+	Value    any    // nil, bool, an integer, a float64, a string or []byte
+	Invalid  bool
 }
 
 // Device is one device as the scheduler sees it.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -168,6 +169,27 @@ func (s consoleState) JournalTail(ctx context.Context, n int) ([]console.Journal
 		return nil
 	})
 	return all, err
+}
+
+// History reads the newest n records of the data store (of device, or
+// all), newest first from its time index, and hands them out oldest first.
+func (s consoleState) History(ctx context.Context, device string, n int) ([]console.HistoryRecord, error) {
+	if s.d.ds == nil {
+		return nil, errNoDataStore
+	}
+	var out []console.HistoryRecord
+	err := s.d.ds.History(store.HistoryQuery{Device: device, Limit: n, Newest: true}, func(sr store.StoredRecord) error {
+		r := sr.Record
+		p, _ := r.Attrs["point"].(string)
+		if ev, ok := store.IsOutageEvent(r); ok && p == "" {
+			p = ev
+		}
+		out = append(out, console.HistoryRecord{Time: r.Time, Business: r.Business.String(), Device: r.Device,
+			Point: p, Value: r.Value, Invalid: r.Invalid})
+		return ctx.Err()
+	})
+	slices.Reverse(out)
+	return out, err
 }
 
 func (s consoleState) Devices(ctx context.Context) ([]console.Device, error) {

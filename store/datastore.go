@@ -19,6 +19,7 @@ var (
 	bucketRecords  = []byte("records")  // journal id ‖ seq → record CBOR
 	bucketRejected = []byte("rejected") // journal id ‖ seq → rejection (JSON)
 	bucketOutages  = []byte("outages")  // begin (unix ms) → Outage (JSON)
+	// bucketByTime (history.go): time (unix ms) ‖ journal id ‖ seq → empty
 )
 
 // DataStore is the terminal's durable database on flash (bbolt): records
@@ -58,7 +59,9 @@ type Rejection struct {
 	At     time.Time `json:"at"`
 }
 
-// OpenDataStore opens (creating if needed) the data store at path.
+// OpenDataStore opens (creating if needed) the data store at path for
+// reading and writing; it builds the time index History walks when the
+// data store has none yet (one pass over the records, once).
 func OpenDataStore(path string) (*DataStore, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
 	if err != nil {
@@ -74,7 +77,7 @@ func OpenDataStore(path string) (*DataStore, error) {
 				return err
 			}
 		}
-		return nil
+		return buildTimeIndex(tx)
 	})
 	if err != nil {
 		db.Close()
@@ -108,7 +111,7 @@ func (d *DataStore) importBatch(id []byte, good []Entry, bad []CorruptEntry) (Re
 	var c ReplayCounts
 	now := time.Now().UTC()
 	err := d.db.Update(func(tx *bolt.Tx) error {
-		recs, rej := tx.Bucket(bucketRecords), tx.Bucket(bucketRejected)
+		recs, rej, idx := tx.Bucket(bucketRecords), tx.Bucket(bucketRejected), tx.Bucket(bucketByTime)
 		reject := func(seq uint64, raw []byte, reason string) error {
 			k := recordKey(id, seq)
 			if rej.Get(k) != nil {
@@ -132,6 +135,9 @@ func (d *DataStore) importBatch(id []byte, good []Entry, bad []CorruptEntry) (Re
 				continue
 			}
 			if err := recs.Put(k, e.Raw); err != nil {
+				return err
+			}
+			if err := idx.Put(timeKey(uint64(max(e.Record.Time.UnixMilli(), 0)), k), []byte{}); err != nil {
 				return err
 			}
 			c.Replayed++

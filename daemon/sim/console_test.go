@@ -180,6 +180,9 @@ func TestConsoleOnLiveDaemon(t *testing.T) {
 	if st, err := s.d.JournalStats(context.Background()); err != nil || st.Records != 0 {
 		t.Errorf("journal after consume: %+v %v, want no records left", st, err)
 	}
+	// history reads them back from the data store, oldest first.
+	mustContain(t, "history", o.run("history"), "business", "event", "mains/outage-begin", "control", "sim-inverter/limit")
+	mustContain(t, "history of a device", o.run("history sim-inverter 5"), "sim-inverter/limit")
 	o.run("power simulate-restore")
 	s.wait(t, power.StepSleeping, e.Seq)
 	mustContain(t, "outages", o.run("outages"), "warm")
