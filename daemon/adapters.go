@@ -177,7 +177,7 @@ type gate struct {
 	reopen chan struct{} // capacity 1
 }
 
-func (g gate) GateMainsOnly() { g.s.GateMainsOnly() }
+func (g gate) GateMainsOnly() int { return g.s.GateMainsOnly() }
 
 func (g gate) Ungate() {
 	g.s.Restore()
@@ -197,19 +197,31 @@ func (g gate) Ungate() {
 // asks for a data report at once, so the master sees the invalid markers,
 // and after the return the values collected on the capacitor, without
 // waiting for the next period; points gated by the outage stay NULL until
-// their next collection.
+// their next collection. SetInvalid returns how many exposed points the
+// switch applies to (those not configured uplink_live_in_outage), so the
+// timeline shows the step only when some point went invalid.
 type modules struct {
 	log     *slog.Logger
 	invalid *atomic.Bool
 	report  func() // nil: no uplink
+	nb      *northbound
 }
 
-func (m modules) SetInvalid(invalid bool) {
+func (m modules) SetInvalid(invalid bool) int {
 	m.invalid.Store(invalid)
-	m.log.Info("northbound readings", "invalid", invalid)
+	n := 0
+	if m.nb != nil {
+		for _, p := range m.nb.points {
+			if outageInvalid(true, p.p) {
+				n++
+			}
+		}
+	}
+	m.log.Info("northbound readings", "invalid", invalid, "points", n)
 	if m.report != nil {
 		m.report()
 	}
+	return n
 }
 
 // interfaces re-initialises and re-opens the scheduler's interfaces:

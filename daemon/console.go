@@ -84,7 +84,7 @@ func (s consoleState) Status(ctx context.Context) (console.Status, error) {
 	out := console.Status{Power: st.State.String(), Since: d.started, HoldupBudget: d.cfg.Power.HoldupBudget}
 	for _, e := range d.mon.Timeline().Entries() {
 		switch e.Step {
-		case power.StepSleeping, power.StepEdgeGated, power.StepModulesInvalid, power.StepRestoreConfirmed, power.StepRestoreGPIO, power.StepColdStart, power.StepBlip:
+		case power.StepIdle, power.StepSleeping, power.StepEdgeGated, power.StepPriority, power.StepRestoreConfirmed, power.StepRestoreGPIO, power.StepColdStart, power.StepBlip:
 			out.Since = e.At
 		}
 	}

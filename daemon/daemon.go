@@ -387,6 +387,11 @@ func (d *Daemon) buildDevices() error {
 		Journal: d.ja,
 		OnAlarm: func(a sched.Alarm) {
 			d.alarms.Raise(power.Alarm{Code: power.AlarmCode("io-" + a.Reason.String()), Err: errors.New(a.String()), At: a.Time})
+			// The error-rate watch closing a path during an outage is the
+			// method's step 1-4 (the monitor knows whether IO is shed).
+			if closed := a.Reason == sched.AlarmErrorRate || a.Reason == sched.AlarmLinkDown; closed && a.Device == "" && d.mon != nil {
+				d.mon.IOPathClosed(a.String())
+			}
 		},
 		Logger: d.log.With("part", "sched"),
 	})
@@ -498,7 +503,7 @@ func (d *Daemon) buildMonitor() error {
 func (d *Daemon) modules() modules {
 	m := modules{log: d.log.With("part", "modules"), invalid: &d.invalid}
 	if d.nb != nil {
-		m.report = d.nb.reportNow
+		m.report, m.nb = d.nb.reportNow, d.nb
 	}
 	return m
 }
@@ -635,7 +640,7 @@ func (d *Daemon) mainLoop(ctx context.Context, notify *sdnotify.Notifier, errc <
 func startupDone(entries []power.Entry) bool {
 	for _, e := range entries {
 		switch e.Step {
-		case power.StepSleeping, power.StepModulesInvalid:
+		case power.StepIdle, power.StepSleeping, power.StepPriority:
 			return true
 		}
 	}

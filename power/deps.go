@@ -11,8 +11,10 @@ import (
 // line's event goroutine within microseconds of the edge: both methods must
 // be cheap and must not block. Calls are serialised by the monitor.
 type Gate interface {
-	// GateMainsOnly stops issuing mains-only (strong-power) IO.
-	GateMainsOnly()
+	// GateMainsOnly stops issuing mains-only (strong-power) IO and
+	// returns how many devices an outage stops (mains-only or over the
+	// draw threshold; 0: there is none, nothing was shed).
+	GateMainsOnly() int
 	// Ungate lets mains-only IO run again.
 	Ungate()
 }
@@ -74,8 +76,10 @@ type Uplink interface {
 // Modules are the business modules that keep running during an outage.
 type Modules interface {
 	// SetInvalid switches value reporting to "invalid" (true) while mains
-	// is lost, and back (false).
-	SetInvalid(invalid bool)
+	// is lost, and back (false). It returns how many points the master
+	// station sees that the switch applies to (0: no point reports the
+	// invalid value, or none is exposed).
+	SetInvalid(invalid bool) int
 }
 
 // ReinitResult is the outcome of re-initialising one interface.

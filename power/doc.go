@@ -17,16 +17,18 @@
 // it waits for the line to settle (software debounce on top of the kernel's),
 // reads the phase voltages with a timeout, and either un-gates (a blip) or
 // enters the outage: outage-begin journaled, outage reported and repeated,
-// strong-power devices gated, modules switched to invalid values, hold-up
-// budget running until the final flush. On return it confirms, journals the
+// strong-power devices gated, modules switched to invalid values, the
+// scheduler's outage rule in force, hold-up budget running until the final
+// flush. On return it confirms, journals the
 // end, reports the restore and runs the recovery steps (re-initialise
 // interfaces, resume IO, replay the journal, completion log) in a worker it
 // can stop at a safe point when power fails again. At start-up an outage
 // without an end in the journal means the capacitor ran out: a cold start
 // reports the end and replays the same way.
 //
-// Every step lands on the Timeline, named after the seed's steps ("1-1
-// outage reported", "2-3 interfaces reinitialised").
+// Every step that happened lands on the Timeline, numbered as the method
+// numbers it ("1-1 outage reported to the master station", "2-3 interfaces
+// re-initialised"; "1-0"/"2-0" detection, "--" bookkeeping: see Step).
 //
 // # Must never
 //

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Did the supercapacitor run out? (the seed's step 2-2)
+// Did the supercapacitor run out? (the method's step 2-2)
 //
 // An outage-begin record without an end record at start-up only says that
 // this process did not live through the outage: an operator's restart, a

@@ -24,9 +24,9 @@ func TestRestartWithMainsPresentLogsNothing(t *testing.T) {
 			h.jr.ends = []OutageEnd{{Begin: t0.Add(-time.Hour), End: t0.Add(-59 * time.Minute)}}
 			h.bootIs(boot)
 			h.start(false)
-			h.wait(StepSleeping)
+			h.wait(StepIdle)
 			h.advance(time.Minute)
-			h.assertSteps(StepSleeping)
+			h.assertSteps(StepIdle)
 			h.assertCalls()
 			h.assertGate(false)
 			if s := h.stats(); s.Outages != 0 || s.Warm != 0 || s.Cold != 0 {
@@ -77,9 +77,9 @@ func TestSameBootRestartDuringOutage(t *testing.T) {
 	h.restart(true) // systemctl restart holdup, mains still out
 	h.assertGate(true)
 	h.advance(h.m.cfg.Settle)
-	e := h.wait(StepOutageJournaled)
-	if !strings.Contains(e.Detail, "continuing") || !strings.Contains(e.Detail, "warm: same boot boot-1") {
-		t.Fatalf("outage-begin step %q, want the same-boot continuation named", e.Detail)
+	e := h.wait(StepOutageContinued)
+	if !strings.Contains(e.Detail, "not journaled again") || !strings.Contains(e.Detail, "warm: same boot boot-1") {
+		t.Fatalf("continued-outage step %q, want the same-boot continuation named", e.Detail)
 	}
 	h.wait(StepModulesInvalid)
 	if begins, _ := h.jr.snapshot(); len(begins) != 1 {
@@ -94,7 +94,7 @@ func TestSameBootRestartDuringOutage(t *testing.T) {
 	backAt := h.clk.Now()
 	h.advance(h.m.cfg.Settle)
 	h.wait(StepSleeping)
-	h.assertSteps(cat(lossSteps, []Step{StepFinalFlush, StepFlushed}, warmSteps)...)
+	h.assertSteps(cat(continued, []Step{StepFinalFlush, StepFlushed}, warmJournaled)...)
 	_, ends := h.jr.snapshot()
 	if len(ends) != 1 || ends[0].Cold || !ends[0].Begin.Equal(lossAt) || !ends[0].End.Equal(backAt) ||
 		!strings.Contains(ends[0].Evidence, "same boot") {
@@ -128,7 +128,7 @@ func TestSameBootRestartAfterReturn(t *testing.T) {
 	h.assertGate(true)
 	h.advance(h.m.cfg.Settle)
 	h.wait(StepSleeping)
-	h.assertSteps(cat([]Step{StepOutageJournaled, StepOutageReported, StepGated, StepModulesInvalid}, warmSteps)...)
+	h.assertSteps(cat([]Step{StepOutageContinued, StepOutageReported, StepGated, StepModulesInvalid, StepPriority}, warmJournaled)...)
 	h.assertCalls("gate", "uplink.outage", "modules.invalid=true",
 		"journal.end", "uplink.restore", "reinit", "ungate", "modules.invalid=false", "resume", "replay", "outagelog")
 	h.assertGate(false)
@@ -170,7 +170,7 @@ func TestSameBootCrashDuringRecovery(t *testing.T) {
 
 	h.restart(false) // the crash: the replay stops at its safe point
 	h.wait(StepSleeping)
-	h.assertSteps(StepLeftoverRecovered, StepReplayed, StepSleeping)
+	h.assertSteps(StepLeftoverRecovered, StepReplayed, StepConsumed, StepSleeping)
 	if err := h.rec.exactlyOnce(25); err != nil {
 		t.Fatal(err)
 	}
@@ -194,10 +194,10 @@ func TestRebootAfterCapacitorRanOut(t *testing.T) {
 	h.bootIs("boot-2")
 	h.start(false)
 	h.wait(StepSleeping)
-	h.assertSteps(StepColdStart, StepRestoreReported, StepReinit, StepReplayed, StepCompletion, StepSleeping)
+	h.assertSteps(StepColdStart, StepRestoreReported, StepCold, StepReinit, StepReplayed, StepConsumed, StepCompletion, StepSleeping)
 	h.assertCalls("journal.end", "uplink.restore", "reinit", "replay", "outagelog")
 	const want = "boot id changed boot-1 → boot-2: the terminal rebooted"
-	if e := h.m.Timeline().Entries()[0]; !strings.Contains(e.Detail, want) {
+	if e := h.m.Timeline().Entries()[2]; e.Step != StepCold || !strings.Contains(e.Detail, want) {
 		t.Fatalf("cold start detail %q, want %q", e.Detail, want)
 	}
 	_, ends := h.jr.snapshot()
@@ -225,14 +225,15 @@ func TestRebootOnCapacitorContinuesCold(t *testing.T) {
 	h.vm.set(0, 0, 0)
 	h.start(true)
 	h.advance(h.m.cfg.Settle)
-	e := h.wait(StepOutageJournaled)
+	e := h.wait(StepOutageContinued)
 	if !strings.Contains(e.Detail, "cold: boot id changed") {
 		t.Fatalf("detail %q", e.Detail)
 	}
 	h.back()
 	h.advance(h.m.cfg.Settle)
 	h.wait(StepSleeping)
-	h.assertSteps(cat(lossSteps, warmSteps)...)
+	h.assertSteps(cat(continued, []Step{StepRestoreConfirmed, StepRestoreReported, StepCold, StepReinit, StepResumed,
+		StepReplayed, StepCompletion, StepSleeping})...)
 	_, ends := h.jr.snapshot()
 	if len(ends) != 1 || !ends[0].Cold || !strings.Contains(ends[0].Evidence, "boot id changed") {
 		t.Fatalf("journal ends %+v", ends)

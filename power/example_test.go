@@ -14,8 +14,8 @@ import (
 // and serial re-initialisation, the AC-sampling unit.
 type gate struct{}
 
-func (gate) GateMainsOnly() { fmt.Println("sched: mains-only IO gated") }
-func (gate) Ungate()        { fmt.Println("sched: mains-only IO un-gated") }
+func (gate) GateMainsOnly() int { fmt.Println("sched: mains-only IO gated"); return 1 }
+func (gate) Ungate()            { fmt.Println("sched: mains-only IO un-gated") }
 
 type journal struct{ open bool }
 
@@ -35,7 +35,7 @@ func (uplink) ReportRestore(time.Time, time.Time) error { return nil }
 
 type modules struct{}
 
-func (modules) SetInvalid(bool) {}
+func (modules) SetInvalid(bool) int { return 2 }
 
 type reinit struct{}
 
@@ -112,11 +112,11 @@ func ExampleMonitor() {
 		seen = e.Seq
 		_ = m.Sync(ctx)
 	}
-	wait(power.StepSleeping)
+	wait(power.StepIdle)
 
 	vm.set(0, 0, 0)
 	_ = line.Fail() // gates at once, in this call
-	wait(power.StepModulesInvalid)
+	wait(power.StepPriority)
 	rec.pending = 12 // critical data journaled during the outage
 
 	vm.set(220, 220, 220)
@@ -126,25 +126,28 @@ func ExampleMonitor() {
 	<-done
 
 	for _, e := range m.Timeline().Entries() {
-		if e.Step != power.StepVoltages {
+		if e.Step != power.StepVoltages && e.Step != power.StepReturnVoltages {
 			fmt.Println(e.Step)
 		}
 	}
 	// Output:
 	// sched: mains-only IO gated
 	// sched: mains-only IO un-gated
-	// 0-0 sleeping until the next interrupt
-	// 1-0 power-fail edge: mains-only IO gated
+	// -- sleeping until the next interrupt
+	// 1-0 power-fail edge
 	// 1-0 loss confirmed by phase voltages
-	// 1-1 outage-begin journaled
-	// 1-1 outage reported
-	// 1-3 strong-power devices gated
-	// 1-4 modules report invalid values
-	// 2-1 power return confirmed by phase voltages
-	// 2-2 restore reported
-	// 2-3 interfaces reinitialised
+	// 1-5 outage-begin record journaled
+	// 1-1 outage reported to the master station
+	// 1-2 differential shutdown: mains-only and high-draw devices gated
+	// 1-2 business modules report invalid values northbound
+	// 1-3 priority IO: control before collection, checked before unchecked, unchecked dropped
+	// 2-0 power return confirmed by phase voltages
+	// 2-1 return reported to the master station
+	// 2-2 warm: the supercapacitor held
+	// 2-3 interfaces re-initialised
 	// 2-4 business IO resumed
-	// 2-5 journal replayed, verified and consumed
-	// 2-6 completion log written
-	// 0-0 sleeping until the next interrupt
+	// 2-5 journal replayed into the data store after a second verification
+	// 2-6 journal consumed
+	// 2-7 completion logged
+	// 2-8 sleeping until the next interrupt
 }

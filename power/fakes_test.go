@@ -46,9 +46,10 @@ type fakeGate struct {
 	gated  bool
 	misuse int
 	at     time.Time // real time of the last GateMainsOnly, for the benchmark
+	none   bool      // no device is mains-only or high-draw: GateMainsOnly returns 0
 }
 
-func (g *fakeGate) GateMainsOnly() {
+func (g *fakeGate) GateMainsOnly() int {
 	g.mu.Lock()
 	if g.gated {
 		g.misuse++
@@ -59,6 +60,10 @@ func (g *fakeGate) GateMainsOnly() {
 	if g.c != nil {
 		g.c.add("gate")
 	}
+	if g.none {
+		return 0
+	}
+	return 2
 }
 
 func (g *fakeGate) Ungate() {
@@ -181,9 +186,19 @@ func (u *fakeUplink) snapshot() []uplinkReport {
 	return append([]uplinkReport(nil), u.reports...)
 }
 
-type fakeModules struct{ c *calls }
+// fakeModules has three exposed points, none when none is set.
+type fakeModules struct {
+	c    *calls
+	none bool
+}
 
-func (f *fakeModules) SetInvalid(invalid bool) { f.c.add("modules.invalid=%v", invalid) }
+func (f *fakeModules) SetInvalid(invalid bool) int {
+	f.c.add("modules.invalid=%v", invalid)
+	if f.none {
+		return 0
+	}
+	return 3
+}
 
 // fakeReinit re-initialises named interfaces; fail makes one fail.
 type fakeReinit struct {

@@ -207,11 +207,11 @@ func (h *harness) dump() string {
 }
 
 // steps returns the timeline's steps, leaving out voltage readings (their
-// timing relative to settling is not part of the seed's order).
+// timing relative to settling is not part of the method's order).
 func (h *harness) steps() []Step {
 	var out []Step
 	for _, e := range h.m.Timeline().Entries() {
-		if e.Step != StepVoltages {
+		if e.Step != StepVoltages && e.Step != StepReturnVoltages {
 			out = append(out, e.Step)
 		}
 	}

@@ -90,6 +90,8 @@ type Monitor struct {
 
 	gateMu   sync.Mutex // serialises Gate calls
 	gated    bool
+	gateN    int           // devices the last gating stopped (Gate's count)
+	shedding atomic.Bool   // gated, for readers outside gateMu (IOPathClosed)
 	gateSeq  uint64        // gatings done
 	gatedAt  time.Time     // clock time of the last gating's edge
 	gateLat  time.Duration // its edge-to-gated latency
@@ -189,8 +191,9 @@ func (m *Monitor) Edge(ev Event) {
 func (m *Monitor) gateNow(edge time.Time) {
 	m.gateMu.Lock()
 	if !m.gated {
-		m.d.Gate.GateMainsOnly()
+		m.gateN = m.d.Gate.GateMainsOnly()
 		m.gated = true
+		m.shedding.Store(true)
 		m.gateSeq++
 		m.gatedAt = edge
 		m.gateLat = m.clock.Now().Sub(edge)
@@ -214,6 +217,21 @@ func (m *Monitor) ungate() bool {
 	}
 	m.d.Gate.Ungate()
 	m.gated = false
+	m.shedding.Store(false)
+	return true
+}
+
+// IOPathClosed puts the error-rate watch closing an IO path (detail: which
+// interface, why) on the timeline as step 1-4 when IO is shed for an
+// outage (from the loss edge to the return's resume), and reports whether
+// it did; outside an outage the closure is an alarm only, not a step of
+// the method. It may be called from any goroutine and never blocks on the
+// monitor.
+func (m *Monitor) IOPathClosed(detail string) bool {
+	if !m.shedding.Load() {
+		return false
+	}
+	m.tl.Add(m.clock.Now(), StepPathClosed, detail)
 	return true
 }
 

@@ -48,6 +48,14 @@ type pendingLoss struct {
 
 var errNoVoltmeter = errors.New("no voltmeter configured")
 
+// gatedText says what the optimistic shed at the edge stopped.
+func gatedText(n int, lat time.Duration) string {
+	if n == 0 {
+		return "no mains-only or high-draw device to gate"
+	}
+	return fmt.Sprintf("%d mains-only or high-draw device(s) gated %v after the edge", n, lat)
+}
+
 func fmtVolts(v [3]float64) string {
 	return fmt.Sprintf("A %.1f V, B %.1f V, C %.1f V", v[0], v[1], v[2])
 }
@@ -89,20 +97,20 @@ func (m *Monitor) start() {
 	if m.replayLeftover() {
 		return
 	}
-	m.emit(StepSleeping, "journal empty at start-up")
+	m.emit(StepIdle, "journal empty at start-up")
 }
 
 // onKick handles a change of the line (any number of edges).
 func (m *Monitor) onKick() {
 	level := m.line()
 	m.gateMu.Lock()
-	seq, at, lat := m.gateSeq, m.gatedAt, m.gateLat
+	seq, at, lat, n := m.gateSeq, m.gatedAt, m.gateLat, m.gateN
 	m.gateMu.Unlock()
 	newGate := seq != m.seenGate
 	if newGate {
 		m.seenGate = seq
 		m.stats.LastGateLatency = lat
-		m.emit(StepEdgeGated, fmt.Sprintf("gated %v after the edge", lat))
+		m.emit(StepEdgeGated, gatedText(n, lat))
 	} else {
 		at = m.lastEdge()
 	}
@@ -213,7 +221,11 @@ func (m *Monitor) onReadDone(gen uint64, v [3]float64, err error) {
 		m.onReading(p, VerdictFailed, [3]float64{}, err)
 		return
 	}
-	m.emit(StepVoltages, fmtVolts(v)+": "+verdict.String())
+	step := StepVoltages
+	if p == readRestore {
+		step = StepReturnVoltages
+	}
+	m.emit(step, fmtVolts(v)+": "+verdict.String())
 	m.onReading(p, verdict, v, nil)
 }
 

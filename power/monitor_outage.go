@@ -18,8 +18,8 @@ type outageState struct {
 	notBack bool
 }
 
-// beginOutage runs the seed's protection steps 1-1 … 1-4 and starts the
-// hold-up budget.
+// beginOutage runs the method's protection steps (1-5 the outage-begin
+// record first, then 1-1, 1-2, 1-3) and starts the hold-up budget.
 func (m *Monitor) beginOutage(confirmed bool, v [3]float64) {
 	m.pending = nil
 	if r := m.recov; r != nil {
@@ -46,7 +46,7 @@ func (m *Monitor) beginOutage(confirmed bool, v [3]float64) {
 			// Same boot: the capacitor has been holding since the loss.
 			lossAt = o.begin.At
 		}
-		m.emit(StepOutageJournaled, fmt.Sprintf("continuing the open outage of %s from the journal (%s: %s)",
+		m.emit(StepOutageContinued, fmt.Sprintf("the outage of %s goes on, not journaled again (%s: %s)",
 			o.begin.At.Format(time.RFC3339Nano), dec.kind(), o.evidence))
 	} else {
 		o.begin = OutageBegin{At: lossAt, Confirmed: confirmed, BootID: m.bootID}
@@ -63,9 +63,16 @@ func (m *Monitor) beginOutage(confirmed bool, v [3]float64) {
 	m.reportOutage(StepOutageReported)
 	m.arm(tReport, m.cfg.ReportEvery, m.onReport)
 	m.gateFromMonitor()
-	m.emit(StepGated, fmt.Sprintf("since the edge, %v after it", m.stats.LastGateLatency))
-	m.d.Modules.SetInvalid(true)
-	m.emit(StepModulesInvalid, "")
+	m.gateMu.Lock()
+	gatedN := m.gateN
+	m.gateMu.Unlock()
+	if gatedN > 0 {
+		m.emit(StepGated, fmt.Sprintf("%d device(s) since the edge, %v after it", gatedN, m.stats.LastGateLatency))
+	}
+	if n := m.d.Modules.SetInvalid(true); n > 0 {
+		m.emit(StepModulesInvalid, fmt.Sprintf("%d point(s) read the initial invalid value", n))
+	}
+	m.emit(StepPriority, "the scheduler's outage rule is in force until the return")
 	m.budget.Start(lossAt)
 	m.persistCarried()
 	flushIn := m.cfg.HoldUp - m.cfg.FlushMargin - m.clock.Now().Sub(lossAt)

@@ -167,7 +167,7 @@ func TestEndlessChatterIsDecidedAfterMaxSettle(t *testing.T) {
 			if d := e.At.Sub(t0); d < h.m.cfg.MaxSettle || d > h.m.cfg.MaxSettle+h.m.cfg.Settle {
 				t.Fatalf("decided at %v, want at MaxSettle (%v)\n%s", d, h.m.cfg.MaxSettle, h.dump())
 			}
-			h.assertSteps(cat([]Step{StepSleeping}, lossSteps)...)
+			h.assertSteps(cat([]Step{StepIdle}, lossSteps)...)
 			return
 		}
 	}

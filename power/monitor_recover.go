@@ -14,8 +14,8 @@ type recStep uint8
 const (
 	rsReinit   recStep = iota // 2-3
 	rsResume                  // 2-4
-	rsReplay                  // 2-5
-	rsComplete                // 2-6
+	rsReplay                  // 2-5, 2-6
+	rsComplete                // 2-7
 )
 
 func (s recStep) String() string {
@@ -90,14 +90,14 @@ func (m *Monitor) restore(confirmed bool, v [3]float64, err error) {
 	m.startWorker()
 }
 
-// coldStart recovers an outage the capacitor ended (2-7), found open at
-// start-up with mains present, dec saying why it is cold: report its end,
+// coldStart recovers an outage the capacitor ended, found open at start-up
+// with mains present, dec saying why it is cold (2-2): report its end,
 // re-initialise the interfaces that were shut (HPLC reset and hardware
 // init, as a warm return does), then replay and write the completion log.
 func (m *Monitor) coldStart(open OutageBegin, dec coldDecision) {
 	now := m.clock.Now()
 	m.stats.Outages++
-	m.emit(StepColdStart, fmt.Sprintf("outage began %s; %s", open.At.Format(time.RFC3339Nano), dec.evidence))
+	m.emit(StepColdStart, "outage began "+open.At.Format(time.RFC3339Nano))
 	m.endOutage(open, now, KindCold, false, dec.evidence)
 	m.recov = &recovery{
 		record: OutageRecord{Begin: open.At, End: now, Duration: now.Sub(open.At), Kind: KindCold, Evidence: dec.evidence,
@@ -110,7 +110,7 @@ func (m *Monitor) coldStart(open OutageBegin, dec coldDecision) {
 
 // continueOutage takes up an outage found open at start-up with mains
 // present on the same boot (dec): the terminal never lost power, only
-// holdup was restarted. Protection comes back on as for a loss (1-1 … 1-4,
+// holdup was restarted. Protection comes back on as for a loss (1-1 … 1-3;
 // the begin record is not journaled again), and the present line is judged
 // as after a return edge: once settled and confirmed by the phase voltages
 // the return is warm (2-1 …), dated by this start-up.
@@ -124,7 +124,8 @@ func (m *Monitor) continueOutage(open OutageBegin, dec coldDecision) {
 	m.arm(tSettle, m.cfg.Settle, m.onSettle)
 }
 
-// endOutage journals the end record and reports the restore (2-2).
+// endOutage journals the end record, reports the return (2-1) and records
+// whether the supercapacitor ran out, with the evidence (2-2).
 func (m *Monitor) endOutage(begin OutageBegin, end time.Time, kind Kind, confirmed bool, evidence string) {
 	e := OutageEnd{Begin: begin.At, End: end, Cold: kind == KindCold, Confirmed: confirmed, Evidence: evidence}
 	if err := m.d.Journal.AppendOutageEnd(m.ctx, e); err != nil {
@@ -132,10 +133,15 @@ func (m *Monitor) endOutage(begin OutageBegin, end time.Time, kind Kind, confirm
 	}
 	if err := m.d.Uplink.ReportRestore(begin.At, end); err != nil {
 		m.raise(AlarmUplink, fmt.Errorf("power: report restore: %w", err))
-		return
+	} else {
+		m.emit(StepRestoreReported, fmt.Sprintf("outage %s → %s (%v)",
+			begin.At.Format(time.RFC3339Nano), end.Format(time.RFC3339Nano), end.Sub(begin.At)))
 	}
-	m.emit(StepRestoreReported, fmt.Sprintf("%s outage %s → %s (%v)", kind,
-		begin.At.Format(time.RFC3339Nano), end.Format(time.RFC3339Nano), end.Sub(begin.At)))
+	step := StepWarm
+	if kind == KindCold {
+		step = StepCold
+	}
+	m.emit(step, evidence)
 }
 
 // startWorker runs the remaining recovery steps in a goroutine that
@@ -186,7 +192,14 @@ func (m *Monitor) work(ctx context.Context, steps []recStep) bool {
 			// A cancelled context means a loss (or shutdown) stopped
 			// the replay at a safe point, whatever error it returned.
 			stopped := err != nil && ctx.Err() != nil
-			m.post(func() { m.onReplayed(res, err, stopped) })
+			// A replay that returns no error has consumed the journal
+			// up to what it imported or rejected (2-6); what the journal
+			// still holds says whether it is empty now.
+			left, lerr := -1, error(nil)
+			if err == nil {
+				left, lerr = m.d.Recoverer.Pending(ctx)
+			}
+			m.post(func() { m.onReplayed(res, err, stopped, left, lerr) })
 			if stopped {
 				return true
 			}
@@ -225,6 +238,10 @@ func (m *Monitor) completionRecords() []OutageRecord {
 }
 
 func (m *Monitor) onReinit(res []ReinitResult) {
+	if len(res) == 0 {
+		m.recov.markDone(rsReinit)
+		return // no interface to bring back: nothing happened
+	}
 	r := m.recov
 	var parts []string
 	for _, x := range res {
@@ -252,7 +269,10 @@ func (m *Monitor) onResumed(err error) {
 	m.emit(StepResumed, "mains-only IO un-gated, modules report real values")
 }
 
-func (m *Monitor) onReplayed(res ReplayResult, err error, stopped bool) {
+// onReplayed records a replay (2-5) and, when it returned no error and
+// handled any record, the journal consumed up to it (2-6); left is what
+// the journal holds after it (-1 unknown, lerr why).
+func (m *Monitor) onReplayed(res ReplayResult, err error, stopped bool, left int, lerr error) {
 	r := m.recov
 	r.replay = r.replay.Add(res)
 	m.stats.Replay = m.stats.Replay.Add(res)
@@ -261,6 +281,13 @@ func (m *Monitor) onReplayed(res ReplayResult, err error, stopped bool) {
 	}
 	r.markDone(rsReplay)
 	m.emit(StepReplayed, fmt.Sprintf("replayed %d, rejected %d, duplicate %d", res.Replayed, res.Rejected, res.Duplicate))
+	if n := res.Replayed + res.Rejected + res.Duplicate; err == nil && n > 0 {
+		held := fmt.Sprintf("the journal holds %d", left)
+		if lerr != nil {
+			held = fmt.Sprintf("what the journal holds now is unknown: %v", lerr)
+		}
+		m.emit(StepConsumed, fmt.Sprintf("%d record(s) consumed; %s", n, held))
+	}
 	if err != nil {
 		r.failed = true
 		r.record.Errors = append(r.record.Errors, fmt.Sprintf("replay: %v", err))

@@ -9,9 +9,17 @@ import (
 	"time"
 )
 
-var lossSteps = []Step{StepEdgeGated, StepLossConfirmed, StepOutageJournaled, StepOutageReported, StepGated, StepModulesInvalid}
+var lossSteps = []Step{StepEdgeGated, StepLossConfirmed, StepOutageJournaled, StepOutageReported, StepGated, StepModulesInvalid, StepPriority}
 
-var warmSteps = []Step{StepRestoreConfirmed, StepRestoreReported, StepReinit, StepResumed, StepReplayed, StepCompletion, StepSleeping}
+var warmSteps = []Step{StepRestoreConfirmed, StepRestoreReported, StepWarm, StepReinit, StepResumed, StepReplayed, StepCompletion, StepSleeping}
+
+// continued is lossSteps for an open outage continued at start-up with
+// mains lost: its begin record is not journaled again.
+var continued = []Step{StepEdgeGated, StepLossConfirmed, StepOutageContinued, StepOutageReported, StepGated, StepModulesInvalid, StepPriority}
+
+// warmJournaled is warmSteps when the replay found records: the journal
+// is consumed (2-6).
+var warmJournaled = []Step{StepRestoreConfirmed, StepRestoreReported, StepWarm, StepReinit, StepResumed, StepReplayed, StepConsumed, StepCompletion, StepSleeping}
 
 func cat(parts ...[]Step) []Step {
 	var out []Step
@@ -24,7 +32,7 @@ func cat(parts ...[]Step) []Step {
 func TestWarmRestore(t *testing.T) {
 	h := newHarness(t)
 	h.start(false)
-	h.wait(StepSleeping)
+	h.wait(StepIdle)
 
 	h.lose()
 	lossAt := h.clk.Now()
@@ -39,7 +47,7 @@ func TestWarmRestore(t *testing.T) {
 	h.advance(h.m.cfg.Settle)
 	h.wait(StepSleeping)
 
-	h.assertSteps(cat([]Step{StepSleeping}, lossSteps, []Step{StepOutageRepeated}, warmSteps)...)
+	h.assertSteps(cat([]Step{StepIdle}, lossSteps, []Step{StepOutageRepeated}, warmJournaled)...)
 	h.assertCalls("gate", "journal.begin", "uplink.outage", "modules.invalid=true", "uplink.outage",
 		"journal.end", "uplink.restore", "reinit", "ungate", "modules.invalid=false", "resume", "replay", "outagelog")
 	h.assertGate(false)
@@ -81,7 +89,7 @@ func TestColdStartThenRestartOnSameJournal(t *testing.T) {
 	h.start(false)
 	h.wait(StepSleeping)
 
-	h.assertSteps(StepColdStart, StepRestoreReported, StepReinit, StepReplayed, StepAlarm, StepCompletion, StepSleeping)
+	h.assertSteps(StepColdStart, StepRestoreReported, StepCold, StepReinit, StepReplayed, StepConsumed, StepAlarm, StepCompletion, StepSleeping)
 	h.assertCalls("journal.end", "uplink.restore", "reinit", "replay", "outagelog")
 	_, ends := h.jr.snapshot()
 	if len(ends) != 1 || !ends[0].Cold || !ends[0].Begin.Equal(began) || !ends[0].End.Equal(t0) {
@@ -105,8 +113,8 @@ func TestColdStartThenRestartOnSameJournal(t *testing.T) {
 	h2 := newHarness(t)
 	h2.jr, h2.rec, h2.deps.Journal, h2.deps.Recoverer = h.jr, h.rec, h.jr, h.rec
 	h2.start(false)
-	h2.wait(StepSleeping)
-	h2.assertSteps(StepSleeping)
+	h2.wait(StepIdle)
+	h2.assertSteps(StepIdle)
 	h2.assertCalls()
 	if len(h.olog.snapshot()) != 1 || len(h2.olog.snapshot()) != 0 {
 		t.Fatal("restart wrote another completion log")
@@ -116,9 +124,9 @@ func TestColdStartThenRestartOnSameJournal(t *testing.T) {
 func TestEmptyJournalJustSleeps(t *testing.T) {
 	h := newHarness(t)
 	h.start(false)
-	h.wait(StepSleeping)
+	h.wait(StepIdle)
 	h.advance(time.Hour)
-	h.assertSteps(StepSleeping)
+	h.assertSteps(StepIdle)
 	h.assertCalls()
 	if calls, _ := h.vm.stats(); calls != 0 {
 		t.Fatalf("voltmeter read %d times while nothing happened", calls)
@@ -132,7 +140,7 @@ func TestLeftoverJournalAfterCrashDuringReplay(t *testing.T) {
 	h.rec.journalAdd(1, 2, 3)
 	h.start(false)
 	h.wait(StepSleeping)
-	h.assertSteps(StepLeftoverRecovered, StepReplayed, StepSleeping)
+	h.assertSteps(StepLeftoverRecovered, StepReplayed, StepConsumed, StepSleeping)
 	h.assertCalls("replay")
 	if err := h.rec.exactlyOnce(3); err != nil {
 		t.Fatal(err)
@@ -148,7 +156,7 @@ func TestBlipUngatesWithoutOutage(t *testing.T) {
 	h.back()
 	h.advance(h.m.cfg.Settle)
 	h.wait(StepBlip)
-	h.assertSteps(StepSleeping, StepEdgeGated, StepBlip)
+	h.assertSteps(StepIdle, StepEdgeGated, StepBlip)
 	h.assertCalls("gate", "ungate")
 	h.assertGate(false)
 	if s := h.stats(); s.Blips != 1 || s.Outages != 0 || s.State != StateNormal {
@@ -176,7 +184,7 @@ func TestBlipByVoltagesWhileLineStaysAsserted(t *testing.T) {
 	h.sync()
 	h.advance(h.m.cfg.Settle)
 	h.wait(StepBlip)
-	h.assertSteps(StepSleeping, StepEdgeGated, StepVoltagesDisagree, StepAlarm, StepBlip)
+	h.assertSteps(StepIdle, StepEdgeGated, StepVoltagesDisagree, StepAlarm, StepBlip)
 	h.assertGate(false)
 	if _, ok := h.alarms.find(AlarmLineDisagrees); !ok {
 		t.Fatalf("alarms %v, want %s", h.alarms.codes(), AlarmLineDisagrees)
@@ -187,8 +195,8 @@ func TestBlipByVoltagesWhileLineStaysAsserted(t *testing.T) {
 	h.advance(h.m.cfg.Recheck / 2)
 	h.wait(StepModulesInvalid)
 	h.assertGate(true)
-	h.assertSteps(StepSleeping, StepEdgeGated, StepVoltagesDisagree, StepAlarm, StepBlip,
-		StepLossConfirmed, StepOutageJournaled, StepOutageReported, StepGated, StepModulesInvalid)
+	h.assertSteps(StepIdle, StepEdgeGated, StepVoltagesDisagree, StepAlarm, StepBlip,
+		StepLossConfirmed, StepOutageJournaled, StepOutageReported, StepGated, StepModulesInvalid, StepPriority)
 }
 
 func TestChatterGivesOneOutage(t *testing.T) {
@@ -209,7 +217,7 @@ func TestChatterGivesOneOutage(t *testing.T) {
 	h.advance(200 * time.Millisecond)
 	h.wait(StepModulesInvalid)
 	h.advance(time.Second)
-	h.assertSteps(cat([]Step{StepSleeping}, lossSteps)...)
+	h.assertSteps(cat([]Step{StepIdle}, lossSteps)...)
 	h.assertCalls("gate", "journal.begin", "uplink.outage", "modules.invalid=true")
 	s := h.stats()
 	if s.Outages != 1 || s.Edges != 1001 || s.Blips != 0 {
@@ -228,7 +236,7 @@ func TestChatterEndingPresentIsOneBlip(t *testing.T) {
 	}
 	h.advance(200 * time.Millisecond)
 	h.wait(StepBlip)
-	h.assertSteps(StepSleeping, StepEdgeGated, StepBlip)
+	h.assertSteps(StepIdle, StepEdgeGated, StepBlip)
 	h.assertCalls("gate", "ungate")
 	if s := h.stats(); s.Blips != 1 || s.Outages != 0 {
 		t.Fatalf("stats %+v", s)
@@ -250,9 +258,9 @@ func TestACSamplingUnreachable(t *testing.T) {
 	h.back()
 	h.advance(h.m.cfg.Settle + h.m.cfg.ConfirmTimeout)
 	h.wait(StepSleeping)
-	h.assertSteps(StepSleeping, StepEdgeGated, StepAlarm, StepLossUnconfirmed, StepOutageJournaled,
-		StepOutageReported, StepGated, StepModulesInvalid,
-		StepAlarm, StepRestoreGPIO, StepRestoreReported, StepReinit, StepResumed, StepReplayed, StepCompletion, StepSleeping)
+	h.assertSteps(StepIdle, StepEdgeGated, StepAlarm, StepLossUnconfirmed, StepOutageJournaled,
+		StepOutageReported, StepGated, StepModulesInvalid, StepPriority,
+		StepAlarm, StepRestoreGPIO, StepRestoreReported, StepWarm, StepReinit, StepResumed, StepReplayed, StepCompletion, StepSleeping)
 	begins, ends := h.jr.snapshot()
 	if len(begins) != 1 || begins[0].Confirmed || len(ends) != 1 || ends[0].Confirmed {
 		t.Fatalf("journal %+v %+v, want unconfirmed begin and end", begins, ends)
@@ -280,7 +288,7 @@ func TestNoVoltmeterDecidesFromGPIO(t *testing.T) {
 	h.lose()
 	h.advance(h.m.cfg.Settle)
 	h.wait(StepModulesInvalid)
-	h.assertSteps(StepSleeping, StepEdgeGated, StepLossUnconfirmed, StepOutageJournaled, StepOutageReported, StepGated, StepModulesInvalid)
+	h.assertSteps(StepIdle, StepEdgeGated, StepLossUnconfirmed, StepOutageJournaled, StepOutageReported, StepGated, StepModulesInvalid, StepPriority)
 	if len(h.alarms.codes()) != 0 {
 		t.Fatalf("alarms %v without a voltmeter configured", h.alarms.codes())
 	}
@@ -296,7 +304,7 @@ func TestRestoreDuringShed(t *testing.T) {
 	h.advance(h.m.cfg.Settle)
 	h.wait(StepBlip)
 	h.advance(2 * h.m.cfg.ConfirmTimeout)
-	h.assertSteps(StepSleeping, StepEdgeGated, StepBlip)
+	h.assertSteps(StepIdle, StepEdgeGated, StepBlip)
 	h.assertCalls("gate", "ungate")
 	h.assertGate(false)
 	if len(h.alarms.codes()) != 0 {
@@ -347,11 +355,11 @@ func TestLossDuringRecoveryThenOutage(t *testing.T) {
 	h.wait(StepSleeping)
 
 	h.assertSteps(cat(
-		[]Step{StepSleeping}, lossSteps,
-		[]Step{StepRestoreConfirmed, StepRestoreReported, StepReinit, StepResumed},
+		[]Step{StepIdle}, lossSteps,
+		[]Step{StepRestoreConfirmed, StepRestoreReported, StepWarm, StepReinit, StepResumed},
 		[]Step{StepEdgeGated, StepRecoveryStopped, StepLossConfirmed,
-			StepOutageJournaled, StepOutageReported, StepGated, StepModulesInvalid},
-		warmSteps)...)
+			StepOutageJournaled, StepOutageReported, StepGated, StepModulesInvalid, StepPriority},
+		warmJournaled)...)
 	if err := h.rec.exactlyOnce(32); err != nil {
 		t.Fatal(err)
 	}
@@ -398,10 +406,10 @@ func TestBlipDuringRecoveryResumesIt(t *testing.T) {
 	h.advance(h.m.cfg.Settle)
 	h.wait(StepSleeping)
 	h.assertSteps(cat(
-		[]Step{StepSleeping}, lossSteps,
-		[]Step{StepRestoreConfirmed, StepRestoreReported, StepReinit, StepResumed},
+		[]Step{StepIdle}, lossSteps,
+		[]Step{StepRestoreConfirmed, StepRestoreReported, StepWarm, StepReinit, StepResumed},
 		[]Step{StepEdgeGated, StepRecoveryStopped, StepBlip, StepRecoveryResumed,
-			StepReplayed, StepCompletion, StepSleeping})...)
+			StepReplayed, StepConsumed, StepCompletion, StepSleeping})...)
 	if err := h.rec.exactlyOnce(25); err != nil {
 		t.Fatal(err)
 	}
@@ -432,9 +440,9 @@ func TestGarbageVoltmeterKeepsProtecting(t *testing.T) {
 	h.sync()
 	h.advance(h.m.cfg.Settle)
 	h.wait(StepSleeping)
-	h.assertSteps(StepSleeping, StepEdgeGated, StepAlarm, StepLossUnconfirmed, StepOutageJournaled,
-		StepOutageReported, StepGated, StepModulesInvalid,
-		StepAlarm, StepRestoreGPIO, StepRestoreReported, StepReinit, StepResumed, StepReplayed, StepCompletion, StepSleeping)
+	h.assertSteps(StepIdle, StepEdgeGated, StepAlarm, StepLossUnconfirmed, StepOutageJournaled,
+		StepOutageReported, StepGated, StepModulesInvalid, StepPriority,
+		StepAlarm, StepRestoreGPIO, StepRestoreReported, StepWarm, StepReinit, StepResumed, StepReplayed, StepCompletion, StepSleeping)
 	var garbage []Alarm
 	for _, a := range h.alarms.alarms {
 		if a.Code == AlarmVoltmeterGarbage {
@@ -492,8 +500,8 @@ func TestBrownoutInHysteresisBand(t *testing.T) {
 			h.advance(h.m.cfg.Recheck)
 			backAt := h.clk.Now()
 			h.wait(StepSleeping)
-			h.assertSteps(cat([]Step{StepSleeping, StepEdgeGated, StepLossUnconfirmed, StepOutageJournaled,
-				StepOutageReported, StepGated, StepModulesInvalid, StepVoltagesDisagree}, warmSteps)...)
+			h.assertSteps(cat([]Step{StepIdle, StepEdgeGated, StepLossUnconfirmed, StepOutageJournaled,
+				StepOutageReported, StepGated, StepModulesInvalid, StepPriority, StepVoltagesDisagree}, warmSteps)...)
 			if _, ends := h.jr.snapshot(); len(ends) != 1 || !ends[0].End.Equal(backAt) || !ends[0].Confirmed {
 				t.Fatalf("journal ends %+v, want one confirmed at %v (the reading that found the phases back)", ends, backAt)
 			}
@@ -519,7 +527,7 @@ func TestLossOfOnePhase(t *testing.T) {
 			h.advance(h.m.cfg.Settle)
 			if rule == PhasesAll {
 				h.wait(StepModulesInvalid)
-				h.assertSteps(cat([]Step{StepSleeping}, lossSteps)...)
+				h.assertSteps(cat([]Step{StepIdle}, lossSteps)...)
 				h.assertGate(true)
 				begins, _ := h.jr.snapshot()
 				if len(begins) != 1 || !begins[0].Confirmed || begins[0].Volts != [3]float64{230, 0, 230} {
@@ -532,7 +540,7 @@ func TestLossOfOnePhase(t *testing.T) {
 			}
 			h.wait(StepBlip)
 			h.advance(3 * h.m.cfg.Recheck) // rechecks still find A and C fine
-			h.assertSteps(StepSleeping, StepEdgeGated, StepVoltagesDisagree, StepAlarm, StepBlip)
+			h.assertSteps(StepIdle, StepEdgeGated, StepVoltagesDisagree, StepAlarm, StepBlip)
 			h.assertGate(false)
 			if _, ok := h.alarms.find(AlarmLineDisagrees); !ok {
 				t.Fatalf("alarms %v, want %s", h.alarms.codes(), AlarmLineDisagrees)
@@ -582,7 +590,7 @@ func TestReturnWithOnePhaseNotBack(t *testing.T) {
 				h.advance(h.m.cfg.Settle)
 				if rule == PhasesAny {
 					h.wait(StepSleeping)
-					h.assertSteps(cat([]Step{StepSleeping}, lossSteps, warmSteps)...)
+					h.assertSteps(cat([]Step{StepIdle}, lossSteps, warmSteps)...)
 					if _, ends := h.jr.snapshot(); len(ends) != 1 || !ends[0].End.Equal(backAt) || !ends[0].Confirmed {
 						t.Fatalf("journal ends %+v, want one confirmed at the return edge %v", ends, backAt)
 					}
@@ -631,7 +639,7 @@ func TestJournalFailureStillProtects(t *testing.T) {
 	h.lose()
 	h.advance(h.m.cfg.Settle)
 	h.wait(StepModulesInvalid)
-	h.assertSteps(StepAlarm, StepSleeping, StepEdgeGated, StepLossConfirmed, StepAlarm, StepOutageReported, StepGated, StepModulesInvalid)
+	h.assertSteps(StepAlarm, StepIdle, StepEdgeGated, StepLossConfirmed, StepAlarm, StepOutageReported, StepGated, StepModulesInvalid, StepPriority)
 	h.assertGate(true)
 	a, ok := h.alarms.find(AlarmJournal)
 	if !ok || !strings.Contains(a.Err.Error(), "unreadable at start-up") {
@@ -720,7 +728,8 @@ func TestStartOnCapacitorContinuesOpenOutage(t *testing.T) {
 	h.back()
 	h.advance(h.m.cfg.Settle)
 	h.wait(StepSleeping)
-	h.assertSteps(cat(lossSteps, warmSteps)...)
+	h.assertSteps(StepEdgeGated, StepLossConfirmed, StepOutageContinued, StepOutageReported, StepGated, StepModulesInvalid, StepPriority,
+		StepRestoreConfirmed, StepRestoreReported, StepCold, StepReinit, StepResumed, StepReplayed, StepCompletion, StepSleeping)
 	_, ends := h.jr.snapshot()
 	if len(ends) != 1 || !ends[0].Begin.Equal(began) || !ends[0].Cold {
 		t.Fatalf("journal ends %+v", ends)
@@ -808,7 +817,7 @@ func TestBouncingReturnGivesOneRestore(t *testing.T) {
 	h.sync()
 	h.advance(h.m.cfg.Settle)
 	h.wait(StepSleeping)
-	h.assertSteps(cat([]Step{StepSleeping}, lossSteps, warmSteps)...)
+	h.assertSteps(cat([]Step{StepIdle}, lossSteps, warmSteps)...)
 	if _, ends := h.jr.snapshot(); len(ends) != 1 {
 		t.Fatalf("%d end records, want 1", len(ends))
 	}
@@ -832,7 +841,7 @@ func TestReturnThatFallsBackIsNoRestore(t *testing.T) {
 	}
 	h.sync()
 	h.advance(time.Minute)
-	h.assertSteps(cat([]Step{StepSleeping}, lossSteps, []Step{StepOutageRepeated})...)
+	h.assertSteps(cat([]Step{StepIdle}, lossSteps, []Step{StepOutageRepeated})...)
 	if s := h.stats(); s.State != StateOutage {
 		t.Fatalf("state %v, want still in the outage", s.State)
 	}
@@ -849,12 +858,42 @@ func TestUplinkFailureStillProtects(t *testing.T) {
 	h.back()
 	h.advance(h.m.cfg.Settle)
 	h.wait(StepSleeping)
-	h.assertSteps(StepSleeping, StepEdgeGated, StepLossConfirmed, StepOutageJournaled, StepAlarm, StepGated,
-		StepModulesInvalid, StepRestoreConfirmed, StepAlarm, StepReinit, StepResumed, StepReplayed, StepCompletion, StepSleeping)
+	h.assertSteps(StepIdle, StepEdgeGated, StepLossConfirmed, StepOutageJournaled, StepAlarm, StepGated,
+		StepModulesInvalid, StepPriority, StepRestoreConfirmed, StepAlarm, StepWarm, StepReinit, StepResumed, StepReplayed, StepCompletion, StepSleeping)
 	if n := len(h.alarms.codes()); n != 2 {
 		t.Fatalf("alarms %v, want two uplink alarms", h.alarms.codes())
 	}
 	if _, ends := h.jr.snapshot(); len(ends) != 1 {
 		t.Fatal("end not journaled when the uplink failed")
+	}
+}
+
+// A step is printed only when it happened: with no mains-only or high-draw
+// device and no point the master sees, neither 1-2 step appears, and the
+// error-rate watch closing a path is step 1-4 only while IO is shed.
+func TestStepsOnlyWhenTheyHappened(t *testing.T) {
+	h := newHarness(t)
+	h.gate.none, h.mods.none = true, true
+	h.start(false)
+	h.wait(StepIdle)
+	if h.m.IOPathClosed("rs485-1 closed") {
+		t.Fatal("a path closed with mains present was put on the timeline as step 1-4")
+	}
+	h.lose()
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepPriority)
+	if !h.m.IOPathClosed(`sched: interface "rs485-1" closed (error-rate)`) {
+		t.Fatal("a path closed during the outage is not step 1-4")
+	}
+	h.back()
+	h.advance(h.m.cfg.Settle)
+	h.wait(StepSleeping)
+	if h.m.IOPathClosed("rs485-1 closed") {
+		t.Fatal("a path closed after the return was put on the timeline as step 1-4")
+	}
+	h.assertSteps(cat([]Step{StepIdle, StepEdgeGated, StepLossConfirmed, StepOutageJournaled, StepOutageReported, StepPriority, StepPathClosed},
+		warmSteps)...)
+	if e := h.m.Timeline().Entries()[1]; !strings.Contains(e.Detail, "no mains-only or high-draw device") {
+		t.Fatalf("edge step detail %q", e.Detail)
 	}
 }

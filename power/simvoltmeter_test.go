@@ -159,5 +159,5 @@ func TestMonitorWithSimVoltmeter(t *testing.T) {
 	}
 	h.advance(next.Sub(h.clk.Now()))
 	h.wait(StepModulesInvalid)
-	h.assertSteps(cat([]Step{StepSleeping}, lossSteps)...)
+	h.assertSteps(cat([]Step{StepIdle}, lossSteps)...)
 }

@@ -9,39 +9,71 @@ import (
 )
 
 // Step names a point of the outage lifecycle. The leading number is the
-// seed's step ("1-x" protection on loss, "2-x" recovery); "1-0" marks the
-// optimistic shed and its confirmation that precede the seed's steps, "0-0"
-// the idle state, "!!" an alarm, "--" bookkeeping.
+// method's step, and a step is added only when what it names happened:
+//
+//	1-1 report the outage to the master station (and again periodically)
+//	1-2 differential shutdown: mains-only and high-draw devices gated (only
+//	    when there are some), and the business modules report the invalid
+//	    value northbound (only when some point goes invalid)
+//	1-3 the priority IO scheduler's outage rule is in force (once per outage)
+//	1-4 the error-rate watch closed an IO path during the outage
+//	1-5 critical data stored in the EEPROM journal: the outage-begin record,
+//	    the final flush
+//	2-1 report the return
+//	2-2 warm or cold: did the supercapacitor run out (with the evidence)
+//	2-3 re-initialise the interfaces that were shut
+//	2-4 resume business IO
+//	2-5 replay the journal into the data store after a second verification
+//	2-6 erase (consume) the journal
+//	2-7 log completion
+//	2-8 sleep until the next interrupt
+//
+// Steps the method does not number carry no method number: "1-0" and "2-0"
+// mark detection (the power-fail edge, the phase voltages, a blip, a
+// return, an open outage found at start-up) that precedes the method's
+// steps on loss and on return, "--" bookkeeping, "!!" an alarm. Numbers
+// name the method's step, not the order: the outage-begin record (1-5) is
+// journaled before the outage is reported (1-1), so that nothing is
+// reported that is not durable.
 type Step string
 
-// Lifecycle steps, in the order they normally appear.
+// Lifecycle steps, in the method's order.
 const (
-	StepSleeping          Step = "0-0 sleeping until the next interrupt"
-	StepEdgeGated         Step = "1-0 power-fail edge: mains-only IO gated"
-	StepVoltages          Step = "1-0 phase voltages read"
-	StepLossConfirmed     Step = "1-0 loss confirmed by phase voltages"
-	StepLossUnconfirmed   Step = "1-0 loss decided from GPIO alone (unconfirmed)"
-	StepBlip              Step = "1-0 blip: mains-only IO un-gated, no outage"
-	StepOutageJournaled   Step = "1-1 outage-begin journaled"
-	StepOutageReported    Step = "1-1 outage reported"
-	StepOutageRepeated    Step = "1-2 outage report repeated"
-	StepGated             Step = "1-3 strong-power devices gated"
-	StepModulesInvalid    Step = "1-4 modules report invalid values"
-	StepFinalFlush        Step = "1-5 final flush"
-	StepFlushed           Step = "1-5 critical data flushed to the journal"
-	StepRestoreConfirmed  Step = "2-1 power return confirmed by phase voltages"
-	StepRestoreGPIO       Step = "2-1 power return decided from GPIO alone (unconfirmed)"
-	StepRestoreReported   Step = "2-2 restore reported"
-	StepReinit            Step = "2-3 interfaces reinitialised"
-	StepResumed           Step = "2-4 business IO resumed"
-	StepReplayed          Step = "2-5 journal replayed, verified and consumed"
-	StepCompletion        Step = "2-6 completion log written"
-	StepColdStart         Step = "2-7 cold start: journal holds an open outage"
+	StepEdgeGated        Step = "1-0 power-fail edge"
+	StepVoltages         Step = "1-0 phase voltages read"
+	StepLossConfirmed    Step = "1-0 loss confirmed by phase voltages"
+	StepLossUnconfirmed  Step = "1-0 loss decided from GPIO alone (unconfirmed)"
+	StepBlip             Step = "1-0 blip: mains-only IO un-gated, no outage"
+	StepOutageContinued  Step = "1-0 open outage continued from the journal"
+	StepOutageReported   Step = "1-1 outage reported to the master station"
+	StepOutageRepeated   Step = "1-1 outage report repeated"
+	StepGated            Step = "1-2 differential shutdown: mains-only and high-draw devices gated"
+	StepModulesInvalid   Step = "1-2 business modules report invalid values northbound"
+	StepPriority         Step = "1-3 priority IO: control before collection, checked before unchecked, unchecked dropped"
+	StepPathClosed       Step = "1-4 error-rate watch closed an IO path"
+	StepOutageJournaled  Step = "1-5 outage-begin record journaled"
+	StepFinalFlush       Step = "1-5 final flush"
+	StepFlushed          Step = "1-5 critical data flushed to the journal"
+	StepRestoreConfirmed Step = "2-0 power return confirmed by phase voltages"
+	StepRestoreGPIO      Step = "2-0 power return decided from GPIO alone (unconfirmed)"
+	StepReturnVoltages   Step = "2-0 phase voltages read"
+	StepColdStart        Step = "2-0 start-up: the journal holds an open outage"
+	StepRestoreReported  Step = "2-1 return reported to the master station"
+	StepWarm             Step = "2-2 warm: the supercapacitor held"
+	StepCold             Step = "2-2 cold: the supercapacitor ran out"
+	StepReinit           Step = "2-3 interfaces re-initialised"
+	StepResumed          Step = "2-4 business IO resumed"
+	StepReplayed         Step = "2-5 journal replayed into the data store after a second verification"
+	StepConsumed         Step = "2-6 journal consumed"
+	StepCompletion       Step = "2-7 completion logged"
+	StepSleeping         Step = "2-8 sleeping until the next interrupt"
+
+	StepIdle              Step = "-- sleeping until the next interrupt"
 	StepRecoveryStopped   Step = "-- recovery stopped at a safe point"
 	StepRecoveryResumed   Step = "-- recovery resumed"
-	StepAlarm             Step = "!! alarm"
 	StepVoltagesDisagree  Step = "-- line and phase voltages disagree"
 	StepLeftoverRecovered Step = "-- journal left over from an interrupted recovery"
+	StepAlarm             Step = "!! alarm"
 )
 
 // Entry is one timeline record.

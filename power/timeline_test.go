@@ -43,7 +43,7 @@ func TestTimelineRingAndWait(t *testing.T) {
 	if _, err := tl.Wait(ctx, StepColdStart, 0); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Wait on a cancelled ctx: %v", err)
 	}
-	if f := got[0].Format(t0); f != "+4s          1-2 outage report repeated" {
+	if f := got[0].Format(t0); f != "+4s          1-1 outage report repeated" {
 		t.Fatalf("Format = %q", f)
 	}
 }

@@ -153,7 +153,12 @@ func TestOutageGating(t *testing.T) {
 		}()
 	}
 	waitQueued(t, s, "hplc", 3)
-	s.GateMainsOnly()
+	if n := s.GateMainsOnly(); n != 2 {
+		t.Fatalf("GateMainsOnly gated %d devices, want 2 (hplc mains-only, heater over the threshold)", n)
+	}
+	if n := s.GateMainsOnly(); n != 2 {
+		t.Fatalf("GateMainsOnly during the outage says %d devices, want the same 2", n)
+	}
 	release()
 	for range 3 {
 		if err := <-queued; !errors.Is(err, ErrGated) {

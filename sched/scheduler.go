@@ -76,6 +76,7 @@ type Scheduler struct {
 	byIface map[string]*owner
 	devices map[string]*devInfo
 	journal chan CriticalRecord
+	nGated  int // devices an outage gates
 
 	// power holds epoch<<1 | outage: the outage bit every dispatch checks,
 	// and a count of outages so an owner notices one it slept through.
@@ -154,6 +155,9 @@ func New(cfg Config) (*Scheduler, error) {
 		}
 		gated := d.MainsOnly || (cfg.DrawThresholdMW > 0 && d.DrawMW > cfg.DrawThresholdMW)
 		info := &devInfo{Device: d, gated: gated, owner: o}
+		if gated {
+			s.nGated++
+		}
 		s.devices[d.Name] = info
 		o.devices = append(o.devices, info)
 		o.carriesControl = o.carriesControl || d.Control
@@ -266,12 +270,14 @@ func (s *Scheduler) release(j *job) {
 // cancellation, and a non-blocking wake-up of each owner, which then
 // drains and fails the gated devices' queues, marks their readings
 // invalid, and switches the other devices to the outage rate. Calling it
-// during an outage does nothing.
-func (s *Scheduler) GateMainsOnly() {
+// during an outage does nothing. It returns how many devices an outage
+// gates (mains-only or over the draw threshold), whether or not this call
+// started the outage: 0 means nothing is shed.
+func (s *Scheduler) GateMainsOnly() int {
 	for {
 		v := s.power.Load()
 		if v&1 != 0 {
-			return
+			return s.nGated
 		}
 		if s.power.CompareAndSwap(v, (v>>1+1)<<1|1) {
 			break
@@ -281,6 +287,7 @@ func (s *Scheduler) GateMainsOnly() {
 		o.callOff()
 		o.poke()
 	}
+	return s.nGated
 }
 
 // Restore ends the outage. Devices gated by it stay closed (ErrAwaitingReinit)

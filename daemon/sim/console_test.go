@@ -187,5 +187,5 @@ func TestConsoleOnLiveDaemon(t *testing.T) {
 	s.wait(t, power.StepSleeping, e.Seq)
 	mustContain(t, "outages", o.run("outages"), "warm")
 	mustContain(t, "journal stats", o.run("journal stats"), "at24c64")
-	mustContain(t, "log", o.run("log 50"), "completion log written")
+	mustContain(t, "log", o.run("log 50"), string(power.StepCompletion))
 }

@@ -198,7 +198,7 @@ func TestMissingGPIOChipKeepsProtecting(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	first := startSim(t, dir, nil)
-	first.wait(t, power.StepSleeping, 0)
+	first.wait(t, power.StepIdle, 0)
 	first.lossWithRecords(t)
 	first.stop(t) // shut down during the outage: the journal holds it open
 	first.mu.Lock()
@@ -241,7 +241,7 @@ func TestUnreadableDataStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := startSim(t, dir, nil)
-	s.wait(t, power.StepSleeping, 0)
+	s.wait(t, power.StepIdle, 0)
 	if al := s.alarms(); !strings.Contains(al, "store.path") || !strings.Contains(al, db) {
 		t.Fatalf("alarms do not name store.path and the file:\n%s", al)
 	}
@@ -336,7 +336,7 @@ func TestBlipThroughDaemon(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	s := startSim(t, dir, nil)
-	s.wait(t, power.StepSleeping, 0)
+	s.wait(t, power.StepIdle, 0)
 	line := s.rig.line
 	if err := line.Fail(); err != nil { // the line drops, the voltages stay
 		t.Fatal(err)
@@ -401,7 +401,7 @@ func TestACSamplingUnreachable(t *testing.T) {
 			return open(sc)
 		}
 	})
-	s.wait(t, power.StepSleeping, 0)
+	s.wait(t, power.StepIdle, 0)
 	if al := s.alarms(); !strings.Contains(al, "ac_sampling.port") || !strings.Contains(al, "GPIO line alone") {
 		t.Fatalf("alarms: %s", al)
 	}
@@ -432,7 +432,7 @@ func TestLossDuringRecovery(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	s := startSim(t, dir, nil)
-	s.wait(t, power.StepSleeping, 0)
+	s.wait(t, power.StepIdle, 0)
 	after := s.lossWithRecords(t)
 	if err := s.rig.SetMains(true); err != nil {
 		t.Fatal(err)
@@ -495,7 +495,7 @@ func TestChatterThroughDaemon(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	s := startSim(t, dir, func(cfg *config.Config, _ *daemon.Hardware) { cfg.Power.Debounce = 0 })
-	s.wait(t, power.StepSleeping, 0)
+	s.wait(t, power.StepIdle, 0)
 	for _, ac := range s.rig.acs {
 		ac.SetMainsLost(true)
 	}
@@ -532,7 +532,7 @@ func TestChatterThroughDaemon(t *testing.T) {
 func TestVoltmeterGarbage(t *testing.T) {
 	t.Parallel()
 	s := startSim(t, t.TempDir(), nil)
-	s.wait(t, power.StepSleeping, 0)
+	s.wait(t, power.StepIdle, 0)
 	for _, ac := range s.rig.acs {
 		ac.SetVoltages([3]float64{999, 999, 999}) // above max_v: garbage
 	}
@@ -620,7 +620,7 @@ func TestDLT698MetersShareTheirBus(t *testing.T) {
 			return open(sc)
 		}
 	})
-	s.wait(t, power.StepSleeping, 0)
+	s.wait(t, power.StepIdle, 0)
 	ctx := context.Background()
 	for end := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if silent, _ := s.d.Scheduler().Silent("sim-meter-2"); silent {
@@ -690,7 +690,7 @@ func TestSerialLinesAsConfigured(t *testing.T) {
 			return open(sc)
 		}
 	})
-	s.wait(t, power.StepSleeping, 0)
+	s.wait(t, power.StepIdle, 0)
 	mu.Lock()
 	defer mu.Unlock()
 	for path, want := range map[string]string{
@@ -717,7 +717,7 @@ func TestSerialLinesAsConfigured(t *testing.T) {
 func TestSiteReadsLikeASite(t *testing.T) {
 	t.Parallel()
 	s := startSim(t, t.TempDir(), nil)
-	s.wait(t, power.StepSleeping, 0)
+	s.wait(t, power.StepIdle, 0)
 	ctx := context.Background()
 	inverter := func() float64 {
 		t.Helper()

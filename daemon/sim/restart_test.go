@@ -32,14 +32,14 @@ func TestRestartDuringOutageBootEvidence(t *testing.T) {
 		step        power.Step // the step that names the evidence
 		evidence    string
 	}{
-		{"same boot", "boot-A", power.KindWarm, power.StepOutageJournaled, "same boot boot-A"},
-		{"reboot", "boot-B", power.KindCold, power.StepColdStart, "boot id changed boot-A → boot-B"},
+		{"same boot", "boot-A", power.KindWarm, power.StepOutageContinued, "same boot boot-A"},
+		{"reboot", "boot-B", power.KindCold, power.StepCold, "boot id changed boot-A → boot-B"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			first := startSim(t, dir, bootIs("boot-A"))
-			first.wait(t, power.StepSleeping, 0)
+			first.wait(t, power.StepIdle, 0)
 			first.lossWithRecords(t)
 			first.stop(t) // during the outage: the journal holds it open
 			first.mu.Lock()

@@ -270,7 +270,7 @@ func (s *session) outage(ctx context.Context) error {
 	if err := s.command(ctx, "loss"); err != nil {
 		return err
 	}
-	if err := s.waitStep(ctx, power.StepModulesInvalid, 5*time.Second); err != nil {
+	if err := s.waitStep(ctx, power.StepPriority, 5*time.Second); err != nil {
 		return err
 	}
 	// Control actions during the outage go to the journal.

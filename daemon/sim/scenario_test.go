@@ -135,13 +135,14 @@ func TestScenarioWarmRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	steps := steps(s.timeline[0])
-	// The seed's order: protection 1-1…1-4 on loss, recovery 2-1…2-6 on
-	// a warm return, then sleep.
+	// The method's steps: protection on loss (the outage-begin record,
+	// 1-5, journaled before the report, 1-1), recovery 2-1…2-8 on a warm
+	// return.
 	inOrder(t, steps,
-		power.StepSleeping, power.StepEdgeGated, power.StepLossConfirmed, power.StepOutageJournaled,
-		power.StepOutageReported, power.StepGated, power.StepModulesInvalid,
-		power.StepRestoreConfirmed, power.StepRestoreReported, power.StepReinit, power.StepResumed,
-		power.StepReplayed, power.StepCompletion, power.StepSleeping)
+		power.StepIdle, power.StepEdgeGated, power.StepLossConfirmed, power.StepOutageJournaled,
+		power.StepOutageReported, power.StepGated, power.StepModulesInvalid, power.StepPriority,
+		power.StepRestoreConfirmed, power.StepRestoreReported, power.StepWarm, power.StepReinit, power.StepResumed,
+		power.StepReplayed, power.StepConsumed, power.StepCompletion, power.StepSleeping)
 	if has(steps, power.StepColdStart) {
 		t.Fatalf("a warm restore went through a cold start:\n%s", stepList(steps))
 	}
@@ -217,12 +218,13 @@ func TestScenarioColdStart(t *testing.T) {
 	steps := steps(s.timeline[1])
 	// A cold start re-initialises the interfaces the outage shut, as a
 	// warm return does, and journals no new outage.
-	inOrder(t, steps, power.StepColdStart, power.StepRestoreReported, power.StepReinit, power.StepReplayed, power.StepCompletion, power.StepSleeping)
+	inOrder(t, steps, power.StepColdStart, power.StepRestoreReported, power.StepCold, power.StepReinit, power.StepReplayed,
+		power.StepConsumed, power.StepCompletion, power.StepSleeping)
 	if has(steps, power.StepOutageJournaled) {
 		t.Fatalf("cold start journaled a new outage:\n%s", stepList(steps))
 	}
 	for _, e := range s.timeline[1] {
-		if e.Step == power.StepColdStart && !strings.Contains(e.Detail, "boot id changed") {
+		if e.Step == power.StepCold && !strings.Contains(e.Detail, "boot id changed") {
 			t.Fatalf("cold start %q: its evidence must be the changed boot id", e.Detail)
 		}
 	}
