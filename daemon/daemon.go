@@ -518,33 +518,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var wg sync.WaitGroup
 	errc := make(chan error, 8)
-	start := func(name string, fn func(context.Context) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := fn(ctx); err != nil && ctx.Err() == nil {
-				d.log.Error("part stopped", "part", name, "err", err)
-				errc <- fmt.Errorf("daemon: %s: %w", name, err)
-			}
-		}()
-	}
+	parts := &partGroup{ctx: ctx, errc: errc, log: d.log}
 	// The HPLC module and the uplink serve the scheduler and the monitor:
 	// they stop after them, so a shutdown does not read as a link failure.
-	late, lateStop := context.WithCancel(context.WithoutCancel(ctx))
+	lateCtx, lateStop := context.WithCancel(context.WithoutCancel(ctx))
 	defer lateStop()
-	var lateWG sync.WaitGroup
-	startLate := func(name string, fn func(context.Context) error) {
-		lateWG.Add(1)
-		go func() {
-			defer lateWG.Done()
-			if err := fn(late); err != nil && late.Err() == nil {
-				d.log.Error("part stopped", "part", name, "err", err)
-				errc <- fmt.Errorf("daemon: %s: %w", name, err)
-			}
-		}()
-	}
+	late := &partGroup{ctx: lateCtx, errc: errc, log: d.log}
+	start, startLate := parts.start, late.start
 	if d.mod != nil {
 		startLate("hplc module", func(ctx context.Context) error {
 			// A failed module port is an alarm, not a reason to stop
@@ -574,10 +555,36 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.log.Info("holdup stopping")
 	cancel()
-	wg.Wait()
+	parts.wg.Wait()
 	lateStop()
-	lateWG.Wait()
+	late.wg.Wait()
 	return err
+}
+
+// partGroup runs long-lived parts of the daemon on one context and hands
+// the error of a part that stops on its own (not by the context ending) to
+// errc, which ends Run; errc is buffered, and an error that finds it full
+// is only logged (the first one is already ending Run).
+type partGroup struct {
+	ctx  context.Context
+	errc chan<- error
+	log  *slog.Logger
+	wg   sync.WaitGroup
+}
+
+// start runs fn(ctx) on a goroutine of the group.
+func (g *partGroup) start(name string, fn func(context.Context) error) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		if err := fn(g.ctx); err != nil && g.ctx.Err() == nil {
+			g.log.Error("part stopped", "part", name, "err", err)
+			select {
+			case g.errc <- fmt.Errorf("daemon: %s: %w", name, err):
+			default: // Run is ending on an earlier error already
+			}
+		}
+	}()
 }
 
 // mainLoop signals readiness once start-up (and any cold replay) is done,
