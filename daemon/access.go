@@ -14,9 +14,28 @@ import (
 	"holdup/store"
 )
 
-// ErrNoPoint is matched (errors.Is) by Control when the device
-// is not open or has no point of that name and class.
+// ErrNoPoint is matched (errors.Is) by Control's *PointError when the
+// device is not open or has no point of that name and class.
 var ErrNoPoint = errors.New("no such point")
+
+// PointError says which device or point a request named that does not
+// exist: Point is empty when the device itself is not open.
+type PointError struct {
+	Device, Point string
+	Class         devices.Class
+}
+
+// Error reads the same in the sim-control protocol's "done" lines as it
+// always has: "no device %q" or "device %q has no %s point %q".
+func (e *PointError) Error() string {
+	if e.Point == "" {
+		return fmt.Sprintf("no device %q", e.Device)
+	}
+	return fmt.Sprintf("device %q has no %s point %q", e.Device, e.Class, e.Point)
+}
+
+// Is makes errors.Is(err, ErrNoPoint) true.
+func (e *PointError) Is(target error) bool { return target == ErrNoPoint }
 
 // Timeline is the outage lifecycle's timeline (every step the monitor took).
 func (d *Daemon) Timeline() *power.Timeline { return d.mon.Timeline() }
@@ -58,16 +77,16 @@ func (d *Daemon) ReinitInterface(ctx context.Context, iface string) error {
 	return d.sched.Reinit(ctx, iface, fn)
 }
 
-// point finds an opened device's point of the given class. The errors
-// read the same in the sim-control protocol's "done" lines as before.
+// point finds an opened device's point of the given class; a missing one
+// is a *PointError.
 func (d *Daemon) point(device, point string, class devices.Class) (devices.Driver, devices.Point, error) {
 	drv := d.set.Drivers[device]
 	if drv == nil {
-		return nil, devices.Point{}, fmt.Errorf("%w: no device %q", ErrNoPoint, device)
+		return nil, devices.Point{}, &PointError{Device: device}
 	}
 	p, ok := drv.Device().Point(point)
 	if !ok || p.Class != class {
-		return nil, devices.Point{}, fmt.Errorf("%w: device %q has no %s point %q", ErrNoPoint, device, class, point)
+		return nil, devices.Point{}, &PointError{Device: device, Point: point, Class: class}
 	}
 	return drv, p, nil
 }

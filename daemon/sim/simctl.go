@@ -129,8 +129,8 @@ func (c *simControl) command(ctx context.Context, d *daemon.Daemon, mains daemon
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		err = d.Control(ctx, f[1], f[2], v)
-		if errors.Is(err, daemon.ErrNoPoint) {
-			return fmt.Errorf("control: %s", strings.TrimPrefix(err.Error(), daemon.ErrNoPoint.Error()+": "))
+		if pe := (*daemon.PointError)(nil); errors.As(err, &pe) {
+			return fmt.Errorf("control: %w", pe)
 		}
 		return err
 	}

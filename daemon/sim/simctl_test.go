@@ -1,0 +1,31 @@
+package sim
+
+import (
+	"context"
+	"io"
+	"testing"
+)
+
+// TestSimControlCommandErrors: the sim-control protocol's "done" lines
+// name what was wrong in the words scripts match on.
+func TestSimControlCommandErrors(t *testing.T) {
+	s := startSim(t, t.TempDir(), nil)
+	c := newSimControl(io.Discard)
+	for _, tc := range []struct{ line, err string }{
+		{"control nope limit 1", `control: no device "nope"`},
+		{"control sim-inverter nope 1", `control: device "sim-inverter" has no control point "nope"`},
+		{"control sim-inverter power 1", `control: device "sim-inverter" has no control point "power"`},
+		{"control sim-inverter limit x", `control: value "x": strconv.ParseFloat: parsing "x": invalid syntax`},
+		{"bogus", `unknown command "bogus" (loss, restore, control DEVICE POINT VALUE, quit)`},
+		{"control sim-inverter limit 42", ""},
+	} {
+		err := c.command(context.Background(), s.d, s.rig, tc.line)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tc.err {
+			t.Errorf("%q: error %q, want %q", tc.line, got, tc.err)
+		}
+	}
+}
