@@ -159,6 +159,12 @@ type Uplink struct {
 	RetryMin         time.Duration // reconnect back-off bounds
 	RetryMax         time.Duration
 	ReportPeriod     time.Duration // periodic data report period
+	// ForwardBatch is the most outage records one history report carries
+	// (the store-and-forward leg after a replay).
+	ForwardBatch int
+	// ForwardInterval is the least time between two history reports: the
+	// outage history never crowds out live traffic.
+	ForwardInterval time.Duration
 }
 
 // HPLC is the power-line carrier module, Q/GDW 1376.2 (hplc.Config).

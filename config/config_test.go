@@ -523,3 +523,37 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestUplinkForward: the history reports' batch and pace default to 16
+// records and 1 s, take the file's values, and refuse values out of range
+// naming the key and its line.
+func TestUplinkForward(t *testing.T) {
+	const uplink = "\n[uplink]\nmaster = \"10.0.0.9:9000\"\nterminal_address = \"000000000099\"\n"
+	for _, tc := range []struct {
+		add      string
+		batch    int
+		interval time.Duration
+		err      string
+	}{
+		{"", 16, time.Second, ""},
+		{"forward_batch = 64\nforward_interval = \"250ms\"\n", 64, 250 * time.Millisecond, ""},
+		{"forward_batch = 0 # none\n", 0, 0, "uplink.forward_batch"},
+		{"forward_batch = 65 # big\n", 0, 0, "must be in 1..64 (got 65)"},
+		{"forward_interval = \"10ms\" # fast\n", 0, 0, "uplink.forward_interval"},
+	} {
+		c, err := Parse([]byte(minimal+uplink+tc.add), "fwd.toml")
+		if tc.err != "" {
+			at := fmt.Sprintf("fwd.toml:%d: ", strings.Count(minimal+uplink, "\n")+1)
+			if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.HasPrefix(err.Error(), at) {
+				t.Errorf("%q: error %v, want one naming %q at %q", tc.add, err, tc.err, at)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", tc.add, err)
+		}
+		if c.Uplink.ForwardBatch != tc.batch || c.Uplink.ForwardInterval != tc.interval {
+			t.Errorf("%q: batch %d interval %v, want %d %v", tc.add, c.Uplink.ForwardBatch, c.Uplink.ForwardInterval, tc.batch, tc.interval)
+		}
+	}
+}

@@ -299,6 +299,8 @@ func readUplink(t *table) Uplink {
 		t.errf("retry_max", "must not be below uplink.retry_min %v (got %v)", u.RetryMin, u.RetryMax)
 	}
 	u.ReportPeriod = t.duration("report_period", 15*time.Minute, time.Second, maxDuration)
+	u.ForwardBatch = int(t.integer("forward_batch", 16, 1, 64))
+	u.ForwardInterval = t.duration("forward_interval", time.Second, 100*time.Millisecond, time.Hour)
 	t.done()
 	return u
 }
