@@ -20,6 +20,8 @@ var (
 	bucketRejected = []byte("rejected") // journal id ‖ seq → rejection (JSON)
 	bucketOutages  = []byte("outages")  // begin (unix ms) → Outage (JSON)
 	// bucketByTime (history.go): time (unix ms) ‖ journal id ‖ seq → empty
+	// bucketOutbox (outbox.go): forwarding number → journal id ‖ seq
+	// bucketOutboxMeta (outbox.go): delivered and dropped totals, last drop
 )
 
 // DataStore is the terminal's durable database on flash (bbolt): records
@@ -61,7 +63,9 @@ type Rejection struct {
 
 // OpenDataStore opens (creating if needed) the data store at path for
 // reading and writing; it builds the time index History walks when the
-// data store has none yet (one pass over the records, once).
+// data store has none yet (one pass over the records, once), and creates
+// an empty outbox when it has none (the records of a data store written
+// before the outbox existed are not queued for delivery).
 func OpenDataStore(path string) (*DataStore, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
 	if err != nil {
@@ -72,7 +76,7 @@ func OpenDataStore(path string) (*DataStore, error) {
 		return nil, fmt.Errorf("store: open data store %s: %w%s", path, err, hint)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketRecords, bucketRejected, bucketOutages} {
+		for _, b := range [][]byte{bucketRecords, bucketRejected, bucketOutages, bucketOutbox, bucketOutboxMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -106,12 +110,15 @@ type ReplayCounts struct {
 }
 
 // importBatch stores verified entries and keeps corrupt ones aside, in one
-// transaction: either all of the batch is durable or none of it.
+// transaction: either all of the batch is durable or none of it. Every
+// newly stored record but the event ones gets its outbox entry in that
+// transaction too (outbox.go); duplicates and rejections get none.
 func (d *DataStore) importBatch(id []byte, good []Entry, bad []CorruptEntry) (ReplayCounts, error) {
 	var c ReplayCounts
 	now := time.Now().UTC()
 	err := d.db.Update(func(tx *bolt.Tx) error {
 		recs, rej, idx := tx.Bucket(bucketRecords), tx.Bucket(bucketRejected), tx.Bucket(bucketByTime)
+		ob := tx.Bucket(bucketOutbox)
 		reject := func(seq uint64, raw []byte, reason string) error {
 			k := recordKey(id, seq)
 			if rej.Get(k) != nil {
@@ -139,6 +146,11 @@ func (d *DataStore) importBatch(id []byte, good []Entry, bad []CorruptEntry) (Re
 			}
 			if err := idx.Put(timeKey(uint64(max(e.Record.Time.UnixMilli(), 0)), k), []byte{}); err != nil {
 				return err
+			}
+			if queued(e.Record) {
+				if err := enqueue(ob, k); err != nil {
+					return fmt.Errorf("record seq %d: %w", e.Seq, err)
+				}
 			}
 			c.Replayed++
 		}

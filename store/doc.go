@@ -105,4 +105,21 @@
 // with its page and offset and why, never returned; Recovery keeps it in
 // the data store's rejected bucket and consumes past it. A failed read is
 // an error, not a verdict: nothing is rejected or consumed for it.
+//
+// # Delivery to the master station
+//
+// The data store's outbox queues the replayed records the master station
+// must still receive, exactly once. The import that newly stores a record
+// gives it an outbox entry in the same transaction, under a forwarding
+// number never reused in the data store file, so after any crash a queued
+// record has exactly one entry until the master confirms it
+// (DataStore.Delivered) or it is given up (DataStore.Dropped). Duplicates
+// and rejected records get none, and neither do event records (the
+// outage begin and end, which the uplink reports as power events of its
+// own). DataStore.Outbox hands out the oldest entries, again until they
+// are confirmed; an entry whose record is missing or no longer decodes is
+// dropped (an error on a read-only open), never handed out.
+// DataStore.OutboxStats keeps the delivered and dropped totals. A data
+// store written before the outbox existed starts with an empty one: its
+// records are not queued.
 package store
