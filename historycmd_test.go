@@ -36,7 +36,7 @@ func historyStore(t *testing.T) string {
 	}
 	defer j.Close()
 	recs := []store.Record{
-		store.OutageBeginRecord(h0, true, [3]float64{12.5, 0, 3.25}),
+		store.OutageBeginRecord(store.OutageBegin{At: h0, Confirmed: true, Volts: [3]float64{12.5, 0, 3.25}}),
 		{Time: h0.Add(time.Second), Business: store.BusinessControl, Interface: "rs485-2", Device: "breaker-07",
 			Attrs: map[string]any{"point": "switch"}, Value: true, Integrity: store.Integrity{Kind: store.IntegrityCRC16Modbus, Value: 0xB52E}},
 		{Time: h0.Add(2 * time.Second), Business: store.BusinessCollection, Interface: "rs485-1", Device: "inverter1",
@@ -45,7 +45,7 @@ func historyStore(t *testing.T) string {
 			Attrs: map[string]any{"point": "fault"}, Value: "over temperature"},
 		{Time: h0.Add(3 * time.Second), Business: store.BusinessCollection, Interface: "rs485-1", Device: "inverter1",
 			Attrs: map[string]any{"point": "active_power"}, Value: 4100.0, Invalid: true},
-		store.OutageEndRecord(h0, h0.Add(5*time.Second), false, true),
+		store.OutageEndRecord(store.OutageEnd{Begin: h0, End: h0.Add(5 * time.Second), Confirmed: true}),
 	}
 	for _, r := range recs {
 		if _, err := j.Append(ctx, r); err != nil {

@@ -120,13 +120,13 @@ func (a *journal) Append(ctx context.Context, c sched.CriticalRecord) error {
 
 // AppendOutageBegin implements power.Journal.
 func (a *journal) AppendOutageBegin(ctx context.Context, b power.OutageBegin) error {
-	_, err := a.append(ctx, store.OutageBeginRecordBoot(b.At, b.Confirmed, b.Volts, b.BootID))
+	_, err := a.append(ctx, store.OutageBeginRecord(store.OutageBegin(b)))
 	return err
 }
 
 // AppendOutageEnd implements power.Journal.
 func (a *journal) AppendOutageEnd(ctx context.Context, e power.OutageEnd) error {
-	_, err := a.append(ctx, store.OutageEndRecordEvidence(e.Begin, e.End, e.Cold, e.Confirmed, e.Evidence))
+	_, err := a.append(ctx, store.OutageEndRecord(store.OutageEnd(e)))
 	return err
 }
 
@@ -136,10 +136,8 @@ func (a *journal) OpenOutage(ctx context.Context) (power.OutageBegin, bool, erro
 	if err != nil || !ok {
 		return power.OutageBegin{}, false, err
 	}
-	var ob power.OutageBegin
-	ob.At, ob.Confirmed, ob.Volts, _ = store.OutageBeginOf(e.Record)
-	ob.BootID = store.OutageBootID(e.Record) // "" in an older record: unknown boot
-	return ob, true, nil
+	ob, _ := store.OutageBeginOf(e.Record) // BootID "" in an older record: unknown boot
+	return power.OutageBegin(ob), true, nil
 }
 
 // --- uplink ---

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -25,9 +26,9 @@ func TestOutageBootIDAndEvidence(t *testing.T) {
 	at := t0.Add(time.Hour)
 	const boot = "0f3d6a1e-7c55-4c3b-9b0e-2a9d3c8e1f47"
 	for _, r := range []Record{
-		OutageBeginRecord(old, true, [3]float64{}), // an older journal's
-		OutageEndRecordEvidence(old, old.Add(time.Minute), true, false, ""),
-		OutageBeginRecordBoot(at, true, [3]float64{1, 2, 3}, boot),
+		OutageBeginRecord(OutageBegin{At: old, Confirmed: true}), // an older journal's
+		OutageEndRecord(OutageEnd{Begin: old, End: old.Add(time.Minute), Cold: true}),
+		OutageBeginRecord(OutageBegin{At: at, Confirmed: true, Volts: [3]float64{1, 2, 3}, BootID: boot}),
 	} {
 		if err := r.Validate(); err != nil {
 			t.Fatal(err)
@@ -44,11 +45,11 @@ func TestOutageBootIDAndEvidence(t *testing.T) {
 	if err != nil || !ok || !e.Record.Time.Equal(at) {
 		t.Fatalf("open outage after remount: %+v %v %v", e, ok, err)
 	}
-	if got := OutageBootID(e.Record); got != boot {
-		t.Fatalf("boot id %q, want %q", got, boot)
+	if got, _ := OutageBeginOf(e.Record); got.BootID != boot {
+		t.Fatalf("boot id %q, want %q", got.BootID, boot)
 	}
 	const ev = "boot id changed a → b: the terminal rebooted"
-	if _, err := j.Append(ctx, OutageEndRecordEvidence(at, at.Add(time.Minute), true, false, ev)); err != nil {
+	if _, err := j.Append(ctx, OutageEndRecord(OutageEnd{Begin: at, End: at.Add(time.Minute), Cold: true, Evidence: ev})); err != nil {
 		t.Fatal(err)
 	}
 	j.Close()
@@ -59,29 +60,41 @@ func TestOutageBootIDAndEvidence(t *testing.T) {
 	if _, ok, err := j.OpenOutage(ctx); ok || err != nil {
 		t.Fatalf("outage still open after its end record: %v %v", ok, err)
 	}
-	var begins, ends []Record
+	var begins []OutageBegin
+	var ends []OutageEnd
+	var endRecs []Record
 	if _, err := j.Replay(ctx, func(e Entry) error {
-		switch kind, _ := IsOutageEvent(e.Record); kind {
-		case EventOutageBegin:
-			begins = append(begins, e.Record)
-		case EventOutageEnd:
-			ends = append(ends, e.Record)
+		if b, ok := OutageBeginOf(e.Record); ok {
+			begins = append(begins, b)
+		}
+		if end, ok := OutageEndOf(e.Record); ok {
+			ends = append(ends, end)
+			endRecs = append(endRecs, e.Record)
 		}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if len(begins) != 2 || OutageBootID(begins[0]) != "" || OutageBootID(begins[1]) != boot {
-		t.Fatalf("replayed begins %+v", begins)
+	wantBegins := []OutageBegin{
+		{At: old, Confirmed: true},
+		{At: at, Confirmed: true, Volts: [3]float64{1, 2, 3}, BootID: boot},
 	}
-	if len(ends) != 2 || OutageEvidence(ends[0]) != "" || OutageEvidence(ends[1]) != ev || OutageEvidence(begins[1]) != "" {
-		t.Fatalf("replayed ends %+v", ends)
+	wantEnds := []OutageEnd{
+		{Begin: old, End: old.Add(time.Minute), Cold: true},
+		{Begin: at, End: at.Add(time.Minute), Cold: true, Evidence: ev},
 	}
-	if _, ok := ends[0].Attrs[AttrEvidence]; ok {
+	if !reflect.DeepEqual(begins, wantBegins) {
+		t.Fatalf("replayed begins %+v, want %+v", begins, wantBegins)
+	}
+	if !reflect.DeepEqual(ends, wantEnds) {
+		t.Fatalf("replayed ends %+v, want %+v", ends, wantEnds)
+	}
+	if _, ok := endRecs[0].Attrs[AttrEvidence]; ok {
 		t.Fatal("an empty evidence was journaled")
 	}
-	long := OutageEndRecordEvidence(at, at, true, false, strings.Repeat("é", MaxStringLen))
-	if err := long.Validate(); err != nil || len(OutageEvidence(long)) > MaxStringLen {
-		t.Fatalf("long evidence: %v, %d bytes", err, len(OutageEvidence(long)))
+	long := OutageEndRecord(OutageEnd{Begin: at, End: at, Cold: true, Evidence: strings.Repeat("é", MaxStringLen)})
+	got, _ := OutageEndOf(long)
+	if err := long.Validate(); err != nil || len(got.Evidence) > MaxStringLen {
+		t.Fatalf("long evidence: %v, %d bytes", err, len(got.Evidence))
 	}
 }

@@ -35,13 +35,15 @@
 // # Outages
 //
 // The power monitor journals an outage-begin and an outage-end record for
-// every outage (OutageBeginRecord, OutageEndRecord; IsOutageEvent tells
-// them apart). The journal keeps the sequences of both, learnt when their
-// appends commit and, at mount, from every record still on the chip: the
-// begin record's sequence is the outage's DL/T 698.45 event number
-// (OutageEventNumber), and the records between the two are the ones
-// journaled during the outage (OutageSpan; DataStore.OutageJournaled
-// counts those in the data store). Their attributes (business event):
+// every outage (OutageBeginRecord and OutageEndRecord build them from an
+// OutageBegin and an OutageEnd; OutageBeginOf and OutageEndOf read them
+// back; IsOutageEvent tells them apart). The journal keeps the sequences
+// of both, learnt when their appends commit and, at mount, from every
+// record still on the chip: the begin record's sequence is the outage's
+// DL/T 698.45 event number (OutageEventNumber), and the records between
+// the two are the ones journaled during the outage (OutageSpan;
+// DataStore.OutageJournaled counts those in the data store). Their
+// attributes (business event):
 //
 //	outage-begin: event "outage-begin", confirmed (bool), ua, ub, uc (volts),
 //	              boot_id (the kernel's boot id; absent in older records)
@@ -51,8 +53,8 @@
 //
 // An outage-begin without an end at start-up is an outage the process did
 // not live through (OpenOutage); whether the capacitor ran out is decided
-// by the power monitor from the evidence (OutageBootID: the same boot means
-// the terminal never lost power).
+// by the power monitor from the evidence (OutageBegin.BootID: the same boot
+// means the terminal never lost power).
 //
 // # The journal on the chip
 //

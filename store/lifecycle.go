@@ -14,18 +14,6 @@ const (
 	EventOutageEnd   = "outage-end"
 )
 
-// OutageBeginRecord is the record journaled when an outage starts: at is
-// when the power-fail line reported the loss; confirmed says whether the
-// phase voltages (in volts) confirmed it.
-func OutageBeginRecord(at time.Time, confirmed bool, volts [3]float64) Record {
-	return Record{
-		Time: at, Business: BusinessEvent, Interface: "power", Device: "mains",
-		Attrs: map[string]any{"event": EventOutageBegin, "confirmed": confirmed,
-			"ua": volts[0], "ub": volts[1], "uc": volts[2]},
-		Integrity: Integrity{Kind: IntegrityNone},
-	}
-}
-
 // Attributes of lifecycle records added after the first journals were
 // written; a record without them (an older journal) replays all the same.
 const (
@@ -38,70 +26,98 @@ const (
 	AttrEvidence = "evidence"
 )
 
-// OutageBeginRecordBoot is OutageBeginRecord carrying the kernel's boot id
-// (AttrBootID, clipped to MaxStringLen); an empty bootID leaves it out.
-func OutageBeginRecordBoot(at time.Time, confirmed bool, volts [3]float64, bootID string) Record {
-	r := OutageBeginRecord(at, confirmed, volts)
-	if bootID != "" {
-		AddAttr(r.Attrs, AttrBootID, bootID)
+// OutageBegin is what an outage-begin record says. Its fields are those of
+// power.OutageBegin, in the same order, so that one converts to the other.
+type OutageBegin struct {
+	// At is when the power-fail line reported the loss (the record's time).
+	At time.Time
+	// Confirmed says whether the phase voltages confirmed the loss.
+	Confirmed bool
+	// Volts holds the phase voltages A, B, C (volts).
+	Volts [3]float64
+	// BootID is the kernel's boot id when the outage began (AttrBootID);
+	// empty when unknown, which leaves the attribute out.
+	BootID string
+}
+
+// OutageEnd is what an outage-end record says. Its fields are those of
+// power.OutageEnd, in the same order, so that one converts to the other.
+type OutageEnd struct {
+	// Begin is the At of the outage that ends; End is when it ended (the
+	// record's time).
+	Begin, End time.Time
+	// Cold means holdup did not live through the outage; Confirmed that
+	// the phase voltages confirmed the return.
+	Cold, Confirmed bool
+	// Evidence is what decided warm or cold (AttrEvidence); empty when
+	// unknown, which leaves the attribute out.
+	Evidence string
+}
+
+// OutageBeginRecord is the record journaled when an outage starts. The
+// boot id is clipped to MaxStringLen.
+func OutageBeginRecord(b OutageBegin) Record {
+	r := Record{
+		Time: b.At, Business: BusinessEvent, Interface: "power", Device: "mains",
+		Attrs: map[string]any{"event": EventOutageBegin, "confirmed": b.Confirmed,
+			"ua": b.Volts[0], "ub": b.Volts[1], "uc": b.Volts[2]},
+		Integrity: Integrity{Kind: IntegrityNone},
+	}
+	if b.BootID != "" {
+		AddAttr(r.Attrs, AttrBootID, b.BootID)
 	}
 	return r
-}
-
-// OutageBootID returns the boot id an outage-begin record carries, "" when
-// it carries none (an older record: unknown boot).
-func OutageBootID(r Record) string {
-	if ev, _ := IsOutageEvent(r); ev != EventOutageBegin {
-		return ""
-	}
-	id, _ := r.Attrs[AttrBootID].(string)
-	return id
-}
-
-// OutageEndRecordEvidence is OutageEndRecord carrying the evidence that
-// decided warm or cold (AttrEvidence, clipped to MaxStringLen); an empty
-// evidence leaves it out.
-func OutageEndRecordEvidence(begin, end time.Time, cold, confirmed bool, evidence string) Record {
-	r := OutageEndRecord(begin, end, cold, confirmed)
-	if evidence != "" {
-		AddAttr(r.Attrs, AttrEvidence, evidence)
-	}
-	return r
-}
-
-// OutageEvidence returns the evidence an outage-end record carries, ""
-// when it carries none.
-func OutageEvidence(r Record) string {
-	if ev, _ := IsOutageEvent(r); ev != EventOutageEnd {
-		return ""
-	}
-	e, _ := r.Attrs[AttrEvidence].(string)
-	return e
 }
 
 // OutageBeginOf reads an outage-begin record back: the inverse of
-// OutageBeginRecord. ok is false when r is not an outage-begin record; a
-// voltage the record does not carry reads 0.
-func OutageBeginOf(r Record) (at time.Time, confirmed bool, volts [3]float64, ok bool) {
+// OutageBeginRecord. ok is false when r is not an outage-begin record. An
+// attribute the record does not carry reads as its zero value: a voltage
+// 0, the boot id "" (an older record: unknown boot).
+func OutageBeginOf(r Record) (b OutageBegin, ok bool) {
 	if ev, _ := IsOutageEvent(r); ev != EventOutageBegin {
-		return time.Time{}, false, volts, false
+		return OutageBegin{}, false
 	}
-	confirmed, _ = r.Attrs["confirmed"].(bool)
+	b.At = r.Time
+	b.Confirmed, _ = r.Attrs["confirmed"].(bool)
 	for i, k := range []string{"ua", "ub", "uc"} {
-		volts[i], _ = r.Attrs[k].(float64)
+		b.Volts[i], _ = r.Attrs[k].(float64)
 	}
-	return r.Time, confirmed, volts, true
+	b.BootID, _ = r.Attrs[AttrBootID].(string)
+	return b, true
 }
 
-// OutageEndRecord is the record journaled when the outage begun at begin
-// ends at end; cold means holdup did not live through it.
-func OutageEndRecord(begin, end time.Time, cold, confirmed bool) Record {
-	return Record{
-		Time: end, Business: BusinessEvent, Interface: "power", Device: "mains",
-		Attrs: map[string]any{"event": EventOutageEnd, "confirmed": confirmed, "cold": cold,
-			"begin": begin.UnixMilli()},
+// OutageEndRecord is the record journaled when the outage begun at e.Begin
+// ends at e.End. The evidence is clipped to MaxStringLen.
+func OutageEndRecord(e OutageEnd) Record {
+	r := Record{
+		Time: e.End, Business: BusinessEvent, Interface: "power", Device: "mains",
+		Attrs: map[string]any{"event": EventOutageEnd, "confirmed": e.Confirmed, "cold": e.Cold,
+			"begin": e.Begin.UnixMilli()},
 		Integrity: Integrity{Kind: IntegrityNone},
 	}
+	if e.Evidence != "" {
+		AddAttr(r.Attrs, AttrEvidence, e.Evidence)
+	}
+	return r
+}
+
+// OutageEndOf reads an outage-end record back: the inverse of
+// OutageEndRecord, at the journal's millisecond resolution for Begin (in
+// UTC). ok is false when r is not an outage-end record. An attribute the
+// record does not carry reads as its zero value: the evidence "" (an older
+// record), Begin the zero time.
+func OutageEndOf(r Record) (e OutageEnd, ok bool) {
+	if ev, _ := IsOutageEvent(r); ev != EventOutageEnd {
+		return OutageEnd{}, false
+	}
+	if ms, named := outageEndBegin(r); named {
+		e.Begin = time.UnixMilli(ms).UTC()
+	}
+	e.End = r.Time
+	e.Cold, _ = r.Attrs["cold"].(bool)
+	e.Confirmed, _ = r.Attrs["confirmed"].(bool)
+	e.Evidence, _ = r.Attrs[AttrEvidence].(string)
+	return e, true
 }
 
 // IsOutageEvent reports whether r is a lifecycle record, and which.

@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -29,7 +31,7 @@ func TestOutageEventNumbering(t *testing.T) {
 		t.Fatalf("before the begin record: number %d, want the time fallback %d", n, uint32(begin.Unix()))
 	}
 	j.Append(ctx, typicalRecord(0))
-	b, err := j.Append(ctx, OutageBeginRecord(begin, true, [3]float64{12, 11, 13}))
+	b, err := j.Append(ctx, OutageBeginRecord(OutageBegin{At: begin, Confirmed: true, Volts: [3]float64{12, 11, 13}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +47,7 @@ func TestOutageEventNumbering(t *testing.T) {
 	for i := 1; i <= 4; i++ {
 		j.Append(ctx, typicalRecord(i))
 	}
-	e, err := j.Append(ctx, OutageEndRecord(begin, begin.Add(time.Minute), false, true))
+	e, err := j.Append(ctx, OutageEndRecord(OutageEnd{Begin: begin, End: begin.Add(time.Minute), Confirmed: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +59,7 @@ func TestOutageEventNumbering(t *testing.T) {
 	}
 	// Another outage has its own number; the first keeps its own.
 	begin2 := begin.Add(time.Hour)
-	b2, _ := j.Append(ctx, OutageBeginRecord(begin2, false, [3]float64{}))
+	b2, _ := j.Append(ctx, OutageBeginRecord(OutageBegin{At: begin2}))
 	if n, n1 := j.OutageEventNumber(begin2), j.OutageEventNumber(begin); n != uint32(b2) || n1 != uint32(b) {
 		t.Fatalf("numbers %d and %d, want %d and %d", n1, n, b, b2)
 	}
@@ -77,9 +79,9 @@ func TestOutageNumbersSurviveRemount(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := t0.Add(-time.Hour) // an outage already over, its records replayed
-	b1, _ := j.Append(ctx, OutageBeginRecord(done, true, [3]float64{}))
+	b1, _ := j.Append(ctx, OutageBeginRecord(OutageBegin{At: done, Confirmed: true}))
 	j.Append(ctx, typicalRecord(0))
-	e1, _ := j.Append(ctx, OutageEndRecord(done, done.Add(time.Minute), false, true))
+	e1, _ := j.Append(ctx, OutageEndRecord(OutageEnd{Begin: done, End: done.Add(time.Minute), Confirmed: true}))
 	d, err := OpenDataStore(filepath.Join(t.TempDir(), "d.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +91,7 @@ func TestOutageNumbersSurviveRemount(t *testing.T) {
 		t.Fatal(err)
 	}
 	open := t0 // the capacitor runs out during this one
-	b2, _ := j.Append(ctx, OutageBeginRecord(open, true, [3]float64{}))
+	b2, _ := j.Append(ctx, OutageBeginRecord(OutageBegin{At: open, Confirmed: true}))
 	j.Append(ctx, typicalRecord(1))
 	j.Close()
 
@@ -111,7 +113,7 @@ func TestOutageNumbersSurviveRemount(t *testing.T) {
 		t.Fatalf("consumed outage after remount: span %d..%d %v, want %d..%d", from, to, ok, b1, e1)
 	}
 	// The cold start journals the end: the span is complete.
-	e2, _ := j.Append(ctx, OutageEndRecord(open, open.Add(time.Hour), true, false))
+	e2, _ := j.Append(ctx, OutageEndRecord(OutageEnd{Begin: open, End: open.Add(time.Hour), Cold: true}))
 	if from, to, ok := j.OutageSpan(open); !ok || from != b2 || to != e2 {
 		t.Fatalf("cold outage: span %d..%d %v, want %d..%d", from, to, ok, b2, e2)
 	}
@@ -136,7 +138,7 @@ func TestOutageNumberFallback(t *testing.T) {
 	defer j.Close()
 	begin := t0
 	sim.InjectFault(func(uint16, []byte, []byte) error { return errors.New("bus error") })
-	if _, err := j.Append(ctx, OutageBeginRecord(begin, true, [3]float64{})); err == nil {
+	if _, err := j.Append(ctx, OutageBeginRecord(OutageBegin{At: begin, Confirmed: true})); err == nil {
 		t.Fatal("append with the bus failing succeeded")
 	}
 	sim.InjectFault(nil)
@@ -146,7 +148,7 @@ func TestOutageNumberFallback(t *testing.T) {
 	if _, err := j.Append(ctx, typicalRecord(0)); err != nil {
 		t.Fatalf("append after a failed page write: %v", err)
 	}
-	if _, err := j.Append(ctx, OutageEndRecord(begin, begin.Add(time.Minute), false, true)); err != nil {
+	if _, err := j.Append(ctx, OutageEndRecord(OutageEnd{Begin: begin, End: begin.Add(time.Minute), Confirmed: true})); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, ok := j.OutageSpan(begin); ok {
@@ -207,11 +209,11 @@ func TestOutageNumbersWhileAppending(t *testing.T) {
 	})
 	for i := range outages {
 		begin := t0.Add(time.Duration(i) * time.Hour)
-		seqs[i], err = j.Append(ctx, OutageBeginRecord(begin, true, [3]float64{}))
+		seqs[i], err = j.Append(ctx, OutageBeginRecord(OutageBegin{At: begin, Confirmed: true}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		j.Append(ctx, OutageEndRecord(begin, begin.Add(time.Minute), false, true))
+		j.Append(ctx, OutageEndRecord(OutageEnd{Begin: begin, End: begin.Add(time.Minute), Confirmed: true}))
 	}
 	close(stop)
 	wg.Wait()
@@ -337,7 +339,7 @@ func TestOutageBeginOf(t *testing.T) {
 	}
 	at := t0.Add(1500 * time.Millisecond)
 	volts := [3]float64{12.5, 0, 231.25}
-	if _, err := j.Append(ctx, OutageBeginRecord(at, true, volts)); err != nil {
+	if _, err := j.Append(ctx, OutageBeginRecord(OutageBegin{At: at, Confirmed: true, Volts: volts})); err != nil {
 		t.Fatal(err)
 	}
 	j.Close()
@@ -350,13 +352,124 @@ func TestOutageBeginOf(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("open outage after remount: %v %v", ok, err)
 	}
-	gotAt, confirmed, gotVolts, ok := OutageBeginOf(e.Record)
-	if !ok || !gotAt.Equal(at) || !confirmed || gotVolts != volts {
-		t.Fatalf("OutageBeginOf = %v %v %v %v, want %v true %v true", gotAt, confirmed, gotVolts, ok, at, volts)
+	got, ok := OutageBeginOf(e.Record)
+	if !ok || !got.At.Equal(at) || !got.Confirmed || got.Volts != volts || got.BootID != "" {
+		t.Fatalf("OutageBeginOf = %+v %v, want %v true %v \"\" true", got, ok, at, volts)
 	}
-	for _, r := range []Record{OutageEndRecord(at, at.Add(time.Second), false, true), typicalRecord(1)} {
-		if _, _, _, ok := OutageBeginOf(r); ok {
+	for _, r := range []Record{OutageEndRecord(OutageEnd{Begin: at, End: at.Add(time.Second), Confirmed: true}), typicalRecord(1)} {
+		if _, ok := OutageBeginOf(r); ok {
 			t.Errorf("%+v read as an outage begin", r.Attrs)
 		}
+	}
+}
+
+// TestOutageRecordEncoding: the outage-begin and outage-end constructors
+// build exactly the records (and, through the codec, exactly the bytes)
+// that journals written before OutageBegin and OutageEnd hold, so those
+// replay the same: the optional boot id and evidence attributes appear
+// only when set, and an over-long one is clipped. The readers give back
+// what the constructors took, before and after a CBOR round trip (where
+// "begin" decodes as a uint64).
+func TestOutageRecordEncoding(t *testing.T) {
+	const boot = "0f3d6a1e-7c55-4c3b-9b0e-2a9d3c8e1f47"
+	const ev = "boot id changed: the terminal rebooted"
+	end := t0.Add(90 * time.Second)
+	mains := func(at time.Time, attrs map[string]any) Record {
+		return Record{Time: at, Business: BusinessEvent, Interface: "power", Device: "mains",
+			Attrs: attrs, Integrity: Integrity{Kind: IntegrityNone}}
+	}
+	tests := []struct {
+		name  string
+		begin *OutageBegin // or
+		end   *OutageEnd
+		want  Record
+		cbor  string // hex of the encoding at sequence 7; "" not checked
+	}{
+		{
+			name:  "begin confirmed",
+			begin: &OutageBegin{At: t0, Confirmed: true, Volts: [3]float64{231.5, 0, 12.25}},
+			want: mains(t0, map[string]any{"event": "outage-begin", "confirmed": true,
+				"ua": 231.5, "ub": 0.0, "uc": 12.25}),
+			cbor: "a80107021b000001a219ed7cdb03030465706f77657205656d61696e7306a5627561f95b3c627562f90000627563f94a20656576656e746c6f75746167652d626567696e69636f6e6669726d6564f507f608820000",
+		},
+		{
+			name:  "begin with boot id",
+			begin: &OutageBegin{At: t0, BootID: boot},
+			want: mains(t0, map[string]any{"event": "outage-begin", "confirmed": false,
+				"ua": 0.0, "ub": 0.0, "uc": 0.0, "boot_id": boot}),
+			cbor: "a80107021b000001a219ed7cdb03030465706f77657205656d61696e7306a6627561f90000627562f90000627563f90000656576656e746c6f75746167652d626567696e67626f6f745f6964782430663364366131652d376335352d346333622d396230652d32613964336338653166343769636f6e6669726d6564f407f608820000",
+		},
+		{
+			name: "end warm",
+			end:  &OutageEnd{Begin: t0, End: end, Confirmed: true},
+			want: mains(end, map[string]any{"event": "outage-end", "confirmed": true, "cold": false,
+				"begin": t0.UnixMilli()}),
+			cbor: "a80107021b000001a219eedc6b03030465706f77657205656d61696e7306a464636f6c64f465626567696e1b000001a219ed7cdb656576656e746a6f75746167652d656e6469636f6e6669726d6564f507f608820000",
+		},
+		{
+			name: "end cold with evidence",
+			end:  &OutageEnd{Begin: t0, End: end, Cold: true, Evidence: ev},
+			want: mains(end, map[string]any{"event": "outage-end", "confirmed": false, "cold": true,
+				"begin": t0.UnixMilli(), "evidence": ev}),
+			cbor: "a80107021b000001a219eedc6b03030465706f77657205656d61696e7306a564636f6c64f565626567696e1b000001a219ed7cdb656576656e746a6f75746167652d656e646865766964656e63657826626f6f74206964206368616e6765643a20746865207465726d696e616c207265626f6f74656469636f6e6669726d6564f407f608820000",
+		},
+		{
+			name: "end with over-long evidence",
+			end:  &OutageEnd{Begin: t0, End: t0, Cold: true, Evidence: strings.Repeat("é", MaxStringLen)},
+			want: mains(t0, map[string]any{"event": "outage-end", "confirmed": false, "cold": true,
+				"begin": t0.UnixMilli(), "evidence": strings.Repeat("é", MaxStringLen/2)}),
+		},
+	}
+	c := newCodec()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var r Record
+			if tc.begin != nil {
+				r = OutageBeginRecord(*tc.begin)
+			} else {
+				r = OutageEndRecord(*tc.end)
+			}
+			if !reflect.DeepEqual(r, tc.want) {
+				t.Fatalf("record\n%#v\nwant\n%#v", r, tc.want)
+			}
+			if err := r.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			b, err := c.encode(&r, 7)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := hex.EncodeToString(b); tc.cbor != "" && got != tc.cbor {
+				t.Fatalf("encoding\n%s\nwant\n%s", got, tc.cbor)
+			}
+			decoded, err := c.decode(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range []Record{r, decoded} {
+				if tc.begin != nil {
+					got, ok := OutageBeginOf(r)
+					if !ok || !reflect.DeepEqual(got, *tc.begin) {
+						t.Errorf("OutageBeginOf = %+v %v, want %+v", got, ok, *tc.begin)
+					}
+					if _, ok := OutageEndOf(r); ok {
+						t.Error("an outage begin read as an outage end")
+					}
+					continue
+				}
+				want := *tc.end
+				want.Evidence, _ = tc.want.Attrs["evidence"].(string) // as clipped
+				got, ok := OutageEndOf(r)
+				if !ok || !reflect.DeepEqual(got, want) {
+					t.Errorf("OutageEndOf = %+v %v, want %+v", got, ok, want)
+				}
+				if _, ok := OutageBeginOf(r); ok {
+					t.Error("an outage end read as an outage begin")
+				}
+			}
+		})
+	}
+	if _, ok := OutageEndOf(typicalRecord(1)); ok {
+		t.Error("a typical record read as an outage end")
 	}
 }

@@ -207,17 +207,17 @@ func TestOpenOutage(t *testing.T) {
 		t.Fatalf("empty journal: open outage %v, %v", ok, err)
 	}
 	b1 := t0
-	j.Append(ctx, OutageBeginRecord(b1, true, [3]float64{12, 0, 0}))
+	j.Append(ctx, OutageBeginRecord(OutageBegin{At: b1, Confirmed: true, Volts: [3]float64{12, 0, 0}}))
 	j.Append(ctx, typicalRecord(1))
 	if e, ok, _ := j.OpenOutage(ctx); !ok || !e.Record.Time.Equal(b1) || e.Record.Attrs["confirmed"] != true || e.Record.Attrs["ua"] != 12.0 {
 		t.Fatalf("after begin: %+v %v", e, ok)
 	}
-	j.Append(ctx, OutageEndRecord(b1, b1.Add(time.Minute), false, true))
+	j.Append(ctx, OutageEndRecord(OutageEnd{Begin: b1, End: b1.Add(time.Minute), Confirmed: true}))
 	if _, ok, _ := j.OpenOutage(ctx); ok {
 		t.Fatal("closed outage reported open")
 	}
 	b2 := b1.Add(time.Hour)
-	j.Append(ctx, OutageBeginRecord(b2, false, [3]float64{}))
+	j.Append(ctx, OutageBeginRecord(OutageBegin{At: b2}))
 	if e, ok, _ := j.OpenOutage(ctx); !ok || !e.Record.Time.Equal(b2) || e.Record.Attrs["confirmed"] != false {
 		t.Fatalf("second outage: %+v %v", e, ok)
 	}
@@ -232,11 +232,11 @@ func TestCountBetween(t *testing.T) {
 	}
 	defer j.Close()
 	j.Append(ctx, typicalRecord(0))
-	b, _ := j.Append(ctx, OutageBeginRecord(t0, true, [3]float64{}))
+	b, _ := j.Append(ctx, OutageBeginRecord(OutageBegin{At: t0, Confirmed: true}))
 	for i := 1; i <= 4; i++ {
 		j.Append(ctx, typicalRecord(i))
 	}
-	e, _ := j.Append(ctx, OutageEndRecord(t0, t0.Add(time.Minute), false, true))
+	e, _ := j.Append(ctx, OutageEndRecord(OutageEnd{Begin: t0, End: t0.Add(time.Minute), Confirmed: true}))
 	j.Append(ctx, typicalRecord(9))
 	d, err := OpenDataStore(filepath.Join(t.TempDir(), "d.db"))
 	if err != nil {
@@ -268,11 +268,11 @@ func TestReplayReconstructsMissingCompletionLog(t *testing.T) {
 	}
 	defer j.Close()
 	begin := t0.Add(123456789) // sub-millisecond part: the log keys at the journal's resolution
-	j.Append(ctx, OutageBeginRecord(begin, true, [3]float64{}))
+	j.Append(ctx, OutageBeginRecord(OutageBegin{At: begin, Confirmed: true}))
 	for i := 0; i < 3; i++ {
 		j.Append(ctx, typicalRecord(i))
 	}
-	j.Append(ctx, OutageEndRecord(begin, begin.Add(time.Minute), true, false))
+	j.Append(ctx, OutageEndRecord(OutageEnd{Begin: begin, End: begin.Add(time.Minute), Cold: true}))
 	d, err := OpenDataStore(filepath.Join(t.TempDir(), "d.db"))
 	if err != nil {
 		t.Fatal(err)

@@ -67,10 +67,10 @@ func TestRestartDuringOutageBootEvidence(t *testing.T) {
 				if !ok {
 					t.Errorf("record %d (%s) acknowledged by the first run is not in the data store", a.Seq, a.Record.Device)
 				}
-				if _, _, _, isBegin := store.OutageBeginOf(r); isBegin {
+				if b, isBegin := store.OutageBeginOf(r); isBegin {
 					begins++
-					if id := store.OutageBootID(r); id != "boot-A" {
-						t.Errorf("outage-begin record carries boot id %q, want boot-A", id)
+					if b.BootID != "boot-A" {
+						t.Errorf("outage-begin record carries boot id %q, want boot-A", b.BootID)
 					}
 				}
 			}
@@ -89,14 +89,14 @@ func TestRestartDuringOutageBootEvidence(t *testing.T) {
 			if len(outs) != 1 || outs[0].Kind != string(tc.kind) || !strings.Contains(outs[0].Evidence, tc.evidence) {
 				t.Fatalf("outage log %+v, want one %s outage with evidence %q", outs, tc.kind, tc.evidence)
 			}
-			var end store.Record
+			var end store.OutageEnd
 			for _, r := range stored {
-				if ev, _ := store.IsOutageEvent(r); ev == store.EventOutageEnd {
-					end = r
+				if e, ok := store.OutageEndOf(r); ok {
+					end = e
 				}
 			}
-			if ev := store.OutageEvidence(end); !strings.Contains(ev, tc.evidence) {
-				t.Fatalf("outage-end record's evidence %q, want %q", ev, tc.evidence)
+			if !strings.Contains(end.Evidence, tc.evidence) {
+				t.Fatalf("outage-end record's evidence %q, want %q", end.Evidence, tc.evidence)
 			}
 		})
 	}
