@@ -17,20 +17,22 @@ type MasterEventKind uint8
 
 // Observations of the master-station simulator.
 const (
-	MasterConnect      MasterEventKind = iota // a terminal connected
-	MasterLogin                               // LINK-Request login accepted
-	MasterHeartbeat                           // heartbeat (answered unless heartbeats are ignored)
-	MasterLogout                              // LINK-Request logout
-	MasterReport                              // a new power event (first delivery)
-	MasterDuplicate                           // a resent power event already received (confirmed again, not stored)
-	MasterUnauthorized                        // a frame before login (ignored, not answered)
-	MasterDisconnect                          // the connection closed
-	MasterDataReport                          // a REPORT-Notification-List (every copy, resends included)
+	MasterConnect          MasterEventKind = iota // a terminal connected
+	MasterLogin                                   // LINK-Request login accepted
+	MasterHeartbeat                               // heartbeat (answered unless heartbeats are ignored)
+	MasterLogout                                  // LINK-Request logout
+	MasterReport                                  // a new power event (first delivery)
+	MasterDuplicate                               // a resent power event already received (confirmed again, not stored)
+	MasterUnauthorized                            // a frame before login (ignored, not answered)
+	MasterDisconnect                              // the connection closed
+	MasterDataReport                              // a REPORT-Notification-List (every copy, resends included)
+	MasterHistory                                 // forwarded records stored (the new rows of one history report)
+	MasterHistoryDuplicate                        // forwarded records already stored (a resend: confirmed again, not stored)
 )
 
 // String implements fmt.Stringer.
 func (k MasterEventKind) String() string {
-	return [...]string{"connect", "login", "heartbeat", "logout", "report", "duplicate", "unauthorized", "disconnect", "data report"}[k]
+	return [...]string{"connect", "login", "heartbeat", "logout", "report", "duplicate", "unauthorized", "disconnect", "data report", "history", "history duplicate"}[k]
 }
 
 // MasterEvent is one observation, delivered on MasterSim.Events.
@@ -42,10 +44,14 @@ type MasterEvent struct {
 	Heartbeat uint16
 	// Results, PIID and APDU describe a MasterDataReport: the attribute
 	// results, the report's PIID (ACD bit cleared; a resend repeats it),
-	// and the APDU bytes as received, for byte-level checks.
+	// and the APDU bytes as received, for byte-level checks. PIID is also
+	// set for MasterHistory and MasterHistoryDuplicate.
 	Results []ResultNormal
 	PIID    PIID
 	APDU    []byte
+	// History holds the forwarded records of a MasterHistory (the rows new
+	// to the master) or MasterHistoryDuplicate (the rows it already had).
+	History []MasterHistoryRow
 }
 
 // MasterStats counts what the master has seen.
@@ -53,6 +59,9 @@ type MasterStats struct {
 	Connects, Logins, Heartbeats, Reports, Duplicates, Unauthorized int
 	// DataReports counts REPORT-Notification-List copies received.
 	DataReports int
+	// History counts the distinct forwarded records stored,
+	// HistoryDuplicates the rows received again (resends).
+	History, HistoryDuplicates int
 }
 
 // MasterSim simulates a master station on a TCP listener. It honours the
@@ -62,7 +71,15 @@ type MasterStats struct {
 // PowerEvent.Key (duplicates are confirmed but not stored) and confirmed
 // with REPORT-Response echoing the PIID; REPORT-Notification-List data
 // reports are recorded as received (DataReports) and confirmed with
-// REPORT-Response-List echoing the PIID and OADs. Like a front end it also reads
+// REPORT-Response-List echoing the PIID and OADs. Forwarded records (any
+// other record of a REPORT-Notification-RecordList, see ParseHistory) are
+// stored once per terminal, point OAD, No and time (History; a resent row
+// is counted, HistoryDuplicates, not stored again) and confirmed with
+// REPORT-Response-RecordList echoing the PIID and OADs; a report holding a
+// record ParseHistory refuses is logged and neither stored nor confirmed,
+// as a front end does not confirm what it could not store. The fault
+// knobs (DropOnNextReport, WithholdConfirms) apply to every kind of
+// report. Like a front end it also reads
 // and writes the terminal's attributes (Get, GetList, Set) over the link of
 // the latest login, matching each answer to its request by PIID. Its state
 // is owned by Run.
@@ -90,6 +107,8 @@ type masterState struct {
 	received         []PowerEvent
 	dataReports      [][]ResultNormal
 	seen             map[string]bool
+	history          []MasterHistoryRow // distinct forwarded records, in arrival order
+	historySeen      map[historyKey]bool
 	stats            MasterStats
 	dropNextReport   bool
 	withhold         int // reports left to leave unconfirmed (link kept)
@@ -152,14 +171,14 @@ func (m *MasterSim) do(f func(*masterState)) bool {
 // front-end restart does); terminals must reconnect and log in again.
 func (m *MasterSim) DropLinks() { m.do(func(s *masterState) { m.dropAll(s) }) }
 
-// DropOnNextReport makes the master store the next report (power event
-// or data report, whichever comes first) but drop the link instead of
+// DropOnNextReport makes the master store the next report (power event,
+// data report or history batch, whichever comes first) but drop the link instead of
 // confirming it — the confirmation is lost, so the terminal must resend
 // and the master must deduplicate.
 func (m *MasterSim) DropOnNextReport() { m.do(func(s *masterState) { s.dropNextReport = true }) }
 
-// WithholdConfirms leaves the next n reports (power events and data
-// reports alike, counted in arrival order) unconfirmed while keeping the
+// WithholdConfirms leaves the next n reports (power events, data reports
+// and history batches alike, counted in arrival order) unconfirmed while keeping the
 // link up (a slow or lossy front end); the terminal must resend.
 func (m *MasterSim) WithholdConfirms(n int) { m.do(func(s *masterState) { s.withhold = n }) }
 
@@ -297,7 +316,7 @@ func (m *MasterSim) readConn(mc *masterConn) {
 // and waits for its goroutines.
 func (m *MasterSim) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	s := &masterState{conns: map[*masterConn]bool{}, seen: map[string]bool{}, ln: m.ln, up: true, wg: &wg, pending: map[uint8]*masterCall{}}
+	s := &masterState{conns: map[*masterConn]bool{}, seen: map[string]bool{}, historySeen: map[historyKey]bool{}, ln: m.ln, up: true, wg: &wg, pending: map[uint8]*masterCall{}}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -393,6 +412,11 @@ func (m *MasterSim) handle(s *masterState, msg masterMsg) {
 			m.emit(MasterEvent{Kind: MasterUnauthorized, Terminal: f.Addr.String()})
 			return
 		}
+		hist, err := m.parseHistoryRecords(f.Addr.String(), a.Records)
+		if err != nil {
+			m.log.Warn("proto698: master sim: bad history report, not confirmed", "terminal", f.Addr, "err", err)
+			return
+		}
 		oads := make([]OAD, 0, len(a.Records))
 		for _, rec := range a.Records {
 			oads = append(oads, rec.OAD)
@@ -418,6 +442,9 @@ func (m *MasterSim) handle(s *masterState, msg masterMsg) {
 				m.log.Info("proto698: master sim: report", "terminal", f.Addr, "event", ev.Key())
 				m.emit(MasterEvent{Kind: MasterReport, Terminal: f.Addr.String(), Event: ev})
 			}
+		}
+		if len(hist) > 0 {
+			m.storeHistory(s, f.Addr.String(), PIID(a.PIID)&^0x40, hist)
 		}
 		if m.faultOnReport(s, mc) {
 			return

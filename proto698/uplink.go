@@ -74,13 +74,21 @@ type UplinkConfig struct {
 // master confirms it with REPORT-Response-List or a newer snapshot
 // replaces it (see uplink_data.go). A power event ready to go out is
 // written before a data report.
+//
+// And it forwards stored records with their original times
+// (DeliverHistory, store-and-forward) as REPORT-Notification-RecordList
+// batches: one batch at a time, handed over by a caller that waits for the
+// master's REPORT-Response-RecordList; written only after the power events
+// and data snapshot waiting, and resent until confirmed or abandoned by its
+// caller (see uplink_history.go).
 type Uplink struct {
-	cfg    UplinkConfig
-	log    *slog.Logger
-	events chan PowerEvent
-	data   chan *dataReport
-	slots  chan struct{}  // one token per master request in progress
-	calls  sync.WaitGroup // request goroutines, waited for by Run
+	cfg     UplinkConfig
+	log     *slog.Logger
+	events  chan PowerEvent
+	data    chan *dataReport
+	history chan *historyBatch // unbuffered: DeliverHistory hands one batch to Run
+	slots   chan struct{}      // one token per master request in progress
+	calls   sync.WaitGroup     // request goroutines, waited for by Run
 }
 
 // NewUplink validates cfg and returns an uplink; call Run to start it.
@@ -124,7 +132,7 @@ func NewUplink(cfg UplinkConfig, log *slog.Logger) (*Uplink, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Uplink{cfg: cfg, log: log, events: make(chan PowerEvent, cfg.QueueSize), data: make(chan *dataReport, cfg.QueueSize), slots: make(chan struct{}, cfg.MaxRequests)}, nil
+	return &Uplink{cfg: cfg, log: log, events: make(chan PowerEvent, cfg.QueueSize), data: make(chan *dataReport, cfg.QueueSize), history: make(chan *historyBatch), slots: make(chan struct{}, cfg.MaxRequests)}, nil
 }
 
 // ReportPowerEvent enqueues a report without blocking. It fails with
@@ -142,7 +150,8 @@ func (u *Uplink) ReportPowerEvent(ev PowerEvent) error {
 type uplinkState struct {
 	pending []PowerEvent // FIFO; pending[0] is in flight once sent
 	piid    uint8
-	data    dataState // attribute snapshots
+	data    dataState    // attribute snapshots
+	hist    historyState // the forwarded-record batch held
 }
 
 func (s *uplinkState) nextPIID() uint8 {
@@ -152,10 +161,12 @@ func (s *uplinkState) nextPIID() uint8 {
 
 // Run owns the link until ctx ends. It returns nil on cancellation, after
 // the goroutines answering master requests have ended (each ends by
-// RequestTimeout at the latest, even if its Server call has not returned).
+// RequestTimeout at the latest, even if its Server call has not returned)
+// and after failing a DeliverHistory still waiting (ErrUplinkStopped).
 func (u *Uplink) Run(ctx context.Context) error {
 	defer u.calls.Wait()
 	st := &uplinkState{}
+	defer u.stopHistory(st)
 	backoff := u.cfg.RetryMin
 	for {
 		d := net.Dialer{Timeout: u.cfg.ResponseTimeout}
@@ -191,6 +202,10 @@ func (u *Uplink) wait(ctx context.Context, st *uplinkState, d time.Duration) boo
 			st.pending = append(st.pending, ev)
 		case d := <-u.data:
 			u.queueData(&st.data, d)
+		case b := <-u.historyIn(st):
+			u.takeHistory(st, b)
+		case <-st.hist.abandoned():
+			u.abandonHistory(st)
 		case <-t.C:
 			return true
 		}
@@ -229,6 +244,7 @@ func (u *Uplink) session(ctx context.Context, conn net.Conn, st *uplinkState) (l
 	}()
 
 	st.data.relink()
+	st.hist.relink()
 
 	// Login.
 	loginPIID := st.nextPIID()
@@ -245,6 +261,10 @@ func (u *Uplink) session(ctx context.Context, conn net.Conn, st *uplinkState) (l
 			st.pending = append(st.pending, ev)
 		case d := <-u.data:
 			u.queueData(&st.data, d)
+		case b := <-u.historyIn(st):
+			u.takeHistory(st, b)
+		case <-st.hist.abandoned():
+			u.abandonHistory(st)
 		case <-loginTimer.C:
 			return false, fmt.Errorf("proto698: uplink: login: %w", ErrNoAnswer)
 		case m := <-in:
@@ -273,6 +293,9 @@ func (u *Uplink) session(ctx context.Context, conn net.Conn, st *uplinkState) (l
 	dataResend := time.NewTimer(0)
 	<-dataResend.C
 	defer dataResend.Stop()
+	histResend := time.NewTimer(0)
+	<-histResend.C
+	defer histResend.Stop()
 	inflight := false
 	var inflightPIID uint8
 	attempts := 0
@@ -294,6 +317,11 @@ func (u *Uplink) session(ctx context.Context, conn net.Conn, st *uplinkState) (l
 		if err := u.sendData(conn, st, dataResend); err != nil {
 			return true, err
 		}
+		// Forwarded records last, once no live traffic is waiting.
+		powerWaiting := len(st.pending) > 1 || (len(st.pending) == 1 && !inflight)
+		if err := u.sendHistory(conn, st, powerWaiting, histResend); err != nil {
+			return true, err
+		}
 		select {
 		case <-ctx.Done():
 			_ = u.sendLink(conn, LinkLogout, st.nextPIID()) // best effort
@@ -302,6 +330,13 @@ func (u *Uplink) session(ctx context.Context, conn net.Conn, st *uplinkState) (l
 			st.pending = append(st.pending, ev)
 		case d := <-u.data:
 			u.queueData(&st.data, d)
+		case b := <-u.historyIn(st):
+			u.takeHistory(st, b)
+		case <-st.hist.abandoned():
+			u.abandonHistory(st)
+			histResend.Stop()
+		case <-histResend.C:
+			st.hist.historyTimeout()
 		case <-dataResend.C:
 			if err := u.dataTimeout(conn, st, dataResend); err != nil {
 				return true, err
@@ -348,7 +383,11 @@ func (u *Uplink) session(ctx context.Context, conn net.Conn, st *uplinkState) (l
 			case *ReportResponseList:
 				u.dataConfirmed(st, r, dataResend)
 			case *ReportResponseRecordList:
-				if !inflight || r.PIID.Seq() != inflightPIID || !containsOAD(r.OADs, OADPowerEvent) {
+				if !containsOAD(r.OADs, OADPowerEvent) {
+					u.historyConfirmed(st, r, histResend)
+					continue
+				}
+				if !inflight || r.PIID.Seq() != inflightPIID {
 					u.log.Debug("proto698: uplink: unexpected REPORT-Response", "piid", r.PIID.Seq(), "oads", r.OADs)
 					continue
 				}
@@ -372,8 +411,8 @@ func (u *Uplink) session(ctx context.Context, conn net.Conn, st *uplinkState) (l
 	}
 }
 
-// drainInputs takes the power events and snapshots waiting in the
-// channels without blocking.
+// drainInputs takes the power events, snapshots and history batch
+// waiting in the channels without blocking.
 func (u *Uplink) drainInputs(st *uplinkState) {
 	for {
 		select {
@@ -381,6 +420,8 @@ func (u *Uplink) drainInputs(st *uplinkState) {
 			st.pending = append(st.pending, ev)
 		case d := <-u.data:
 			u.queueData(&st.data, d)
+		case b := <-u.historyIn(st):
+			u.takeHistory(st, b)
 		default:
 			return
 		}
