@@ -272,6 +272,9 @@ func (i interfaces) Resume(ctx context.Context) error {
 type recoverer struct {
 	j *store.Journal
 	r *store.Recovery // nil without a data store
+	// stored, if set, is called after a replay stored new records (the
+	// forwarder's kick: they are in the outbox now).
+	stored func()
 }
 
 func (r recoverer) Pending(ctx context.Context) (int, error) {
@@ -287,6 +290,9 @@ func (r recoverer) Replay(ctx context.Context) (power.ReplayResult, error) {
 		return power.ReplayResult{}, fmt.Errorf("daemon: replay: %w", errNoDataStore)
 	}
 	c, err := r.r.Replay(ctx)
+	if c.Replayed > 0 && r.stored != nil {
+		r.stored()
+	}
 	return power.ReplayResult{Replayed: c.Replayed, Rejected: c.Rejected, Duplicate: c.Duplicate}, err
 }
 

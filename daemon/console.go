@@ -311,6 +311,9 @@ func (a consoleActions) JournalConsume(ctx context.Context) (int, error) {
 	if derr := a.d.replayIO.Do(ctx, func() { c, err = store.NewRecovery(a.d.jrnl, a.d.ds).Replay(ctx) }); derr != nil {
 		return 0, derr
 	}
+	if c.Replayed > 0 {
+		a.d.kickForward()
+	}
 	return c.Replayed + c.Rejected + c.Duplicate, err
 }
 

@@ -130,6 +130,7 @@ type Daemon struct {
 	reopen chan struct{}
 
 	replayIO *sched.IOThread // the data store's replay thread (nil without a data store)
+	fwd      *forwarder      // the outage history to the master (nil without data store or uplink)
 
 	alarms  *alarmList
 	invalid atomic.Bool
@@ -209,6 +210,7 @@ func New(cfg *config.Config, hw *Hardware, opts Options) (d *Daemon, err error) 
 	if err := d.buildMonitor(); err != nil {
 		return nil, err
 	}
+	d.fwd = d.newForwarder()
 	line, err := hw.OpenLine(cfg.Power, d.mon.Edge, log)
 	if err != nil {
 		d.problem(power.AlarmLine, fmt.Errorf("daemon: power-fail line (power.fail_line, %s:%d): %w; running without loss detection (journal, replay and devices keep working)",
@@ -469,7 +471,7 @@ func (d *Daemon) buildMonitor() error {
 		Logger:    d.log.With("part", "power"),
 	}
 	if d.ds != nil {
-		deps.Recoverer = recoverer{j: d.jrnl, r: store.NewRecovery(d.jrnl, d.ds)}
+		deps.Recoverer = recoverer{j: d.jrnl, r: store.NewRecovery(d.jrnl, d.ds), stored: d.kickForward}
 		// The data store's writes at their class's IO priority (ioprio.go).
 		replayIO := sched.StartIOThread(sched.IOPriorityFor(sched.Control, sched.Checked), "data store replay", d.log)
 		d.replayIO = replayIO
@@ -541,6 +543,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		start("data reports", func(ctx context.Context) error {
 			return d.nb.reportLoop(ctx, d.cfg.Uplink.ReportPeriod, d.up.ReportAttributes)
 		})
+	}
+	if d.fwd != nil {
+		start("forwarder", d.fwd.run)
 	}
 	start("scheduler", d.sched.Run)
 	start("reopener", d.reopener)

@@ -67,6 +67,9 @@ const (
 	StepConsumed         Step = "2-6 journal consumed"
 	StepCompletion       Step = "2-7 completion logged"
 	StepSleeping         Step = "2-8 sleeping until the next interrupt"
+	// StepForwarded is the daemon's (the store-and-forward leg), not the
+	// monitor's: the records of an outage have reached the master.
+	StepForwarded Step = "2-8 outage history delivered to the master station"
 
 	StepIdle              Step = "-- sleeping until the next interrupt"
 	StepRecoveryStopped   Step = "-- recovery stopped at a safe point"

@@ -109,6 +109,7 @@ type masterState struct {
 	seen             map[string]bool
 	history          []MasterHistoryRow // distinct forwarded records, in arrival order
 	historySeen      map[historyKey]bool
+	withholdHistory  bool // store history reports, never confirm them
 	stats            MasterStats
 	dropNextReport   bool
 	withhold         int // reports left to leave unconfirmed (link kept)
@@ -445,6 +446,9 @@ func (m *MasterSim) handle(s *masterState, msg masterMsg) {
 		}
 		if len(hist) > 0 {
 			m.storeHistory(s, f.Addr.String(), PIID(a.PIID)&^0x40, hist)
+			if s.withholdHistory {
+				return // stored; the confirmation is lost
+			}
 		}
 		if m.faultOnReport(s, mc) {
 			return

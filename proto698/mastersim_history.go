@@ -27,6 +27,14 @@ type historyKey struct {
 	ms       int64 // original time, Unix milliseconds
 }
 
+// WithholdHistoryConfirms makes the master store every history report it
+// receives but confirm none (withhold true) until called with false: a
+// front end whose confirmations are lost, for history reports only (power
+// events and data reports are confirmed as usual).
+func (m *MasterSim) WithholdHistoryConfirms(withhold bool) {
+	m.do(func(s *masterState) { s.withholdHistory = withhold })
+}
+
 // History returns the distinct forwarded records in arrival order. The
 // slice is a copy; the Values must be treated as read-only.
 func (m *MasterSim) History() []MasterHistoryRow {
