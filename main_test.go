@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -291,27 +292,46 @@ func TestSimCommand(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	last := lines[len(lines)-1]
-	m := regexp.MustCompile(`^summary: outages (\d+), warm (\d+), cold (\d+), journaled (\d+), replayed (\d+), rejected (\d+), lost (\d+)$`).FindStringSubmatch(last)
+	m := regexp.MustCompile(`^summary: outages (\d+), warm (\d+), cold (\d+), journaled (\d+), replayed (\d+), forwarded (\d+), rejected (\d+), lost (\d+)$`).FindStringSubmatch(last)
 	if m == nil {
 		t.Fatalf("last line %q", last)
 	}
-	n := make([]int, 8)
-	for i := 1; i < 8; i++ {
+	n := make([]int, 9)
+	for i := 1; i < 9; i++ {
 		n[i], _ = strconv.Atoi(m[i])
 	}
-	if n[1] != 2 || n[2] != 1 || n[3] != 1 || n[4] < 10 || n[5] != n[4] || n[6] != 0 || n[7] != 0 {
-		t.Fatalf("summary %q", last)
+	// Three outages: warm, warm after an operator's restart, cold.
+	// Every journaled record replayed; every control action and reading
+	// (all but the outage begin/end records) forwarded to the master.
+	events := 0
+	if em := regexp.MustCompile(`(\d+) outage begin/end`).FindStringSubmatch(out); em != nil {
+		events, _ = strconv.Atoi(em[1])
+	}
+	if n[1] != 3 || n[2] != 2 || n[3] != 1 || n[4] < 15 || n[5] != n[4] || events < 6 || n[6] != n[4]-events || n[7] != 0 || n[8] != 0 {
+		t.Fatalf("summary %q (%d outage begin/end records)", last, events)
 	}
 	// The master station saw the outages' invalid values: NULL on GET of
-	// the mains-only meter (the scenario checks each answer) and in the
+	// the mains-only meter (the scenario checks each answer: once per
+	// outage, and again after the restart during the second) and in the
 	// data reports the outages sent at once.
-	if c := strings.Count(out, "sim-plc-meter/energy: NULL (invalid)"); c != 2 {
-		t.Errorf("master read the mains-only meter as NULL %d times, want 2 (once per outage)", c)
+	if c := strings.Count(out, "sim-plc-meter/energy: NULL (invalid)"); c != 4 {
+		t.Errorf("master read the mains-only meter as NULL %d times, want 4", c)
 	}
 	if dm := regexp.MustCompile(`(\d+) data reports, (\d+) with invalid \(NULL\) values`).FindStringSubmatch(out); dm == nil || dm[2] == "0" {
 		t.Errorf("no data report with invalid values: %v", dm)
 	}
-	for _, step := range []power.Step{power.StepColdStart, power.StepReinit, power.StepCompletion} {
+	// Each of the method's steps, 1-1…1-5 and 2-1…2-8, at least once.
+	for i := 1; i <= 8; i++ {
+		for _, side := range []int{1, 2} {
+			if side == 1 && i > 5 {
+				continue
+			}
+			if !regexp.MustCompile(fmt.Sprintf(`(?m)^\+\S+\s+%d-%d `, side, i)).MatchString(out) {
+				t.Errorf("timeline lacks step %d-%d", side, i)
+			}
+		}
+	}
+	for _, step := range []power.Step{power.StepColdStart, power.StepOutageContinued, power.StepPathClosed, power.StepForwarded} {
 		if !strings.Contains(out, string(step)) {
 			t.Errorf("timeline lacks %q", step)
 		}

@@ -22,7 +22,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var so sim.RunOptions
 	fs.StringVar(&so.Dir, "sim-dir", "", "[sim] configs only: keep the EEPROM image and data store in `DIR`")
 	fs.StringVar(&so.Master, "sim-master", "", "[sim] configs only: report to this master station (`host:port`)")
-	fs.BoolVar(&so.Control, "sim-control", false, "[sim] configs only: take mains commands on stdin, stream events as JSON lines on stdout")
+	fs.BoolVar(&so.Control, "sim-control", false, "[sim] configs only: take commands on stdin (loss, restore, control DEVICE POINT VALUE, fault DEVICE KIND N, quit), stream events as JSON lines on stdout")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

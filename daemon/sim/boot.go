@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"os"
 
 	"holdup/daemon"
@@ -14,6 +15,24 @@ import (
 // runs out" is a reboot of the terminal: the child started after it gets
 // another boot id through this variable, and its start is cold.
 const BootIDEnv = "HOLDUP_SIM_BOOT_ID"
+
+// MainsEnv, set to "lost", starts a `holdup run` child on the sim rig with
+// the mains absent (RigOptions.MainsLost): the child of an operator's
+// restart during an outage finds the phases down and the power-fail line
+// asserted, as the real terminal's would.
+const MainsEnv = "HOLDUP_SIM_MAINS"
+
+// simMainsLost reports whether MainsEnv asks for a start without mains.
+func simMainsLost() (bool, error) {
+	switch v := os.Getenv(MainsEnv); v {
+	case "", "present":
+		return false, nil
+	case "lost":
+		return true, nil
+	default:
+		return false, fmt.Errorf("sim: %s=%q: want present or lost", MainsEnv, v)
+	}
+}
 
 // simBootID returns the boot id source of a sim child: BootIDEnv when
 // set, the kernel's otherwise.

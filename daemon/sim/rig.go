@@ -43,6 +43,10 @@ type RigOptions struct {
 	// output swings, the meters' energy grows); without it they hold their
 	// starting values, which tests compare against.
 	Site bool
+	// MainsLost starts the rig with the mains absent: the phase voltages
+	// down and the power-fail line asserted, as a holdup started during an
+	// outage (an operator's restart) finds them.
+	MainsLost bool
 }
 
 // rig is the simulated hardware of one daemon process.
@@ -177,6 +181,12 @@ func NewRig(ctx context.Context, cfg *config.Config, opts RigOptions, log *slog.
 	}
 	r.site.acs, r.site.hsim, r.site.lost, r.site.kwh698, r.site.start = r.acs, r.hsim, &r.mainsLost, site698KWh, time.Now()
 	r.site.set(r.site.powerAt(0))
+	if opts.MainsLost {
+		r.mainsLost.Store(true)
+		for _, s := range r.acs {
+			s.SetMainsLost(true)
+		}
+	}
 	if opts.Site {
 		r.goRun(ctx, r.site.run)
 	}
@@ -253,6 +263,33 @@ func (r *Rig) SetMains(present bool) error {
 	return line.Fail()
 }
 
+// faultNames are the sim-control names of the Modbus slave's faults.
+var faultNames = map[string]devices.Fault{"crc": devices.FaultBadCRC, "truncate": devices.FaultTruncate,
+	"extra": devices.FaultExtraByte, "silent": devices.FaultSilent}
+
+// Fault makes the simulated Modbus slave behind device give its next n
+// answers with the named fault (crc, truncate, extra, silent): the line
+// noise the error-rate watch is there for.
+func (r *Rig) Fault(device, fault string, n int) error {
+	f, ok := faultNames[fault]
+	if !ok {
+		return fmt.Errorf("sim: fault %q: want crc, truncate, extra or silent", fault)
+	}
+	s := r.slaves[device]
+	if s == nil {
+		return fmt.Errorf("sim: no simulated Modbus slave for device %q", device)
+	}
+	if n < 1 || n > 100 {
+		return fmt.Errorf("sim: fault count %d: want 1 to 100", n)
+	}
+	fs := make([]devices.Fault, n)
+	for i := range fs {
+		fs[i] = f
+	}
+	s.Inject(fs...)
+	return nil
+}
+
 // Hardware returns the daemon's view of the simulated parts.
 func (r *Rig) Hardware() *daemon.Hardware {
 	real := daemon.RealHardware()
@@ -263,6 +300,9 @@ func (r *Rig) Hardware() *daemon.Hardware {
 			initial := 0 // active high: low means mains present
 			if cfg.FailLine.ActiveLow {
 				initial = 1
+			}
+			if r.mainsLost.Load() {
+				initial ^= 1 // asserted: the supervisor reports the loss
 			}
 			l, err := power.NewSimLine(power.SimLineConfig{ActiveHigh: !cfg.FailLine.ActiveLow, Debounce: cfg.Debounce, Initial: initial}, nil, h)
 			if err != nil {

@@ -64,8 +64,12 @@ func Run(ctx context.Context, cfg *config.Config, ro RunOptions, stdin io.ReadCl
 		opts.Console = "none" // stdin and stdout carry the control protocol
 		opts.ObserveJournal, opts.ObserveOutage, opts.OnReady = ctl.journaled, ctl.outage, ctl.ready
 	}
+	lost, err := simMainsLost()
+	if err != nil {
+		return err
+	}
 	// The simulators outlive the daemon: they stop after it (r.Close).
-	r, err := NewRig(context.WithoutCancel(ctx), cfg, RigOptions{Master: ro.Master, Site: true}, nil)
+	r, err := NewRig(context.WithoutCancel(ctx), cfg, RigOptions{Master: ro.Master, Site: true, MainsLost: lost}, nil)
 	if err != nil {
 		return err
 	}
@@ -75,6 +79,9 @@ func Run(ctx context.Context, cfg *config.Config, ro RunOptions, stdin io.ReadCl
 	d, err := daemon.New(cfg, hw, opts)
 	if err != nil {
 		return err
+	}
+	if ctl != nil {
+		ctl.tl = d.Timeline()
 	}
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()

@@ -43,6 +43,7 @@ type session struct {
 	exe     string   // the holdup binary
 	env     []string // extra environment for children
 	bootID  string   // BootIDEnv for the next children ("" the kernel's)
+	lost    bool     // the mains is absent: a child started now finds it so (MainsEnv)
 	config  string
 	dir     string
 	master  string
@@ -80,6 +81,9 @@ func (s *session) start(ctx context.Context) error {
 	cmd.Env = append(os.Environ(), s.env...)
 	if s.bootID != "" {
 		cmd.Env = append(cmd.Env, BootIDEnv+"="+s.bootID)
+	}
+	if s.lost {
+		cmd.Env = append(cmd.Env, MainsEnv+"=lost")
 	}
 	cmd.Stderr = logf
 	if s.verbose {
@@ -198,10 +202,61 @@ func (s *session) command(ctx context.Context, cmd string) error {
 	return nil
 }
 
+// restore brings the mains back while the capacitor holds, and waits for
+// the recovery to complete.
+func (s *session) restore(ctx context.Context) error {
+	if err := s.command(ctx, "restore"); err != nil {
+		return err
+	}
+	s.lost = false
+	if err := s.waitStep(ctx, power.StepSleeping, 20*time.Second); err != nil {
+		return err
+	}
+	return s.forwarded(ctx)
+}
+
+// forwarded waits until the records the recovery replayed have reached
+// the master station (2-8: the outage history delivered).
+func (s *session) forwarded(ctx context.Context) error {
+	return s.waitStep(ctx, power.StepForwarded, 30*time.Second)
+}
+
+// noise puts checksum errors on the inverter's RS-485 line during the
+// outage until the error-rate watch closes that IO path (1-4): the slave
+// answers the next requests with a bad CRC, and control writes the
+// scenario sends meet them (the outage's collection may meet some first).
+func (s *session) noise(ctx context.Context) error {
+	if err := s.command(ctx, "fault sim-inverter crc 3"); err != nil {
+		return err
+	}
+	closed := false
+	for i := 0; i < 3 && !closed; i++ {
+		cmd := "control sim-inverter limit 39"
+		if _, err := fmt.Fprintln(s.child.in, cmd); err != nil {
+			return fmt.Errorf("sim: send %q: %w", cmd, err)
+		}
+		// The write fails (a checksum error, or the path already
+		// closed): its "done" line carries the error, which is the point.
+		_, err := s.wait(ctx, 10*time.Second, "answer to "+cmd, func(e simEvent) bool {
+			closed = closed || (e.Ev == "timeline" && e.Step == string(power.StepPathClosed))
+			return e.Ev == "done" && e.Cmd == cmd
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if closed {
+		return nil
+	}
+	return s.waitStep(ctx, power.StepPathClosed, 10*time.Second)
+}
+
 // reboot makes the children started from now on see another kernel boot
-// (BootIDEnv): the terminal rebooted, as after the capacitor ran out.
+// (BootIDEnv) with the mains present: the terminal rebooted when the mains
+// came back after the capacitor ran out.
 func (s *session) reboot() {
 	s.bootID = fmt.Sprintf("sim-boot-%d", s.runs+1)
+	s.lost = false
 }
 
 // kill ends the child with SIGKILL: the capacitor ran out.
@@ -270,6 +325,7 @@ func (s *session) outage(ctx context.Context) error {
 	if err := s.command(ctx, "loss"); err != nil {
 		return err
 	}
+	s.lost = true
 	if err := s.waitStep(ctx, power.StepPriority, 5*time.Second); err != nil {
 		return err
 	}
@@ -369,14 +425,19 @@ type scenarioResult struct {
 	Journaled           int
 	Replayed, Rejected  int
 	Lost                int
-	Stored              map[ackRecord]bool
-	Outage              []store.Outage
-	Timeline            [][]power.Entry
-	MasterOff, MasterOn int
-	DataReports         int // data reports the master received
-	DataReportsNull     int // of them, with at least one NULL (invalid) value
-	OnSeqs              []uint32
-	OffSeqs             []uint32
+	// Forwarded counts the outage records the master stored (each once);
+	// Forwardable those the daemon acknowledged that must reach it (the
+	// control actions and readings; the outage begin/end records went as
+	// 3106 power events). HistoryDuplicates are copies the master dropped.
+	Forwarded, Forwardable, HistoryDuplicates int
+	Stored                                    map[ackRecord]bool
+	Outage                                    []store.Outage
+	Timeline                                  [][]power.Entry
+	MasterOff, MasterOn                       int
+	DataReports                               int // data reports the master received
+	DataReportsNull                           int // of them, with at least one NULL (invalid) value
+	OnSeqs                                    []uint32
+	OffSeqs                                   []uint32
 }
 
 // check compares what the daemon acknowledged with the data store.
@@ -418,8 +479,10 @@ func (s *session) check() (*scenarioResult, error) {
 	return r, nil
 }
 
-// runScenario is `holdup sim`: normal → loss → warm restore → loss →
-// capacitor runs out (SIGKILL) → cold start → replay.
+// runScenario is `holdup sim`: normal → loss → warm restore → loss, line
+// noise closing an IO path, an operator's restart of holdup (same boot) →
+// warm restore → loss → capacitor runs out (SIGKILL) → cold start →
+// replay.
 func runScenario(ctx context.Context, s *session) (*scenarioResult, error) {
 	defer s.close()
 	for _, f := range []string{"eeprom.bin", "eeprom.bin.wear", "data.db"} {
@@ -455,13 +518,32 @@ func runScenario(ctx context.Context, s *session) (*scenarioResult, error) {
 		return nil, err
 	}
 	s.say("mains back while the capacitor still holds: warm restore")
-	if err := s.command(ctx, "restore"); err != nil {
-		return nil, err
-	}
-	if err := s.waitStep(ctx, power.StepSleeping, 20*time.Second); err != nil {
+	if err := s.restore(ctx); err != nil {
 		return nil, err
 	}
 	s.say("mains lost (2nd outage)")
+	if err := s.outage(ctx); err != nil {
+		return nil, err
+	}
+	s.say("line noise on the inverter's RS-485 port: checksum errors until the error-rate watch closes it")
+	if err := s.noise(ctx); err != nil {
+		return nil, err
+	}
+	s.say("an operator restarts holdup during the outage (systemctl restart): same boot, the mains still absent")
+	if err := s.quit(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.start(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.masterReads(ctx, true); err != nil {
+		return nil, err
+	}
+	s.say("mains back while the capacitor still holds: the outage the restart continued returns warm")
+	if err := s.restore(ctx); err != nil {
+		return nil, err
+	}
+	s.say("mains lost (3rd outage)")
 	if err := s.outage(ctx); err != nil {
 		return nil, err
 	}
@@ -472,6 +554,9 @@ func runScenario(ctx context.Context, s *session) (*scenarioResult, error) {
 	s.reboot()
 	s.say("mains back: the terminal reboots (another boot id): cold start on the same EEPROM image and data store")
 	if err := s.start(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.forwarded(ctx); err != nil {
 		return nil, err
 	}
 	if err := s.quit(ctx); err != nil {
@@ -490,6 +575,12 @@ func runScenario(ctx context.Context, s *session) (*scenarioResult, error) {
 			}
 		}
 	}
+	r.Forwarded, r.HistoryDuplicates = len(master.History()), master.Stats().HistoryDuplicates
+	for _, a := range s.acked {
+		if a.Business != store.BusinessEvent.String() {
+			r.Forwardable++
+		}
+	}
 	for _, ev := range master.Received() {
 		if ev.Kind == proto698.PowerOff {
 			r.MasterOff++
@@ -503,8 +594,8 @@ func runScenario(ctx context.Context, s *session) (*scenarioResult, error) {
 }
 
 func (r *scenarioResult) summary() string {
-	return fmt.Sprintf("summary: outages %d, warm %d, cold %d, journaled %d, replayed %d, rejected %d, lost %d",
-		r.Outages, r.Warm, r.Cold, r.Journaled, r.Replayed, r.Rejected, r.Lost)
+	return fmt.Sprintf("summary: outages %d, warm %d, cold %d, journaled %d, replayed %d, forwarded %d, rejected %d, lost %d",
+		r.Outages, r.Warm, r.Cold, r.Journaled, r.Replayed, r.Forwarded, r.Rejected, r.Lost)
 }
 
 // breakdown says what the journaled records were and where they are now.
@@ -535,9 +626,8 @@ type ScenarioOptions struct {
 	Verbose bool
 }
 
-// OutageScenario runs the scripted outage scenario (`holdup sim`): normal →
-// loss → warm restore → loss → capacitor runs out (SIGKILL) → cold start →
-// replay, printing the timeline, what the master station received and the
+// OutageScenario runs the scripted outage scenario (`holdup sim`, see
+// runScenario), printing the timeline, what the master station received and the
 // summary line to out. It fails when an acknowledged journal record is
 // missing from the data store.
 func OutageScenario(ctx context.Context, o ScenarioOptions, out io.Writer) error {
@@ -554,14 +644,17 @@ func OutageScenario(ctx context.Context, o ScenarioOptions, out io.Writer) error
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "master station: %d power-off and %d power-on reports (event numbers %v / %v); %d data reports, %d with invalid (NULL) values\n",
-		r.MasterOff, r.MasterOn, r.OffSeqs, r.OnSeqs, r.DataReports, r.DataReportsNull)
+	fmt.Fprintf(out, "master station: %d power-off and %d power-on reports (event numbers %v / %v); %d data reports, %d with invalid (NULL) values; %d outage records with their original times (%d resent copies dropped)\n",
+		r.MasterOff, r.MasterOn, r.OffSeqs, r.OnSeqs, r.DataReports, r.DataReportsNull, r.Forwarded, r.HistoryDuplicates)
 	fmt.Fprintf(out, "data store %s: %d outages; EEPROM image %s; daemon logs %s/run-*.log; %v\n",
 		filepath.Join(abs, "data.db"), r.Outages, filepath.Join(abs, "eeprom.bin"), abs, time.Since(t0).Round(time.Millisecond))
 	fmt.Fprintln(out, r.breakdown())
 	fmt.Fprintln(out, r.summary())
 	if r.Lost > 0 {
 		return errors.New("acknowledged journal records are missing from the data store")
+	}
+	if r.Forwarded != r.Forwardable {
+		return fmt.Errorf("the master station stored %d outage records, want the %d control actions and readings journaled", r.Forwarded, r.Forwardable)
 	}
 	return nil
 }

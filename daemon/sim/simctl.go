@@ -1,9 +1,13 @@
 package sim
 
 // The sim control protocol, the daemon's end: with -sim-control (a [sim]
-// configuration only) `holdup run` takes mains commands on stdin and
-// streams its timeline, journal acknowledgements and completion logs as
-// JSON lines on stdout. scenario.go is the other end.
+// configuration only) `holdup run` takes commands on stdin, a line each —
+// loss, restore, control DEVICE POINT VALUE, fault DEVICE KIND N (the
+// Modbus slave's next N answers: crc, truncate, extra or silent), quit —
+// answering each with a "done" line, and streams its timeline, journal
+// acknowledgements and completion logs as JSON lines on stdout.
+// scenario.go is the other end. A child started with HOLDUP_SIM_MAINS=lost
+// finds the mains absent (boot.go).
 
 import (
 	"bufio"
@@ -45,8 +49,10 @@ type simEvent struct {
 
 // simControl is the child's end of the protocol.
 type simControl struct {
-	mu  sync.Mutex
-	enc *json.Encoder
+	mu   sync.Mutex
+	enc  *json.Encoder
+	tl   *power.Timeline // set before the daemon runs
+	last uint64          // the last timeline entry written, under mu
 }
 
 func newSimControl(w io.Writer) *simControl { return &simControl{enc: json.NewEncoder(w)} }
@@ -69,23 +75,39 @@ func (c *simControl) outage(r power.OutageRecord) {
 	c.emit(simEvent{Ev: "outage", Kind: string(r.Kind), Replayed: r.Replay.Replayed, At: r.Begin})
 }
 
-func (c *simControl) ready() { c.emit(simEvent{Ev: "ready"}) }
+// ready follows every timeline entry taken so far: the controller has
+// seen how start-up went when it reads it.
+func (c *simControl) ready() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.timelineLocked()
+	_ = c.enc.Encode(simEvent{Ev: "ready"})
+}
 
-// serve streams the timeline and runs commands read from in until ctx
-// ends; "quit" or the end of in calls stop.
-func (c *simControl) serve(ctx context.Context, d *daemon.Daemon, mains daemon.MainsSwitch, in io.ReadCloser, stop context.CancelFunc) {
+// timeline writes the entries not written yet.
+func (c *simControl) timeline() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.timelineLocked()
+}
+
+func (c *simControl) timelineLocked() {
+	for _, e := range c.tl.Since(c.last) {
+		_ = c.enc.Encode(simEvent{Ev: "timeline", Seq: e.Seq, At: e.At, Step: string(e.Step), Detail: e.Detail})
+		c.last = e.Seq
+	}
+}
+
+// serve streams the timeline (c.tl) and runs commands read from in until
+// ctx ends; "quit" or the end of in calls stop.
+func (c *simControl) serve(ctx context.Context, d *daemon.Daemon, rig *Rig, in io.ReadCloser, stop context.CancelFunc) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		tl := d.Timeline()
-		var last uint64
 		for {
-			ch := tl.Changed()
-			for _, e := range tl.Since(last) {
-				c.emit(simEvent{Ev: "timeline", Seq: e.Seq, At: e.At, Step: string(e.Step), Detail: e.Detail})
-				last = e.Seq
-			}
+			ch := c.tl.Changed()
+			c.timeline()
 			select {
 			case <-ctx.Done():
 				return
@@ -105,7 +127,7 @@ func (c *simControl) serve(ctx context.Context, d *daemon.Daemon, mains daemon.M
 		if line == "quit" {
 			break
 		}
-		err := c.command(ctx, d, mains, line)
+		err := c.command(ctx, d, rig, line)
 		ev := simEvent{Ev: "done", Cmd: line}
 		if err != nil {
 			ev.Err = err.Error()
@@ -116,11 +138,20 @@ func (c *simControl) serve(ctx context.Context, d *daemon.Daemon, mains daemon.M
 	wg.Wait()
 }
 
-func (c *simControl) command(ctx context.Context, d *daemon.Daemon, mains daemon.MainsSwitch, line string) error {
+func (c *simControl) command(ctx context.Context, d *daemon.Daemon, rig *Rig, line string) error {
 	f := strings.Fields(line)
 	switch {
 	case len(f) == 1 && (f[0] == "loss" || f[0] == "restore"):
-		return mains.SetMains(f[0] == "restore")
+		return rig.SetMains(f[0] == "restore")
+	case len(f) == 4 && f[0] == "fault":
+		n, err := strconv.Atoi(f[3])
+		if err != nil {
+			return fmt.Errorf("fault: count %q: %w", f[3], err)
+		}
+		if err := rig.Fault(f[1], f[2], n); err != nil {
+			return fmt.Errorf("fault: %w", err)
+		}
+		return nil
 	case len(f) == 4 && f[0] == "control":
 		v, err := strconv.ParseFloat(f[3], 64)
 		if err != nil {
@@ -134,5 +165,5 @@ func (c *simControl) command(ctx context.Context, d *daemon.Daemon, mains daemon
 		}
 		return err
 	}
-	return fmt.Errorf("unknown command %q (loss, restore, control DEVICE POINT VALUE, quit)", line)
+	return fmt.Errorf("unknown command %q (loss, restore, control DEVICE POINT VALUE, fault DEVICE crc|truncate|extra|silent N, quit)", line)
 }

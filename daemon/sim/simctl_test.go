@@ -16,7 +16,11 @@ func TestSimControlCommandErrors(t *testing.T) {
 		{"control sim-inverter nope 1", `control: device "sim-inverter" has no control point "nope"`},
 		{"control sim-inverter power 1", `control: device "sim-inverter" has no control point "power"`},
 		{"control sim-inverter limit x", `control: value "x": strconv.ParseFloat: parsing "x": invalid syntax`},
-		{"bogus", `unknown command "bogus" (loss, restore, control DEVICE POINT VALUE, quit)`},
+		{"bogus", `unknown command "bogus" (loss, restore, control DEVICE POINT VALUE, fault DEVICE crc|truncate|extra|silent N, quit)`},
+		{"fault sim-inverter crc x", `fault: count "x": strconv.Atoi: parsing "x": invalid syntax`},
+		{"fault sim-inverter noise 1", `fault: sim: fault "noise": want crc, truncate, extra or silent`},
+		{"fault sim-meter crc 1", `fault: sim: no simulated Modbus slave for device "sim-meter"`},
+		{"fault sim-inverter crc 0", `fault: sim: fault count 0: want 1 to 100`},
 		{"control sim-inverter limit 42", ""},
 	} {
 		err := c.command(context.Background(), s.d, s.rig, tc.line)
