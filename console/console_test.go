@@ -39,12 +39,14 @@ func TestCommandOutput(t *testing.T) {
 			"power     outage since 2026-11-26 21:01:30 (mains 12.5/0.0/3.2 V)",
 			"hold-up   2m31s of 3m0s budget (supercap 5.12 V)",
 			"journal   1234 of 32768 bytes (3.8%), 12 records",
+			"history   4 outage record(s) waiting for the master station, 31 delivered",
 			"alarms    mains lost on all phases",
 			"          device pv-cabinet gated"}},
 		{"outages", []string{
 			"id     begin                end                   duration records  state",
 			"12     2026-11-26 21:01:30  -                      ongoing       3  open",
-			"11     2026-11-26 20:00:00  2026-11-26 20:02:39      2m39s      37  replayed"}},
+			"11     2026-11-26 20:00:00  2026-11-26 20:02:39      2m39s      37  warm",
+			"       decided by: same boot 5f0c: the terminal never lost power"}},
 		{"outages 1", []string{"12 "}},
 		{"journal stats", []string{
 			"part      at24c256, 32768 bytes, 64-byte pages",

@@ -30,6 +30,7 @@ func ExampleConsole_Serve() {
 	// holdup> power     outage since 2026-11-26 21:01:30 (mains 12.5/0.0/3.2 V)
 	// hold-up   2m31s of 3m0s budget (supercap 5.12 V)
 	// journal   1234 of 32768 bytes (3.8%), 12 records
+	// history   4 outage record(s) waiting for the master station, 31 delivered
 	// alarms    mains lost on all phases
 	//           device pv-cabinet gated
 	// holdup> error: journal changes state; log in first (login)

@@ -33,14 +33,15 @@ func (f *fakeDaemon) calls() []string {
 func (f *fakeDaemon) Status(context.Context) (Status, error) {
 	return Status{Power: "outage", Since: t0.Add(90 * time.Second), MainsV: []float64{12.5, 0, 3.25},
 		HoldupLeft: 151*time.Second + 400*time.Millisecond, HoldupBudget: 180 * time.Second, SupercapV: 5.125,
-		JournalUsed: 1234, JournalSize: 32768, JournalRecords: 12,
+		JournalUsed: 1234, JournalSize: 32768, JournalRecords: 12, HistoryKnown: true, HistoryPending: 4, HistoryDelivered: 31,
 		Alarms: []string{"mains lost on all phases", "device pv-cabinet gated"}}, nil
 }
 
 func (f *fakeDaemon) Outages(_ context.Context, n int) ([]Outage, error) {
 	all := []Outage{
 		{ID: 12, Begin: t0.Add(90 * time.Second), Records: 3, State: "open"},
-		{ID: 11, Begin: t0.Add(-time.Hour), End: t0.Add(-time.Hour + 159*time.Second), Records: 37, State: "replayed"},
+		{ID: 11, Begin: t0.Add(-time.Hour), End: t0.Add(-time.Hour + 159*time.Second), Records: 37, State: "warm",
+			Evidence: "same boot 5f0c: the terminal never lost power"},
 	}
 	return all[:min(n, len(all))], nil
 }

@@ -38,6 +38,9 @@ func (c *Console) cmdStatus(ctx context.Context, args []string) error {
 	c.printf("%-9s %s of %s budget (supercap %s)", "hold-up", dur(s.HoldupLeft), dur(s.HoldupBudget), cap)
 	c.printf("%-9s %d of %d bytes (%s), %d records", "journal", s.JournalUsed, s.JournalSize,
 		pct(s.JournalUsed, s.JournalSize), s.JournalRecords)
+	if s.HistoryKnown {
+		c.printf("%-9s %d outage record(s) waiting for the master station, %d delivered", "history", s.HistoryPending, s.HistoryDelivered)
+	}
 	if len(s.Alarms) == 0 {
 		c.printf("%-9s none", "alarms")
 	}
@@ -71,6 +74,9 @@ func (c *Console) cmdOutages(ctx context.Context, args []string) error {
 			d = dur(o.End.Sub(o.Begin))
 		}
 		c.printf("%-6d %-19s  %-19s  %9s %7d  %s", o.ID, when(o.Begin), when(o.End), d, o.Records, o.State)
+		if o.Evidence != "" {
+			c.printf("%-6s %s", "", "decided by: "+o.Evidence)
+		}
 	}
 	return nil
 }

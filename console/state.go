@@ -62,7 +62,12 @@ type Status struct {
 	JournalUsed    int           // bytes
 	JournalSize    int           // bytes
 	JournalRecords int
-	Alarms         []string // active alarms, one short line each
+	// HistoryPending counts the outage records waiting to reach the master
+	// station, HistoryDelivered those it confirmed; HistoryKnown is false
+	// when there is no outbox (no data store or no uplink).
+	HistoryKnown                     bool
+	HistoryPending, HistoryDelivered int
+	Alarms                           []string // active alarms, one short line each
 }
 
 // Outage is one mains outage.
@@ -72,6 +77,9 @@ type Outage struct {
 	End     time.Time // zero while the outage goes on
 	Records int       // journal records written during it
 	State   string    // open, replayed, lost …
+	// Evidence says what decided whether the capacitor ran out (warm or
+	// cold): the process saw the return, the boot id, the supercap.
+	Evidence string
 }
 
 // JournalStats describes the EEPROM journal.

@@ -105,6 +105,11 @@ func (s consoleState) Status(ctx context.Context) (console.Status, error) {
 	if js, err := d.jrnl.Stats(ctx); err == nil {
 		out.JournalUsed, out.JournalSize, out.JournalRecords = js.UsedBytes, js.CapacityBytes, js.Records
 	}
+	if d.fwd != nil {
+		if ob, err := d.ds.OutboxStats(); err == nil {
+			out.HistoryKnown, out.HistoryPending, out.HistoryDelivered = true, ob.Pending, ob.Delivered
+		}
+	}
 	for _, a := range d.alarms.recent() {
 		out.Alarms = append(out.Alarms, fmt.Sprintf("%s %s: %v", a.At.Format("15:04:05"), a.Code, a.Err))
 	}
@@ -126,7 +131,7 @@ func (s consoleState) Outages(_ context.Context, n int) ([]console.Outage, error
 			state += ", interrupted"
 		}
 		out = append(out, console.Outage{ID: uint64(len(os) - i), Begin: o.Begin, End: o.End,
-			Records: o.Replayed + o.Rejected + o.Duplicate, State: state})
+			Records: o.Replayed + o.Rejected + o.Duplicate, State: state, Evidence: o.Evidence})
 	}
 	return out, nil
 }

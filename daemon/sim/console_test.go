@@ -185,7 +185,13 @@ func TestConsoleOnLiveDaemon(t *testing.T) {
 	mustContain(t, "history of a device", o.run("history sim-inverter 5"), "sim-inverter/limit")
 	o.run("power simulate-restore")
 	s.wait(t, power.StepSleeping, e.Seq)
-	mustContain(t, "outages", o.run("outages"), "warm")
+	mustContain(t, "outages", o.run("outages"), "warm", "decided by: lived through: this process saw the return")
+	// The consumed control action went to the master station (the
+	// forwarder's 2-8); status counts it delivered, none waiting.
+	s.wait(t, power.StepForwarded, e.Seq)
+	if out := o.run("status"); !regexp.MustCompile(`history\s+0 outage record\(s\) waiting for the master station, [1-9][0-9]* delivered`).MatchString(out) {
+		t.Errorf("status after the history went out: %q", out)
+	}
 	mustContain(t, "journal stats", o.run("journal stats"), "at24c64")
 	mustContain(t, "log", o.run("log 50"), string(power.StepCompletion))
 }
