@@ -61,6 +61,8 @@ arm-test: deps
 
 unit-file: deps
 	./deploy/verify-unit.sh deploy/holdup.service
+	$(GO) build -o $(BIN)/holdup .
+	./deploy/verify-syscalls.sh $(BIN)/holdup testdata/sim.toml
 
 # Hardware-in-the-loop tests on a real ARM kernel (test/guest/run-guest.sh; never skipped).
 guest-test: deps
