@@ -25,8 +25,9 @@ for t in systemd-analyze strace; do
 done
 
 # Calls denied under the unit that holdup does not need:
-#   prlimit64  the Go runtime raises its RLIMIT_NOFILE soft limit at start
-#              and ignores a refusal (the unit sets LimitNOFILE itself).
+#   prlimit64  the Go runtime raises its RLIMIT_NOFILE soft limit to the
+#              hard one at start and ignores a refusal: holdup holds a few
+#              dozen descriptors, far below the default soft limit (1024).
 declare -A tolerated=([prlimit64]=1)
 
 # expand GROUP-OR-CALL...: the system calls, groups expanded recursively.
