@@ -199,7 +199,7 @@ func historyValue(r store.Record) proto698.Data {
 
 // newForwarder builds the forwarder over the data store's outbox and the
 // uplink (nil without either); its finished deliveries show on the
-// timeline as the method's 2-8.
+// timeline as the method's 2-8 when some record went to the master.
 func (d *Daemon) newForwarder() *forwarder {
 	if d.ds == nil || d.up == nil || d.nb == nil {
 		return nil
@@ -215,6 +215,9 @@ func (d *Daemon) newForwarder() *forwarder {
 	}
 	tl := d.mon.Timeline()
 	f.done = func(delivered, dropped int) {
+		if delivered == 0 {
+			return // nothing went to the master: no step to show
+		}
 		detail := fmt.Sprintf("%d record(s) confirmed by the master station", delivered)
 		if dropped > 0 {
 			detail += fmt.Sprintf("; %d kept in the data store only (no uplink OAD)", dropped)
