@@ -36,19 +36,16 @@ func HashPassword(password string) (string, error) {
 	return string(h), nil
 }
 
-// auth is the console session's login state. Only the Serve goroutine
-// touches it.
+// auth is the console session's login state; lockout is the back-off
+// on failed logins. Only the Serve goroutine touches them.
 type auth struct {
-	hash        []byte
-	maxFailures int
-	lockout     time.Duration
-	idle        time.Duration
-	now         func() time.Time
+	hash []byte
+	idle time.Duration
+	now  func() time.Time
+	lock *lockout
 
-	loggedIn    bool
-	lastActive  time.Time
-	failures    int
-	lockedUntil time.Time
+	loggedIn   bool
+	lastActive time.Time
 }
 
 // touch records operator activity and ends an idle login. It reports
@@ -63,28 +60,20 @@ func (a *auth) touch() bool {
 	return expired
 }
 
-// lockedFor returns how long login stays locked, 0 when it is not.
-func (a *auth) lockedFor() time.Duration {
-	if d := a.lockedUntil.Sub(a.now()); d > 0 {
-		return d
+// check is one login attempt with password. Unless login is locked
+// (attempt.refused) the attempt counts as a failure before the password is
+// checked and is undone when it was right. bcrypt compares the derived
+// keys in constant time; the cost is the same for a right and a wrong
+// password.
+func (a *auth) check(password string) (ok bool, at attempt) {
+	if at = a.lock.begin(); at.refused > 0 {
+		return false, at
 	}
-	return 0
-}
-
-// check verifies a password. bcrypt compares the derived keys in constant
-// time; the cost is the same for a right and a wrong password.
-func (a *auth) check(password string) bool {
-	ok := bcrypt.CompareHashAndPassword(a.hash, []byte(password)) == nil
-	if ok {
-		a.loggedIn = true
-		a.failures = 0
-		a.lastActive = a.now()
-		return true
+	if bcrypt.CompareHashAndPassword(a.hash, []byte(password)) != nil {
+		return false, at
 	}
-	a.failures++
-	if a.failures >= a.maxFailures {
-		a.failures = 0
-		a.lockedUntil = a.now().Add(a.lockout)
-	}
-	return false
+	a.lock.succeed()
+	a.loggedIn = true
+	a.lastActive = a.now()
+	return true, at
 }

@@ -12,7 +12,7 @@ import (
 type command struct {
 	usage   string
 	help    string
-	mutates bool // needs login
+	mutates bool // changes state (marked * in help)
 	run     func(c *Console, ctx context.Context, args []string) error
 }
 
@@ -38,7 +38,7 @@ func commandTable() map[string]command {
 		"log":     {"log [N]", "the last N log lines (default 20)", false, (*Console).cmdLog},
 		"config":  {"config", "the configuration in effect", false, (*Console).cmdConfig},
 		"power":   {"power simulate-loss|simulate-restore", "cut/restore simulated mains (sim only)", true, (*Console).cmdPower},
-		"login":   {"login", "log in for the commands marked *", false, nil},
+		"login":   {"login", "log in (every command but help needs it)", false, nil},
 		"logout":  {"logout", "log out", false, nil},
 	}
 }
@@ -58,26 +58,30 @@ func (c *Console) line(ctx context.Context, text string) {
 		return
 	}
 	name := strings.ToLower(args[0])
-	switch name {
-	case "login":
+	if name == "login" {
 		c.login()
 		return
-	case "logout":
-		if c.auth.loggedIn {
-			c.auth.loggedIn = false
-			c.printf("logged out")
-		} else {
-			c.printf("not logged in")
+	}
+	if !c.auth.loggedIn && name != "help" {
+		// Before login nothing else runs, not even an unknown command
+		// answers differently: the console shows nothing of the daemon.
+		msg := fmt.Sprintf("error: %s: log in first (login)", fit(name, 32))
+		if len(c.auth.hash) == 0 {
+			msg = fmt.Sprintf("error: %s: log in first; login is disabled (no console.password_hash)", fit(name, 32))
 		}
+		for _, l := range wrap(msg, Width) {
+			c.println(l)
+		}
+		return
+	}
+	if name == "logout" {
+		c.auth.loggedIn = false
+		c.printf("logged out")
 		return
 	}
 	cmd, ok := c.cmds[name]
 	if !ok {
 		c.printf("unknown command %q; type help", fit(args[0], 32))
-		return
-	}
-	if (cmd.mutates || (name == "journal" && len(args) > 1 && strings.EqualFold(args[1], "consume"))) && !c.auth.loggedIn {
-		c.printf("error: %s changes state; log in first (login)", name)
 		return
 	}
 	cctx, cancel := context.WithTimeout(ctx, c.opts.CommandTimeout)
@@ -99,26 +103,31 @@ func (c *Console) login() {
 		c.printf("already logged in")
 	case len(c.auth.hash) == 0:
 		c.printf("error: login is disabled: no console.password_hash in the config")
-	case c.auth.lockedFor() > 0:
-		c.printf("error: login locked for %s after repeated failures", dur(c.auth.lockedFor()))
 	default:
+		if d := c.auth.lock.lockedFor(); d > 0 {
+			c.printf("error: login locked for %s after repeated failures", dur(d))
+			return
+		}
 		c.wantPassword, c.ed.hide = true, true
 	}
 }
 
 func (c *Console) password(pw string) {
-	if c.auth.check(pw) {
+	ok, at := c.auth.check(pw)
+	switch {
+	case ok:
 		c.log.Info("console: login")
 		c.printf("logged in")
-		return
+	case at.refused > 0:
+		// Another session locked login while this one typed.
+		c.printf("error: login locked for %s after repeated failures", dur(at.refused))
+	case at.ifFailed > 0:
+		c.log.Warn("console: login failed; login locked", "failures", at.failures, "for", at.ifFailed)
+		c.printf("login failed; login locked for %s", dur(at.ifFailed))
+	default:
+		c.log.Warn("console: login failed", "failures", at.failures)
+		c.printf("login failed")
 	}
-	if d := c.auth.lockedFor(); d > 0 {
-		c.log.Warn("console: login locked", "for", d)
-		c.printf("login failed; login locked for %s", dur(d))
-		return
-	}
-	c.log.Warn("console: login failed", "failures", c.auth.failures)
-	c.printf("login failed")
 }
 
 // count parses an optional count argument.
@@ -141,6 +150,13 @@ func (c *Console) cmdHelp(_ context.Context, args []string) error {
 	if len(args) > 0 {
 		return usagef("help takes no arguments")
 	}
+	if !c.auth.loggedIn {
+		for _, n := range []string{"help", "login"} {
+			c.printf("  %-36s %s", c.cmds[n].usage, c.cmds[n].help)
+		}
+		c.printf("every other command needs login")
+		return nil
+	}
 	names := make([]string, 0, len(c.cmds))
 	for n := range c.cmds {
 		names = append(names, n)
@@ -154,6 +170,6 @@ func (c *Console) cmdHelp(_ context.Context, args []string) error {
 		}
 		c.printf("%s %-36s %s", mark, cmd.usage, cmd.help)
 	}
-	c.printf("* needs login (journal: consume only)")
+	c.printf("* changes state (journal: consume only)")
 	return nil
 }

@@ -19,11 +19,19 @@ type Options struct {
 	State   State   // required
 	Actions Actions // required
 	// PasswordHash is the bcrypt hash from console.password_hash; empty
-	// disables login and with it every command that changes state.
+	// disables login and with it every command but help.
 	PasswordHash string
-	// LockoutFailures failed logins in a row lock login for LockoutPeriod.
+	// LockoutFailures failed logins in a row lock login for LockoutPeriod;
+	// each further failure doubles the lock, up to LockoutMax. A
+	// successful login resets it.
 	LockoutFailures int           // default 5
 	LockoutPeriod   time.Duration // default 5m
+	LockoutMax      time.Duration // default 16 × LockoutPeriod
+	// StatePath is the file that keeps the lockout (failures, locked
+	// until) across restarts, shared by the Consoles that name it; empty:
+	// in memory only. An unusable file is logged and locks login for one
+	// LockoutPeriod.
+	StatePath string
 	// SessionTimeout ends a login after this long without input (0: never).
 	SessionTimeout time.Duration
 	// MaxLine bounds an input line in bytes; longer lines are discarded.
@@ -51,7 +59,8 @@ var ErrBusy = errors.New("console: already serving")
 
 // Console is one operator console. Serve runs it; the session state
 // (login, lockout) belongs to the Serve goroutine and outlives a Serve
-// call, so a lockout holds across reconnects.
+// call, so a lockout holds across reconnects; with Options.StatePath it
+// holds across restarts too.
 type Console struct {
 	opts    Options
 	log     *slog.Logger
@@ -78,6 +87,10 @@ func New(opts Options) (*Console, error) {
 	if opts.LockoutPeriod <= 0 {
 		opts.LockoutPeriod = 5 * time.Minute
 	}
+	if opts.LockoutMax <= 0 {
+		opts.LockoutMax = 16 * opts.LockoutPeriod
+	}
+	opts.LockoutMax = max(opts.LockoutMax, opts.LockoutPeriod)
 	if opts.MaxLine <= 0 {
 		opts.MaxLine = 256
 	}
@@ -95,11 +108,10 @@ func New(opts Options) (*Console, error) {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	c.auth = auth{
-		hash:        []byte(opts.PasswordHash),
-		maxFailures: opts.LockoutFailures,
-		lockout:     opts.LockoutPeriod,
-		idle:        opts.SessionTimeout,
-		now:         opts.Now,
+		hash: []byte(opts.PasswordHash),
+		idle: opts.SessionTimeout,
+		now:  opts.Now,
+		lock: newLockout(opts.StatePath, opts.LockoutFailures, opts.LockoutPeriod, opts.LockoutMax, opts.Now, c.log),
 	}
 	c.ed = newEditor(opts.MaxLine, opts.Echo, &c.out)
 	return c, nil

@@ -24,7 +24,8 @@ func testHash(t *testing.T) string {
 func TestCommandOutput(t *testing.T) {
 	// The clock's day is the fake daemon's: points prints today's times
 	// of day, other days' dates.
-	tm, fd := startConsole(t, Options{Now: func() time.Time { return t0.Add(2 * time.Minute) }})
+	tm, fd := startConsole(t, Options{PasswordHash: testHash(t), Now: func() time.Time { return t0.Add(2 * time.Minute) }})
+	tm.login()
 	fd.log.Write([]byte("time=2026-11-26T21:01:30Z level=WARN msg=\"mains lost\" phases=3\n"))
 	fd.log.Write([]byte("time=2026-11-26T21:01:31Z level=INFO msg=\"journal append\" seq=109 kind=outage-begin" +
 		" device=inverter1 detail=\"a message long enough that it has to wrap onto a second line\"\n"))
@@ -34,7 +35,7 @@ func TestCommandOutput(t *testing.T) {
 		cmd  string
 		want []string // in order, each on some line
 	}{
-		{"help", []string{"config", "* device enable|disable NAME", "help", "* journal stats|tail [N]|consume", "log [N]", "login", "outages [N]", "* power simulate-loss|simulate-restore", "sched", "status", "needs login"}},
+		{"help", []string{"config", "* device enable|disable NAME", "help", "* journal stats|tail [N]|consume", "log [N]", "login", "outages [N]", "* power simulate-loss|simulate-restore", "sched", "status", "* changes state"}},
 		{"status", []string{
 			"power     outage since 2026-11-26 21:01:30 (mains 12.5/0.0/3.2 V)",
 			"hold-up   2m31s of 3m0s budget (supercap 5.12 V)",
@@ -101,7 +102,8 @@ func TestCommandOutput(t *testing.T) {
 		{"outages 0", []string{`error: N must be a number 1..100 (got "0"); usage: outages [N]`}},
 		{"journal", []string{"error: missing subcommand; usage: journal stats|tail [N]|consume"}},
 		{"journal rewind", []string{`error: unknown subcommand "rewind"`}},
-		{"logout", []string{"not logged in"}},
+		{"logout", []string{"logged out"}},
+		{"status", []string{"error: status: log in first (login)"}},
 	}
 	for _, tc := range cases {
 		lines := tm.run(tc.cmd)
@@ -112,6 +114,50 @@ func TestCommandOutput(t *testing.T) {
 	}
 	if calls := fd.calls(); len(calls) != 0 {
 		t.Errorf("read-only commands made calls %v", calls)
+	}
+}
+
+// TestNothingBeforeLogin: before login only help and login run; every other
+// command, known or not, is refused without asking the daemon anything.
+func TestNothingBeforeLogin(t *testing.T) {
+	for _, tc := range []struct {
+		name, hash, refusal string
+	}{
+		{"login enabled", testHash(t), "log in first (login)"},
+		{"login disabled", "", "log in first; login is disabled (no console.password_hash)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tm, fd := startConsole(t, Options{PasswordHash: tc.hash, Sim: true})
+			for _, cmd := range []string{"status", "outages", "outages 1", "journal stats", "journal tail 2",
+				"journal consume", "devices", "device disable inverter1", "points", "points inverter1",
+				"history", "history inverter1 1", "sched", "log", "log 3", "config", "power simulate-loss",
+				"logout", "frobnicate now", "STATUS"} {
+				name := strings.ToLower(strings.Fields(cmd)[0])
+				want := "error: " + name + ": " + tc.refusal
+				if got := strings.Join(tm.run(cmd), " "); !strings.HasPrefix(got, want) || len(got) > 2*Width {
+					t.Errorf("%s: %q, want %q", cmd, got, want)
+				}
+			}
+			lines := tm.run("help")
+			want := []string{"help", "login", "every other command needs login"}
+			if len(lines) != len(want) {
+				t.Fatalf("help before login: %q", lines)
+			}
+			for i, w := range want {
+				if !strings.HasPrefix(strings.TrimSpace(lines[i]), w) {
+					t.Errorf("help line %d: %q, want %q…", i, lines[i], w)
+				}
+			}
+			if tm.run("") != nil {
+				t.Error("an empty line printed something")
+			}
+			if n := fd.readCount(); n != 0 {
+				t.Errorf("%d State calls before login", n)
+			}
+			if calls := fd.calls(); len(calls) != 0 {
+				t.Errorf("actions before login: %v", calls)
+			}
+		})
 	}
 }
 
@@ -203,7 +249,7 @@ func TestLockout(t *testing.T) {
 		t.Errorf("locked login prompted: %q", lines)
 	}
 	// The right password typed now is just an unknown command.
-	has(t, "password as command", tm.run(testPassword), `unknown command "correct"`)
+	has(t, "password as command", tm.run(testPassword), `error: correct: log in first (login)`)
 	has(t, "still out", tm.run("journal consume"), "log in first")
 
 	clock.Add(time.Minute + time.Second)
@@ -218,7 +264,8 @@ func TestLockout(t *testing.T) {
 }
 
 func TestHugeLineRejected(t *testing.T) {
-	tm, fd := startConsole(t, Options{})
+	tm, fd := startConsole(t, Options{PasswordHash: testHash(t)})
+	tm.login()
 	before := tm.total
 	huge := strings.Repeat("journal consume ", 1<<16) // 1 MiB of plausible text
 	tm.send(huge + "\r")
@@ -237,6 +284,7 @@ func TestHugeLineRejected(t *testing.T) {
 
 func TestBinaryGarbageRejected(t *testing.T) {
 	tm, fd := startConsole(t, Options{PasswordHash: testHash(t), Sim: true})
+	tm.login()
 	rng := rand.New(rand.NewPCG(1, 2))
 	garbage := make([]byte, 64<<10)
 	for i := range garbage {
@@ -264,7 +312,8 @@ func TestBinaryGarbageRejected(t *testing.T) {
 }
 
 func TestLineEditing(t *testing.T) {
-	tm, _ := startConsole(t, Options{})
+	tm, _ := startConsole(t, Options{PasswordHash: testHash(t)})
+	tm.login()
 	tm.send("stx\x7fatuz\x08s\r") // DEL and BS erase
 	out := tm.expect(prompt)
 	if !strings.Contains(out, "stx\b \batuz\b \bs\r\n") || !strings.Contains(out, "power     outage") {

@@ -9,7 +9,13 @@
 // through Actions, both implemented by the daemon (daemon/console.go). It
 // imports no other holdup package.
 //
-// Commands (output at most 80 columns, printable ASCII):
+// Before login only help and login run; every other command, known or
+// not, answers "error: CMD: log in first (login)", so the console shows
+// nothing of the daemon (addresses, live values, logs) to whoever is on the
+// line. Without console.password_hash login is disabled and so is every
+// command but help.
+//
+// Commands after login (output at most 80 columns, printable ASCII):
 //
 //	help                         list the commands
 //	status                       power state, hold-up estimate, journal use, alarms
@@ -37,8 +43,23 @@
 //	power simulate-restore     * restore simulated mains (sim mode only)
 //	login, logout
 //
-// Commands marked * change state and need a login with the password whose
-// bcrypt hash is console.password_hash in the config (HashPassword and
-// HashPW make one). Failed logins in a row lock login for a period; an idle
-// login ends after the session timeout.
+// Commands marked * change state. Login takes the password whose bcrypt
+// hash is console.password_hash in the config (HashPassword and HashPW make
+// one); an idle login ends after the session timeout.
+//
+// Lockout: after LockoutFailures failed logins in a row login is locked for
+// LockoutPeriod, and each further failure locks it for twice as long as the
+// one before, up to LockoutMax (16 periods); a successful login resets it.
+// A lock never outlasts LockoutMax from now, whatever the clock did. With
+// Options.StatePath the failure count and the end of the lock are kept in a
+// small state file (written atomically: a temporary file, rename, directory
+// sync) and read at start, so a restart does not lift a lock; a state file
+// that cannot be read is logged and locks login for one LockoutPeriod. Every
+// attempt counts as a failure, in the file, before the password is checked
+// (a success undoes it), and each change re-reads the file under a flock,
+// so neither a crash nor a second Console on the same file gets an attempt
+// past the lockout.
+//
+// The console must never show the daemon's state to a session that has not
+// logged in, and never lock login for longer than LockoutMax.
 package console

@@ -9,15 +9,20 @@ import (
 )
 
 // A console on a plain stream, as with -console stdio: the terminal does
-// the echo, so the console does not.
+// the echo, so the console does not. Before login only help and login run.
 func ExampleConsole_Serve() {
 	daemon := &fakeDaemon{log: NewLogRing(100)} // the daemon's State and Actions
-	con, err := New(Options{State: daemon, Actions: daemon})
+	hash, err := HashPassword("correct horse")  // console.password_hash
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	typed := strings.NewReader("status\njournal consume\n")
+	con, err := New(Options{State: daemon, Actions: daemon, PasswordHash: hash})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	typed := strings.NewReader("help\nstatus\nlogin\ncorrect horse\nstatus\njournal consume\n")
 	rw := struct {
 		io.Reader
 		io.Writer
@@ -27,12 +32,17 @@ func ExampleConsole_Serve() {
 	}
 	// Output:
 	// holdup console; type help
+	// holdup>   help                                 list the commands
+	//   login                                log in (every command but help needs it)
+	// every other command needs login
+	// holdup> error: status: log in first (login)
+	// holdup> password: logged in
 	// holdup> power     outage since 2026-11-26 21:01:30 (mains 12.5/0.0/3.2 V)
 	// hold-up   2m31s of 3m0s budget (supercap 5.12 V)
 	// journal   1234 of 32768 bytes (3.8%), 12 records
 	// history   4 outage record(s) waiting for the master station, 31 delivered
 	// alarms    mains lost on all phases
 	//           device pv-cabinet gated
-	// holdup> error: journal changes state; log in first (login)
+	// holdup> consumed 7 replayed records
 	// holdup>
 }

@@ -15,7 +15,20 @@ var t0 = time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC)
 type fakeDaemon struct {
 	mu      sync.Mutex
 	actions []string
+	reads   int // State calls
 	log     *LogRing
+}
+
+func (f *fakeDaemon) read() {
+	f.mu.Lock()
+	f.reads++
+	f.mu.Unlock()
+}
+
+func (f *fakeDaemon) readCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.reads
 }
 
 func (f *fakeDaemon) did(a string) {
@@ -31,6 +44,7 @@ func (f *fakeDaemon) calls() []string {
 }
 
 func (f *fakeDaemon) Status(context.Context) (Status, error) {
+	f.read()
 	return Status{Power: "outage", Since: t0.Add(90 * time.Second), MainsV: []float64{12.5, 0, 3.25},
 		HoldupLeft: 151*time.Second + 400*time.Millisecond, HoldupBudget: 180 * time.Second, SupercapV: 5.125,
 		JournalUsed: 1234, JournalSize: 32768, JournalRecords: 12, HistoryKnown: true, HistoryPending: 4, HistoryDelivered: 31,
@@ -38,6 +52,7 @@ func (f *fakeDaemon) Status(context.Context) (Status, error) {
 }
 
 func (f *fakeDaemon) Outages(_ context.Context, n int) ([]Outage, error) {
+	f.read()
 	all := []Outage{
 		{ID: 12, Begin: t0.Add(90 * time.Second), Records: 3, State: "open"},
 		{ID: 11, Begin: t0.Add(-time.Hour), End: t0.Add(-time.Hour + 159*time.Second), Records: 37, State: "warm",
@@ -47,11 +62,13 @@ func (f *fakeDaemon) Outages(_ context.Context, n int) ([]Outage, error) {
 }
 
 func (f *fakeDaemon) JournalStats(context.Context) (JournalStats, error) {
+	f.read()
 	return JournalStats{Part: "at24c256", Size: 32768, PageSize: 64, Used: 1234, Records: 12,
 		FirstSeq: 100, LastSeq: 111, Consumed: 99, OpenOutage: true, OpenSince: t0.Add(90 * time.Second)}, nil
 }
 
 func (f *fakeDaemon) JournalTail(_ context.Context, n int) ([]JournalRecord, error) {
+	f.read()
 	all := []JournalRecord{
 		{Seq: 109, Time: t0.Add(91 * time.Second), Kind: "outage-begin", Summary: "mains 12.5/0.0/3.2 V"},
 		{Seq: 110, Time: t0.Add(95 * time.Second), Kind: "reading", Summary: "inverter1/active_power = 5.210 kW"},
@@ -62,6 +79,7 @@ func (f *fakeDaemon) JournalTail(_ context.Context, n int) ([]JournalRecord, err
 }
 
 func (f *fakeDaemon) Devices(context.Context) ([]Device, error) {
+	f.read()
 	return []Device{
 		{Name: "inverter1", Driver: "modbus-rtu", Enabled: true, DrawMW: 300, State: "ok", ErrorRate: 0.025, LastOK: t0.Add(95 * time.Second)},
 		{Name: "pv-cabinet", Driver: "modbus-tcp", Enabled: true, Gated: true, MainsOnly: true, DrawMW: 2500, State: "ok"},
@@ -70,6 +88,7 @@ func (f *fakeDaemon) Devices(context.Context) ([]Device, error) {
 }
 
 func (f *fakeDaemon) Points(_ context.Context, device string) ([]Point, error) {
+	f.read()
 	// An outage: the inverter still collects on the capacitor, the master
 	// reads NULL for its power but the live value of its grid voltage
 	// (configured to keep it); the gated cabinet has no value at all.
@@ -96,6 +115,7 @@ func (f *fakeDaemon) Points(_ context.Context, device string) ([]Point, error) {
 }
 
 func (f *fakeDaemon) History(_ context.Context, device string, n int) ([]HistoryRecord, error) {
+	f.read()
 	all := []HistoryRecord{
 		{Time: t0.Add(-time.Hour), Business: "event", Device: "mains", Point: "outage-begin", Value: nil},
 		{Time: t0.Add(-time.Hour + time.Second), Business: "control", Device: "breaker-07", Point: "switch", Value: true},
@@ -118,6 +138,7 @@ func (f *fakeDaemon) History(_ context.Context, device string, n int) ([]History
 }
 
 func (f *fakeDaemon) Sched(context.Context) (SchedStats, error) {
+	f.read()
 	return SchedStats{Mode: "outage",
 		Queues: []Queue{{Name: "/dev/ttyS1", Depth: 3, Capacity: 64, Done: 1000, Failed: 25}},
 		Gated:  []string{"pv-cabinet", "plc-meter-7"},
@@ -125,9 +146,13 @@ func (f *fakeDaemon) Sched(context.Context) (SchedStats, error) {
 	}, nil
 }
 
-func (f *fakeDaemon) Log(_ context.Context, n int) ([]string, error) { return f.log.Lines(n), nil }
+func (f *fakeDaemon) Log(_ context.Context, n int) ([]string, error) {
+	f.read()
+	return f.log.Lines(n), nil
+}
 
 func (f *fakeDaemon) Config(context.Context) ([]string, error) {
+	f.read()
 	return []string{"eeprom    at24c256 (32768 B, 64 B pages) at 0x50 on /dev/i2c-5"}, nil
 }
 

@@ -84,11 +84,11 @@ func TestStdioCancel(t *testing.T) {
 	out := chanWriter(make(chan string, 100))
 	rw := openStdio(fmt.Sprintf("/proc/self/fd/%d", r.Fd()), out)
 	fd := &fakeDaemon{log: NewLogRing(4)}
-	c, _ := New(Options{State: fd, Actions: fd})
+	c, _ := New(Options{State: fd, Actions: fd, PasswordHash: testHash(t)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- c.Serve(ctx, rw) }()
-	fmt.Fprint(w, "config\n")
+	fmt.Fprint(w, "login\n"+testPassword+"\nconfig\n")
 	var got strings.Builder
 	for !strings.Contains(got.String(), "eeprom    at24c256") {
 		select {

@@ -65,21 +65,22 @@ func (p *pipeRW) Write(b []byte) (int, error) { return p.out.Write(b) }
 
 func TestServeStdioStyle(t *testing.T) {
 	fd := &fakeDaemon{log: NewLogRing(4)}
-	c, err := New(Options{State: fd, Actions: fd})
+	c, err := New(Options{State: fd, Actions: fd, PasswordHash: testHash(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rw := &pipeRW{in: strings.NewReader("status\njournal consume\nbogus\n")}
+	rw := &pipeRW{in: strings.NewReader("status\nlogin\n" + testPassword + "\nstatus\njournal consume\nbogus\n")}
 	if err := c.Serve(context.Background(), rw); err != nil {
 		t.Fatalf("Serve at EOF: %v", err)
 	}
 	out := rw.out.String()
-	for _, want := range []string{"holdup console; type help\nholdup> power     outage", "log in first", `unknown command "bogus"`} {
+	for _, want := range []string{"holdup console; type help\nholdup> error: status: log in first (login)\n",
+		"holdup> password: logged in\nholdup> power     outage", "consumed 7", `unknown command "bogus"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	if strings.Contains(out, "\r") || strings.Contains(out, "status") {
+	if strings.Contains(out, "\r") || strings.Contains(out, "status\n") || strings.Contains(out, testPassword) {
 		t.Errorf("stdio mode echoed or used CR:\n%q", out)
 	}
 }

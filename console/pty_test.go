@@ -110,6 +110,15 @@ func (tm *term) expect(want string) string {
 	}
 }
 
+// login logs in with testPassword.
+func (tm *term) login() {
+	tm.t.Helper()
+	tm.send("login\r")
+	tm.expect("password: ")
+	tm.send(testPassword + "\r")
+	tm.expect("logged in\r\n" + prompt)
+}
+
 // run types a command and returns its output lines (without the echo and
 // the next prompt), checking each fits the 80-column screen.
 func (tm *term) run(cmd string) []string {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -29,7 +30,7 @@ func (d *Daemon) startConsole(ctx context.Context, start func(string, func(conte
 		return nil
 	}
 	opts := console.Options{State: consoleState{d}, Actions: consoleActions{d}, Sim: d.hw.Mains != nil,
-		Logger: d.log.With("part", "console")}
+		Logger: d.log.With("part", "console"), StatePath: filepath.Join(filepath.Dir(d.cfg.Store.Path), "console.state")}
 	if c != nil {
 		opts.PasswordHash, opts.LockoutFailures, opts.LockoutPeriod, opts.SessionTimeout =
 			c.PasswordHash, c.LockoutFailures, c.LockoutPeriod, c.SessionTimeout

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -84,8 +85,9 @@ func mustContain(t *testing.T, what, out string, wants ...string) {
 
 // TestConsoleOnLiveDaemon serves the console on a serial port (a pty
 // opened with go.bug.st/serial) from the assembled daemon on the sim rig:
-// the figures come from the live parts, and `power simulate-loss` (after
-// login) drives a real outage through the lifecycle.
+// nothing is shown before login; after it the figures come from the live
+// parts, and `power simulate-loss` drives a real outage through the
+// lifecycle.
 func TestConsoleOnLiveDaemon(t *testing.T) {
 	master, slave, err := pty.Open()
 	if err != nil {
@@ -106,7 +108,8 @@ func TestConsoleOnLiveDaemon(t *testing.T) {
 			}
 		}
 	}()
-	s := startSimConsole(t, t.TempDir(), nil, slave.Name())
+	dir := t.TempDir()
+	s := startSimConsole(t, dir, nil, slave.Name())
 	t.Cleanup(func() {
 		s.stop(t)
 		master.Close()
@@ -115,10 +118,8 @@ func TestConsoleOnLiveDaemon(t *testing.T) {
 	})
 	o.expect("holdup> ")
 
-	mustContain(t, "status", o.run("status"), "normal")
-	mustContain(t, "devices", o.run("devices"), "sim-inverter", "sim-plc-meter", "sim-relay")
-	mustContain(t, "config", o.run("config"), "sim-inverter")
-	mustContain(t, "sched", o.run("sched"), "/64", "errors", "sim-inverter")
+	// Before login the console shows nothing of the daemon.
+	mustContain(t, "status without login", o.run("status"), "error: status: log in first (login)")
 	mustContain(t, "simulate-loss without login", o.run("power simulate-loss"), "log in first")
 
 	o.master.Write([]byte("login\r"))
@@ -127,6 +128,16 @@ func TestConsoleOnLiveDaemon(t *testing.T) {
 	o.expect("logged in")
 	o.expect("holdup> ")
 
+	// The login went through the lockout state file beside the data
+	// store, and reset it.
+	if b, err := os.ReadFile(filepath.Join(dir, "console.state")); err != nil || !strings.Contains(string(b), "failures 0\n") {
+		t.Errorf("console.state beside the data store: %q, %v", b, err)
+	}
+
+	mustContain(t, "status", o.run("status"), "normal")
+	mustContain(t, "devices", o.run("devices"), "sim-inverter", "sim-plc-meter", "sim-relay")
+	mustContain(t, "config", o.run("config"), "sim-inverter")
+	mustContain(t, "sched", o.run("sched"), "/64", "errors", "sim-inverter")
 	mustContain(t, "device disable", o.run("device disable sim-relay"), "disabled")
 	mustContain(t, "devices after disable", o.run("devices"), "disabled")
 	if ok, _ := s.d.Scheduler().Enabled("sim-relay"); ok {
