@@ -290,6 +290,39 @@ func lineOfText(t *testing.T, text, sub string) int {
 	return 0
 }
 
+// simHash is testdata/sim.toml's console hash: bcrypt, cost 10.
+const simHash = "$2a$10$0m2TtrYiZLXsWX2LNCxwEOWFDcIWiIz9RnKQaKGAr7W5yil1biNbC"
+
+// uplink is an [uplink] section with master = master.
+func uplink(master string) string {
+	return "\n[uplink]\nmaster = \"" + master + "\"\nterminal_address = \"01\"\n"
+}
+
+// tcpDevice is a modbus-tcp [[device]] at address (more: extra keys).
+func tcpDevice(name, address, more string) string {
+	addr := "\"" + address + "\""
+	if i := strings.Index(address, " #"); i >= 0 {
+		addr = "\"" + address[:i] + "\"" + address[i:]
+	}
+	return "[[device]]\nname = \"" + name + "\"\ndriver = \"modbus-tcp\"\naddress = " + addr + "\n" + more +
+		"[[device.point]]\nname = \"q\"\nclass = \"control\"\nkind = \"coil\"\naddress = 1\n"
+}
+
+// hplcSection is an [hplc] module for hplcMeter.
+const hplcSection = "[hplc]\nport = \"/dev/ttyS4\"\n[hplc.reset_line]\nchip = \"gpiochip0\"\noffset = 5\n"
+
+// hplcMeter is an hplc [[device]] with meter address address.
+func hplcMeter(name, address string) string {
+	return "[[device]]\nname = \"" + name + "\"\ndriver = \"hplc\"\naddress = \"" + address + "\"\n" +
+		"[[device.point]]\nname = \"e\"\nclass = \"collection\"\nperiod = \"1h\"\naddress = \"00010000\"\n"
+}
+
+// meter698 is a dlt698 [[device]] on /dev/ttyS4 with server address address.
+func meter698(name, address string) string {
+	return "[[device]]\nname = \"" + name + "\"\ndriver = \"dlt698\"\nport = \"/dev/ttyS4\"\naddress = \"" + address + "\"\n" +
+		"[[device.point]]\nname = \"e\"\nclass = \"collection\"\nperiod = \"1h\"\naddress = \"00100200\"\n"
+}
+
 func TestInvalid(t *testing.T) {
 	cases := []struct {
 		name     string
@@ -366,9 +399,9 @@ func TestInvalid(t *testing.T) {
 			"device[1].driver", `driver = "hplc"`, "needs an [hplc] section"},
 		{"bus settings differ", "[store]", "[[device]]\nname = \"inv2\"\ndriver = \"modbus-rtu\"\nport = \"/dev/ttyS1\" # dup\nunit = 2\nparity = \"even\"\n[[device.point]]\nname = \"q\"\nclass = \"control\"\nkind = \"coil\"\naddress = 1\n[store]",
 			"device[1].port", "# dup", "has /dev/ttyS1 9600 8N1, this has /dev/ttyS1 9600 8E1"},
-		{"unit reused on bus", "[store]", "[[device]]\nname = \"inv2\"\ndriver = \"modbus-rtu\"\nport = \"/dev/ttyS1\" # dup\nunit = 1\n[[device.point]]\nname = \"q\"\nclass = \"control\"\nkind = \"coil\"\naddress = 1\n[store]",
-			"device[1].port", "# dup", "address 1 on bus /dev/ttyS1 is already used by device[0].port (line 23)"},
-		{"port reused", `port = "/dev/ttyS1"`, `port = "/dev/ttyS2" # dup`, "device[0].port", "# dup", "already used by ac_sampling.port (line 17)"},
+		{"unit reused on bus", "[store]", "[[device]]\nname = \"inv2\"\ndriver = \"modbus-rtu\"\nport = \"/dev/ttyS1\" # dup\nunit = 1 # same\n[[device.point]]\nname = \"q\"\nclass = \"control\"\nkind = \"coil\"\naddress = 1\n[store]",
+			"device[1].unit", "# same", "unit 1 on bus /dev/ttyS1 is already device[0].unit (line 24)"},
+		{"port reused", `port = "/dev/ttyS1"`, `port = "/dev/ttyS2" # dup`, "device[0].port", "# dup", "/dev/ttyS2 is already ac_sampling.port (line 17)"},
 		{"duplicate key", "loss_v = 154", "loss_v = 154\nloss_v = 150", "power.loss_v", "loss_v = 150", "defined twice (first at line 8)"},
 		{"table twice", "", "\n[power] # dup\nx = 1\n", "power", "# dup", "table defined twice (first at line 6)"},
 		{"syntax", "loss_v = 154", "loss_v = = 154", "", "loss_v = = 154", "syntax error at column 10: incomplete number"},
@@ -383,6 +416,64 @@ func TestInvalid(t *testing.T) {
 		{"gpio line reused", "[store]", "[[device]]\nname = \"r\"\ndriver = \"gpio-output\"\nchip = \"/dev/gpiochip0\"\n[[device.point]]\nname = \"t\"\nclass = \"control\"\naddress = 17 # dup\n[store]",
 			"device[1].point[0].address", "# dup", "already used by power.fail_line.offset (line 13)"},
 		{"point name chars", `name = "p"`, `name = "p q"`, "device[0].point[0].name", `"p q"`, "must be 1-32 characters"},
+		// Issue 14: ports and buses of two parts, addresses used twice.
+		{"device on eeprom bus", `port = "/dev/ttyS1"`, `port = "/dev/i2c-5" # dup`, "device[0].port", "# dup", "/dev/i2c-5 is already eeprom.bus (line 2)"},
+		{"ac sampling on eeprom bus", `port = "/dev/ttyS2"`, `port = "/dev/i2c-5" # dup`, "ac_sampling.port", "# dup", "/dev/i2c-5 is already eeprom.bus (line 2)"},
+		{"console on eeprom bus", "", "\n[console]\nport = \"/dev/i2c-5\" # dup\n", "console.port", "# dup", "/dev/i2c-5 is already eeprom.bus (line 2)"},
+		{"hplc on eeprom bus", "", "\n[hplc]\nport = \"/dev/i2c-5\" # dup\n[hplc.reset_line]\nchip = \"gpiochip0\"\noffset = 5\n", "hplc.port", "# dup", "/dev/i2c-5 is already eeprom.bus (line 2)"},
+		{"console on device bus", "", "\n[console]\nport = \"/dev/ttyS1\"\n", "device[0].port", `port = "/dev/ttyS1"`, "/dev/ttyS1 is already console.port (line 37)"},
+		{"hplc on ac sampling port", "", "\n[hplc]\nport = \"/dev/ttyS2\" # dup\n[hplc.reset_line]\nchip = \"gpiochip0\"\noffset = 5\n", "hplc.port", "# dup", "/dev/ttyS2 is already ac_sampling.port (line 17)"},
+		{"serial port on another i2c bus", `port = "/dev/ttyS1"`, `port = "/dev/i2c-2"`, "device[0].port", "i2c-2", "/dev/i2c-2 is an I2C bus, not a serial port"},
+		{"serial port on a gpio chip", `port = "/dev/ttyS2"`, `port = "/dev/gpiochip0"`, "ac_sampling.port", "/dev/gpiochip0", "is a GPIO chip, not a serial port"},
+		{"fail line chip not a chip", `chip = "gpiochip0"`, `chip = "/dev/ttyS5"`, "power.fail_line.chip", "/dev/ttyS5", `must be a GPIO chip like "gpiochip0"`},
+		{"gpio-output chip not a chip", "[store]", "[[device]]\nname = \"r\"\ndriver = \"gpio-output\"\nchip = \"/dev/i2c-5\"\n[[device.point]]\nname = \"t\"\nclass = \"control\"\naddress = 3\n[store]",
+			"device[1].chip", `chip = "/dev/i2c-5"`, "must be a GPIO chip"},
+		{"modbus-tcp device twice", "[store]", tcpDevice("t1", "10.0.0.1:502", "") + tcpDevice("t2", "10.0.0.1:502 # dup", "") + "[store]",
+			"device[2].address", "# dup", "10.0.0.1:502 unit 1 is already device[1].address (line 36)"},
+		{"modbus-tcp device twice, spelt apart", "[store]", tcpDevice("t1", "PLC.example.:502", "unit = 3\n") + tcpDevice("t2", "plc.example:502 # dup", "unit = 3\n") + "[store]",
+			"device[2].address", "# dup", "plc.example:502 unit 3 is already device[1].address (line 36)"},
+		{"modbus-tcp device on the master", "[store]", tcpDevice("t1", "10.0.0.9:9000 # dup", "") + "[uplink]\nmaster = \"10.0.0.9:9000\"\nterminal_address = \"01\"\n[store]",
+			"device[1].address", "# dup", "10.0.0.9:9000 is already uplink.master (line 43)"},
+		{"hplc meter twice", "[store]", hplcSection + hplcMeter("m1", "000000000007") + hplcMeter("m2", "000000000007\" # dup \"") + "[store]",
+			"device[2].address", "# dup", "meter 000000000007 is already device[1].address (line 41)"},
+		{"dlt698 address twice on a bus", "[store]", meter698("a", "00000000000A") + meter698("b", "00000000000a\" # dup \"") + "[store]",
+			"device[2].address", "# dup", "address 00000000000A on bus /dev/ttyS4 is already device[1].address (line 37)"},
+		// store.path names a file.
+		{"store path root", `path = "/var/lib/holdup/data.db"`, `path = "/"`, "store.path", `path = "/"`, "must name the database file, not a directory"},
+		{"store path trailing slash", `path = "/var/lib/holdup/data.db"`, `path = "/var/lib/holdup/"`, "store.path", "holdup/\"", "must name the database file, not a directory"},
+		{"store path relative", `path = "/var/lib/holdup/data.db"`, `path = "data.db"`, "store.path", `path = "data.db"`, "must be an absolute path"},
+		{"store path unclean", `path = "/var/lib/holdup/data.db"`, `path = "/var/lib/../holdup/data.db"`, "store.path", "holdup/data.db", `must be a clean path like "/var/holdup/data.db"`},
+		{"store path a directory", `path = "/var/lib/holdup/data.db"`, `path = "/etc"`, "store.path", `path = "/etc"`, `is a directory: name the database file in it, like "/etc/data.db"`},
+		{"store path on /dev", `path = "/var/lib/holdup/data.db"`, `path = "/dev/mmcblk0p3"`, "store.path", "mmcblk0p3", "must not be on /dev"},
+		{"store path is the eeprom image", "", "\n[sim]\nenabled = true\neeprom_image = \"/var/lib/holdup/data.db\"\n", "store.path", `path = "/var/lib/holdup/data.db"`,
+			"/var/lib/holdup/data.db is already sim.eeprom_image (line 38)"},
+		// console.password_hash: bcrypt cost 10..14.
+		{"bcrypt cost 31", "", "\n[console]\nport = \"stdio\"\npassword_hash = \"" + strings.Replace(simHash, "$10$", "$31$", 1) + "\"\n", "console.password_hash", "$31$",
+			"bcrypt cost 31 is too high: a login would take about 145h38m8s on the terminal (want 10..14)"},
+		{"bcrypt cost 15", "", "\n[console]\nport = \"stdio\"\npassword_hash = \"" + strings.Replace(simHash, "$10$", "$15$", 1) + "\"\n", "console.password_hash", "$15$", "bcrypt cost 15 is too high"},
+		{"bcrypt cost 9", "", "\n[console]\nport = \"stdio\"\npassword_hash = \"" + strings.Replace(simHash, "$10$", "$09$", 1) + "\"\n", "console.password_hash", "$09$", "bcrypt cost 9 is too low (want 10..14)"},
+		// Numbers without a natural bound get one.
+		{"scale huge", "address = 100", "address = 100\n  scale = 1e18", "device[0].point[0].scale", "1e18", "must be between 1e-9 and 1e9 in magnitude (got 1e+18)"},
+		{"scale huge negative", "address = 100", "address = 100\n  scale = -1e18", "device[0].point[0].scale", "-1e18", "(got -1e+18)"},
+		{"scale tiny", "address = 100", "address = 100\n  scale = 1e-12", "device[0].point[0].scale", "1e-12", "(got 1e-12)"},
+		{"max_v over the low-voltage limit", "restore_v = 187", "restore_v = 187\nmax_v = 1e6", "power.max_v", "max_v = 1e6", "must not exceed 1000 V"},
+		{"loss_v near zero", "loss_v = 154", "loss_v = 5", "power.loss_v", "loss_v = 5", "must be at least 10 % of power.nominal_v (22 V)"},
+		{"supercap divider huge", "", "\n[power.supercap]\niio_device = \"/sys/bus/iio/devices/iio:device0\"\nchannel = 1\ndivider = 5000\nempty_v = 2.8\n", "power.supercap.divider", "5000", "must be >= 1 and <= 1000"},
+		{"supercap empty huge", "", "\n[power.supercap]\niio_device = \"/sys/bus/iio/devices/iio:device0\"\nchannel = 1\nempty_v = 1e9\n", "power.supercap.empty_v", "1e9", "below 100 V"},
+		{"supercap full huge", "", "\n[power.supercap]\niio_device = \"/sys/bus/iio/devices/iio:device0\"\nchannel = 1\nempty_v = 2.8\nfull_v = 500\n", "power.supercap.full_v", "500", "must not exceed 100 V"},
+		{"draw threshold above any draw", "[store]", "[sched]\ndraw_threshold_mw = 200000\n[store]", "sched.draw_threshold_mw", "200000", "must be in 0..100000"},
+		// uplink.master: an IP address or RFC 1123 host name, port 1..65535.
+		{"master host underscore", "", uplink("bad_host:9000"), "uplink.master", "bad_host", `host "bad_host" is neither an IP address nor an RFC 1123 host name`},
+		{"master host not an address", "", uplink("10.0.0.256:9000"), "uplink.master", "10.0.0.256", "neither an IP address nor an RFC 1123 host name"},
+		{"master host hyphen", "", uplink("-master.example:9000"), "uplink.master", "-master", "neither an IP address"},
+		{"master host label too long", "", uplink(strings.Repeat("a", 64) + ".example:9000"), "uplink.master", "aaaa", "neither an IP address"},
+		{"master host unspecified", "", uplink("0.0.0.0:9000"), "uplink.master", "0.0.0.0", "unspecified address"},
+		{"master host multicast", "", uplink("[ff02::1]:9000"), "uplink.master", "ff02::1", "multicast"},
+		{"master port 0", "", uplink("10.0.0.1:0"), "uplink.master", "10.0.0.1:0", `port must be 1..65535 (got "0")`},
+		{"master port signed", "", uplink("10.0.0.1:+80"), "uplink.master", "+80", `port must be 1..65535 (got "+80")`},
+		{"master port too big", "", uplink("[fd00::1]:65536"), "uplink.master", "65536", "port must be 1..65535"},
+		{"master ipv6 without brackets", "", uplink("fd00::1"), "uplink.master", "fd00::1", "must be host:port"},
+		{"modbus-tcp host", "[store]", tcpDevice("t1", "plc..example:502", "") + "[store]", "device[1].address", "plc..example", "neither an IP address nor an RFC 1123 host name"},
 		{"inline point table", "  [[device.point]]\n  name = \"p\"\n  class = \"collection\"\n  period = \"15s\"\n  kind = \"holding\"\n  address = 100\n",
 			"point = [{name = \"p\", class = \"collection\", period = \"15s\", kind = \"input\", address = 100, colour = \"red\"}]\n",
 			"device[0].point[0].colour", "colour", "unknown key"},
@@ -430,6 +521,51 @@ func TestInvalid(t *testing.T) {
 			}
 			t.Errorf("no error for key %q containing %q; got:\n%v", tc.key, tc.msg, err)
 		})
+	}
+}
+
+// TestAcceptedEdges: the issue 14 checks refuse nonsense only — the
+// values at their bounds and the sharing the hardware allows still pass.
+func TestAcceptedEdges(t *testing.T) {
+	for _, tc := range []struct{ name, old, new string }{
+		{"tcp server, two units", "[store]", tcpDevice("t1", "10.0.0.1:502", "unit = 1\n") + tcpDevice("t2", "10.0.0.1:502", "unit = 2\n") + "[store]"},
+		{"tcp device beside the master", "[store]", tcpDevice("t1", "10.0.0.9:502", "") + "[uplink]\nmaster = \"10.0.0.9:9000\"\nterminal_address = \"01\"\n[store]"},
+		{"hplc meters", "[store]", hplcSection + hplcMeter("m1", "000000000007") + hplcMeter("m2", "000000000008") + "[store]"},
+		{"dlt698 meters share a bus", "[store]", meter698("a", "0A") + meter698("b", "0B") + "[store]"},
+		{"master host name", "", uplink("master.example.net:9000")},
+		{"master single label", "", uplink("localhost:1")},
+		{"master trailing dot", "", uplink("Master-1.example.:65535")},
+		{"master ipv6", "", uplink("[fd00::10]:9000")},
+		{"bcrypt cost 10", "", "\n[console]\nport = \"stdio\"\npassword_hash = \"" + simHash + "\"\n"},
+		{"bcrypt cost 14", "", "\n[console]\nport = \"stdio\"\npassword_hash = \"" + strings.Replace(simHash, "$10$", "$14$", 1) + "\"\n"},
+		{"console on its own port", "", "\n[console]\nport = \"/dev/ttyS0\"\n"},
+		{"scale small", "address = 100", "address = 100\n  scale = 1e-9"},
+		{"scale large negative", "address = 100", "address = 100\n  scale = -1e9"},
+		{"max_v at the limit", "restore_v = 187", "restore_v = 187\nmax_v = 1000"},
+		{"loss_v at a tenth", "loss_v = 154", "loss_v = 22"},
+		{"chip as a path", `chip = "gpiochip0"`, `chip = "/dev/gpiochip0"`},
+		{"store path in /tmp", `path = "/var/lib/holdup/data.db"`, `path = "/tmp/holdup-sim/data.db"`},
+	} {
+		text := minimal + tc.new
+		if tc.old != "" {
+			if !strings.Contains(minimal, tc.old) {
+				t.Fatalf("%s: case does not apply: %q", tc.name, tc.old)
+			}
+			text = strings.Replace(minimal, tc.old, tc.new, 1)
+		}
+		if _, err := Parse([]byte(text), "edge.toml"); err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+}
+
+// TestGuestFiles: the QEMU guest's configurations (.ci/guest-test runs
+// check-config on them) stay valid.
+func TestGuestFiles(t *testing.T) {
+	for _, f := range []string{"../testdata/guest/holdup.toml", "../testdata/guest/holdup-sim.toml"} {
+		if _, err := Load(f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -49,7 +50,7 @@ func readDevice(t *table, mod *HPLC) devices.Device {
 	}
 	dv.Enabled = t.boolean("enabled", true)
 	dv.MainsOnly = t.boolean("mains_only", false)
-	dv.DrawMW = int(t.integer("draw_mw", 0, 0, 100000))
+	dv.DrawMW = int(t.integer("draw_mw", 0, 0, maxDrawMW))
 
 	// Keys of other drivers get a precise message.
 	t.other = map[string]string{}
@@ -106,6 +107,7 @@ func readDevice(t *table, mod *HPLC) devices.Device {
 		}
 	case devices.DriverGPIOOutput:
 		dv.Port = t.reqStr("chip")
+		checkChip(t, "chip", dv.Port)
 	default:
 		// The driver is already reported; its keys cannot be judged.
 		for _, keys := range deviceKeys {
@@ -205,8 +207,12 @@ func readPoint(t *table, drv devices.DriverName) devices.Point {
 	p.Scale = 1
 	if drv != devices.DriverGPIOOutput {
 		var ok bool
-		if p.Scale, ok = t.number("scale", 1); ok && p.Scale == 0 {
+		switch p.Scale, ok = t.number("scale", 1); {
+		case !ok:
+		case p.Scale == 0:
 			t.errf("scale", "must not be 0")
+		case math.Abs(p.Scale) < minScale || math.Abs(p.Scale) > maxScale:
+			t.errf("scale", "must be between 1e-9 and 1e9 in magnitude (got %g)", p.Scale)
 		}
 	}
 

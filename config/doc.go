@@ -10,7 +10,16 @@
 // other sections are plain data here; the daemon maps them onto the
 // packages that do the work (power, sched, proto698, hplc, store). This
 // package must never open a device, a port or a file other than the
-// configuration file itself.
+// configuration file itself; its one look at the machine is a stat of
+// store.path, to refuse a directory there.
+//
+// Beyond each key's own range, the checks look across parts: a serial port
+// (ac_sampling, hplc, console, a device's bus) that is the EEPROM's I2C bus
+// or another part's port, devices sharing a bus at one address (a Modbus
+// unit, a DL/T 698.45 server address), two modbus-tcp devices on one
+// server and unit or on the master station's address, two hplc meters
+// with one address, store.path and sim.eeprom_image naming one file. A
+// conflict names both keys and both lines.
 //
 // Errors: [Parse] and [Load] collect every problem in the file rather than
 // stopping at the first, and return them as an [ErrorList] whose entries

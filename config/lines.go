@@ -1,6 +1,8 @@
 package config
 
 import (
+	"bytes"
+	"sort"
 	"strconv"
 
 	"github.com/pelletier/go-toml/v2/unstable"
@@ -30,12 +32,13 @@ func scanLines(data []byte) (*keyLines, error) {
 	}
 	var p unstable.Parser
 	p.Reset(data)
+	pos := newLineIndex(data)
 	cur := ""
 	for p.NextExpression() {
 		e := p.Expression()
 		switch e.Kind {
 		case unstable.Table:
-			keys, line := keyOf(&p, e)
+			keys, line := keyOf(pos, e)
 			cur = kl.resolve(keys, line)
 			if first, dup := kl.headers[cur]; dup || kl.defined[cur] {
 				if !dup {
@@ -46,7 +49,7 @@ func scanLines(data []byte) (*keyLines, error) {
 			}
 			kl.headers[cur] = line
 		case unstable.ArrayTable:
-			keys, line := keyOf(&p, e)
+			keys, line := keyOf(pos, e)
 			if len(keys) == 0 {
 				continue
 			}
@@ -57,7 +60,7 @@ func scanLines(data []byte) (*keyLines, error) {
 			cur = base + "[" + strconv.Itoa(n) + "]"
 			kl.note(cur, line)
 		case unstable.KeyValue:
-			kl.keyValue(&p, cur, e)
+			kl.keyValue(pos, cur, e)
 		}
 	}
 	return kl, p.Error()
@@ -65,8 +68,8 @@ func scanLines(data []byte) (*keyLines, error) {
 
 // keyValue records a key/value (possibly dotted, possibly holding inline
 // tables or arrays) under the table path cur.
-func (kl *keyLines) keyValue(p *unstable.Parser, cur string, e *unstable.Node) {
-	keys, line := keyOf(p, e)
+func (kl *keyLines) keyValue(pos *lineIndex, cur string, e *unstable.Node) {
+	keys, line := keyOf(pos, e)
 	path := cur
 	for _, k := range keys {
 		path = join(path, k)
@@ -77,10 +80,10 @@ func (kl *keyLines) keyValue(p *unstable.Parser, cur string, e *unstable.Node) {
 			Msg: "defined twice (first at line " + strconv.Itoa(kl.line[path]) + ")"})
 	}
 	kl.defined[path] = true
-	kl.value(p, path, e.Value(), line)
+	kl.value(pos, path, e.Value(), line)
 }
 
-func (kl *keyLines) value(p *unstable.Parser, path string, v *unstable.Node, line int) {
+func (kl *keyLines) value(pos *lineIndex, path string, v *unstable.Node, line int) {
 	if v == nil {
 		return
 	}
@@ -89,7 +92,7 @@ func (kl *keyLines) value(p *unstable.Parser, path string, v *unstable.Node, lin
 		it := v.Children()
 		for it.Next() {
 			if c := it.Node(); c.Kind == unstable.KeyValue {
-				kl.keyValue(p, path, c)
+				kl.keyValue(pos, path, c)
 			}
 		}
 	case unstable.Array:
@@ -99,10 +102,10 @@ func (kl *keyLines) value(p *unstable.Parser, path string, v *unstable.Node, lin
 			el := path + "[" + strconv.Itoa(i) + "]"
 			l := line
 			if c.Raw.Length > 0 {
-				l = p.Shape(c.Raw).Start.Line
+				l = pos.line(c.Raw.Offset)
 			}
 			kl.note(el, l)
-			kl.value(p, el, c, l)
+			kl.value(pos, el, c, l)
 		}
 	}
 }
@@ -128,14 +131,14 @@ func (kl *keyLines) note(path string, line int) {
 }
 
 // keyOf returns the parts of a node's key and the line of its first part.
-func keyOf(p *unstable.Parser, n *unstable.Node) ([]string, int) {
+func keyOf(pos *lineIndex, n *unstable.Node) ([]string, int) {
 	var keys []string
 	line := 0
 	it := n.Key()
 	for it.Next() {
 		k := it.Node()
 		if line == 0 && k.Raw.Length > 0 {
-			line = p.Shape(k.Raw).Start.Line
+			line = pos.line(k.Raw.Offset)
 		}
 		keys = append(keys, string(k.Data))
 	}
@@ -147,4 +150,42 @@ func join(path, k string) string {
 		return k
 	}
 	return path + "." + k
+}
+
+// lineIndex turns byte offsets into 1-based line numbers. go-toml's
+// Parser.Shape counts the newlines (and scans back for the column) from the
+// start of the document on every call, which made scanLines quadratic: a
+// 160k-element array took seconds to minutes. The index is built once, in
+// one pass; a lookup moves a cursor forward from the previous one (the
+// scanner asks in document order, so the walk is linear overall) and falls
+// back to a binary search for an offset behind it.
+type lineIndex struct {
+	nl  []int // offsets of the '\n' bytes, ascending
+	cur int   // number of newlines before the last offset looked up
+	off int   // the last offset looked up
+}
+
+func newLineIndex(data []byte) *lineIndex {
+	li := &lineIndex{nl: make([]int, 0, bytes.Count(data, []byte{'\n'}))}
+	for at := 0; ; {
+		i := bytes.IndexByte(data[at:], '\n')
+		if i < 0 {
+			return li
+		}
+		li.nl = append(li.nl, at+i)
+		at += i + 1
+	}
+}
+
+// line returns the line holding byte offset off.
+func (li *lineIndex) line(off uint32) int {
+	o := int(off)
+	if o < li.off {
+		li.cur = sort.SearchInts(li.nl, o)
+	}
+	for li.cur < len(li.nl) && li.nl[li.cur] < o {
+		li.cur++
+	}
+	li.off = o
+	return li.cur + 1
 }

@@ -65,10 +65,31 @@ var (
 	reMeter645 = regexp.MustCompile(`^[0-9]{12}$`)
 	reHex8     = regexp.MustCompile(`^[0-9A-Fa-f]{8}$`)
 	reName     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$`)
-	reAbsPath  = regexp.MustCompile(`^/[^\x00]*$`)
+	reChip     = regexp.MustCompile(`^(?:/dev/)?gpiochip[0-9]{1,3}$`)
 )
 
 const maxDuration = 24 * time.Hour
+
+// Bounds of the numbers that have no natural limit of their own.
+const (
+	// maxVolts is the low-voltage limit (1000 V AC): no phase reading of a
+	// terminal on the low-voltage network is above it.
+	maxVolts = 1000
+	// minLossFraction: a phase at less than a tenth of nominal is not live
+	// mains, so loss_v below it would never see a loss.
+	minLossFraction = 0.1
+	// maxDivider is the largest resistor-divider ratio in front of the
+	// supercap ADC; maxSupercapV the largest supercap voltage.
+	maxDivider   = 1000
+	maxSupercapV = 100
+	// minScale and maxScale bound |point.scale|: beyond them a register
+	// value becomes a denormal or an overflow, not a reading.
+	minScale = 1e-9
+	maxScale = 1e9
+	// maxDrawMW is the largest draw of one device (device.draw_mw), so the
+	// largest sched.draw_threshold_mw that can gate anything.
+	maxDrawMW = 100000
+)
 
 func readEEPROM(t *table) EEPROM {
 	var e EEPROM
@@ -133,6 +154,7 @@ func readLine(t *table, defActiveLow bool) GPIOLine {
 	} else {
 		l.Chip = t.str("chip", "")
 	}
+	checkChip(t, "chip", l.Chip)
 	l.Offset = int(t.integer("offset", -1, 0, 511))
 	l.Name = t.str("line", "")
 	if hasName && !hasOff && l.Name == "" {
@@ -160,6 +182,11 @@ func readPower(t *table) Power {
 		t.errf("loss_v", "must be > 0 V (got %g)", p.LossV)
 		okL = false
 	}
+	if okN && okL && p.LossV < minLossFraction*p.NominalV {
+		t.errf("loss_v", "must be at least 10 %% of power.nominal_v (%g V): a phase below that is not live mains (got %g)",
+			minLossFraction*p.NominalV, p.LossV)
+		okL = false
+	}
 	if okN && okL && p.LossV >= p.NominalV {
 		t.errf("loss_v", "must be below power.nominal_v %g V (got %g)", p.NominalV, p.LossV)
 		okL = false
@@ -180,6 +207,8 @@ func readPower(t *table) Power {
 	p.MaxV, okM = t.number("max_v", 2*p.NominalV)
 	if okM && okN && okR && p.MaxV <= p.NominalV {
 		t.errf("max_v", "must be above power.nominal_v %g V (got %g)", p.NominalV, p.MaxV)
+	} else if okM && p.MaxV > maxVolts {
+		t.errf("max_v", "must not exceed %d V, the low-voltage limit (got %g)", maxVolts, p.MaxV)
 	}
 	p.PhaseRule = t.oneOf("phase_rule", "all", "all", "any")
 	p.ConfirmTimeout = t.duration("confirm_timeout", time.Second, time.Millisecond, time.Minute)
@@ -213,21 +242,24 @@ func readSupercap(t *table) *Supercap {
 	}
 	s.Channel = int(t.reqInteger("channel", 0, 255))
 	var ok bool
-	if s.Divider, ok = t.number("divider", 1); ok && s.Divider < 1 {
-		t.errf("divider", "must be >= 1 (the ratio of the divider in front of the ADC) (got %g)", s.Divider)
+	if s.Divider, ok = t.number("divider", 1); ok && (s.Divider < 1 || s.Divider > maxDivider) {
+		t.errf("divider", "must be >= 1 and <= %d (the ratio of the divider in front of the ADC) (got %g)", maxDivider, s.Divider)
 	}
 	okE := false
 	if !t.has("empty_v") {
 		t.get("empty_v")
 		t.errf("empty_v", "required: the voltage at which the supply drops out")
-	} else if s.EmptyV, okE = t.number("empty_v", 0); okE && s.EmptyV <= 0 {
-		t.errf("empty_v", "must be > 0 V (got %g)", s.EmptyV)
+	} else if s.EmptyV, okE = t.number("empty_v", 0); okE && (s.EmptyV <= 0 || s.EmptyV >= maxSupercapV) {
+		t.errf("empty_v", "must be > 0 V and below %d V (got %g)", maxSupercapV, s.EmptyV)
 		okE = false
 	}
 	if t.has("full_v") {
 		var okF bool
-		if s.FullV, okF = t.number("full_v", 0); okF && okE && s.FullV <= s.EmptyV {
+		switch s.FullV, okF = t.number("full_v", 0); {
+		case okF && okE && s.FullV <= s.EmptyV:
 			t.errf("full_v", "must be above empty_v %g V (got %g)", s.EmptyV, s.FullV)
+		case okF && s.FullV > maxSupercapV:
+			t.errf("full_v", "must not exceed %d V (got %g)", maxSupercapV, s.FullV)
 		}
 	}
 	s.SampleEvery = t.duration("sample_every", time.Second, 10*time.Millisecond, time.Minute)
@@ -328,7 +360,7 @@ func readSched(t *table) Sched {
 		t.errf("error_threshold", "must not exceed sched.error_window %d exchanges (got %d)", s.ErrorWindow, s.ErrorThreshold)
 	}
 	s.OutageCollectInterval = t.duration("outage_collect_interval", 0, 0, time.Hour)
-	s.DrawThresholdMW = int(t.integer("draw_threshold_mw", 0, 0, 1000000))
+	s.DrawThresholdMW = int(t.integer("draw_threshold_mw", 0, 0, maxDrawMW))
 	s.QueueLen = int(t.integer("queue_len", 64, 1, 4096))
 	s.JournalQueue = int(t.integer("journal_queue", 64, 1, 4096))
 	s.SilentBackoff = t.duration("silent_backoff", 30*time.Second, 100*time.Millisecond, time.Hour)
@@ -343,8 +375,10 @@ func readSched(t *table) Sched {
 func readStore(t *table) Store {
 	var s Store
 	s.Path = t.reqStr("path")
-	if s.Path != "" && !reAbsPath.MatchString(s.Path) {
-		t.errf("path", "must be an absolute path (got %q)", s.Path)
+	if s.Path != "" {
+		if msg := checkStorePath(s.Path); msg != "" {
+			t.errf("path", "%s (got %q)", msg, s.Path)
+		}
 	}
 	s.VerifyWrites = t.boolean("verify_writes", false)
 	t.done()
