@@ -6,12 +6,10 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // Bucket names in the data store.
@@ -29,7 +27,7 @@ var (
 // and the outage log with its completion entries. Records are keyed by
 // journal identity and sequence number, so importing one twice is a no-op.
 type DataStore struct {
-	db   *bolt.DB
+	db   *guardedDB // bbolt, its transactions guarded against damage
 	path string
 }
 
@@ -66,16 +64,16 @@ type Rejection struct {
 // data store has none yet (one pass over the records, once), and creates
 // an empty outbox when it has none (the records of a data store written
 // before the outbox existed are not queued for delivery).
+//
+// An existing file is checked before bbolt maps it (safeopen.go): its
+// size, both meta pages and the tree of every bucket. A damaged file, an
+// empty (0-byte) one included, is a *DamagedError (errors.Is ErrDamaged),
+// and so is a panic or memory fault inside bbolt while opening it; the
+// file is left as it is (OpenOrRecoverDataStore moves it aside). A
+// missing file is created. A file whose lock another holdup holds for 2 s
+// is an error wrapping ErrInUse.
 func OpenDataStore(path string) (*DataStore, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
-	if err != nil {
-		hint := ""
-		if errors.Is(err, bolterrors.ErrTimeout) {
-			hint = " (another holdup process holds it?)"
-		}
-		return nil, fmt.Errorf("store: open data store %s: %w%s", path, err, hint)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	db, err := openChecked(path, func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketRecords, bucketRejected, bucketOutages, bucketOutbox, bucketOutboxMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
@@ -84,8 +82,7 @@ func OpenDataStore(path string) (*DataStore, error) {
 		return buildTimeIndex(tx)
 	})
 	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: data store %s: %w", path, err)
+		return nil, err
 	}
 	return &DataStore{db: db, path: path}, nil
 }

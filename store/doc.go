@@ -124,4 +124,28 @@
 // DataStore.OutboxStats keeps the delivered and dropped totals. A data
 // store written before the outbox existed starts with an empty one: its
 // records are not queued.
+//
+// # A damaged data store
+//
+// bbolt maps the data store file and trusts it: a truncated file would
+// kill the process with SIGBUS, a corrupted page panic it, at every
+// start. OpenDataStore therefore checks an existing file with plain reads
+// before bbolt maps it: its size (a whole number of pages, at least four,
+// no fewer than the pages in use), both meta pages (magic, version,
+// checksum, root and freelist below the pages in use) and, from the newer
+// meta, the freelist and the tree of every bucket (page numbers, types,
+// element bounds and packing, key order, no page reached twice or both
+// used and free). A file that fails, an empty (0-byte) one included, is a
+// *DamagedError (ErrDamaged) naming the meta page, page or sizes
+// concerned; so is a panic or fault inside bbolt while opening it.
+// OpenOrRecoverDataStore moves such a file aside, never deleting it, as
+// data.db.damaged-<UTC time>, starts an empty data store and reports the
+// DamagedError for the caller's alarm; a missing file is simply created.
+// The check never judges a file another holdup is writing: it waits for
+// the lock like bbolt. After the open, every transaction is guarded: a
+// bbolt panic or fault (a page damaged or the file cut while open) is an
+// error wrapping ErrDamaged that names the operation, so a replay stops
+// before consuming the journal; every later transaction of that DataStore
+// fails the same way, and the process must reopen it (a restart) for
+// OpenOrRecoverDataStore to judge the file again.
 package store

@@ -46,7 +46,7 @@ func OpenDataStoreReadOnly(path string, timeout time.Duration) (*DataStore, erro
 	if err != nil {
 		return nil, fmt.Errorf("store: open data store %s read-only: %w", path, err)
 	}
-	return &DataStore{db: db, path: path}, nil
+	return &DataStore{db: guardDB(db, path), path: path}, nil
 }
 
 // HistoryQuery selects stored records.
