@@ -43,7 +43,10 @@ import (
 const (
 	alarmDevices power.AlarmCode = "devices"
 	alarmHPLC    power.AlarmCode = "hplc"
-	alarmConsole power.AlarmCode = "console"
+	// alarmDataStoreDamaged: the data store file failed its check at
+	// start and was moved aside for a fresh one.
+	alarmDataStoreDamaged power.AlarmCode = "data-store-damaged"
+	alarmConsole          power.AlarmCode = "console"
 )
 
 // MainsSwitch cuts and restores simulated mains (the console's `mains`
@@ -186,7 +189,13 @@ func New(cfg *config.Config, hw *Hardware, opts Options) (d *Daemon, err error) 
 
 	// The data store: unreadable means no replay, but the journal keeps
 	// protecting (nothing is consumed until the data store takes it).
-	ds, err := store.OpenDataStore(cfg.Store.Path)
+	ds, damaged, err := store.OpenOrRecoverDataStore(cfg.Store.Path, time.Now())
+	if damaged != nil {
+		// Kept for forensics; the fresh store takes the journal's records
+		// from now on (nothing in the EEPROM is consumed before that).
+		d.problem(alarmDataStoreDamaged, fmt.Errorf("daemon: data store (store.path, %s:%d) was damaged: %s; moved aside to %s, a fresh one started (its history and undelivered outage records are in the moved file)",
+			cfg.File, cfg.Line("store.path"), damaged.Reason, damaged.MovedTo))
+	}
 	if err != nil {
 		d.problem(power.AlarmReplay, fmt.Errorf("daemon: data store (store.path, %s:%d): %w; journaled records stay in the EEPROM until it opens",
 			cfg.File, cfg.Line("store.path"), err))
