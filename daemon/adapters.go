@@ -270,26 +270,28 @@ func (i interfaces) Resume(ctx context.Context) error {
 // store it counts pending records but refuses to replay (nothing is
 // consumed, so nothing is lost).
 type recoverer struct {
-	j *store.Journal
-	r *store.Recovery // nil without a data store
+	j  *store.Journal
+	ds func() *store.DataStore // nil while the data store is unavailable
 	// stored, if set, is called after a replay stored new records (the
 	// forwarder's kick: they are in the outbox now).
 	stored func()
 }
 
 func (r recoverer) Pending(ctx context.Context) (int, error) {
-	if r.r == nil {
+	ds := r.ds()
+	if ds == nil {
 		st, err := r.j.Stats(ctx)
 		return st.Records, err
 	}
-	return r.r.Pending(ctx)
+	return store.NewRecovery(r.j, ds).Pending(ctx)
 }
 
 func (r recoverer) Replay(ctx context.Context) (power.ReplayResult, error) {
-	if r.r == nil {
+	ds := r.ds()
+	if ds == nil {
 		return power.ReplayResult{}, fmt.Errorf("daemon: replay: %w", errNoDataStore)
 	}
-	c, err := r.r.Replay(ctx)
+	c, err := store.NewRecovery(r.j, ds).Replay(ctx)
 	if c.Replayed > 0 && r.stored != nil {
 		r.stored()
 	}
@@ -299,7 +301,7 @@ func (r recoverer) Replay(ctx context.Context) (power.ReplayResult, error) {
 // outageLog writes completion logs into the data store, with the number
 // of records journaled between the outage's begin and end records.
 type outageLog struct {
-	d       *store.DataStore // nil: unavailable
+	ds      func() *store.DataStore // nil while the data store is unavailable
 	j       *store.Journal
 	observe func(power.OutageRecord)
 }
@@ -308,18 +310,19 @@ func (o outageLog) Record(ctx context.Context, r power.OutageRecord) error {
 	if o.observe != nil {
 		o.observe(r)
 	}
-	if o.d == nil {
+	ds := o.ds()
+	if ds == nil {
 		return fmt.Errorf("daemon: outage log: %w", errNoDataStore)
 	}
 	so := storeOutage(r)
-	n, ok, err := o.d.OutageJournaled(o.j, r.Begin)
+	n, ok, err := ds.OutageJournaled(o.j, r.Begin)
 	if err != nil {
 		return fmt.Errorf("daemon: outage log: count journaled records: %w", err)
 	}
 	if ok {
 		so.Journaled = n
 	}
-	return o.d.RecordOutage(ctx, so)
+	return ds.RecordOutage(ctx, so)
 }
 
 func storeOutage(r power.OutageRecord) store.Outage {

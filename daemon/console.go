@@ -107,7 +107,9 @@ func (s consoleState) Status(ctx context.Context) (console.Status, error) {
 		out.JournalUsed, out.JournalSize, out.JournalRecords = js.UsedBytes, js.CapacityBytes, js.Records
 	}
 	if d.fwd != nil {
-		if ob, err := d.ds.OutboxStats(); err == nil {
+		if ds := d.store(); ds == nil {
+			out.HistoryKnown = false
+		} else if ob, err := ds.OutboxStats(); err == nil {
 			out.HistoryKnown, out.HistoryPending, out.HistoryDelivered = true, ob.Pending, ob.Delivered
 		}
 	}
@@ -118,10 +120,11 @@ func (s consoleState) Status(ctx context.Context) (console.Status, error) {
 }
 
 func (s consoleState) Outages(_ context.Context, n int) ([]console.Outage, error) {
-	if s.d.ds == nil {
+	ds := s.d.store()
+	if ds == nil {
 		return nil, errNoDataStore
 	}
-	os, err := s.d.ds.Outages(n)
+	os, err := ds.Outages(n)
 	if err != nil {
 		return nil, err
 	}
@@ -180,11 +183,12 @@ func (s consoleState) JournalTail(ctx context.Context, n int) ([]console.Journal
 // History reads the newest n records of the data store (of device, or
 // all), newest first from its time index, and hands them out oldest first.
 func (s consoleState) History(ctx context.Context, device string, n int) ([]console.HistoryRecord, error) {
-	if s.d.ds == nil {
+	ds := s.d.store()
+	if ds == nil {
 		return nil, errNoDataStore
 	}
 	var out []console.HistoryRecord
-	err := s.d.ds.History(store.HistoryQuery{Device: device, Limit: n, Newest: true}, func(sr store.StoredRecord) error {
+	err := ds.History(store.HistoryQuery{Device: device, Limit: n, Newest: true}, func(sr store.StoredRecord) error {
 		r := sr.Record
 		p, _ := r.Attrs["point"].(string)
 		if ev, ok := store.IsOutageEvent(r); ok && p == "" {
@@ -305,7 +309,8 @@ type consoleActions struct{ d *Daemon }
 // JournalConsume replays what the journal holds into the data store and
 // consumes it: a record is never discarded before the data store has it.
 func (a consoleActions) JournalConsume(ctx context.Context) (int, error) {
-	if a.d.ds == nil {
+	ds := a.d.store()
+	if ds == nil {
 		return 0, errNoDataStore
 	}
 	// On the replay thread, at the IO priority of what it imports, as the
@@ -314,7 +319,7 @@ func (a consoleActions) JournalConsume(ctx context.Context) (int, error) {
 		c   store.ReplayCounts
 		err error
 	)
-	if derr := a.d.replayIO.Do(ctx, func() { c, err = store.NewRecovery(a.d.jrnl, a.d.ds).Replay(ctx) }); derr != nil {
+	if derr := a.d.replayIO.Do(ctx, func() { c, err = store.NewRecovery(a.d.jrnl, ds).Replay(ctx) }); derr != nil {
 		return 0, derr
 	}
 	if c.Replayed > 0 {

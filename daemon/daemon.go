@@ -119,7 +119,8 @@ type Daemon struct {
 
 	jrnl   *store.Journal
 	ja     *journal
-	ds     *store.DataStore
+	dsMu   sync.RWMutex
+	ds     *store.DataStore // nil while unavailable; under dsMu (see store())
 	set    *devices.Set
 	devs   []devices.Device // opened, in configuration order
 	sched  *sched.Scheduler
@@ -197,11 +198,10 @@ func New(cfg *config.Config, hw *Hardware, opts Options) (d *Daemon, err error) 
 			cfg.File, cfg.Line("store.path"), damaged.Reason, damaged.MovedTo))
 	}
 	if err != nil {
-		d.problem(power.AlarmReplay, fmt.Errorf("daemon: data store (store.path, %s:%d): %w; journaled records stay in the EEPROM until it opens",
+		d.problem(power.AlarmReplay, fmt.Errorf("daemon: data store (store.path, %s:%d): %w; journaled records stay in the EEPROM until it opens (retried with back-off)",
 			cfg.File, cfg.Line("store.path"), err))
 	} else {
-		d.ds = ds
-		d.closers = append(d.closers, ds.Close)
+		d.setStore(ds)
 	}
 
 	if err := d.buildUplink(); err != nil {
@@ -468,27 +468,23 @@ func (d *Daemon) buildMonitor() error {
 		cfg.ReportEvery = d.cfg.Uplink.ReportPeriod
 	}
 	deps := power.Deps{
-		Gate:      gate{s: d.sched, reopen: d.reopen},
-		Journal:   d.ja,
-		Uplink:    uplink{u: d.up, seqs: d.jrnl, log: d.log.With("part", "uplink")},
-		Modules:   d.modules(),
-		Reinit:    d.ifaces,
-		Resume:    d.ifaces,
-		Recoverer: recoverer{j: d.jrnl},
-		OutageLog: outageLog{d: d.ds, j: d.jrnl, observe: d.opts.ObserveOutage},
-		Alarms:    d.alarms,
-		Logger:    d.log.With("part", "power"),
+		Gate:    gate{s: d.sched, reopen: d.reopen},
+		Journal: d.ja,
+		Uplink:  uplink{u: d.up, seqs: d.jrnl, log: d.log.With("part", "uplink")},
+		Modules: d.modules(),
+		Reinit:  d.ifaces,
+		Resume:  d.ifaces,
+		Alarms:  d.alarms,
+		Logger:  d.log.With("part", "power"),
 	}
-	if d.ds != nil {
-		deps.Recoverer = recoverer{j: d.jrnl, r: store.NewRecovery(d.jrnl, d.ds), stored: d.kickForward}
-		// The data store's writes at their class's IO priority (ioprio.go).
-		replayIO := sched.StartIOThread(sched.IOPriorityFor(sched.Control, sched.Checked), "data store replay", d.log)
-		d.replayIO = replayIO
-		logIO := sched.StartIOThread(sched.IOPriorityFor(sched.Collection, sched.Checked), "data store outage log", d.log)
-		d.closers = append(d.closers, replayIO.Close, logIO.Close)
-		deps.Recoverer = replayOn{deps.Recoverer, replayIO}
-		deps.OutageLog = outageLogOn{deps.OutageLog, logIO}
-	}
+	// The data store's writes at their class's IO priority (ioprio.go),
+	// also when it opens only later (storeOpener).
+	replayIO := sched.StartIOThread(sched.IOPriorityFor(sched.Control, sched.Checked), "data store replay", d.log)
+	d.replayIO = replayIO
+	logIO := sched.StartIOThread(sched.IOPriorityFor(sched.Collection, sched.Checked), "data store outage log", d.log)
+	d.closers = append(d.closers, replayIO.Close, logIO.Close)
+	deps.Recoverer = replayOn{recoverer{j: d.jrnl, ds: d.store, stored: d.kickForward}, replayIO}
+	deps.OutageLog = outageLogOn{outageLog{ds: d.store, j: d.jrnl, observe: d.opts.ObserveOutage}, logIO}
 	if d.ac != nil {
 		deps.Voltmeter = d.ac
 	}
@@ -555,6 +551,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	if d.fwd != nil {
 		start("forwarder", d.fwd.run)
+	}
+	if d.store() == nil {
+		start("data store opener", d.storeOpener)
 	}
 	start("scheduler", d.sched.Run)
 	start("reopener", d.reopener)

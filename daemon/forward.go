@@ -17,6 +17,7 @@ package daemon
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -40,6 +41,31 @@ type outbox interface {
 	Outbox(limit int) ([]store.Outgoing, error)
 	Delivered(nos []uint64) error
 	Dropped(nos []uint64, reason string) error
+}
+
+// storeOutbox is the outbox of the data store ds returns; while there is
+// none every call fails with errNoDataStore.
+type storeOutbox struct{ ds func() *store.DataStore }
+
+func (b storeOutbox) Outbox(limit int) ([]store.Outgoing, error) {
+	if ds := b.ds(); ds != nil {
+		return ds.Outbox(limit)
+	}
+	return nil, errNoDataStore
+}
+
+func (b storeOutbox) Delivered(nos []uint64) error {
+	if ds := b.ds(); ds != nil {
+		return ds.Delivered(nos)
+	}
+	return errNoDataStore
+}
+
+func (b storeOutbox) Dropped(nos []uint64, reason string) error {
+	if ds := b.ds(); ds != nil {
+		return ds.Dropped(nos, reason)
+	}
+	return errNoDataStore
 }
 
 // pointRef names a point as records carry it: device and point name.
@@ -79,14 +105,13 @@ func (f *forwarder) run(ctx context.Context) error {
 	for {
 		n, k, more, err := f.once(ctx)
 		delivered, dropped = delivered+n, dropped+k
-		wait := f.gap
-		switch {
-		case ctx.Err() != nil:
+		if ctx.Err() != nil {
 			return nil
-		case err != nil:
-			f.log.Warn("outage history not delivered; trying again", "err", err, "retry_in", f.retry)
-			wait = f.retry
-		case !more:
+		}
+		if errors.Is(err, errNoDataStore) {
+			err = nil // nothing to deliver until it opens, which kicks
+		}
+		if err == nil && !more {
 			if (delivered > 0 || dropped > 0) && f.done != nil {
 				f.done(delivered, dropped)
 			}
@@ -97,6 +122,11 @@ func (f *forwarder) run(ctx context.Context) error {
 			case <-f.wake:
 			}
 			continue
+		}
+		wait := f.gap
+		if err != nil {
+			f.log.Warn("outage history not delivered; trying again", "err", err, "retry_in", f.retry)
+			wait = f.retry
 		}
 		select {
 		case <-ctx.Done():
@@ -198,13 +228,14 @@ func historyValue(r store.Record) proto698.Data {
 }
 
 // newForwarder builds the forwarder over the data store's outbox and the
-// uplink (nil without either); its finished deliveries show on the
+// uplink (nil without an uplink; while the data store is unavailable it
+// waits for the kick of its opening); its finished deliveries show on the
 // timeline as the method's 2-8 when some record went to the master.
 func (d *Daemon) newForwarder() *forwarder {
-	if d.ds == nil || d.up == nil || d.nb == nil {
+	if d.up == nil || d.nb == nil {
 		return nil
 	}
-	f := &forwarder{box: d.ds, up: d.up, oads: map[pointRef]proto698.OAD{}, batch: d.cfg.Uplink.ForwardBatch,
+	f := &forwarder{box: storeOutbox{d.store}, up: d.up, oads: map[pointRef]proto698.OAD{}, batch: d.cfg.Uplink.ForwardBatch,
 		gap: d.cfg.Uplink.ForwardInterval, retry: max(d.cfg.Uplink.ForwardInterval, 5*time.Second), loc: time.Local,
 		wake: make(chan struct{}, 1), after: time.After, log: d.log.With("part", "forward")}
 	if f.batch <= 0 {

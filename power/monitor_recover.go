@@ -280,8 +280,13 @@ func (m *Monitor) onReplayed(res ReplayResult, err error, stopped bool, left int
 		return // onWorkDone reports the stop
 	}
 	r.markDone(rsReplay)
-	m.emit(StepReplayed, fmt.Sprintf("replayed %d, rejected %d, duplicate %d", res.Replayed, res.Rejected, res.Duplicate))
-	if n := res.Replayed + res.Rejected + res.Duplicate; err == nil && n > 0 {
+	n := res.Replayed + res.Rejected + res.Duplicate
+	if err == nil || n > 0 {
+		// A replay that failed before handling anything did not happen:
+		// the alarm below says why.
+		m.emit(StepReplayed, fmt.Sprintf("replayed %d, rejected %d, duplicate %d", res.Replayed, res.Rejected, res.Duplicate))
+	}
+	if err == nil && n > 0 {
 		held := fmt.Sprintf("the journal holds %d", left)
 		if lerr != nil {
 			held = fmt.Sprintf("what the journal holds now is unknown: %v", lerr)

@@ -2,13 +2,16 @@ package sim
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"holdup/daemon"
 	"holdup/power"
+	"holdup/store"
 )
 
 // TestDamagedDataStoreMovedAside: a data store whose meta pages are
@@ -53,6 +56,58 @@ func TestDamagedDataStoreMovedAside(t *testing.T) {
 	for _, a := range acked {
 		if _, ok := stored[a.Seq]; !ok {
 			t.Errorf("record %d (%s) journaled before the damage is not in the fresh data store", a.Seq, a.Record.Device)
+		}
+	}
+}
+
+// TestDataStoreOpensLate: the data store is held by another process when
+// the daemon starts. The daemon protects power all the same — an outage is
+// journaled and its return cannot replay, so the records stay in the
+// EEPROM — and opens the store with back-off once it is free: the journal
+// is then replayed into it and consumed, nothing lost.
+func TestDataStoreOpensLate(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "data.db")
+	held, err := store.OpenDataStore(db) // another holdup, say
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startSim(t, dir, nil)
+	s.wait(t, power.StepIdle, 0)
+	if a := s.alarms(); !strings.Contains(a, "retried with back-off") {
+		t.Fatalf("alarms %q, want the data store named unavailable", a)
+	}
+	after := s.lossWithRecords(t)
+	if err := s.rig.SetMains(true); err != nil {
+		t.Fatal(err)
+	}
+	s.wait(t, power.StepSleeping, after) // without a completion log: there is nowhere to write it
+	if got := steps(s.d.Timeline().Since(after)); has(got, power.StepReplayed) || has(got, power.StepConsumed) {
+		t.Fatalf("a replay that could not run is shown as done:\n%s", stepList(got))
+	}
+	st, err := s.d.JournalStats(context.Background())
+	if err != nil || st.Records == 0 {
+		t.Fatalf("journal %+v %v: the records must stay in the EEPROM while the data store is away", st, err)
+	}
+	s.mu.Lock()
+	acked := append([]daemon.JournalEvent(nil), s.acked...)
+	s.mu.Unlock()
+
+	held.Close() // free: the daemon's next attempt opens it
+	for end := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		st, err = s.d.JournalStats(context.Background())
+		if err == nil && st.Records == 0 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("journal still holds %d records 30 s after the data store was freed (%v)", st.Records, err)
+		}
+	}
+	s.stop(t)
+	stored := storedRecords(t, db)
+	for _, a := range acked {
+		if _, ok := stored[a.Seq]; !ok {
+			t.Errorf("record %d (%s) not in the data store after it opened", a.Seq, a.Record.Device)
 		}
 	}
 }
