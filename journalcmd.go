@@ -79,10 +79,17 @@ func dumpInspection(in *store.Inspection, format string, all bool, stdout, stder
 	if id == "" {
 		id = "(none)"
 	}
-	fmt.Fprintf(stderr, "journal %s: %d records printed, %d unconsumed, consumed up to %d, next sequence %d, %d corrupt, %d skipped regions\n",
-		id, printed, rep.Records, rep.Consumed, rep.NextSeq, corrupt, len(rep.Skipped))
+	var lostSeqs uint64
+	for _, l := range rep.Lost {
+		lostSeqs += l.Count()
+	}
+	fmt.Fprintf(stderr, "journal %s: %d records printed, %d unconsumed, consumed up to %d, next sequence %d, %d corrupt, %d skipped regions, %d lost ranges (%d sequence numbers)\n",
+		id, printed, rep.Records, rep.Consumed, rep.NextSeq, corrupt, len(rep.Skipped), len(rep.Lost), lostSeqs)
 	for _, s := range rep.Skipped {
 		fmt.Fprintf(stderr, "skipped: %s\n", s)
+	}
+	for _, l := range rep.Lost {
+		fmt.Fprintf(stderr, "lost: %s\n", l)
 	}
 	for _, n := range rep.Notes {
 		fmt.Fprintf(stderr, "note: %s\n", n)

@@ -19,6 +19,7 @@ import (
 
 	"holdup/eeprom"
 	"holdup/power"
+	"holdup/store"
 )
 
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -73,6 +74,55 @@ func TestJournalDumpJSON(t *testing.T) {
 	}
 	if !strings.Contains(errOut, "records printed") {
 		t.Fatalf("no summary on stderr: %s", errOut)
+	}
+	if !strings.Contains(errOut, ", 0 skipped regions, 0 lost ranges (0 sequence numbers)\n") || strings.Contains(errOut, "lost: ") {
+		t.Fatalf("summary reports damage on an intact image: %s", errOut)
+	}
+}
+
+// TestJournalDumpLostRanges erases a page in the middle of a journal's
+// records: the dump's summary counts the lost range and a lost: line names
+// the sequence numbers and the damaged pages.
+func TestJournalDumpLostRanges(t *testing.T) {
+	part, err := eeprom.LookupPart("at24c256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := eeprom.NewSim(eeprom.SimConfig{Part: part, Seed: 1})
+	chip, err := eeprom.NewChip(sim, part, 0x50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := store.Open(chip, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 30; i++ {
+		rec := store.Record{Time: time.UnixMilli(1_780_000_000_000 + int64(i)), Business: store.BusinessControl,
+			Interface: "rs485-2", Device: fmt.Sprintf("breaker-%02d", i), Value: i%2 == 0,
+			Integrity: store.Integrity{Kind: store.IntegrityCRC16Modbus, Value: uint32(i)}}
+		if _, err := j.Append(context.Background(), rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j.Close()
+	img := sim.Image()
+	for i := 10 * part.PageSize; i < 11*part.PageSize; i++ {
+		img[i] = 0xFF
+	}
+	path := filepath.Join(t.TempDir(), "eeprom.bin")
+	if err := os.WriteFile(path, img, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := run(t, "journal", "dump", "-image", path, "-part", "at24c256")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !regexp.MustCompile(`, \d+ skipped regions, 1 lost ranges \([1-9]\d* sequence numbers\)\n`).MatchString(errOut) {
+		t.Fatalf("summary does not count one lost range: %s", errOut)
+	}
+	if !regexp.MustCompile(`(?m)^lost: seq \d+(\.\.\d+)? \(\d+ sequence numbers?\) where pages? \d+(\.\.\d+)? (is|are) damaged from offset \d+$`).MatchString(errOut) {
+		t.Fatalf("no lost: line naming the range: %s", errOut)
 	}
 }
 

@@ -34,11 +34,12 @@ func Inspect(img []byte, pageSize int) (*Inspection, error) {
 	}
 	g := geometry{pageSize: pageSize, pages: len(img) / pageSize}
 	capacity := g.pages * (pageSize - 1)
-	frames, skipped := scanImage(img, g, min(1024, capacity/8))
+	sc := scanImage(img, g, min(1024, capacity/8))
+	frames := sc.frames
 	c := newCodec()
-	st := analyze(frames, skipped, g, c)
+	st := analyze(sc, g, c, min(1024, capacity/8))
 	in := &Inspection{Report: MountReport{Frames: len(frames), Consumed: st.consumed,
-		NextSeq: st.maxSeq + 1, Skipped: st.skipped}}
+		NextSeq: st.maxSeq + 1, Skipped: st.skipped, Lost: st.lost}}
 	if st.id != nil {
 		in.Report.ID = fmt.Sprintf("%x", st.id)
 	} else if len(frames) > 0 {

@@ -82,8 +82,12 @@ type MountReport struct {
 	Consumed uint64 `json:"consumed"`
 	// NextSeq is the sequence number the next frame gets.
 	NextSeq uint64 `json:"next_seq"`
-	// Skipped lists torn or corrupt regions that were skipped.
+	// Skipped lists torn or corrupt regions that were skipped, damaged
+	// page headers, and pages found erased or zeroed amid the journal.
 	Skipped []Region `json:"skipped,omitempty"`
+	// Lost lists the runs of sequence numbers above the consume mark that
+	// the chip should hold but does not, lost to damage (see SeqRange).
+	Lost []SeqRange `json:"lost,omitempty"`
 	// Notes are other findings worth an operator's attention.
 	Notes []string `json:"notes,omitempty"`
 }
@@ -106,6 +110,10 @@ type Stats struct {
 	WearMin         uint32  `json:"wear_min"`
 	WearMax         uint32  `json:"wear_max"`
 	WearMean        float64 `json:"wear_mean"`
+	// LostRanges and LostSeqs count the lost sequence ranges the mount
+	// found and the sequence numbers in them (Journal.LostRanges).
+	LostRanges int    `json:"lost_ranges"`
+	LostSeqs   uint64 `json:"lost_seqs"`
 }
 
 // Entry is one committed, unconsumed record handed out by Replay.
@@ -154,7 +162,7 @@ type result struct {
 	err      error
 	entries  []entry
 	stats    Stats
-	consumed uint64 // reqRead: the consume mark when the bytes were read
+	consumed uint64 // reqRead, reqSnapshot: the consume mark at the time
 }
 
 // pending is a frame placed in the page buffer, acknowledged once its last
@@ -200,6 +208,10 @@ type Journal struct {
 	wear       []uint32
 	st         Stats
 
+	// lost is what the mount found (MountReport.Lost); never changed after
+	// Open, so read without the writer.
+	lost []SeqRange
+
 	// outages is published by the writer goroutine (see outageIndex).
 	outages atomic.Pointer[outageIndex]
 }
@@ -240,8 +252,9 @@ func Open(dev Device, opts Options) (*Journal, error) {
 	if _, err := dev.ReadAt(img, 0); err != nil {
 		return nil, fmt.Errorf("store: mount: read chip: %w", err)
 	}
-	frames, skipped := scanImage(img, g, opts.MaxPayload)
-	st := analyze(frames, skipped, g, j.c)
+	sc := scanImage(img, g, opts.MaxPayload)
+	frames := sc.frames
+	st := analyze(sc, g, j.c, opts.MaxPayload)
 	j.id, j.consumed, j.markerPage, j.pageMax = st.id, st.consumed, st.markerPage, st.pageMax
 	j.nextSeq = st.maxSeq + 1
 	j.off = 1
@@ -255,7 +268,8 @@ func Open(dev Device, opts Options) (*Journal, error) {
 		}
 	}
 	j.indexOutages(st.records)
-	j.report = MountReport{Frames: len(frames), Skipped: st.skipped}
+	j.lost = st.lost
+	j.report = MountReport{Frames: len(frames), Skipped: st.skipped, Lost: st.lost}
 	if j.id == nil {
 		j.id = make([]byte, idLen)
 		if _, err := io.ReadFull(opts.Rand, j.id); err != nil {
@@ -291,9 +305,13 @@ func Open(dev Device, opts Options) (*Journal, error) {
 	j.report.NextSeq = j.nextSeq
 	j.log.Info("journal mounted", "id", j.report.ID, "formatted", j.report.Formatted,
 		"frames", j.report.Frames, "records", j.report.Records, "consumed", j.consumed,
-		"next_seq", j.nextSeq, "skipped", len(j.report.Skipped))
+		"next_seq", j.nextSeq, "skipped", len(j.report.Skipped), "lost_ranges", len(j.lost))
 	for _, r := range j.report.Skipped {
 		j.log.Warn("journal mount skipped a region", "page", r.Page, "offset", r.Offset, "reason", r.Reason)
+	}
+	for _, r := range j.lost {
+		j.log.Error("journal records lost", "first_seq", r.First, "last_seq", r.Last,
+			"first_page", r.FirstPage, "offset", r.Offset, "last_page", r.LastPage)
 	}
 	go j.run()
 	return j, nil
@@ -301,6 +319,14 @@ func Open(dev Device, opts Options) (*Journal, error) {
 
 // MountReport returns what Open found.
 func (j *Journal) MountReport() MountReport { return j.report }
+
+// LostRanges returns the runs of sequence numbers the mount found missing
+// above the consume mark with damaged bytes where they should have been:
+// records acknowledged once and lost to damage on the chip (a run may also
+// cover consume markers, which share the counter). The list is fixed at
+// Open; nil when nothing was lost. The daemon raises it as an alarm and
+// writes it into the outage completion log.
+func (j *Journal) LostRanges() []SeqRange { return append([]SeqRange(nil), j.lost...) }
 
 // Close stops the writer after flushing any partly filled page. Calls
 // after Close fail with ErrClosed.
@@ -367,6 +393,10 @@ func (j *Journal) Consume(ctx context.Context, upto uint64) error {
 type ReplayReport struct {
 	Records int
 	Corrupt []CorruptEntry
+	// Lost lists the lost ranges (LostRanges) the replay crossed: those
+	// above the consume mark it started from, whose records it could not
+	// hand out. Once a consume passes a range, later replays omit it.
+	Lost []SeqRange
 }
 
 // CorruptEntry is a committed frame that failed the second verification
@@ -397,11 +427,18 @@ type CorruptEntry struct {
 // someone else is skipped.
 func (j *Journal) Replay(ctx context.Context, fn func(Entry) error) (ReplayReport, error) {
 	var rep ReplayReport
-	n, err := j.replay(ctx, fn, func(c CorruptEntry) error {
+	n, mark, err := j.replayFrom(ctx, fn, func(c CorruptEntry) error {
 		rep.Corrupt = append(rep.Corrupt, c)
 		return nil
 	})
 	rep.Records = n
+	if mark >= 0 {
+		for _, r := range j.lost {
+			if int64(r.Last) > mark {
+				rep.Lost = append(rep.Lost, r)
+			}
+		}
+	}
 	return rep, err
 }
 
@@ -414,20 +451,28 @@ const replayReadBytes = 256
 // an error from good or bad stops it and is returned as is. It returns how
 // many records good accepted.
 func (j *Journal) replay(ctx context.Context, good func(Entry) error, bad func(CorruptEntry) error) (int, error) {
+	n, _, err := j.replayFrom(ctx, good, bad)
+	return n, err
+}
+
+// replayFrom is replay that also returns the consume mark the replay
+// started from (-1 if it could not start).
+func (j *Journal) replayFrom(ctx context.Context, good func(Entry) error, bad func(CorruptEntry) error) (int, int64, error) {
 	res := j.call(ctx, &request{kind: reqSnapshot})
 	if res.err != nil {
-		return 0, res.err
+		return 0, -1, res.err
 	}
+	mark := int64(res.consumed)
 	rb := readBack{j: j, first: -1}
 	es := res.entries
 	n := 0
 	for i, e := range es {
 		if err := ctx.Err(); err != nil {
-			return n, err
+			return n, mark, err
 		}
 		fp, lp := j.framePages(e)
 		if err := rb.cover(ctx, fp, lp, j.readAhead(es[i:])); err != nil {
-			return n, err
+			return n, mark, err
 		}
 		if e.seq <= rb.consumed {
 			continue // consumed while we read: no longer ours to judge
@@ -438,16 +483,16 @@ func (j *Journal) replay(ctx context.Context, good func(Entry) error, bad func(C
 			c := CorruptEntry{Seq: e.seq, Raw: raw, Page: page, Offset: off,
 				Err: fmt.Errorf("store: replay seq %d (page %d offset %d): %w", e.seq, page, off, err)}
 			if err := bad(c); err != nil {
-				return n, err
+				return n, mark, err
 			}
 			continue
 		}
 		if err := good(Entry{Seq: e.seq, Record: rec, Raw: raw}); err != nil {
-			return n, err
+			return n, mark, err
 		}
 		n++
 	}
-	return n, nil
+	return n, mark, nil
 }
 
 // framePages returns the first and last page of e's frame.
@@ -639,7 +684,7 @@ func (j *Journal) shutdown() {
 func (j *Journal) handle(r *request) {
 	switch r.kind {
 	case reqSnapshot:
-		r.resp <- result{entries: append([]entry(nil), j.entries...)}
+		r.resp <- result{entries: append([]entry(nil), j.entries...), consumed: j.consumed}
 	case reqStats:
 		r.resp <- result{stats: j.stats()}
 	case reqRead:
@@ -896,5 +941,6 @@ func (j *Journal) stats() Stats {
 		sum += uint64(w)
 	}
 	s.WearMean = float64(sum) / float64(len(wear))
+	s.LostRanges, s.LostSeqs = len(j.lost), lostSeqs(j.lost)
 	return s
 }

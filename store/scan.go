@@ -30,44 +30,140 @@ func (r Region) String() string {
 	return fmt.Sprintf("page %d offset %d: %s", r.Page, r.Offset, r.Reason)
 }
 
+// scanResult is what one pass over a chip image found.
+type scanResult struct {
+	frames  []frameInfo
+	skipped []Region
+	// pad is, per page, the in-page offset at which blank padding (a pad
+	// tag and zeros to the end of the page) begins; 0: none found.
+	pad []int
+	// erased and zeroed mark pages that hold only 0xFF or only 0x00.
+	erased, zeroed []bool
+}
+
 // scanImage finds every frame whose CRC verifies. It starts a parse at each
 // page's header offset and follows frames while they start in that page.
-func scanImage(img []byte, g geometry, maxPayload int) ([]frameInfo, []Region) {
-	var frames []frameInfo
-	var skipped []Region
+//
+// The page header is not covered by a CRC, so it is cross-checked against
+// the frames around it: a verified frame that continues into a page says
+// where the page's first frame must start (where it ends, or nowhere if it
+// covers the page or padding follows it), and a page no verified frame
+// continues into is also parsed from offset 1, where the writer places the
+// first frame of a fresh page. Frames found that way are kept (their CRC
+// verified) and the disagreeing header is reported as a skipped region, so
+// a damaged header can neither hide frames nor make them up.
+func scanImage(img []byte, g geometry, maxPayload int) scanResult {
+	ps := g.pageSize
+	s := scanResult{pad: make([]int, g.pages), erased: make([]bool, g.pages), zeroed: make([]bool, g.pages)}
+	tried := make(map[int]bool)
+	// For each page: where a verified frame from an earlier page ends in it
+	// (in-page offset, 0: none) and which frame that is; covered: a
+	// verified frame runs through the page to its end.
+	contEnd := make([]int, g.pages)
+	contBy := make([]*frameInfo, g.pages)
+	covered := make([]*frameInfo, g.pages)
 	for p := 0; p < g.pages; p++ {
-		page := img[p*g.pageSize : (p+1)*g.pageSize]
+		page := img[p*ps : (p+1)*ps]
 		if allFF(page) {
-			continue // erased, never programmed
+			s.erased[p] = true
+			continue // erased, never programmed (or erased by damage: see lostRanges)
 		}
-		off := int(page[0])
-		if off == 0 {
-			continue // no frame starts in this page
-		}
-		if off >= g.pageSize {
-			skipped = append(skipped, Region{Page: p, Offset: 0, Reason: fmt.Sprintf("page header %d out of range", off)})
-			continue
-		}
-		pos := p*g.pageSize + off
-		for pos >= 0 && g.page(pos) == p {
-			f, end, err := parseFrame(img, g, pos, maxPayload)
-			if err != nil {
-				skipped = append(skipped, Region{Page: p, Offset: pos % g.pageSize, Reason: err.Error()})
-				break
+		s.zeroed[p] = allZero(page)
+		// chain parses frames from in-page offset off while they start in
+		// page p; speculative chains report nothing and mark no padding.
+		// It returns the first frame it found, if any.
+		chain := func(off int, speculative bool) *frameInfo {
+			var first *frameInfo
+			for pos := p*ps + off; pos >= 0 && g.page(pos) == p && !tried[pos]; {
+				tried[pos] = true
+				f, end, err := parseFrame(img, g, pos, maxPayload)
+				if err != nil {
+					if !speculative {
+						s.skipped = append(s.skipped, Region{Page: p, Offset: pos % ps, Reason: err.Error()})
+					}
+					return first
+				}
+				if f.tag == tagPad {
+					if speculative {
+						return first
+					}
+					if !allZero(img[pos : (p+1)*ps]) {
+						s.skipped = append(s.skipped, Region{Page: p, Offset: pos % ps,
+							Reason: "padding is not blank: page header or frame chain corrupt"})
+					} else if s.pad[p] == 0 || pos%ps < s.pad[p] {
+						s.pad[p] = pos % ps
+					}
+					return first
+				}
+				s.frames = append(s.frames, f)
+				fp := &s.frames[len(s.frames)-1]
+				if first == nil {
+					first = fp
+				}
+				for q := p + 1; q < f.lastPage; q++ {
+					covered[q] = fp
+				}
+				if f.lastPage > p {
+					if end >= 0 && g.page(end) == f.lastPage {
+						contEnd[f.lastPage], contBy[f.lastPage] = end%ps, fp
+					} else {
+						covered[f.lastPage] = fp
+					}
+				}
+				pos = end
 			}
-			if f.tag == tagPad {
-				break
+			return first
+		}
+		h := int(page[0])
+		switch {
+		case contEnd[p] > 0:
+			ce, by := contEnd[p], contBy[p]
+			want := ce
+			if page[ce] == tagPad {
+				want = 0
 			}
-			frames = append(frames, f)
-			pos = end
+			if h != want {
+				s.skipped = append(s.skipped, Region{Page: p, Offset: 0, Reason: fmt.Sprintf(
+					"page header %d, but frame seq %d from page %d ends at offset %d (header should be %d): header corrupt, frames parsed from offset %d",
+					h, by.seq, by.firstPage, ce, want, ce)})
+			}
+			chain(ce, false)
+		case covered[p] != nil:
+			if h != 0 {
+				by := covered[p]
+				s.skipped = append(s.skipped, Region{Page: p, Offset: 0, Reason: fmt.Sprintf(
+					"page header %d, but frame seq %d from page %d runs through the whole page (header should be 0): header corrupt",
+					h, by.seq, by.firstPage)})
+			}
+		default:
+			if h >= ps {
+				s.skipped = append(s.skipped, Region{Page: p, Offset: 0, Reason: fmt.Sprintf("page header %d out of range", h)})
+			} else if h > 0 {
+				chain(h, false)
+			}
+			if h != 1 {
+				if f := chain(1, true); f != nil {
+					s.skipped = append(s.skipped, Region{Page: p, Offset: 0, Reason: fmt.Sprintf(
+						"page header %d, but frame seq %d starts at offset 1: header corrupt, frames parsed from offset 1", h, f.seq)})
+				}
+			}
 		}
 	}
-	return frames, skipped
+	return s
 }
 
 func allFF(b []byte) bool {
 	for _, x := range b {
 		if x != 0xFF {
+			return false
+		}
+	}
+	return true
+}
+
+func allZero(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
 			return false
 		}
 	}
@@ -166,11 +262,18 @@ type mountState struct {
 	records    []frameInfo
 	pageMax    []uint64
 	skipped    []Region
+	// unique holds every verified frame once per sequence, in sequence
+	// order (records and markers).
+	unique []*frameInfo
+	// lost lists the sequence ranges above the consume mark that the chip
+	// should hold but does not (see lostRanges).
+	lost []SeqRange
 }
 
 // analyze interprets the frames a scan found.
-func analyze(frames []frameInfo, skipped []Region, g geometry, c codec) mountState {
-	st := mountState{markerPage: -1, pageMax: make([]uint64, g.pages), skipped: skipped}
+func analyze(s scanResult, g geometry, c codec, maxPayload int) mountState {
+	frames := s.frames
+	st := mountState{markerPage: -1, pageMax: make([]uint64, g.pages), skipped: s.skipped}
 	seen := make(map[uint64]bool, len(frames))
 	var newestMarker uint64
 	for i := range frames {
@@ -181,6 +284,7 @@ func analyze(frames []frameInfo, skipped []Region, g geometry, c codec) mountSta
 			continue
 		}
 		seen[f.seq] = true
+		st.unique = append(st.unique, f)
 		if f.seq > st.maxSeq {
 			st.maxSeq = f.seq
 			st.tail = f
@@ -215,5 +319,9 @@ func analyze(frames []frameInfo, skipped []Region, g geometry, c codec) mountSta
 		}
 	}
 	sort.Slice(st.records, func(i, j int) bool { return st.records[i].seq < st.records[j].seq })
+	sort.Slice(st.unique, func(i, j int) bool { return st.unique[i].seq < st.unique[j].seq })
+	lost, damaged := lostRanges(s, &st, g, maxPayload)
+	st.lost = lost
+	st.skipped = append(st.skipped, damaged...)
 	return st
 }
