@@ -6,6 +6,7 @@ import (
 	"errors"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -205,6 +206,10 @@ func TestOutageNumbersWhileAppending(t *testing.T) {
 				j.OutageEventNumber(t0.Add(time.Duration(i) * time.Hour))
 				j.OutageSpan(t0.Add(time.Duration(i) * time.Hour))
 			}
+			// A reader as the uplink is one, not a spinner: on one CPU
+			// a loop that never yields starves the appender's ACK
+			// polling until the scheduler preempts it.
+			runtime.Gosched()
 		}
 	})
 	for i := range outages {
