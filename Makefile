@@ -10,7 +10,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 ARMFLAGS := -trimpath -ldflags '$(LDFLAGS)'
 FUZZTIME ?= 10s
 
-.PHONY: all build arm test vet unit torture arm-test unit-file guest-test idle-check sim bench fuzz deps clean
+.PHONY: all build arm test vet unit stress torture arm-test unit-file guest-test idle-check sim bench fuzz deps clean
 
 all: build
 
@@ -46,6 +46,11 @@ vet: deps
 unit: deps
 	$(GO) test -race -short ./...
 
+# The race suite again on one CPU under two busy loops (.ci/stress): timing
+# flakes and single-core starvation show here before they land.
+stress: deps
+	GO=$(GO) ./.ci/stress
+
 # The journal's power-cut torture at full size (2,000 appends, every cut
 # point, old/new/random torn pages); -race runs the -short size above.
 torture: deps
@@ -73,7 +78,7 @@ guest-test: deps
 idle-check: deps
 	./.ci/idle-check
 
-test: vet unit torture arm arm-test unit-file idle-check guest-test
+test: vet unit stress torture arm arm-test unit-file idle-check guest-test
 
 sim: build
 	./$(BIN)/holdup sim
