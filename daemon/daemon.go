@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -187,6 +188,15 @@ func New(cfg *config.Config, hw *Hardware, opts Options) (d *Daemon, err error) 
 	d.jrnl = j
 	d.closers = append(d.closers, j.Close)
 	d.ja = newJournal(j, opts.ObserveJournal)
+	if lost := j.LostRanges(); len(lost) > 0 {
+		// Records the chip lost (a damaged page): never silently.
+		n, ranges := uint64(0), make([]string, len(lost))
+		for i, r := range lost {
+			n, ranges[i] = n+r.Count(), r.String()
+		}
+		d.problem(power.AlarmJournal, fmt.Errorf("daemon: journal on %s: %d journaled record(s) lost to damage: %s",
+			part.Name, n, strings.Join(ranges, "; ")))
+	}
 
 	// The data store: unreadable means no replay, but the journal keeps
 	// protecting (nothing is consumed until the data store takes it).
