@@ -32,17 +32,27 @@ func loadConfig(path string) (*config.Config, error) {
 func cmdCheckConfig(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	probe := fs.Bool("probe", false, "also warn about each device node the file names that does not exist on this machine")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return fmt.Errorf("%w: holdup check-config FILE", errUsage)
+		return fmt.Errorf("%w: holdup check-config [-probe] FILE", errUsage)
 	}
 	cfg, err := loadConfig(fs.Arg(0))
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: valid (%d devices)\n", cfg.File, len(cfg.Devices))
+	if *probe {
+		// Warnings, not errors: the file may be checked on another
+		// machine than the terminal it is for.
+		for _, n := range cfg.Nodes() {
+			if _, err := os.Stat(n.Path); err != nil {
+				fmt.Fprintf(stderr, "warning: %s (%s:%d): %s: %v\n", n.Key, cfg.File, cfg.Line(n.Key), n.Path, errors.Unwrap(err))
+			}
+		}
+	}
 	return nil
 }
 

@@ -393,3 +393,38 @@ func TestSimCommand(t *testing.T) {
 
 // TestChildStopsOnSignal: a daemon child stops cleanly on SIGTERM (as
 // systemd stops it) while its controller keeps the control pipe open.
+
+// TestCheckConfigProbe: -probe warns, naming key and line, about each
+// device node the file names that this machine lacks, and only those; the
+// file stays valid (exit 0), and without -probe nothing is looked up.
+func TestCheckConfigProbe(t *testing.T) {
+	raw, err := os.ReadFile("testdata/sim.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	const tty = "/dev/null" // stands in for a port that exists
+	path := filepath.Join(dir, "probe.toml")
+	if err := os.WriteFile(path, []byte(strings.Replace(string(raw), `port = "/dev/ttySIM0"`, `port = "`+tty+`"`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "check-config", "-probe", path)
+	if code != 0 || !strings.Contains(out, "valid") {
+		t.Fatalf("exit %d, %q %q", code, out, errOut)
+	}
+	for _, want := range []string{
+		"warning: eeprom.bus (" + path + ":10): /dev/i2c-1: no such file or directory",
+		"warning: device[0].port (" + path + ":55): /dev/ttySIM2: no such file or directory",
+		"warning: device[3].chip (" + path + ":122): /dev/gpiochip1: no such file or directory",
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("-probe output lacks %q:\n%s", want, errOut)
+		}
+	}
+	if strings.Contains(errOut, "ac_sampling.port") {
+		t.Errorf("-probe warned about a port that exists:\n%s", errOut)
+	}
+	if _, _, errOut := run(t, "check-config", path); errOut != "" {
+		t.Errorf("without -probe: %q, want no warnings", errOut)
+	}
+}
