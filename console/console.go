@@ -43,6 +43,11 @@ type Options struct {
 	CRLF bool
 	// Sim allows power simulate-loss|simulate-restore.
 	Sim bool
+	// Banner, if set, returns a line printed under the greeting on each
+	// connection, before login: the daemon's one-line state (protecting,
+	// or which parts it runs without), so a degraded start is seen at
+	// once.
+	Banner func() string
 	// Prompt is printed before each command; default "holdup> ".
 	Prompt string
 	// CommandTimeout bounds each State or Actions call; default 5s.
@@ -137,6 +142,11 @@ func (c *Console) Serve(ctx context.Context, rw io.ReadWriter) error {
 	c.ed.reset()
 	c.wantPassword, c.ed.hide = false, false
 	c.printf("holdup console; type help")
+	if c.opts.Banner != nil {
+		if b := c.opts.Banner(); b != "" {
+			c.printf("%s", b)
+		}
+	}
 	c.prompt()
 	buf := make([]byte, 4096)
 	for {

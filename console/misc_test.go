@@ -150,3 +150,22 @@ func TestPointFormats(t *testing.T) {
 		}
 	}
 }
+
+// TestBanner: the daemon's state line comes under the greeting on every
+// connection, before login, as it is at that moment; an empty one prints
+// nothing.
+func TestBanner(t *testing.T) {
+	fd := &fakeDaemon{log: NewLogRing(4)}
+	line := "DEGRADED: protecting without line (see the alarms)"
+	c, err := New(Options{State: fd, Actions: fd, PasswordHash: testHash(t), Banner: func() string { return line }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := session(t, c, "help"); !strings.HasPrefix(out, "holdup console; type help\n"+line+"\n"+prompt) {
+		t.Fatalf("first connection:\n%s", out)
+	}
+	line = ""
+	if out := session(t, c, "help"); !strings.HasPrefix(out, "holdup console; type help\n"+prompt) {
+		t.Fatalf("with an empty state line:\n%s", out)
+	}
+}

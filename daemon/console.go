@@ -29,7 +29,7 @@ func (d *Daemon) startConsole(ctx context.Context, start func(string, func(conte
 	if port == "" || port == "none" {
 		return nil
 	}
-	opts := console.Options{State: consoleState{d}, Actions: consoleActions{d}, Sim: d.hw.Mains != nil,
+	opts := console.Options{State: consoleState{d}, Actions: consoleActions{d}, Sim: d.hw.Mains != nil, Banner: d.statusLine,
 		Logger: d.log.With("part", "console"), StatePath: filepath.Join(filepath.Dir(d.cfg.Store.Path), "console.state")}
 	if c != nil {
 		opts.PasswordHash, opts.LockoutFailures, opts.LockoutPeriod, opts.SessionTimeout =

@@ -137,9 +137,14 @@ type Daemon struct {
 	replayIO *sched.IOThread // the data store's replay thread (nil without a data store)
 	fwd      *forwarder      // the outage history to the master (nil without data store or uplink)
 
-	alarms  *alarmList
-	invalid atomic.Bool
-	started time.Time
+	alarms *alarmList
+	// degraded lists the parts the daemon runs without (problem), for
+	// statusLine.
+	degradedMu sync.Mutex
+	degraded   []power.AlarmCode
+	notify     *sdnotify.Notifier // nil outside systemd; set by Run
+	invalid    atomic.Bool
+	started    time.Time
 
 	closers []func() error // run in reverse order after Run
 }
@@ -246,6 +251,38 @@ func New(cfg *config.Config, hw *Hardware, opts Options) (d *Daemon, err error) 
 func (d *Daemon) problem(code power.AlarmCode, err error) {
 	d.log.Error("start-up problem", "alarm", code, "err", err)
 	d.alarms.Raise(power.Alarm{Code: code, Err: err, At: time.Now()})
+	d.degradedMu.Lock()
+	if !slices.Contains(d.degraded, code) {
+		d.degraded = append(d.degraded, code)
+	}
+	d.degradedMu.Unlock()
+}
+
+// recovered takes code off the degraded list (the part came up later)
+// and tells systemd.
+func (d *Daemon) recovered(code power.AlarmCode) {
+	d.degradedMu.Lock()
+	d.degraded = slices.DeleteFunc(d.degraded, func(c power.AlarmCode) bool { return c == code })
+	d.degradedMu.Unlock()
+	if d.notify != nil {
+		_ = d.notify.Status(d.statusLine())
+	}
+}
+
+// statusLine is the one-line state systemd shows (STATUS=) and the console
+// prints on connecting: protecting, and loudly which parts it runs
+// without (their alarms say why).
+func (d *Daemon) statusLine() string {
+	d.degradedMu.Lock()
+	defer d.degradedMu.Unlock()
+	if len(d.degraded) == 0 {
+		return "protecting: every configured part up"
+	}
+	codes := make([]string, len(d.degraded))
+	for i, c := range d.degraded {
+		codes[i] = string(c)
+	}
+	return "DEGRADED: protecting without " + strings.Join(codes, ", ") + " (see the alarms)"
 }
 
 func (d *Daemon) buildUplink() error {
@@ -533,6 +570,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err != nil {
 		d.log.Warn("systemd notify unavailable", "err", err)
 	}
+	d.notify = notify
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 8)
@@ -637,6 +675,7 @@ func (d *Daemon) mainLoop(ctx context.Context, notify *sdnotify.Notifier, errc <
 				ready, changed = true, nil
 				if notify != nil {
 					_ = notify.Ready()
+					_ = notify.Status(d.statusLine())
 				}
 				d.log.Info("holdup ready")
 				if d.opts.OnReady != nil {

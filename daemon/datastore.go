@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"holdup/power"
 	"holdup/store"
 )
 
@@ -61,6 +62,7 @@ func (d *Daemon) storeOpener(ctx context.Context) error {
 		}
 		d.setStore(ds)
 		d.log.Info("data store opened", "path", d.cfg.Store.Path, "attempt", attempt)
+		d.recovered(power.AlarmReplay)
 		if !d.sched.InOutage() {
 			var c store.ReplayCounts
 			if derr := d.replayIO.Do(ctx, func() { c, err = store.NewRecovery(d.jrnl, ds).Replay(ctx) }); derr != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"net"
 	"os"
@@ -303,10 +304,22 @@ func TestSystemdNotify(t *testing.T) {
 	}
 	s := startSim(t, t.TempDir(), nil)
 	next("READY=1")
+	next("STATUS=protecting: every configured part up")
 	next("WATCHDOG=1")
 	next("WATCHDOG=1")
 	s.stop(t)
 	next("STOPPING=1")
+
+	// A part missing at start is said loudly: in STATUS= and on the
+	// console's greeting, not only in a log line.
+	s = startSim(t, t.TempDir(), func(_ *config.Config, hw *daemon.Hardware) {
+		hw.OpenLine = func(config.Power, power.EdgeHandler, *slog.Logger) (power.Line, error) {
+			return nil, errors.New("no such chip")
+		}
+	})
+	next("READY=1")
+	next("STATUS=DEGRADED: protecting without " + string(power.AlarmLine))
+	s.stop(t)
 }
 
 // TestBlipThroughDaemon: a power-fail edge the phase voltages overrule is
