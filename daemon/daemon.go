@@ -19,7 +19,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -205,7 +207,16 @@ func New(cfg *config.Config, hw *Hardware, opts Options) (d *Daemon, err error) 
 
 	// The data store: unreadable means no replay, but the journal keeps
 	// protecting (nothing is consumed until the data store takes it).
+	_, statErr := os.Stat(cfg.Store.Path)
 	ds, damaged, err := store.OpenOrRecoverDataStore(cfg.Store.Path, time.Now())
+	if errors.Is(statErr, fs.ErrNotExist) && err == nil {
+		// A missing file is created; but if the journal was ever replayed
+		// into a data store, that store's history is gone: say so.
+		if st, serr := j.Stats(context.Background()); serr == nil && st.Consumed > 0 {
+			d.problem(alarmDataStoreDamaged, fmt.Errorf("daemon: data store (store.path, %s:%d) %s is missing although the journal was replayed into one (up to sequence %d): its history is gone; a fresh one started",
+				cfg.File, cfg.Line("store.path"), cfg.Store.Path, st.Consumed))
+		}
+	}
 	if damaged != nil {
 		// Kept for forensics; the fresh store takes the journal's records
 		// from now on (nothing in the EEPROM is consumed before that).

@@ -152,3 +152,35 @@ func TestJournalDamageRaisesAnAlarm(t *testing.T) {
 		t.Fatalf("alarms %q, want the records lost with page %d named", a, mid)
 	}
 }
+
+// TestMissingDataStoreWhereOneExisted: the data store deleted between two
+// runs after the journal had been replayed into it is not silently
+// re-created: the journal knows a store took its records, so the alarm
+// says the history is gone.
+func TestMissingDataStoreWhereOneExisted(t *testing.T) {
+	dir := t.TempDir()
+	first := startSim(t, dir, bootIs("boot-A"))
+	first.wait(t, power.StepIdle, 0)
+	after := first.lossWithRecords(t)
+	if err := first.rig.SetMains(true); err != nil {
+		t.Fatal(err)
+	}
+	first.wait(t, power.StepConsumed, after)
+	first.stop(t)
+	if err := os.Remove(filepath.Join(dir, "data.db")); err != nil {
+		t.Fatal(err)
+	}
+	second := startSim(t, dir, bootIs("boot-A"))
+	second.wait(t, power.StepIdle, 0)
+	if a := second.alarms(); !strings.Contains(a, "data-store-damaged") || !strings.Contains(a, "missing although the journal was replayed") {
+		t.Fatalf("alarms %q, want the missing data store named", a)
+	}
+	second.stop(t)
+
+	// A first start on a fresh terminal (nothing ever replayed) is quiet.
+	fresh := startSim(t, t.TempDir(), nil)
+	fresh.wait(t, power.StepIdle, 0)
+	if a := fresh.alarms(); strings.Contains(a, "data-store") {
+		t.Fatalf("a first start raised %q", a)
+	}
+}
