@@ -304,6 +304,10 @@ type outageLog struct {
 	ds      func() *store.DataStore // nil while the data store is unavailable
 	j       *store.Journal
 	observe func(power.OutageRecord)
+	// lostLogged is set once the journal's lost ranges (found at mount)
+	// went into a completion log: the first one written after the mount
+	// carries them.
+	lostLogged *atomic.Bool
 }
 
 func (o outageLog) Record(ctx context.Context, r power.OutageRecord) error {
@@ -315,6 +319,11 @@ func (o outageLog) Record(ctx context.Context, r power.OutageRecord) error {
 		return fmt.Errorf("daemon: outage log: %w", errNoDataStore)
 	}
 	so := storeOutage(r)
+	if lost := o.j.LostRanges(); len(lost) > 0 && o.lostLogged != nil && !o.lostLogged.Load() {
+		for _, l := range lost {
+			so.Errors = append(so.Errors, "journal: lost to damage: "+l.String())
+		}
+	}
 	n, ok, err := ds.OutageJournaled(o.j, r.Begin)
 	if err != nil {
 		return fmt.Errorf("daemon: outage log: count journaled records: %w", err)
@@ -322,7 +331,13 @@ func (o outageLog) Record(ctx context.Context, r power.OutageRecord) error {
 	if ok {
 		so.Journaled = n
 	}
-	return ds.RecordOutage(ctx, so)
+	if err := ds.RecordOutage(ctx, so); err != nil {
+		return err
+	}
+	if o.lostLogged != nil {
+		o.lostLogged.Store(true)
+	}
+	return nil
 }
 
 func storeOutage(r power.OutageRecord) store.Outage {

@@ -542,7 +542,7 @@ func (d *Daemon) buildMonitor() error {
 	logIO := sched.StartIOThread(sched.IOPriorityFor(sched.Collection, sched.Checked), "data store outage log", d.log)
 	d.closers = append(d.closers, replayIO.Close, logIO.Close)
 	deps.Recoverer = replayOn{recoverer{j: d.jrnl, ds: d.store, stored: d.kickForward}, replayIO}
-	deps.OutageLog = outageLogOn{outageLog{ds: d.store, j: d.jrnl, observe: d.opts.ObserveOutage}, logIO}
+	deps.OutageLog = outageLogOn{outageLog{ds: d.store, j: d.jrnl, observe: d.opts.ObserveOutage, lostLogged: &atomic.Bool{}}, logIO}
 	if d.ac != nil {
 		deps.Voltmeter = d.ac
 	}

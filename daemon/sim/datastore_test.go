@@ -151,6 +151,19 @@ func TestJournalDamageRaisesAnAlarm(t *testing.T) {
 	if a := second.alarms(); !strings.Contains(a, "journal") || !strings.Contains(a, "lost to damage") {
 		t.Fatalf("alarms %q, want the records lost with page %d named", a, mid)
 	}
+	second.wait(t, power.StepCompletion, 0)
+	second.stop(t)
+	// The completion log of the outage recovered after the mount says so
+	// too.
+	ds, err := store.OpenDataStore(filepath.Join(dir, "data.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	outs, err := ds.Outages(10)
+	if err != nil || len(outs) != 1 || !strings.Contains(strings.Join(outs[0].Errors, "; "), "journal: lost to damage: seq") {
+		t.Fatalf("outage log %+v %v, want the lost range in its errors", outs, err)
+	}
 }
 
 // TestMissingDataStoreWhereOneExisted: the data store deleted between two
