@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -231,4 +232,10 @@ collect:
 	t.Logf("%d toggles by the host → %d events reached holdup (kernel debounce %v)", toggles, len(got), l.KernelDebounce())
 	hostDrive(t, true)
 	waitEvent(t, events, MainsPresent)
+}
+
+// TestGuestCPUs reports how many CPUs the guest kernel brought up (the
+// one-CPU run checks it says 1: GOMAXPROCS follows it).
+func TestGuestCPUs(t *testing.T) {
+	t.Logf("GUEST-CPUS=%d GOMAXPROCS=%d", runtime.NumCPU(), runtime.GOMAXPROCS(0))
 }

@@ -24,6 +24,7 @@
 #   EEPROM_SIZE   bytes (default 32768: AT24C256, 2-byte word address; <= 256: 1-byte)
 #   EEPROM_BUS    I2C bus of the EEPROM (default 5: /dev/i2c-5 in the guest)
 #   EEPROM_ADDR   7-bit address (default 0x50)
+#   GUEST_APPEND  more kernel command-line arguments (e.g. maxcpus=1: boot on one core)
 #   QEMU_EXTRA    more qemu-system-arm arguments (split on white space)
 #
 # From inside the guest, a console line "@@HOST <QEMU monitor command>" is passed to QEMU's
@@ -322,7 +323,7 @@ boot() {
 	# shellcheck disable=SC2086 # QEMU_EXTRA is split on purpose
 	timeout -k 5 "$tmo" qemu-system-arm -M ast2600-evb \
 		-kernel "$assets/vmlinuz" -dtb "$assets/$DTB_NAME" -initrd "$run/initrd" \
-		-append "console=ttyS4,115200 quiet panic=-1" \
+		-append "console=ttyS4,115200 quiet panic=-1${GUEST_APPEND:+ $GUEST_APPEND}" \
 		-display none -no-reboot \
 		-chardev stdio,id=console,signal=off -serial chardev:console \
 		-chardev pipe,id=hmp,path="$run/mon" -mon chardev=hmp,mode=readline \
