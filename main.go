@@ -7,6 +7,7 @@
 //
 //	holdup run -config FILE          run the daemon
 //	holdup sim [flags]               run the main job on simulated hardware
+//	holdup status [-json] [-config FILE | -socket PATH]
 //	holdup journal dump -image FILE -part PART [-format json|cbor]
 //	holdup history -db FILE [-business LIST] [-device NAME] [-from T] [-to T] [-limit N] [-newest] [-format json|text]
 //	holdup frame decode [-proto 698|1376.2|645] HEX…
@@ -43,6 +44,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"run":          {"run the daemon (-config FILE)", cmdRun},
 		"sim":          {"run the main job on simulated hardware", cmdSim},
+		"status":       {"ask the running daemon for its state ([-json] [-config FILE | -socket PATH])", cmdStatus},
 		"journal":      {"inspect an EEPROM journal image (dump)", cmdJournal},
 		"history":      {"query the data store's records (-db FILE; daemon stopped)", cmdHistory},
 		"frame":        {"decode 698 / 1376.2 / 645 frames to JSON (decode)", cmdFrame},

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -23,6 +24,7 @@ type Config struct {
 	Devices []devices.Device
 	Store   Store     // [store], required
 	Console *Console  // [console]; nil when there is no console
+	Status  Status    // [status]; defaults when absent
 	Log     LogConfig // [log]; defaults when absent
 	Sim     Sim       // [sim]; Enabled false when absent
 	lines   map[string]int
@@ -205,6 +207,29 @@ type Console struct {
 	LockoutFailures int
 	LockoutPeriod   time.Duration
 	SessionTimeout  time.Duration // idle time after which a login ends
+}
+
+// DefaultStatusSocket is where the daemon answers `holdup status` when
+// status.socket is not set (and the configuration is not a [sim] one).
+const DefaultStatusSocket = "/run/holdup/holdup.sock"
+
+// Status is the [status] section: the read-only status socket.
+type Status struct {
+	Socket string // status.socket; "" when not set (see Config.StatusSocket)
+}
+
+// StatusSocket is the unix socket the daemon answers `holdup status` on:
+// status.socket when set; for a [sim] configuration without it,
+// holdup.sock beside the data store (a simulated terminal never takes
+// the real one's); DefaultStatusSocket otherwise.
+func (c *Config) StatusSocket() string {
+	switch {
+	case c.Status.Socket != "":
+		return c.Status.Socket
+	case c.Sim.Enabled:
+		return filepath.Join(filepath.Dir(c.Store.Path), "holdup.sock")
+	}
+	return DefaultStatusSocket
 }
 
 // LogConfig is the [log] section.

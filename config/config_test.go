@@ -97,6 +97,25 @@ func TestMinimalDefaults(t *testing.T) {
 	}
 }
 
+// TestStatusSocket: status.socket when set; beside the data store for a
+// [sim] configuration without it; the default otherwise.
+func TestStatusSocket(t *testing.T) {
+	for _, tc := range []struct{ name, extra, want string }{
+		{"default", "", DefaultStatusSocket},
+		{"set", "[status]\nsocket = \"/run/t1/status.sock\"\n", "/run/t1/status.sock"},
+		{"sim", "[sim]\nenabled = true\neeprom_image = \"/tmp/sim/eeprom.bin\"\n", "/var/lib/holdup/holdup.sock"},
+		{"sim and set", "[sim]\nenabled = true\neeprom_image = \"/tmp/sim/eeprom.bin\"\n[status]\nsocket = \"/tmp/s.sock\"\n", "/tmp/s.sock"},
+	} {
+		c, err := Parse([]byte(minimal+"\n"+tc.extra), "case.toml")
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := c.StatusSocket(); got != tc.want {
+			t.Errorf("%s: StatusSocket() = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
 func TestExampleFiles(t *testing.T) {
 	for _, f := range []string{"../deploy/holdup.toml", "../testdata/sim.toml"} {
 		t.Run(f, func(t *testing.T) {
@@ -461,6 +480,9 @@ func TestInvalid(t *testing.T) {
 		{"supercap divider huge", "", "\n[power.supercap]\niio_device = \"/sys/bus/iio/devices/iio:device0\"\nchannel = 1\ndivider = 5000\nempty_v = 2.8\n", "power.supercap.divider", "5000", "must be >= 1 and <= 1000"},
 		{"supercap empty huge", "", "\n[power.supercap]\niio_device = \"/sys/bus/iio/devices/iio:device0\"\nchannel = 1\nempty_v = 1e9\n", "power.supercap.empty_v", "1e9", "below 100 V"},
 		{"supercap full huge", "", "\n[power.supercap]\niio_device = \"/sys/bus/iio/devices/iio:device0\"\nchannel = 1\nempty_v = 2.8\nfull_v = 500\n", "power.supercap.full_v", "500", "must not exceed 100 V"},
+		{"status socket relative", "[store]", "[status]\nsocket = \"holdup.sock\"\n[store]", "status.socket", `socket = "holdup.sock"`, "must be an absolute path"},
+		{"status socket a directory", "[store]", "[status]\nsocket = \"/run/holdup/\"\n[store]", "status.socket", `socket = "/run/holdup/"`, "must be a clean path naming the socket file"},
+		{"status socket too long", "[store]", "[status]\nsocket = \"/" + strings.Repeat("s", 120) + "\"\n[store]", "status.socket", "sss", "must be at most 107 bytes"},
 		{"draw threshold above any draw", "[store]", "[sched]\ndraw_threshold_mw = 200000\n[store]", "sched.draw_threshold_mw", "200000", "must be in 0..100000"},
 		// uplink.master: an IP address or RFC 1123 host name, port 1..65535.
 		{"master host underscore", "", uplink("bad_host:9000"), "uplink.master", "bad_host", `host "bad_host" is neither an IP address nor an RFC 1123 host name`},

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -44,6 +45,9 @@ func decode(d *decoder, raw map[string]any) *Config {
 	if t := root.sub("console", false); t != nil {
 		con := readConsole(t)
 		c.Console = &con
+	}
+	if t := root.sub("status", false); t != nil {
+		c.Status = readStatus(t)
 	}
 	lt := root.sub("log", false)
 	if lt == nil {
@@ -403,6 +407,26 @@ func readConsole(t *table) Console {
 	c.SessionTimeout = t.duration("session_timeout", 10*time.Minute, time.Second, maxDuration)
 	t.done()
 	return c
+}
+
+// maxSocketPath is the longest unix socket path the kernel binds
+// (sun_path is 108 bytes with its terminating NUL).
+const maxSocketPath = 107
+
+func readStatus(t *table) Status {
+	var s Status
+	s.Socket = t.str("socket", "")
+	switch {
+	case !t.has("socket"):
+	case s.Socket == "" || !filepath.IsAbs(s.Socket):
+		t.errf("socket", "must be an absolute path like %q (got %q)", DefaultStatusSocket, s.Socket)
+	case filepath.Clean(s.Socket) != s.Socket || strings.HasSuffix(s.Socket, "/"):
+		t.errf("socket", "must be a clean path naming the socket file, like %q (got %q)", DefaultStatusSocket, s.Socket)
+	case len(s.Socket) > maxSocketPath:
+		t.errf("socket", "must be at most %d bytes, the longest path a unix socket binds (got %d)", maxSocketPath, len(s.Socket))
+	}
+	t.done()
+	return s
 }
 
 func readLog(t *table) LogConfig {

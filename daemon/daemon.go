@@ -617,6 +617,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	start("scheduler", d.sched.Run)
 	start("reopener", d.reopener)
 	start("power monitor", func(ctx context.Context) error { return d.mon.Run(ctx, d.line) })
+	start("status socket", d.serveStatus)
 	if err := d.startConsole(ctx, start); err != nil {
 		d.problem(alarmConsole, err)
 	}

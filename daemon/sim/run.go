@@ -21,7 +21,8 @@ type RunOptions struct {
 	// Daemon is passed on to daemon.New (Console is forced to "none"
 	// under Control, whose protocol takes standard input and output).
 	Daemon daemon.Options
-	// Dir keeps the EEPROM image and the data store (-sim-dir).
+	// Dir keeps the EEPROM image, the data store and the status socket
+	// (-sim-dir).
 	Dir string
 	// Master is a master station to report to (-sim-master); empty
 	// starts one on loopback inside the rig.
@@ -44,6 +45,7 @@ func Run(ctx context.Context, cfg *config.Config, ro RunOptions, stdin io.ReadCl
 		}
 		cfg.Sim.EEPROMImage = filepath.Join(ro.Dir, "eeprom.bin")
 		cfg.Store.Path = filepath.Join(ro.Dir, "data.db")
+		cfg.Status.Socket = filepath.Join(ro.Dir, "holdup.sock")
 	}
 	for _, p := range []string{cfg.Sim.EEPROMImage, cfg.Store.Path} {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
