@@ -47,8 +47,7 @@ type historyBatch struct {
 // historyState is the history part of uplinkState, owned by Run.
 type historyState struct {
 	b        *historyBatch // the batch held, nil if none
-	piid     uint8         // b's PIID once assigned
-	assigned bool          // piid allocated (at the first write; kept across relinks)
+	piid     uint8         // b's PIID, allocated at the first write (attempts > 0; kept across relinks)
 	written  bool          // written on this link and no resend due yet
 	attempts int           // writes of b
 }
@@ -176,8 +175,8 @@ func (u *Uplink) sendHistory(conn net.Conn, st *uplinkState, powerWaiting bool, 
 		return nil
 	default:
 	}
-	if !hs.assigned {
-		hs.piid, hs.assigned = st.nextPIID(), true
+	if hs.attempts == 0 {
+		hs.piid = st.nextPIID()
 	}
 	hs.b.apdu[2] = byte(PIIDACD(hs.piid))
 	b, err := AppendFrame(nil, u.dataFrame(hs.b.apdu))
@@ -205,7 +204,7 @@ func (hs *historyState) historyTimeout() {
 // and every OAD it lists is one of the batch's.
 func (u *Uplink) historyConfirmed(st *uplinkState, r *ReportResponseRecordList, resend *time.Timer) {
 	hs := &st.hist
-	if hs.b == nil || !hs.assigned || r.PIID.Seq() != hs.piid || !allIn(r.OADs, hs.b.oads) {
+	if hs.b == nil || hs.attempts == 0 || r.PIID.Seq() != hs.piid || !allIn(r.OADs, hs.b.oads) {
 		u.log.Debug("proto698: uplink: unexpected REPORT-Response (no history batch of this PIID, e.g. a late confirmation of an abandoned one)", "piid", r.PIID.Seq(), "oads", r.OADs)
 		return
 	}
