@@ -594,8 +594,9 @@ func runScenario(ctx context.Context, s *session) (*scenarioResult, error) {
 }
 
 func (r *scenarioResult) summary() string {
-	return fmt.Sprintf("summary: outages %d, warm %d, cold %d, journaled %d, replayed %d, forwarded %d, rejected %d, lost %d",
-		r.Outages, r.Warm, r.Cold, r.Journaled, r.Replayed, r.Forwarded, r.Rejected, r.Lost)
+	// forwarded is appended: the fields scripts read keep their places.
+	return fmt.Sprintf("summary: outages %d, warm %d, cold %d, journaled %d, replayed %d, rejected %d, lost %d, forwarded %d",
+		r.Outages, r.Warm, r.Cold, r.Journaled, r.Replayed, r.Rejected, r.Lost, r.Forwarded)
 }
 
 // breakdown says what the journaled records were and where they are now.
