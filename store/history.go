@@ -34,19 +34,27 @@ var ErrBadQuery = errors.New("bad history query")
 // OpenDataStoreReadOnly opens an existing data store for reading only. It
 // waits up to timeout (≤ 0: 2 s) for the file's lock, which a running
 // daemon holds for as long as it runs; then it fails with ErrInUse. The
-// write methods of a read-only data store fail.
+// file is checked and opened as OpenDataStore does: a damaged one is an
+// error wrapping ErrDamaged (a *DamagedError). The write methods of a
+// read-only data store fail.
 func OpenDataStoreReadOnly(path string, timeout time.Duration) (*DataStore, error) {
 	if timeout <= 0 {
 		timeout = 2 * time.Second
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: timeout})
+	if err := checkDataFileWait(path, timeout); err != nil {
+		return nil, err
+	}
+	db, err := guardOpen(path, &bolt.Options{ReadOnly: true, Timeout: timeout})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("store: open data store %s: %w (its lock was not free within %s)", path, ErrInUse, timeout)
 	}
 	if err != nil {
+		if errors.Is(err, ErrDamaged) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("store: open data store %s read-only: %w", path, err)
 	}
-	return &DataStore{db: guardDB(db, path), path: path}, nil
+	return &DataStore{db: db, path: path}, nil
 }
 
 // HistoryQuery selects stored records.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -273,6 +274,47 @@ func TestParseBusinessTypes(t *testing.T) {
 	for _, bad := range []string{"", "control,", "controls"} {
 		if _, err := ParseBusinessTypes(bad); err == nil {
 			t.Errorf("ParseBusinessTypes(%q) accepted", bad)
+		}
+	}
+}
+
+// A damaged file opened read-only is an error wrapping ErrDamaged, never
+// a crash: the file is checked before bbolt maps it.
+func TestOpenDataStoreReadOnlyDamaged(t *testing.T) {
+	path, _ := historyFixture(t)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	truncated := filepath.Join(dir, "truncated.db")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(truncated, b[:fi.Size()/2+123], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	garbage := filepath.Join(dir, "garbage.db")
+	g := make([]byte, 16<<10)
+	for i := range g {
+		g[i] = byte(i*7 + i>>8)
+	}
+	if err := os.WriteFile(garbage, g, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty.db")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{truncated, garbage, empty} {
+		ds, err := OpenDataStoreReadOnly(p, time.Second)
+		if err == nil {
+			ds.Close()
+			t.Fatalf("%s: opened read-only", filepath.Base(p))
+		}
+		if !errors.Is(err, ErrDamaged) {
+			t.Fatalf("%s: %v; want an error wrapping ErrDamaged", filepath.Base(p), err)
 		}
 	}
 }

@@ -160,9 +160,9 @@ func openChecked(path string, init func(*bolt.Tx) error) (*guardedDB, error) {
 	if err := checkDataFile(path); err != nil {
 		return nil, err
 	}
-	db, err := guardOpen(path)
+	db, err := guardOpen(path, &bolt.Options{Timeout: openTimeout})
 	if err != nil {
-		return nil, err
+		return nil, openError(path, err)
 	}
 	if err := db.Update(init); err != nil {
 		db.Close()
@@ -174,10 +174,11 @@ func openChecked(path string, init func(*bolt.Tx) error) (*guardedDB, error) {
 	return db, nil
 }
 
-// guardOpen opens path with bbolt, a panic or memory fault inside bbolt
-// being a *DamagedError. A bbolt.Open that panicked leaves its file
-// descriptor to the garbage collector (nothing returns it).
-func guardOpen(path string) (g *guardedDB, err error) {
+// guardOpen opens path with bbolt and opts, a panic or memory fault
+// inside bbolt being a *DamagedError; bbolt's own error is returned as it
+// is. A bbolt.Open that panicked leaves its file descriptor to the
+// garbage collector (nothing returns it).
+func guardOpen(path string, opts *bolt.Options) (g *guardedDB, err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
@@ -187,18 +188,21 @@ func guardOpen(path string) (g *guardedDB, err error) {
 			g, err = nil, &DamagedError{Path: path, Reason: "bbolt panicked opening it: " + panicText(r)}
 		}
 	}()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: openTimeout})
+	db, err := bolt.Open(path, 0o600, opts)
 	if err != nil {
-		return nil, openError(path, err)
+		return nil, err
 	}
-	return &guardedDB{DB: db, path: path}, nil
+	return guardDB(db, path), nil
 }
 
 // checkDataFile checks an existing data store file before bbolt maps it:
 // nil for a missing file (bbolt creates it), a *DamagedError for a
 // damaged one, another error when the file cannot be read or its lock is
 // held by a writer for longer than openTimeout.
-func checkDataFile(path string) error {
+func checkDataFile(path string) error { return checkDataFileWait(path, openTimeout) }
+
+// checkDataFileWait is checkDataFile waiting up to timeout for the lock.
+func checkDataFileWait(path string, timeout time.Duration) error {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -207,7 +211,7 @@ func checkDataFile(path string) error {
 		return fmt.Errorf("store: open data store %s: %w", path, err)
 	}
 	defer f.Close() // releases the lock
-	if err := lockShared(f, openTimeout); err != nil {
+	if err := lockShared(f, timeout); err != nil {
 		return fmt.Errorf("store: open data store %s: %w", path, err)
 	}
 	fi, err := f.Stat()
