@@ -201,7 +201,7 @@ func New(cfg *config.Config, hw *Hardware, opts Options) (d *Daemon, err error) 
 		for i, r := range lost {
 			n, ranges[i] = n+r.Count(), r.String()
 		}
-		d.problem(power.AlarmJournal, fmt.Errorf("daemon: journal on %s: %d journaled record(s) lost to damage: %s",
+		d.warn(power.AlarmJournal, fmt.Errorf("daemon: journal on %s: %d journaled record(s) lost to damage: %s",
 			part.Name, n, strings.Join(ranges, "; ")))
 	}
 
@@ -213,14 +213,14 @@ func New(cfg *config.Config, hw *Hardware, opts Options) (d *Daemon, err error) 
 		// A missing file is created; but if the journal was ever replayed
 		// into a data store, that store's history is gone: say so.
 		if st, serr := j.Stats(context.Background()); serr == nil && st.Consumed > 0 {
-			d.problem(alarmDataStoreDamaged, fmt.Errorf("daemon: data store (store.path, %s:%d) %s is missing although the journal was replayed into one (up to sequence %d): its history is gone; a fresh one started",
+			d.warn(alarmDataStoreDamaged, fmt.Errorf("daemon: data store (store.path, %s:%d) %s is missing although the journal was replayed into one (up to sequence %d): its history is gone; a fresh one started",
 				cfg.File, cfg.Line("store.path"), cfg.Store.Path, st.Consumed))
 		}
 	}
 	if damaged != nil {
 		// Kept for forensics; the fresh store takes the journal's records
 		// from now on (nothing in the EEPROM is consumed before that).
-		d.problem(alarmDataStoreDamaged, fmt.Errorf("daemon: data store (store.path, %s:%d) was damaged: %s; moved aside to %s, a fresh one started (its history and undelivered outage records are in the moved file)",
+		d.warn(alarmDataStoreDamaged, fmt.Errorf("daemon: data store (store.path, %s:%d) was damaged: %s; moved aside to %s, a fresh one started (its history and undelivered outage records are in the moved file)",
 			cfg.File, cfg.Line("store.path"), damaged.Reason, damaged.MovedTo))
 	}
 	if err != nil {
@@ -258,10 +258,18 @@ func New(cfg *config.Config, hw *Hardware, opts Options) (d *Daemon, err error) 
 	return d, nil
 }
 
-// problem reports a part the daemon runs without.
-func (d *Daemon) problem(code power.AlarmCode, err error) {
+// warn raises an alarm about something found at start that the daemon
+// copes with (records lost to journal damage, a damaged data store
+// replaced): every part still runs, so the status line stays as it is.
+func (d *Daemon) warn(code power.AlarmCode, err error) {
 	d.log.Error("start-up problem", "alarm", code, "err", err)
 	d.alarms.Raise(power.Alarm{Code: code, Err: err, At: time.Now()})
+}
+
+// problem reports a part the daemon runs without (warn, and the status
+// line says DEGRADED until recovered takes it off).
+func (d *Daemon) problem(code power.AlarmCode, err error) {
+	d.warn(code, err)
 	d.degradedMu.Lock()
 	if !slices.Contains(d.degraded, code) {
 		d.degraded = append(d.degraded, code)

@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"errors"
+	"log/slog"
 	"math"
 	"strings"
 	"testing"
@@ -8,6 +10,7 @@ import (
 
 	"holdup/config"
 	"holdup/devices"
+	"holdup/power"
 	"holdup/sched"
 	"holdup/store"
 )
@@ -91,3 +94,28 @@ func TestSimConfigDevices(t *testing.T) {
 // TestSystemdNotify: with a notify socket the daemon sends READY=1 once
 // start-up is done, WATCHDOG=1 from its main loop (each ping after the
 // monitor goroutine answered), and STOPPING=1 on shutdown.
+
+// TestStatusLineNamesOnlyMissingParts: a part the daemon runs without makes
+// the status line DEGRADED until it comes up; a warning about what it
+// coped with (records lost to journal damage, a data store replaced) is an
+// alarm only.
+func TestStatusLineNamesOnlyMissingParts(t *testing.T) {
+	d := &Daemon{log: slog.New(slog.DiscardHandler), alarms: newAlarmList(8)}
+	d.warn(power.AlarmJournal, errors.New("2 records lost to damage"))
+	d.warn(alarmDataStoreDamaged, errors.New("moved aside"))
+	if got := d.statusLine(); got != "protecting: every configured part up" {
+		t.Fatalf("after warnings: %q", got)
+	}
+	d.problem(power.AlarmLine, errors.New("no chip"))
+	d.problem(power.AlarmReplay, errors.New("data store held"))
+	if got, want := d.statusLine(), "DEGRADED: protecting without power-fail-line, replay (see the alarms)"; got != want {
+		t.Fatalf("status %q, want %q", got, want)
+	}
+	d.recovered(power.AlarmReplay)
+	if got, want := d.statusLine(), "DEGRADED: protecting without power-fail-line (see the alarms)"; got != want {
+		t.Fatalf("after the data store opened: %q, want %q", got, want)
+	}
+	if n := len(d.alarms.recent()); n != 4 {
+		t.Fatalf("%d alarms, want 4 (warnings are alarms too)", n)
+	}
+}

@@ -52,7 +52,7 @@ func (d *Daemon) storeOpener(ctx context.Context) error {
 		}
 		ds, damaged, err := store.OpenOrRecoverDataStore(d.cfg.Store.Path, time.Now())
 		if damaged != nil {
-			d.problem(alarmDataStoreDamaged, fmt.Errorf("daemon: data store %s was damaged: %s; moved aside to %s, a fresh one started",
+			d.warn(alarmDataStoreDamaged, fmt.Errorf("daemon: data store %s was damaged: %s; moved aside to %s, a fresh one started",
 				d.cfg.Store.Path, damaged.Reason, damaged.MovedTo))
 		}
 		if err != nil {
