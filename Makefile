@@ -64,9 +64,8 @@ arm-test: deps
 	GOARCH=arm GOARM=7 $(GO) test -short -count=1 -exec qemu-arm-static -skip '$(CHILD_TESTS)' ./...
 	GOARCH=arm64 $(GO) test -short -count=1 -exec qemu-aarch64-static -skip '$(CHILD_TESTS)' ./...
 
-unit-file: deps
+unit-file: build
 	./deploy/verify-unit.sh deploy/holdup.service
-	$(GO) build -o $(BIN)/holdup .
 	./deploy/verify-syscalls.sh $(BIN)/holdup testdata/sim.toml
 
 # Hardware-in-the-loop tests on a real ARM kernel (test/guest/run-guest.sh; never skipped).

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -123,6 +124,9 @@ func (f *forwarder) run(ctx context.Context) error {
 			}
 			continue
 		}
+		if err == nil && n == 0 {
+			continue // a full batch kept local only: no report went out to pace
+		}
 		wait := f.gap
 		if err != nil {
 			f.log.Warn("outage history not delivered; trying again", "err", err, "retry_in", f.retry)
@@ -174,7 +178,6 @@ func (f *forwarder) once(ctx context.Context) (delivered, dropped int, more bool
 // of records no exposed point owns.
 func (f *forwarder) report(out []store.Outgoing) (recs []proto698.ResultRecord, send, local []uint64) {
 	rows := map[proto698.OAD][]proto698.HistoryRow{}
-	var order []proto698.OAD
 	for _, o := range out {
 		r := o.Record
 		point, _ := r.Attrs["point"].(string)
@@ -183,14 +186,10 @@ func (f *forwarder) report(out []store.Outgoing) (recs []proto698.ResultRecord, 
 			local = append(local, o.No)
 			continue
 		}
-		if _, seen := rows[oad]; !seen {
-			order = append(order, oad)
-		}
 		rows[oad] = append(rows[oad], proto698.HistoryRow{No: historyNo(o.No), Time: r.Time, Value: historyValue(r)})
 		send = append(send, o.No)
 	}
-	slices.SortFunc(order, func(a, b proto698.OAD) int { return cmp.Compare(a.Uint32(), b.Uint32()) })
-	for _, oad := range order {
+	for _, oad := range slices.SortedFunc(maps.Keys(rows), func(a, b proto698.OAD) int { return cmp.Compare(a.Uint32(), b.Uint32()) }) {
 		recs = append(recs, proto698.HistoryRecord(oad, rows[oad], f.loc))
 	}
 	return recs, send, local

@@ -317,3 +317,16 @@ func TestHistoryValue(t *testing.T) {
 		}
 	}
 }
+
+// TestForwarderDoesNotPaceLocalRecords: full batches of records kept local
+// send nothing to the master, so nothing waits the report interval for
+// them (the fake clock is never asked).
+func TestForwarderDoesNotPaceLocalRecords(t *testing.T) {
+	r := newFwdRig(t, 2)
+	r.box.add(reading("pump", "flow", 0, 1.0), reading("pump", "flow", 1, 2.0), reading("pump", "flow", 2, 3.0),
+		reading("pump", "flow", 3, 4.0), reading("inv", "power", 4, 5.0))
+	r.f.kick()
+	if got := r.finished(t); got != [2]int{1, 4} {
+		t.Fatalf("done%v, want [1 4]", got)
+	}
+}
