@@ -292,12 +292,24 @@ func NewDateTimeS(t time.Time) DateTimeS {
 	return DateTimeS{uint16(t.Year()), uint8(t.Month()), uint8(t.Day()), uint8(t.Hour()), uint8(t.Minute()), uint8(t.Second())}
 }
 
-// Time converts to a time.Time in loc; it fails for unspecified (0xFF) fields.
+// Time converts to a time.Time in loc; it fails for unspecified (0xFF,
+// year 0xFFFF) fields and for a day the month does not have (30 Feb),
+// which time.Date would silently move to the next month.
 func (d DateTimeS) Time(loc *time.Location) (time.Time, error) {
 	if d.Month < 1 || d.Month > 12 || d.Day < 1 || d.Day > 31 || d.Hour > 23 || d.Minute > 59 || d.Second > 59 {
 		return time.Time{}, fmt.Errorf("proto698: date_time_s %v: %w", d, ErrInvalid)
 	}
-	return time.Date(int(d.Year), time.Month(d.Month), int(d.Day), int(d.Hour), int(d.Minute), int(d.Second), 0, loc), nil
+	t := time.Date(int(d.Year), time.Month(d.Month), int(d.Day), int(d.Hour), int(d.Minute), int(d.Second), 0, loc)
+	if !isCalendarDate(t, d.Year, d.Month, d.Day) {
+		return time.Time{}, fmt.Errorf("proto698: date_time_s %v is no calendar date: %w", d, ErrInvalid)
+	}
+	return t, nil
+}
+
+// isCalendarDate reports whether t (from time.Date) kept the year,
+// month and day it was given, which is not an unspecified year (0xFFFF).
+func isCalendarDate(t time.Time, year uint16, month, day uint8) bool {
+	return year != 0xFFFF && t.Year() == int(year) && t.Month() == time.Month(month) && t.Day() == int(day)
 }
 
 // String implements fmt.Stringer.
@@ -311,12 +323,18 @@ func NewDateTime(t time.Time) DateTime {
 		uint8(t.Hour()), uint8(t.Minute()), uint8(t.Second()), uint16(t.Nanosecond() / 1e6)}
 }
 
-// Time converts to a time.Time in loc; it fails for unspecified fields.
+// Time converts to a time.Time in loc; it fails for unspecified fields
+// (year 0xFFFF included) and for a day the month does not have (30 Feb),
+// which time.Date would silently move to the next month.
 func (d DateTime) Time(loc *time.Location) (time.Time, error) {
 	if d.Month < 1 || d.Month > 12 || d.Day < 1 || d.Day > 31 || d.Hour > 23 || d.Minute > 59 || d.Second > 59 || d.Milli > 999 {
 		return time.Time{}, fmt.Errorf("proto698: date_time %v: %w", d, ErrInvalid)
 	}
-	return time.Date(int(d.Year), time.Month(d.Month), int(d.Day), int(d.Hour), int(d.Minute), int(d.Second), int(d.Milli)*1e6, loc), nil
+	t := time.Date(int(d.Year), time.Month(d.Month), int(d.Day), int(d.Hour), int(d.Minute), int(d.Second), int(d.Milli)*1e6, loc)
+	if !isCalendarDate(t, d.Year, d.Month, d.Day) {
+		return time.Time{}, fmt.Errorf("proto698: date_time %v is no calendar date: %w", d, ErrInvalid)
+	}
+	return t, nil
 }
 
 // String implements fmt.Stringer.

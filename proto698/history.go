@@ -104,7 +104,7 @@ func ParseHistory(rec ResultRecord, loc *time.Location) ([]HistoryRow, error) {
 		if !ok {
 			return nil, fmt.Errorf("proto698: history record %v row %d column %v (Time): %s, want date_time: %w", rec.OAD, i, OADHistoryTime, typeName(row[cTime]), ErrInvalid)
 		}
-		t, err := historyTime(dt, loc)
+		t, err := dt.Time(loc)
 		if err != nil {
 			return nil, fmt.Errorf("proto698: history record %v row %d column %v (Time): %w", rec.OAD, i, OADHistoryTime, err)
 		}
@@ -114,20 +114,6 @@ func ParseHistory(rec ResultRecord, loc *time.Location) ([]HistoryRow, error) {
 		out = append(out, HistoryRow{No: uint32(no), Time: t, Value: row[cValue]})
 	}
 	return out, nil
-}
-
-// historyTime converts a record's original time. Unlike DateTime.Time it
-// also refuses an unspecified year and a day the month does not have,
-// which time.Date would silently move to the next month.
-func historyTime(d DateTime, loc *time.Location) (time.Time, error) {
-	t, err := d.Time(loc)
-	if err != nil {
-		return t, err
-	}
-	if d.Year == 0xFFFF || t.Year() != int(d.Year) || t.Month() != time.Month(d.Month) || t.Day() != int(d.Day) {
-		return time.Time{}, fmt.Errorf("proto698: date_time %v is no calendar date: %w", d, ErrInvalid)
-	}
-	return t, nil
 }
 
 // typeName names a cell's type, also for a nil cell.

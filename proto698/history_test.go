@@ -292,3 +292,26 @@ func FuzzParseHistory(f *testing.F) {
 		}
 	})
 }
+
+// TestDateTimeNoCalendarDate: both Time methods refuse a day the month
+// does not have and an unspecified year, naming the value.
+func TestDateTimeNoCalendarDate(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		f    func() (time.Time, error)
+		want string
+	}{
+		{"date_time 30 Feb", func() (time.Time, error) { return DateTime{2026, 2, 30, 0, 1, 2, 3, 0}.Time(time.UTC) }, "2026-02-30"},
+		{"date_time year 0xFFFF", func() (time.Time, error) { return DateTime{0xFFFF, 1, 2, 0, 1, 2, 3, 0}.Time(time.UTC) }, "65535-01-02"},
+		{"date_time_s 31 Apr", func() (time.Time, error) { return DateTimeS{2026, 4, 31, 1, 2, 3}.Time(time.UTC) }, "2026-04-31"},
+		{"date_time_s year 0xFFFF", func() (time.Time, error) { return DateTimeS{0xFFFF, 1, 2, 1, 2, 3}.Time(time.UTC) }, "65535-01-02"},
+	} {
+		_, err := c.f()
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "no calendar date") {
+			t.Errorf("%s: err %v, want ErrInvalid naming %s as no calendar date", c.name, err, c.want)
+		}
+	}
+	if got, err := (DateTimeS{2028, 2, 29, 1, 2, 3}).Time(time.UTC); err != nil || got.Day() != 29 {
+		t.Errorf("29 Feb 2028: %v, %v", got, err)
+	}
+}
