@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"holdup/power"
-	"holdup/store"
 )
 
 // alarmStatusSocket: the status socket could not be served (another
@@ -41,8 +40,8 @@ type StatusReport struct {
 	MainsV        []float64 `json:"mains_v"`         // phase voltages, V; empty when unknown
 	HoldupLeftS   float64   `json:"holdup_left_s"`   // estimated hold-up remaining, s
 	HoldupBudgetS float64   `json:"holdup_budget_s"` // configured hold-up budget, s
-	// OutageOpen says the journal holds an outage-begin record without
-	// its end; OutageSince is when that outage began and OutageKind
+	// OutageOpen says an outage is being protected (the monitor's
+	// outage state); OutageSince is when it began and OutageKind
 	// "confirmed" (the phase voltages confirmed the loss) or "unconfirmed".
 	OutageOpen     bool      `json:"outage_open"`
 	OutageSince    time.Time `json:"outage_since,omitzero"`
@@ -90,9 +89,11 @@ func (d *Daemon) statusReport(ctx context.Context) (StatusReport, error) {
 	if d.store() != nil {
 		r.DataStore = "open"
 	}
-	if begin, ok, err := d.jrnl.OpenOutage(ctx); err == nil && ok {
-		r.OutageOpen, r.OutageSince, r.OutageKind = true, begin.Record.Time, "unconfirmed"
-		if b, _ := store.OutageBeginOf(begin.Record); b.Confirmed {
+	// The monitor knows the outage it protects: no journal read (the
+	// EEPROM writer's time belongs to the outage's records).
+	if ms, err := d.mon.Stats(ctx); err == nil && !ms.Outage.At.IsZero() {
+		r.OutageOpen, r.OutageSince, r.OutageKind = true, ms.Outage.At, "unconfirmed"
+		if ms.Outage.Confirmed {
 			r.OutageKind = "confirmed"
 		}
 	}

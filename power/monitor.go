@@ -61,6 +61,9 @@ type Stats struct {
 	// LastGateLatency is the time from the handler's entry to the gate
 	// call returning for the last gating.
 	LastGateLatency time.Duration
+	// Outage is the outage being protected while State is StateOutage
+	// (as its outage-begin record says); zero otherwise.
+	Outage OutageBegin
 }
 
 // ErrStopped is returned by Sync and Stats once Run has returned.
@@ -264,6 +267,9 @@ func (m *Monitor) Stats(ctx context.Context) (Stats, error) {
 		s = m.stats
 		s.State = m.st
 		s.Edges = m.edges.Load()
+		if m.st == StateOutage && m.outage != nil {
+			s.Outage = m.outage.begin
+		}
 	})
 	return s, err
 }

@@ -44,7 +44,7 @@ func askStatus(t *testing.T, path string) daemon.StatusReport {
 
 // TestStatusSocket: the daemon answers on its status socket (owner only)
 // with mains normal, then, after the mains is cut, with the outage and
-// the open outage the journal holds; a stale socket file left by a
+// the outage being protected; a stale socket file left by a
 // crashed daemon is replaced; the socket is gone when the daemon stops.
 func TestStatusSocket(t *testing.T) {
 	t.Parallel()
@@ -88,7 +88,7 @@ func TestStatusSocket(t *testing.T) {
 	}
 	s.wait(t, power.StepModulesInvalid, after)
 	r = askStatus(t, path)
-	if r.Power != "outage" || !r.OutageOpen || r.OutageSince.IsZero() || r.OutageKind == "" || r.JournalRecords == 0 {
+	if r.Power != "outage" || !r.OutageOpen || r.OutageSince.IsZero() || r.OutageKind != "confirmed" || r.JournalRecords == 0 {
 		t.Fatalf("during the outage: %+v", r)
 	}
 	if r.HoldupLeftS > r.HoldupBudgetS {
