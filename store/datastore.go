@@ -99,6 +99,16 @@ func recordKey(id []byte, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(k, seq)
 }
 
+// splitRecordKey splits a record key into its journal identity (hex) and
+// sequence; ok is false when k is too short to hold both (an identity of
+// at least one byte and the 8-byte sequence).
+func splitRecordKey(k []byte) (id string, seq uint64, ok bool) {
+	if len(k) < 9 {
+		return "", 0, false
+	}
+	return fmt.Sprintf("%x", k[:len(k)-8]), binary.BigEndian.Uint64(k[len(k)-8:]), true
+}
+
 // ReplayCounts counts what an import did.
 type ReplayCounts struct {
 	Replayed  int // verified and newly stored
@@ -281,11 +291,15 @@ func (d *DataStore) Records(fn func(StoredRecord) error) error {
 	c := newCodec()
 	return d.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketRecords).ForEach(func(k, v []byte) error {
+			id, _, ok := splitRecordKey(k)
+			if !ok {
+				return fmt.Errorf("store: stored record key %x is malformed", k)
+			}
 			r, err := c.decode(v)
 			if err != nil {
 				return fmt.Errorf("store: stored record %x: %w", k, err)
 			}
-			return fn(StoredRecord{JournalID: fmt.Sprintf("%x", k[:len(k)-8]), Record: r})
+			return fn(StoredRecord{JournalID: id, Record: r})
 		})
 	})
 }

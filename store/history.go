@@ -259,6 +259,10 @@ func (d *DataStore) History(q HistoryQuery, fn func(StoredRecord) error) error {
 				break
 			}
 			rk := k[8:]
+			id, _, ok := splitRecordKey(rk)
+			if !ok {
+				return fmt.Errorf("time index entry %x: record key %x is malformed", k, rk)
+			}
 			v := recs.Get(rk)
 			if v == nil {
 				return fmt.Errorf("time index entry %x: no stored record %x", k, rk)
@@ -271,7 +275,7 @@ func (d *DataStore) History(q HistoryQuery, fn func(StoredRecord) error) error {
 				(q.Device != "" && r.Device != q.Device) {
 				continue
 			}
-			if err := fn(StoredRecord{JournalID: fmt.Sprintf("%x", rk[:len(rk)-8]), Record: r}); err != nil {
+			if err := fn(StoredRecord{JournalID: id, Record: r}); err != nil {
 				return err
 			}
 			if n++; q.Limit > 0 && n >= q.Limit {

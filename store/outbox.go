@@ -102,7 +102,8 @@ func checkEntry(c codec, recs *bolt.Bucket, k, v []byte) (Outgoing, *outboxBroke
 		return Outgoing{}, broken(0, nil, "outbox key %x is not a forwarding number", k)
 	}
 	no := binary.BigEndian.Uint64(k)
-	if len(v) < 9 {
+	id, _, ok := splitRecordKey(v)
+	if !ok {
 		return Outgoing{}, broken(no, nil, "record key %x is malformed", v)
 	}
 	rv := recs.Get(v)
@@ -113,7 +114,7 @@ func checkEntry(c codec, recs *bolt.Bucket, k, v []byte) (Outgoing, *outboxBroke
 	if err != nil {
 		return Outgoing{}, broken(no, v, "stored record %x: %v", v, err)
 	}
-	return Outgoing{No: no, StoredRecord: StoredRecord{JournalID: fmt.Sprintf("%x", v[:len(v)-8]), Record: r}}, nil
+	return Outgoing{No: no, StoredRecord: StoredRecord{JournalID: id, Record: r}}, nil
 }
 
 // Outbox returns the oldest limit entries of the outbox (fewer when fewer
@@ -211,9 +212,7 @@ func (d *DataStore) dropBroken(c codec, broken []outboxBroken) error {
 			}
 			n++
 			last = OutboxDrop{No: b.no, Reason: fmt.Sprintf("outbox entry %d is broken: %s", b.no, b.reason), At: now}
-			if b.recKey != nil {
-				last.JournalID, last.Seq = fmt.Sprintf("%x", b.recKey[:len(b.recKey)-8]), binary.BigEndian.Uint64(b.recKey[len(b.recKey)-8:])
-			}
+			last.JournalID, last.Seq, _ = splitRecordKey(b.recKey)
 		}
 		return countDrops(meta, n, last)
 	})
@@ -325,9 +324,7 @@ func (d *DataStore) Dropped(nos []uint64, reason string) error {
 			return err
 		}
 		last := OutboxDrop{No: no, Reason: reason, At: now}
-		if len(k) >= 9 {
-			last.JournalID, last.Seq = fmt.Sprintf("%x", k[:len(k)-8]), binary.BigEndian.Uint64(k[len(k)-8:])
-		}
+		last.JournalID, last.Seq, _ = splitRecordKey(k)
 		return countDrops(tx.Bucket(bucketOutboxMeta), n, last)
 	})
 	if err != nil {
