@@ -75,20 +75,9 @@ func ParseHistory(rec ResultRecord, loc *time.Location) ([]HistoryRow, error) {
 	if rec.IsDAR {
 		return nil, fmt.Errorf("proto698: history record %v: no rows, %w: %w", rec.OAD, ErrInvalid, rec.DAR.Err())
 	}
-	col := map[OAD]int{}
-	for i, c := range rec.RCSD {
-		if c.IsROAD {
-			continue
-		}
-		if j, dup := col[c.OAD]; dup {
-			return nil, fmt.Errorf("proto698: history record %v: column %v repeated (RCSD %d and %d): %w", rec.OAD, c.OAD, j, i, ErrInvalid)
-		}
-		col[c.OAD] = i
-	}
-	for _, need := range []OAD{OADHistoryNo, OADHistoryTime, rec.OAD} {
-		if _, ok := col[need]; !ok {
-			return nil, fmt.Errorf("proto698: history record %v: no column %v: %w", rec.OAD, need, ErrInvalid)
-		}
+	col, err := recordColumns(rec, OADHistoryNo, OADHistoryTime, rec.OAD)
+	if err != nil {
+		return nil, fmt.Errorf("proto698: history record %v: %w", rec.OAD, err)
 	}
 	cNo, cTime, cValue := col[OADHistoryNo], col[OADHistoryTime], col[rec.OAD]
 	out := make([]HistoryRow, 0, len(rec.Rows))
@@ -114,6 +103,28 @@ func ParseHistory(rec ResultRecord, loc *time.Location) ([]HistoryRow, error) {
 		out = append(out, HistoryRow{No: uint32(no), Time: t, Value: row[cValue]})
 	}
 	return out, nil
+}
+
+// recordColumns locates rec's plain-OAD columns (ROAD columns are
+// skipped) by their OADs, so a parser accepts any column order. It fails
+// when a plain-OAD column is repeated or one of need is missing.
+func recordColumns(rec ResultRecord, need ...OAD) (map[OAD]int, error) {
+	col := make(map[OAD]int, len(rec.RCSD))
+	for i, c := range rec.RCSD {
+		if c.IsROAD {
+			continue
+		}
+		if j, dup := col[c.OAD]; dup {
+			return nil, fmt.Errorf("column %v repeated (RCSD %d and %d): %w", c.OAD, j, i, ErrInvalid)
+		}
+		col[c.OAD] = i
+	}
+	for _, n := range need {
+		if _, ok := col[n]; !ok {
+			return nil, fmt.Errorf("no column %v: %w", n, ErrInvalid)
+		}
+	}
+	return col, nil
 }
 
 // typeName names a cell's type, also for a nil cell.

@@ -83,16 +83,9 @@ func ParsePowerEvents(rec ResultRecord, loc *time.Location) ([]PowerEvent, error
 	if rec.IsDAR {
 		return nil, fmt.Errorf("proto698: record 31060200: %w", rec.DAR.Err())
 	}
-	col := map[OAD]int{}
-	for i, c := range rec.RCSD {
-		if !c.IsROAD {
-			col[c.OAD] = i
-		}
-	}
-	for _, need := range []OAD{OADEventSeq, OADEventStart, OADEventEnd, OADEventSource} {
-		if _, ok := col[need]; !ok {
-			return nil, fmt.Errorf("proto698: 3106 record lacks column %v: %w", need, ErrInvalid)
-		}
+	col, err := recordColumns(rec, OADEventSeq, OADEventStart, OADEventEnd, OADEventSource)
+	if err != nil {
+		return nil, fmt.Errorf("proto698: 3106 record: %w", err)
 	}
 	out := make([]PowerEvent, 0, len(rec.Rows))
 	for i, row := range rec.Rows {
