@@ -11,10 +11,10 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strings"
 	"time"
 
 	"holdup/config"
+	"holdup/console"
 	"holdup/daemon"
 )
 
@@ -53,7 +53,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		_, err = stdout.Write(raw)
 		return err
 	}
-	printStatus(stdout, r, time.Now())
+	printStatus(stdout, r)
 	return nil
 }
 
@@ -83,54 +83,34 @@ func askStatus(ctx context.Context, path string) ([]byte, error) {
 	return raw, nil
 }
 
-// printStatus writes r as aligned text within 80 columns.
-func printStatus(w io.Writer, r daemon.StatusReport, now time.Time) {
-	line := func(k, v string) {
-		s := fmt.Sprintf("%-12s %s", k, v)
-		if len([]rune(s)) > 80 {
-			s = string([]rune(s)[:79]) + "…"
-		}
-		fmt.Fprintln(w, s)
+// printStatus writes r as aligned text within 80 columns: the console's
+// status lines, then what the report adds (the outage being protected,
+// the data store, the devices).
+func printStatus(w io.Writer, r daemon.StatusReport) {
+	cs := console.Status{Power: r.Power, Since: r.Since, MainsV: r.MainsV, SupercapV: r.SupercapV,
+		HoldupLeft: time.Duration(r.HoldupLeftS * float64(time.Second)), HoldupBudget: time.Duration(r.HoldupBudgetS * float64(time.Second)),
+		JournalUsed: r.JournalUsed, JournalSize: r.JournalSize, JournalRecords: r.JournalRecords, Alarms: r.Alarms}
+	if r.HistoryPending != nil && r.HistoryDelivered != nil {
+		cs.HistoryKnown, cs.HistoryPending, cs.HistoryDelivered = true, *r.HistoryPending, *r.HistoryDelivered
 	}
-	line("power", fmt.Sprintf("%s since %s (%s ago)", r.Power, r.Since.Format(time.DateTime), now.Sub(r.Since).Round(time.Second)))
-	mains := "unknown"
-	if len(r.MainsV) > 0 {
-		vs := make([]string, len(r.MainsV))
-		for i, v := range r.MainsV {
-			vs[i] = fmt.Sprintf("%.1f", v)
-		}
-		mains = strings.Join(vs, " ") + " V"
-	}
-	line("mains", mains)
-	line("hold-up", fmt.Sprintf("%.1f s left of %.1f s", r.HoldupLeftS, r.HoldupBudgetS))
+	lines := console.StatusLines(cs)
 	outage := "none open"
 	if r.OutageOpen {
 		outage = fmt.Sprintf("open since %s (%s)", r.OutageSince.Format(time.DateTime), r.OutageKind)
 	}
-	line("outage", outage)
-	fill := 0.0
-	if r.JournalSize > 0 {
-		fill = 100 * float64(r.JournalUsed) / float64(r.JournalSize)
-	}
-	line("journal", fmt.Sprintf("%d of %d bytes (%.1f %%), %d records", r.JournalUsed, r.JournalSize, fill, r.JournalRecords))
-	line("data store", r.DataStore)
-	if r.HistoryPending != nil && r.HistoryDelivered != nil {
-		line("history", fmt.Sprintf("%d pending, %d delivered to the master", *r.HistoryPending, *r.HistoryDelivered))
-	}
+	lines = append(lines, fmt.Sprintf("%-9s %s", "outage", outage), fmt.Sprintf("%-9s %s", "store", r.DataStore))
 	key := "devices"
 	if len(r.Devices) == 0 {
-		line(key, "none")
+		lines = append(lines, fmt.Sprintf("%-9s none", key))
 	}
 	for _, d := range r.Devices {
-		line(key, fmt.Sprintf("%-32s %s", d.Name, d.State))
+		lines = append(lines, fmt.Sprintf("%-9s %-32s %s", key, d.Name, d.State))
 		key = ""
 	}
-	key = "alarms"
-	if len(r.Alarms) == 0 {
-		line(key, "none")
-	}
-	for _, a := range r.Alarms {
-		line(key, a)
-		key = ""
+	for _, l := range lines {
+		if len([]rune(l)) > 80 {
+			l = string([]rune(l)[:79]) + "…"
+		}
+		fmt.Fprintln(w, l)
 	}
 }

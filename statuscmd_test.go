@@ -55,7 +55,7 @@ func TestStatusCommand(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	for _, want := range []string{"power        ", "journal      ", "data store   open", "devices      sim-"} {
+	for _, want := range []string{"power     normal since", "hold-up   ", "journal   ", "store     open", "devices   sim-"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text lacks %q:\n%s", want, out)
 		}

@@ -22,6 +22,17 @@ func (c *Console) cmdStatus(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	for _, l := range StatusLines(s) {
+		c.printf("%s", l)
+	}
+	return nil
+}
+
+// StatusLines is the status summary as the console prints it, a line
+// each with its label in a 9-column field: power and mains, hold-up,
+// journal, history (when known), alarms. `holdup status` prints the same
+// lines.
+func StatusLines(s Status) []string {
 	mains := "unknown"
 	if len(s.MainsV) > 0 {
 		v := make([]string, len(s.MainsV))
@@ -30,28 +41,30 @@ func (c *Console) cmdStatus(ctx context.Context, args []string) error {
 		}
 		mains = strings.Join(v, "/") + " V"
 	}
-	c.printf("%-9s %s since %s (mains %s)", "power", s.Power, when(s.Since), mains)
 	cap := "not measured"
 	if s.SupercapV > 0 {
 		cap = fmt.Sprintf("%.2f V", s.SupercapV)
 	}
-	c.printf("%-9s %s of %s budget (supercap %s)", "hold-up", dur(s.HoldupLeft), dur(s.HoldupBudget), cap)
-	c.printf("%-9s %d of %d bytes (%s), %d records", "journal", s.JournalUsed, s.JournalSize,
-		pct(s.JournalUsed, s.JournalSize), s.JournalRecords)
+	out := []string{
+		fmt.Sprintf("%-9s %s since %s (mains %s)", "power", s.Power, when(s.Since), mains),
+		fmt.Sprintf("%-9s %s of %s budget (supercap %s)", "hold-up", dur(s.HoldupLeft), dur(s.HoldupBudget), cap),
+		fmt.Sprintf("%-9s %d of %d bytes (%s), %d records", "journal", s.JournalUsed, s.JournalSize,
+			pct(s.JournalUsed, s.JournalSize), s.JournalRecords),
+	}
 	if s.HistoryKnown {
-		c.printf("%-9s %d outage record(s) waiting for the master station, %d delivered", "history", s.HistoryPending, s.HistoryDelivered)
+		out = append(out, fmt.Sprintf("%-9s %d outage record(s) waiting for the master station, %d delivered", "history", s.HistoryPending, s.HistoryDelivered))
 	}
 	if len(s.Alarms) == 0 {
-		c.printf("%-9s none", "alarms")
+		out = append(out, fmt.Sprintf("%-9s none", "alarms"))
 	}
 	for i, a := range s.Alarms {
 		label := ""
 		if i == 0 {
 			label = "alarms"
 		}
-		c.printf("%-9s %s", label, a)
+		out = append(out, fmt.Sprintf("%-9s %s", label, a))
 	}
-	return nil
+	return out
 }
 
 func (c *Console) cmdOutages(ctx context.Context, args []string) error {

@@ -38,6 +38,7 @@ type StatusReport struct {
 	Power         string    `json:"power"`           // lifecycle state: normal, confirming, outage …
 	Since         time.Time `json:"since"`           // when Power was entered
 	MainsV        []float64 `json:"mains_v"`         // phase voltages, V; empty when unknown
+	SupercapV     float64   `json:"supercap_v"`      // hold-up capacitor voltage, V; 0 when not measured
 	HoldupLeftS   float64   `json:"holdup_left_s"`   // estimated hold-up remaining, s
 	HoldupBudgetS float64   `json:"holdup_budget_s"` // configured hold-up budget, s
 	// OutageOpen says an outage is being protected (the monitor's
@@ -72,7 +73,7 @@ func (d *Daemon) statusReport(ctx context.Context) (StatusReport, error) {
 	if err != nil {
 		return StatusReport{}, err
 	}
-	r := StatusReport{Power: st.Power, Since: st.Since, MainsV: st.MainsV,
+	r := StatusReport{Power: st.Power, Since: st.Since, MainsV: st.MainsV, SupercapV: st.SupercapV,
 		HoldupLeftS: st.HoldupLeft.Seconds(), HoldupBudgetS: st.HoldupBudget.Seconds(),
 		JournalUsed: st.JournalUsed, JournalSize: st.JournalSize, JournalRecords: st.JournalRecords,
 		DataStore: "unavailable", Devices: []StatusDevice{}, Alarms: st.Alarms}
