@@ -446,11 +446,8 @@ func (m *MasterSim) handle(s *masterState, msg masterMsg) {
 		}
 		if len(hist) > 0 {
 			m.storeHistory(s, f.Addr.String(), PIID(a.PIID)&^0x40, hist)
-			if s.withholdHistory {
-				return // stored; the confirmation is lost
-			}
 		}
-		if m.faultOnReport(s, mc) {
+		if m.faultOnReport(s, mc, len(hist) > 0) {
 			return
 		}
 		m.reply(mc, f, FuncUserData, &ReportResponseRecordList{PIID: PIID(a.PIID) &^ 0x40, OADs: oads})

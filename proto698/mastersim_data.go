@@ -31,7 +31,7 @@ func (m *MasterSim) handleDataReport(s *masterState, mc *masterConn, f Frame, a 
 	piid := PIID(a.PIID) &^ 0x40
 	m.log.Info("proto698: master sim: data report", "terminal", f.Addr, "results", len(a.Results), "piid", piid.Seq())
 	m.emit(MasterEvent{Kind: MasterDataReport, Terminal: f.Addr.String(), Results: append([]ResultNormal(nil), a.Results...), PIID: piid, APDU: raw})
-	if m.faultOnReport(s, mc) {
+	if m.faultOnReport(s, mc, false) {
 		return
 	}
 	oads := make([]OAD, len(a.Results))
@@ -41,9 +41,14 @@ func (m *MasterSim) handleDataReport(s *masterState, mc *masterConn, f Frame, a 
 	m.reply(mc, f, FuncUserData, &ReportResponseList{PIID: piid, OADs: oads})
 }
 
-// faultOnReport applies DropOnNextReport and WithholdConfirms to a report
-// just received; true means it is not to be confirmed.
-func (m *MasterSim) faultOnReport(s *masterState, mc *masterConn) bool {
+// faultOnReport applies WithholdHistory (to a report that carried
+// history, which is stored but never confirmed; it leaves the other knobs
+// untouched), DropOnNextReport and WithholdConfirms to a report just
+// received; true means it is not to be confirmed.
+func (m *MasterSim) faultOnReport(s *masterState, mc *masterConn, history bool) bool {
+	if history && s.withholdHistory {
+		return true // stored; the confirmation is lost
+	}
 	if s.dropNextReport {
 		s.dropNextReport = false
 		mc.c.Close() // confirmation lost with the link
