@@ -88,6 +88,7 @@ func enqueue(ob *bolt.Bucket, k []byte) error {
 type outboxBroken struct {
 	no     uint64
 	key    []byte // the outbox key as stored
+	value  []byte // the outbox value as stored: the record key it points at
 	recKey []byte // nil when malformed
 	reason string
 }
@@ -96,7 +97,7 @@ type outboxBroken struct {
 // (with copies of k and v, which bbolt owns only for the transaction).
 func checkEntry(c codec, recs *bolt.Bucket, k, v []byte) (Outgoing, *outboxBroken) {
 	broken := func(no uint64, recKey []byte, format string, args ...any) *outboxBroken {
-		return &outboxBroken{no: no, key: bytes.Clone(k), recKey: bytes.Clone(recKey), reason: fmt.Sprintf(format, args...)}
+		return &outboxBroken{no: no, key: bytes.Clone(k), value: bytes.Clone(v), recKey: bytes.Clone(recKey), reason: fmt.Sprintf(format, args...)}
 	}
 	if len(k) != 8 {
 		return Outgoing{}, broken(0, nil, "outbox key %x is not a forwarding number", k)
@@ -168,7 +169,7 @@ func (d *DataStore) Outbox(limit int) ([]Outgoing, error) {
 		if d.db.IsReadOnly() {
 			return nil, fmt.Errorf("store: outbox: %w (read-only data store: not dropped)", &BrokenEntryError{No: broken[0].no, Reason: broken[0].reason})
 		}
-		if err := d.dropBroken(c, broken); err != nil {
+		if err := d.dropBroken(broken); err != nil {
 			return nil, err
 		}
 		// The broken entries are gone: read the page again.
@@ -190,22 +191,19 @@ func (e *BrokenEntryError) Error() string {
 // Unwrap makes a broken entry match ErrCorrupt.
 func (e *BrokenEntryError) Unwrap() error { return ErrCorrupt }
 
-// dropBroken drops the broken entries Outbox found, checking each again
-// in the write transaction (Delivered or Dropped may have removed it
-// meanwhile).
-func (d *DataStore) dropBroken(c codec, broken []outboxBroken) error {
+// dropBroken drops the broken entries Outbox found if they are still
+// there, pointing at the same record key (Delivered or Dropped may have
+// removed them meanwhile). Stored records are never rewritten, so an
+// entry found broken stays broken: it is not decoded again.
+func (d *DataStore) dropBroken(broken []outboxBroken) error {
 	now := time.Now().UTC()
 	err := d.db.Update(func(tx *bolt.Tx) error {
-		ob, recs, meta := tx.Bucket(bucketOutbox), tx.Bucket(bucketRecords), tx.Bucket(bucketOutboxMeta)
+		ob, meta := tx.Bucket(bucketOutbox), tx.Bucket(bucketOutboxMeta)
 		n := 0
 		var last OutboxDrop
 		for _, b := range broken {
-			v := ob.Get(b.key)
-			if v == nil {
+			if v := ob.Get(b.key); v == nil || !bytes.Equal(v, b.value) {
 				continue
-			}
-			if _, bad := checkEntry(c, recs, b.key, v); bad == nil {
-				continue // cannot happen (stored records are not rewritten); never drop a good entry
 			}
 			if err := ob.Delete(b.key); err != nil {
 				return fmt.Errorf("outbox entry %d: %w", b.no, err)
