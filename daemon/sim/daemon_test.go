@@ -177,6 +177,26 @@ func (s *simDaemon) lossWithRecords(t *testing.T) uint64 {
 	return e.Seq
 }
 
+// journaled returns the records the daemon acknowledged so far.
+func (s *simDaemon) journaled() []daemon.JournalEvent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]daemon.JournalEvent(nil), s.acked...)
+}
+
+// mustHoldAll fails t for every acknowledged record the data store at path
+// lacks (where says which store, for the message) and returns its records.
+func mustHoldAll(t *testing.T, path string, acked []daemon.JournalEvent, where string) map[uint64]store.Record {
+	t.Helper()
+	got := storedRecords(t, path)
+	for _, a := range acked {
+		if _, ok := got[a.Seq]; !ok {
+			t.Errorf("record %d (%s %s) acknowledged is not in %s", a.Seq, a.Record.Device, a.Record.Business, where)
+		}
+	}
+	return got
+}
+
 func storedRecords(t *testing.T, path string) map[uint64]store.Record {
 	t.Helper()
 	ds, err := store.OpenDataStore(path)
@@ -202,9 +222,7 @@ func TestMissingGPIOChipKeepsProtecting(t *testing.T) {
 	first.wait(t, power.StepIdle, 0)
 	first.lossWithRecords(t)
 	first.stop(t) // shut down during the outage: the journal holds it open
-	first.mu.Lock()
-	acked := append([]daemon.JournalEvent(nil), first.acked...)
-	first.mu.Unlock()
+	acked := first.journaled()
 	if len(acked) < 3 {
 		t.Fatalf("first run acknowledged %d records", len(acked))
 	}
@@ -222,12 +240,7 @@ func TestMissingGPIOChipKeepsProtecting(t *testing.T) {
 	}
 	second.control(t, "sim-inverter", "limit", 7)
 	second.stop(t)
-	got := storedRecords(t, filepath.Join(dir, "data.db"))
-	for _, a := range acked {
-		if _, ok := got[a.Seq]; !ok {
-			t.Errorf("record %d (%s %s) acknowledged by the first run is not in the data store", a.Seq, a.Record.Device, a.Record.Business)
-		}
-	}
+	mustHoldAll(t, filepath.Join(dir, "data.db"), acked, "the data store after the cold start")
 }
 
 // TestUnreadableDataStore: a file at store.path that is not a data store
@@ -252,15 +265,7 @@ func TestUnreadableDataStore(t *testing.T) {
 	}
 	s.wait(t, power.StepCompletion, after)
 	s.stop(t)
-	s.mu.Lock()
-	acked := append([]daemon.JournalEvent(nil), s.acked...)
-	s.mu.Unlock()
-	got := storedRecords(t, db)
-	for _, a := range acked {
-		if _, ok := got[a.Seq]; !ok {
-			t.Errorf("record %d (%s) not in the fresh data store", a.Seq, a.Record.Device)
-		}
-	}
+	mustHoldAll(t, db, s.journaled(), "the fresh data store")
 }
 
 // TestRunWithoutEEPROMBus: on a machine without the configured i2c-dev
@@ -448,9 +453,7 @@ func TestLossDuringRecovery(t *testing.T) {
 		power.StepLossConfirmed, power.StepModulesInvalid, power.StepRestoreConfirmed, power.StepReinit,
 		power.StepResumed, power.StepReplayed, power.StepCompletion, power.StepSleeping)
 	s.stop(t)
-	s.mu.Lock()
-	acked := append([]daemon.JournalEvent(nil), s.acked...)
-	s.mu.Unlock()
+	acked := s.journaled()
 	ds, err := store.OpenDataStore(filepath.Join(dir, "data.db"))
 	if err != nil {
 		t.Fatal(err)

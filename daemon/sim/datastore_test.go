@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"holdup/daemon"
 	"holdup/power"
 	"holdup/store"
 )
@@ -25,9 +24,7 @@ func TestDamagedDataStoreMovedAside(t *testing.T) {
 	first.wait(t, power.StepIdle, 0)
 	first.lossWithRecords(t)
 	first.stop(t)
-	first.mu.Lock()
-	acked := append([]daemon.JournalEvent(nil), first.acked...)
-	first.mu.Unlock()
+	acked := first.journaled()
 
 	db := filepath.Join(dir, "data.db")
 	raw, err := os.ReadFile(db)
@@ -52,12 +49,7 @@ func TestDamagedDataStoreMovedAside(t *testing.T) {
 	if kept, err := os.ReadFile(moved[0]); err != nil || !bytes.Equal(kept, raw) {
 		t.Fatalf("the damaged file was not kept as it was: %v", err)
 	}
-	stored := storedRecords(t, db)
-	for _, a := range acked {
-		if _, ok := stored[a.Seq]; !ok {
-			t.Errorf("record %d (%s) journaled before the damage is not in the fresh data store", a.Seq, a.Record.Device)
-		}
-	}
+	mustHoldAll(t, db, acked, "the fresh data store")
 }
 
 // TestDataStoreOpensLate: the data store is held by another process when
@@ -89,9 +81,7 @@ func TestDataStoreOpensLate(t *testing.T) {
 	if err != nil || st.Records == 0 {
 		t.Fatalf("journal %+v %v: the records must stay in the EEPROM while the data store is away", st, err)
 	}
-	s.mu.Lock()
-	acked := append([]daemon.JournalEvent(nil), s.acked...)
-	s.mu.Unlock()
+	acked := s.journaled()
 
 	held.Close() // free: the daemon's next attempt opens it
 	for end := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
@@ -104,12 +94,7 @@ func TestDataStoreOpensLate(t *testing.T) {
 		}
 	}
 	s.stop(t)
-	stored := storedRecords(t, db)
-	for _, a := range acked {
-		if _, ok := stored[a.Seq]; !ok {
-			t.Errorf("record %d (%s) not in the data store after it opened", a.Seq, a.Record.Device)
-		}
-	}
+	mustHoldAll(t, db, acked, "the data store after it opened")
 }
 
 // TestJournalDamageRaisesAnAlarm: an EEPROM page erased in the middle of

@@ -63,9 +63,7 @@ func TestOutageHistoryReachesTheMasterExactlyOnce(t *testing.T) {
 		t.Fatal("no history report reached the master")
 	}
 	first.stop(t) // before any confirmation: the records stay in the outbox
-	first.mu.Lock()
-	acked := append([]daemon.JournalEvent(nil), first.acked...)
-	first.mu.Unlock()
+	acked := first.journaled()
 
 	master.WithholdHistoryConfirms(false)
 	second := startSim(t, dir, toMaster)

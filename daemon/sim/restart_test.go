@@ -42,9 +42,7 @@ func TestRestartDuringOutageBootEvidence(t *testing.T) {
 			first.wait(t, power.StepIdle, 0)
 			first.lossWithRecords(t)
 			first.stop(t) // during the outage: the journal holds it open
-			first.mu.Lock()
-			acked := append([]daemon.JournalEvent(nil), first.acked...)
-			first.mu.Unlock()
+			acked := first.journaled()
 
 			second := startSim(t, dir, bootIs(tc.boot2))
 			e := second.wait(t, tc.step, 0)
