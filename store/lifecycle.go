@@ -57,16 +57,21 @@ type OutageEnd struct {
 // OutageBeginRecord is the record journaled when an outage starts. The
 // boot id is clipped to MaxStringLen.
 func OutageBeginRecord(b OutageBegin) Record {
-	r := Record{
-		Time: b.At, Business: BusinessEvent, Interface: "power", Device: "mains",
-		Attrs: map[string]any{"event": EventOutageBegin, "confirmed": b.Confirmed,
-			"ua": b.Volts[0], "ub": b.Volts[1], "uc": b.Volts[2]},
-		Integrity: Integrity{Kind: IntegrityNone},
+	return lifecycleRecord(b.At, map[string]any{"event": EventOutageBegin, "confirmed": b.Confirmed,
+		"ua": b.Volts[0], "ub": b.Volts[1], "uc": b.Volts[2]}, AttrBootID, b.BootID)
+}
+
+// lifecycleRecord is an outage lifecycle record at t: a power event of
+// the mains, without integrity protection, with attrs and, when value is
+// not empty, the attribute key set to value (clipped by AddAttr).
+func lifecycleRecord(t time.Time, attrs map[string]any, key, value string) Record {
+	if value != "" {
+		AddAttr(attrs, key, value)
 	}
-	if b.BootID != "" {
-		AddAttr(r.Attrs, AttrBootID, b.BootID)
+	return Record{
+		Time: t, Business: BusinessEvent, Interface: "power", Device: "mains",
+		Attrs: attrs, Integrity: Integrity{Kind: IntegrityNone},
 	}
-	return r
 }
 
 // OutageBeginOf reads an outage-begin record back: the inverse of
@@ -89,16 +94,8 @@ func OutageBeginOf(r Record) (b OutageBegin, ok bool) {
 // OutageEndRecord is the record journaled when the outage begun at e.Begin
 // ends at e.End. The evidence is clipped to MaxStringLen.
 func OutageEndRecord(e OutageEnd) Record {
-	r := Record{
-		Time: e.End, Business: BusinessEvent, Interface: "power", Device: "mains",
-		Attrs: map[string]any{"event": EventOutageEnd, "confirmed": e.Confirmed, "cold": e.Cold,
-			"begin": e.Begin.UnixMilli()},
-		Integrity: Integrity{Kind: IntegrityNone},
-	}
-	if e.Evidence != "" {
-		AddAttr(r.Attrs, AttrEvidence, e.Evidence)
-	}
-	return r
+	return lifecycleRecord(e.End, map[string]any{"event": EventOutageEnd, "confirmed": e.Confirmed, "cold": e.Cold,
+		"begin": e.Begin.UnixMilli()}, AttrEvidence, e.Evidence)
 }
 
 // OutageEndOf reads an outage-end record back: the inverse of
