@@ -178,21 +178,41 @@ func openChecked(path string, init func(*bolt.Tx) error) (*guardedDB, error) {
 // inside bbolt being a *DamagedError; bbolt's own error is returned as it
 // is. A bbolt.Open that panicked leaves its file descriptor to the
 // garbage collector (nothing returns it).
-func guardOpen(path string, opts *bolt.Options) (g *guardedDB, err error) {
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if r := recover(); r != nil {
-			if !fromBolt(r) {
-				panic(r)
-			}
-			g, err = nil, &DamagedError{Path: path, Reason: "bbolt panicked opening it: " + panicText(r)}
+func guardOpen(path string, opts *bolt.Options) (*guardedDB, error) {
+	var g *guardedDB
+	err := guarded(func() error {
+		db, err := bolt.Open(path, 0o600, opts)
+		if err == nil {
+			g = guardDB(db, path)
 		}
-	}()
-	db, err := bolt.Open(path, 0o600, opts)
+		return err
+	}, func(r any, _ string) error {
+		return &DamagedError{Path: path, Reason: "bbolt panicked opening it: " + panicText(r)}
+	})
 	if err != nil {
 		return nil, err
 	}
-	return guardDB(db, path), nil
+	return g, nil
+}
+
+// guarded runs do with memory faults turned into panics. A panic or fault
+// inside bbolt is recovered and becomes damage(r, op)'s error (r what
+// bbolt panicked with, op as panicSite names it); any other panic goes
+// on (the caller's own bug, not damage).
+func guarded(do func() error, damage func(r any, op string) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		fromBolt, op := panicSite(r)
+		if !fromBolt {
+			panic(r)
+		}
+		err = damage(r, op)
+	}()
+	return do()
 }
 
 // checkDataFile checks an existing data store file before bbolt maps it:
@@ -729,23 +749,15 @@ func (g *guardedDB) Close() error {
 	}
 }
 
-func (g *guardedDB) guard(kind string, tx func(func(*bolt.Tx) error) error, fn func(*bolt.Tx) error) (err error) {
+func (g *guardedDB) guard(kind string, tx func(func(*bolt.Tx) error) error, fn func(*bolt.Tx) error) error {
 	if p := g.broken.Load(); p != nil {
 		return *p
 	}
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		r := recover()
-		if r == nil {
-			return
-		}
-		if !fromBolt(r) {
-			panic(r) // the caller's own bug, not damage
-		}
-		err = &txPanicError{path: g.path, op: operation(), kind: kind, value: r}
+	return guarded(func() error { return tx(fn) }, func(r any, op string) error {
+		err := error(&txPanicError{path: g.path, op: op, kind: kind, value: r})
 		g.broken.CompareAndSwap(nil, &err)
-	}()
-	return tx(fn)
+		return err
+	})
 }
 
 // txPanicError is a guarded transaction's error for a bbolt panic or
@@ -783,58 +795,45 @@ func panicText(r any) string {
 // debug.SetPanicOnFault turned into a panic.
 type faultError interface{ Addr() uintptr }
 
-// fromBolt reports whether the panic being recovered (value r) is data
-// store damage: a memory fault (the only faults a Go program meets are in
-// bbolt's map of the file), or a panic raised in bbolt's code rather than
-// in the caller's function that bbolt was running. It must be called
-// from the deferred function that recovered, while the panicking frames
-// are still on the stack.
-func fromBolt(r any) bool {
-	if _, ok := r.(faultError); ok {
-		return true
-	}
-	pcs := make([]uintptr, 64)
-	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs)])
-	seenPanic := false
+// panicSite walks the stack of the panic being recovered (value r) once.
+// fromBolt reports whether it is data store damage: a memory fault (the
+// only faults a Go program meets are in bbolt's map of the file), or a
+// panic raised in bbolt's code rather than in the caller's function that
+// bbolt was running. op names the caller of the guarded View or Update
+// whose transaction panicked ("History", "importBatch", "OpenDataStore",
+// …), "a data store operation" outside one. It must be called (directly
+// or not) from the deferred function that recovered, while the panicking
+// frames are still on the stack.
+func panicSite(r any) (fromBolt bool, op string) {
+	_, fromBolt = r.(faultError)
+	decided := fromBolt
+	op = "a data store operation"
+	pcs := make([]uintptr, 128)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(1, pcs)])
+	seenPanic, atGuard := false, false
 	for {
 		f, more := frames.Next()
 		switch {
 		case strings.HasPrefix(f.Function, "runtime.gopanic"), strings.HasPrefix(f.Function, "runtime.sigpanic"):
 			seenPanic = true
 		case !seenPanic:
-		case strings.HasPrefix(f.Function, "go.etcd.io/bbolt"):
-			return true
-		case strings.HasPrefix(f.Function, "holdup/"):
-			return false // raised in holdup's own code
-		}
-		if !more {
-			return false
-		}
-	}
-}
-
-// operation names the caller of the guarded View or Update whose
-// transaction panicked ("History", "importBatch", "OpenDataStore", …),
-// from the recovering stack.
-func operation() string {
-	pcs := make([]uintptr, 128)
-	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs)])
-	atGuard := false
-	for {
-		f, more := frames.Next()
-		switch {
-		case strings.Contains(f.Function, "(*guardedDB).View"), strings.Contains(f.Function, "(*guardedDB).Update"):
-			atGuard = true
 		case atGuard:
 			name := f.Function[strings.LastIndexByte(f.Function, '/')+1:]
 			name = strings.TrimPrefix(strings.TrimPrefix(name, "store."), "(*DataStore).")
 			if i := strings.Index(name, ".func"); i >= 0 {
 				name = name[:i] // a closure: its function
 			}
-			return name
+			return fromBolt, name
+		case strings.Contains(f.Function, "(*guardedDB).View"), strings.Contains(f.Function, "(*guardedDB).Update"):
+			atGuard, decided = true, true // holdup's own code, if not decided before
+		case decided:
+		case strings.HasPrefix(f.Function, "go.etcd.io/bbolt"):
+			fromBolt, decided = true, true
+		case strings.HasPrefix(f.Function, "holdup/"):
+			decided = true // raised in holdup's own code
 		}
 		if !more {
-			return "a data store operation"
+			return fromBolt, op
 		}
 	}
 }
