@@ -184,6 +184,16 @@ next:
 	return o
 }
 
+// fillPage returns a copy of the image img with page p (of pageSize
+// bytes) filled with fill.
+func fillPage(img []byte, pageSize, p int, fill byte) []byte {
+	img = bytes.Clone(img)
+	for i := p * pageSize; i < (p+1)*pageSize; i++ {
+		img[i] = fill
+	}
+	return img
+}
+
 // TestDamagedPagesNeverSilent erases, then zeroes, every page of a
 // journal in service, one at a time on a fresh copy: each live record is
 // returned intact or reported, never silently missing, and nothing
@@ -193,10 +203,7 @@ func TestDamagedPagesNeverSilent(t *testing.T) {
 	for _, fill := range []byte{0xFF, 0x00} {
 		var sum outcome
 		for p := 0; p < fx.g.pages; p++ {
-			img := append([]byte(nil), fx.img...)
-			for i := p * fx.g.pageSize; i < (p+1)*fx.g.pageSize; i++ {
-				img[i] = fill
-			}
+			img := fillPage(fx.img, fx.g.pageSize, p, fill)
 			what := fmt.Sprintf("page %d filled with 0x%02X", p, fill)
 			o := fx.check(t, what, img)
 			if len(o.silent) > 0 {
@@ -259,10 +266,7 @@ func TestDamageYoungJournal(t *testing.T) {
 	tail := fx.pages[fx.live[len(fx.live)-1]]
 	for _, fill := range []byte{0xFF, 0x00} {
 		for p := 0; p < fx.g.pages; p++ {
-			img := append([]byte(nil), fx.img...)
-			for i := p * fx.g.pageSize; i < (p+1)*fx.g.pageSize; i++ {
-				img[i] = fill
-			}
+			img := fillPage(fx.img, fx.g.pageSize, p, fill)
 			what := fmt.Sprintf("page %d filled with 0x%02X", p, fill)
 			o := fx.check(t, what, img)
 			if len(o.silent) > 0 && !(fill == 0xFF && p >= tail[0] && p <= tail[1]) {
