@@ -95,3 +95,30 @@ func (d *Deframer) drop() {
 	d.off++
 	d.skipped++
 }
+
+// Expire gives up on the partial frame the deframer waits for: the line
+// has been silent for the link's inter-byte timeout, so the rest of that
+// frame is not coming (a header announcing 16 KB must not hold the link
+// until 16,384 bytes arrive). The partial frame's start byte is dropped as
+// garbage and the bytes after it are scanned again, so complete frames a
+// false header had swallowed are still found; what cannot form a frame is
+// dropped. It calls yield for each frame found, in order (the frame
+// aliases the deframer's buffer, valid during the call), and returns the
+// number of non-preamble bytes dropped, skipped bytes counted before
+// included. Afterwards the deframer is empty.
+func (d *Deframer) Expire(yield func(frame []byte)) (dropped int) {
+	for d.off < len(d.buf) {
+		d.drop()
+		for {
+			raw, skipped, ok := d.Next()
+			if !ok {
+				break
+			}
+			dropped += skipped
+			yield(raw)
+		}
+	}
+	dropped += d.skipped
+	d.Reset()
+	return dropped
+}

@@ -66,3 +66,62 @@ func TestDeframerMaxFrame(t *testing.T) {
 		t.Error("oversized frame not counted as skipped")
 	}
 }
+
+// A header announcing a long frame holds the deframer until Expire (the
+// link's inter-byte timeout): then the false start is dropped and the
+// frames it had swallowed come out.
+func TestDeframerExpire(t *testing.T) {
+	vs := loadVectors(t)
+	a, b := vs[0].raw, vs[3].raw
+	// A valid header (HCS right) announcing 16 KB, from a real frame's
+	// header with the length field raised.
+	f, _, err := DecodeFrame(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Data = make([]byte, 16000)
+	long, err := AppendFrame(nil, &f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr := long[:f.headerLen()]
+	tests := []struct {
+		name    string
+		stream  []byte
+		frames  [][]byte // from Expire
+		dropped int
+	}{
+		{"empty", nil, nil, 0},
+		{"header only", hdr, nil, len(hdr)},
+		{"header swallows two frames", cat(hdr, a, []byte{0xFE, 0xFE}, b), [][]byte{a, b}, len(hdr)},
+		{"garbage then half a frame", cat([]byte{1, 2, 3}, a[:len(a)/2]), nil, 3 + len(a)/2},
+		{"frame, header, trailing garbage", cat(hdr, a, []byte{9, 9}), [][]byte{a}, len(hdr) + 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var d Deframer
+			d.Write(tc.stream)
+			if raw, _, ok := d.Next(); ok {
+				t.Fatalf("Next returned %X before the timeout", raw)
+			}
+			var got [][]byte
+			dropped := d.Expire(func(raw []byte) { got = append(got, bytes.Clone(raw)) })
+			wantEq(t, "dropped", dropped, tc.dropped)
+			wantEq(t, "frames", len(got), len(tc.frames))
+			for i := range min(len(got), len(tc.frames)) {
+				if !bytes.Equal(got[i], tc.frames[i]) {
+					t.Errorf("frame %d = %X, want %X", i, got[i], tc.frames[i])
+				}
+			}
+			wantEq(t, "buffered after", d.Buffered(), 0)
+			// The link goes on with the next frame.
+			d.Write(b)
+			raw, skipped, ok := d.Next()
+			if !ok || !bytes.Equal(raw, b) || skipped != 0 {
+				t.Errorf("next frame after Expire: ok %v skipped %d %X", ok, skipped, raw)
+			}
+		})
+	}
+}
+
+func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }

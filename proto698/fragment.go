@@ -1,6 +1,15 @@
 package proto698
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrRepeatedFragment: a fragment repeats the one accepted last (the
+// sender did not see its confirm and sent it again). The receiver
+// confirms it again and takes nothing from it; Reassembler.Add reports it
+// without disturbing the APDU being collected.
+var ErrRepeatedFragment = errors.New("repeated fragment")
 
 // FragType is the fragment type in bits 14–15 of the fragment format field.
 type FragType uint8
@@ -85,6 +94,15 @@ func SplitAPDU(apdu []byte, maxBody int, seq uint16) ([]Fragment, error) {
 
 // Reassembler collects fragments back into an APDU. The zero value is ready;
 // it is not safe for concurrent use (one per link, owned by its reader).
+//
+// On a live link every data fragment is confirmed (ConfirmFrame) and the
+// sender sends the next one only on that confirm, resending a fragment
+// whose confirm does not come. So a fragment may arrive twice (its confirm
+// was lost): Add reports the repeat of the fragment accepted last with
+// ErrRepeatedFragment, and the receiver confirms it again. A fragment
+// that skips a sequence number cannot come from a sender that waits for
+// confirms: Add drops the partial APDU (ErrFragment) and the sender, whose
+// fragments are no longer confirmed, gives up after its retries.
 type Reassembler struct {
 	// MaxAPDU bounds the reassembled size; 0 means 64 KiB.
 	MaxAPDU int
@@ -92,12 +110,17 @@ type Reassembler struct {
 	buf     []byte
 	next    uint16
 	started bool
+	last    FragmentHeader // the fragment accepted last
+	hasLast bool
 }
 
 // Add feeds one fragment. It returns the complete APDU (a fresh slice) when
-// the last fragment arrives. A middle or last fragment that does not follow
-// the previous sequence number, or one without a start, resets the
-// reassembler and returns ErrFragment; a start fragment always begins anew.
+// the last fragment arrives. A fragment equal in sequence number and type
+// to the one accepted last (also after the APDU completed) is a repeat:
+// ErrRepeatedFragment, nothing changes. A middle or last fragment that
+// does not follow the previous sequence number, or one without a start,
+// resets the reassembler and returns ErrFragment; a start fragment always
+// begins anew.
 func (r *Reassembler) Add(h FragmentHeader, body []byte) ([]byte, bool, error) {
 	limit := r.MaxAPDU
 	if limit <= 0 {
@@ -107,10 +130,17 @@ func (r *Reassembler) Add(h FragmentHeader, body []byte) ([]byte, bool, error) {
 	case FragConfirm:
 		return nil, false, fmt.Errorf("proto698: reassemble: confirm fragment seq %d carries no data: %w", h.Seq, ErrFragment)
 	case FragStart:
+		if r.started && r.hasLast && r.last.Type == FragStart && r.last.Seq == h.Seq && len(r.buf) == len(body) {
+			return nil, false, fmt.Errorf("proto698: reassemble: start fragment seq %d again: %w", h.Seq, ErrRepeatedFragment)
+		}
 		r.buf = append(r.buf[:0], body...)
 		r.started = true
 		r.next = (h.Seq + 1) & 0x0FFF
+		r.last, r.hasLast = FragmentHeader{Seq: h.Seq, Type: h.Type}, true
 		return nil, false, nil
+	}
+	if r.hasLast && r.last.Seq == h.Seq && r.last.Type == h.Type {
+		return nil, false, fmt.Errorf("proto698: reassemble: %s fragment seq %d again: %w", h.Type, h.Seq, ErrRepeatedFragment)
 	}
 	if !r.started {
 		return nil, false, fmt.Errorf("proto698: reassemble: %s fragment seq %d without start: %w", h.Type, h.Seq, ErrFragment)
@@ -125,18 +155,21 @@ func (r *Reassembler) Add(h FragmentHeader, body []byte) ([]byte, bool, error) {
 	}
 	r.buf = append(r.buf, body...)
 	r.next = (h.Seq + 1) & 0x0FFF
+	r.last, r.hasLast = FragmentHeader{Seq: h.Seq, Type: h.Type}, true
 	if h.Type == FragLast {
 		out := append([]byte(nil), r.buf...)
-		r.Reset()
+		r.buf = r.buf[:0]
+		r.started = false
 		return out, true, nil
 	}
 	return nil, false, nil
 }
 
-// Reset discards a partial APDU.
+// Reset discards a partial APDU (and forgets the fragment accepted last).
 func (r *Reassembler) Reset() {
 	r.buf = r.buf[:0]
 	r.started = false
+	r.hasLast = false
 }
 
 // FragmentFrames splits the APDU in f.Data into fragment frames carrying
