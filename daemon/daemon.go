@@ -36,6 +36,7 @@ import (
 	"holdup/hplc"
 	"holdup/power"
 	"holdup/proto698"
+	"holdup/ratelog"
 	"holdup/sched"
 	"holdup/sdnotify"
 	"holdup/store"
@@ -165,6 +166,9 @@ func New(cfg *config.Config, hw *Hardware, opts Options) (d *Daemon, err error) 
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
+	// Per-source log rate limiting: a flooding peer costs a few lines a
+	// minute and cannot push other parts' alarms out of the log ring.
+	log = slog.New(ratelog.New(log.Handler(), ratelog.Options{}))
 	built := &Daemon{cfg: cfg, hw: hw, opts: opts, log: log, ring: ring, alarms: newAlarmList(32),
 		reopen: make(chan struct{}, 1), started: time.Now()}
 	d = built
