@@ -22,6 +22,7 @@ const budgetWindow = 8
 type Budget struct {
 	holdUp time.Duration
 	minV   float64
+	cap    Capacitor // its parameters, for an estimate from one sample
 
 	start   time.Time
 	samples [budgetWindow]budgetSample
@@ -39,6 +40,12 @@ type budgetSample struct {
 func NewBudget(holdUp time.Duration, minV float64) *Budget {
 	return &Budget{holdUp: holdUp, minV: minV}
 }
+
+// SetCapacitor gives the budget the capacitor's parameters: with them a
+// single reading gives an estimate (Capacitor.HoldUp), before the
+// discharge fit has the two samples it needs or while the voltage has not
+// started falling.
+func (b *Budget) SetCapacitor(c Capacitor) { b.cap = c }
 
 // Start begins an outage at the loss time, forgetting earlier samples.
 func (b *Budget) Start(at time.Time) {
@@ -84,7 +91,7 @@ func (b *Budget) capLeft(now time.Time) (time.Duration, bool) {
 		return 0, true
 	}
 	if b.n < 2 {
-		return 0, false
+		return b.modelLeft(last, now)
 	}
 	// Least squares on (t seconds since start, V²).
 	var st, sv, stt, stv float64
@@ -103,11 +110,62 @@ func (b *Budget) capLeft(now time.Time) (time.Duration, bool) {
 	}
 	slope := (n*stv - st*sv) / den // V²/s
 	if slope >= 0 {
-		return 0, false // not discharging (yet): no estimate
+		return b.modelLeft(last, now) // not discharging (yet): no fit
 	}
 	secs := (last.v2-min2)/(-slope) - now.Sub(last.at).Seconds()
 	if secs < 0 {
 		secs = 0
 	}
 	return time.Duration(secs * float64(time.Second)), true
+}
+
+// modelLeft is the estimate from the capacitor's parameters and the last
+// sample, counted down since it was taken (none without the parameters).
+func (b *Budget) modelLeft(last budgetSample, now time.Time) (time.Duration, bool) {
+	c := b.cap
+	c.EmptyV = b.minV
+	full, ok := c.HoldUp(math.Sqrt(last.v2))
+	if !ok {
+		return 0, false
+	}
+	return max(full-now.Sub(last.at), 0), true
+}
+
+// Capacitor describes the hold-up supercapacitor: the charge curve and the
+// energy the terminal draws from it. A capacitor of C farads feeding a
+// constant load of P watts from V down to the cut-off voltage lasts
+// C·(V² − EmptyV²)/(2P); its charge is the share of the usable energy it
+// holds, (V² − EmptyV²)/(FullV² − EmptyV²).
+type Capacitor struct {
+	// EmptyV is the voltage at which the supply drops out.
+	EmptyV float64
+	// FullV is the voltage of a fully charged capacitor (0: unknown).
+	FullV float64
+	// Farads is its capacitance and LoadW the power the terminal draws
+	// from it during an outage (either 0: no energy estimate).
+	Farads, LoadW float64
+}
+
+// HoldUp returns how long the capacitor carries the load from v down to
+// EmptyV, and false when the parameters are missing.
+func (c Capacitor) HoldUp(v float64) (time.Duration, bool) {
+	if !(c.Farads > 0 && c.LoadW > 0 && c.EmptyV > 0) || math.IsNaN(v) {
+		return 0, false
+	}
+	secs := c.Farads * (v*v - c.EmptyV*c.EmptyV) / (2 * c.LoadW)
+	if secs <= 0 {
+		return 0, true
+	}
+	return time.Duration(secs * float64(time.Second)), true
+}
+
+// Charge returns the share of the usable energy (0 empty … 1 full) the
+// capacitor holds at v, and false when FullV or EmptyV is unknown.
+func (c Capacitor) Charge(v float64) (float64, bool) {
+	if !(c.FullV > c.EmptyV && c.EmptyV > 0) || math.IsNaN(v) {
+		return 0, false
+	}
+	e2 := c.EmptyV * c.EmptyV
+	f := (v*v - e2) / (c.FullV*c.FullV - e2)
+	return min(max(f, 0), 1), true
 }

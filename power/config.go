@@ -47,6 +47,13 @@ type Config struct {
 	// SupercapMinV is the capacitor voltage at which the supply drops out;
 	// zero disables the capacitor estimate.
 	SupercapMinV float64 `toml:"supercap_min_v"`
+	// SupercapFullV is the voltage of a full capacitor, SupercapFarads its
+	// capacitance and SupercapLoadW the power drawn from it in an outage
+	// (zero: unknown). With Farads and LoadW one reading gives a hold-up
+	// estimate (Capacitor.HoldUp); FullV gives the charge (Capacitor.Charge).
+	SupercapFullV  float64 `toml:"supercap_full_v"`
+	SupercapFarads float64 `toml:"supercap_farads"`
+	SupercapLoadW  float64 `toml:"supercap_load_w"`
 	// SupercapEvery is the capacitor sampling interval during an outage
 	// (default 1 s).
 	SupercapEvery time.Duration `toml:"supercap_every"`
@@ -105,6 +112,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("power: config phase_rule %q: must be %q or %q", c.PhaseRule, PhasesAll, PhasesAny)
 	case c.SupercapMinV < 0:
 		return fmt.Errorf("power: config supercap_min_v %v: must not be negative", c.SupercapMinV)
+	case c.SupercapFullV < 0 || c.SupercapFarads < 0 || c.SupercapLoadW < 0:
+		return fmt.Errorf("power: config supercap_full_v %v, supercap_farads %v, supercap_load_w %v: must not be negative",
+			c.SupercapFullV, c.SupercapFarads, c.SupercapLoadW)
 	case c.TimelineSize < 16:
 		return fmt.Errorf("power: config timeline_size %d: must be at least 16", c.TimelineSize)
 	case c.FlushMargin >= c.HoldUp:
@@ -125,6 +135,11 @@ func (c Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// Capacitor returns the capacitor the configuration describes.
+func (c Config) Capacitor() Capacitor {
+	return Capacitor{EmptyV: c.SupercapMinV, FullV: c.SupercapFullV, Farads: c.SupercapFarads, LoadW: c.SupercapLoadW}
 }
 
 func (c Config) thresholds() Thresholds {

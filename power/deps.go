@@ -184,9 +184,33 @@ type OutageLog interface {
 // Flusher gets the "final flush" signal: the hold-up budget is down to its
 // margin and critical data must be in EEPROM now. Optional.
 type Flusher interface {
-	// FinalFlush writes out whatever critical data is still buffered;
-	// left is the estimated hold-up time remaining.
+	// FinalFlush stops collection and returns once every critical record
+	// taken before it is journaled; left is the estimated hold-up time
+	// remaining. ctx is cancelled when the outage ends (mains returned)
+	// or the monitor stops: the flusher then returns at its next step.
 	FinalFlush(ctx context.Context, left time.Duration) error
+}
+
+// Shutdowner is the end of the hold-up window after the final flush: the
+// file systems made durable, then the operating system shut down before
+// the capacitor dies. Optional; the monitor calls Prepare once FinalFlush
+// returned, then Shutdown, each only while the mains is still lost, and
+// Undo (from the recovery worker, before the interfaces are brought back)
+// when the mains returns after any of them, so that nothing stays closed.
+// ctx is cancelled when the outage ends or the monitor stops.
+type Shutdowner interface {
+	// Prepare syncs the file systems holding the data store and the logs
+	// and closes the data store; detail says what it did.
+	Prepare(ctx context.Context) (detail string, err error)
+	// Shutdown reports "shutting down" (master station, hooks) and runs
+	// the shutdown command, left being the hold-up time remaining; ran
+	// says whether the command was started (none configured, or ctx
+	// cancelled before it: false).
+	Shutdown(ctx context.Context, left time.Duration) (ran bool, detail string, err error)
+	// Undo reopens what Prepare closed and resumes the collection
+	// FinalFlush stopped; it waits for a Prepare or Shutdown still
+	// returning.
+	Undo(ctx context.Context) (detail string, err error)
 }
 
 // AlarmCode names an alarm condition.
@@ -206,6 +230,7 @@ const (
 	AlarmOutageLog            AlarmCode = "outage-log"
 	AlarmSupercap             AlarmCode = "supercap"
 	AlarmFlush                AlarmCode = "final-flush"
+	AlarmShutdown             AlarmCode = "shutdown"
 	AlarmLine                 AlarmCode = "power-fail-line"
 )
 
@@ -247,6 +272,9 @@ type Deps struct {
 	BootID func() (string, error)
 	// Flusher gets the final-flush signal; nil only logs it.
 	Flusher Flusher
+	// Shutdown acts after the final flush (sync, close, the shutdown
+	// command); nil: nothing more happens until the capacitor runs out.
+	Shutdown Shutdowner
 	// Alarms receives alarms; nil only logs them.
 	Alarms Alarmer
 	// Clock is the time source; nil means the real clock.

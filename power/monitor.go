@@ -56,8 +56,9 @@ type Stats struct {
 	Unconfirmed int
 	// Replay sums every replay.
 	Replay ReplayResult
-	// Alarms counts alarms raised; FinalFlushes the final-flush signals.
-	Alarms, FinalFlushes int
+	// Alarms counts alarms raised; FinalFlushes the final-flush signals;
+	// Shutdowns the shutdown commands run (Deps.Shutdown).
+	Alarms, FinalFlushes, Shutdowns int
 	// LastGateLatency is the time from the handler's entry to the gate
 	// call returning for the last gating.
 	LastGateLatency time.Duration
@@ -126,6 +127,9 @@ type Monitor struct {
 	working  bool               // a recovery worker goroutine is running
 	stopWork context.CancelFunc // stops it at its next safe point
 	pending  *pendingLoss       // loss decided while the worker was stopping
+	// undo: a final flush ran with Deps.Shutdown; the next recovery
+	// starts with Shutdowner.Undo (kept across an interrupted recovery).
+	undo bool
 }
 
 // NewMonitor checks cfg (defaults applied) and deps and returns a monitor.
@@ -165,6 +169,7 @@ func NewMonitor(cfg Config, deps Deps) (*Monitor, error) {
 		done:   make(chan struct{}),
 		budget: NewBudget(cfg.HoldUp, cfg.SupercapMinV),
 	}
+	m.budget.SetCapacitor(cfg.Capacitor())
 	return m, nil
 }
 

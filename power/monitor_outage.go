@@ -1,6 +1,7 @@
 package power
 
 import (
+	"context"
 	"fmt"
 	"time"
 )
@@ -12,6 +13,10 @@ type outageState struct {
 	evidence   string // what decided warm or cold (evidence.go)
 	flushed    bool
 	capAlarmed bool
+	// stopAct cancels the end-of-window act (flush, sync, shutdown) when
+	// the outage ends; nil while none runs. shutdown: the command ran.
+	stopAct  context.CancelFunc
+	shutdown bool
 	// notBack: since the line's last edge, a reading found the phases
 	// not (all) back; the return is then dated by the reading that
 	// confirms it, not by the edge.
@@ -118,12 +123,16 @@ func (m *Monitor) sampleSupercap() {
 	m.arm(tSample, m.cfg.SupercapEvery, m.sampleSupercap)
 }
 
-// finalFlush signals that critical data must be in EEPROM now.
+// finalFlush signals that critical data must be in EEPROM now, and starts
+// the end of the hold-up window: the flush, then (Deps.Shutdown) the file
+// systems synced and the data store closed, then the shutdown command —
+// each step only while this outage lasts.
 func (m *Monitor) finalFlush() {
 	if m.st != StateOutage || m.outage.flushed {
 		return
 	}
-	m.outage.flushed = true
+	o := m.outage
+	o.flushed = true
 	m.stopTimer(tFlush)
 	m.stopTimer(tSample)
 	left, fromCap := m.budget.Left(m.clock.Now())
@@ -133,21 +142,80 @@ func (m *Monitor) finalFlush() {
 	}
 	m.stats.FinalFlushes++
 	m.emit(StepFinalFlush, fmt.Sprintf("%v left by the %s", left, src))
-	if f := m.d.Flusher; f != nil {
-		ctx := m.ctx
-		m.wg.Add(1)
-		go func() {
-			defer m.wg.Done()
-			err := f.FinalFlush(ctx, left)
-			m.post(func() {
-				if err != nil {
-					m.raise(AlarmFlush, fmt.Errorf("power: final flush: %w", err))
-					return
-				}
-				m.emit(StepFlushed, "")
-			})
-		}()
+	if m.d.Flusher == nil && m.d.Shutdown == nil {
+		return
 	}
+	// The act's context ends with the outage (restore) or the monitor.
+	ctx, cancel := context.WithCancel(m.ctx)
+	o.stopAct = cancel
+	if m.d.Shutdown != nil {
+		m.undo = true // whatever happens now, a return reopens it
+	}
+	m.runAct(o, func() (string, error) {
+		if m.d.Flusher == nil {
+			return "", nil
+		}
+		return "", m.d.Flusher.FinalFlush(ctx, left)
+	}, func(_ string, err error) {
+		switch {
+		case err != nil:
+			m.raise(AlarmFlush, fmt.Errorf("power: final flush: %w", err))
+		case m.d.Flusher != nil:
+			m.emit(StepFlushed, "")
+		}
+		m.prepareShutdown(ctx, o)
+	})
+}
+
+// runAct runs step in a goroutine and then done in the monitor goroutine,
+// unless outage o has ended meanwhile (its context cancelled: Undo puts
+// back what the act did).
+func (m *Monitor) runAct(o *outageState, step func() (string, error), done func(string, error)) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		detail, err := step()
+		m.post(func() {
+			if m.outage != o || m.st != StateOutage {
+				return
+			}
+			done(detail, err)
+		})
+	}()
+}
+
+// prepareShutdown syncs and closes (Shutdowner.Prepare), then runs the
+// shutdown command, while outage o lasts.
+func (m *Monitor) prepareShutdown(ctx context.Context, o *outageState) {
+	sd := m.d.Shutdown
+	if sd == nil {
+		return
+	}
+	m.runAct(o, func() (string, error) { return sd.Prepare(ctx) }, func(detail string, err error) {
+		if err != nil {
+			// A file system that did not sync is no reason to keep the
+			// terminal up until the capacitor dies: shut down all the same.
+			m.raise(AlarmShutdown, fmt.Errorf("power: sync and close before shutdown: %w", err))
+		} else {
+			m.emit(StepSynced, detail)
+		}
+		left, _ := m.budget.Left(m.clock.Now())
+		var ran bool
+		m.runAct(o, func() (string, error) {
+			r, detail, err := sd.Shutdown(ctx, left)
+			ran = r
+			return detail, err
+		}, func(detail string, err error) {
+			if ran {
+				m.stats.Shutdowns++
+				o.shutdown = true
+				m.emit(StepShutdown, detail)
+			}
+			if err != nil {
+				m.raise(AlarmShutdown, fmt.Errorf("power: shutdown: %w", err))
+			}
+		})
+	})
 }
 
 // persistCarried writes the completion entries of recoveries this outage

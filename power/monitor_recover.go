@@ -12,14 +12,15 @@ import (
 type recStep uint8
 
 const (
-	rsReinit   recStep = iota // 2-3
+	rsUndo     recStep = iota // reopen what the end of the hold-up window closed
+	rsReinit                  // 2-3
 	rsResume                  // 2-4
 	rsReplay                  // 2-5, 2-6
 	rsComplete                // 2-7
 )
 
 func (s recStep) String() string {
-	return [...]string{"reinit", "resume", "replay", "completion log"}[s]
+	return [...]string{"undo final flush", "reinit", "resume", "replay", "completion log"}[s]
 }
 
 // recovery is the recovery in progress; steps shrink from the front as the
@@ -54,6 +55,9 @@ func (r *recovery) markDone(s recStep) {
 func (m *Monitor) restore(confirmed bool, v [3]float64, err error) {
 	o := m.outage
 	m.outage = nil
+	if o.stopAct != nil {
+		o.stopAct()
+	}
 	m.cancelRead()
 	for _, k := range []timerKind{tReport, tFlush, tSample, tRecheck} {
 		m.stopTimer(k)
@@ -80,11 +84,18 @@ func (m *Monitor) restore(confirmed bool, v [3]float64, err error) {
 	if evidence == "" {
 		evidence = evidenceLived
 	}
+	if o.flushed && m.d.Shutdown != nil && !o.shutdown {
+		m.emit(StepShutdownSkipped, "")
+	}
 	m.endOutage(o.begin, end, kind, confirmed, evidence)
+	steps := []recStep{rsReinit, rsResume, rsReplay, rsComplete}
+	if m.undo {
+		steps = append([]recStep{rsUndo}, steps...)
+	}
 	m.recov = &recovery{
 		record: OutageRecord{Begin: o.begin.At, End: end, Duration: end.Sub(o.begin.At), Kind: kind, Evidence: evidence,
 			LossConfirmed: o.begin.Confirmed, RestoreConfirmed: confirmed},
-		steps: []recStep{rsReinit, rsResume, rsReplay, rsComplete},
+		steps: steps,
 	}
 	m.st = StateRecovering
 	m.startWorker()
@@ -174,6 +185,12 @@ func (m *Monitor) work(ctx context.Context, steps []recStep) bool {
 			return true
 		}
 		switch s {
+		case rsUndo:
+			detail, err := m.d.Shutdown.Undo(ctx)
+			if ctx.Err() != nil {
+				return true
+			}
+			m.post(func() { m.onUndone(detail, err) })
 		case rsReinit:
 			res := m.d.Reinit.Reinit(ctx)
 			if ctx.Err() != nil {
@@ -235,6 +252,19 @@ func (m *Monitor) completionRecords() []OutageRecord {
 	rec.ReinitFailed = append([]string(nil), rec.ReinitFailed...)
 	rec.Errors = append([]string(nil), rec.Errors...)
 	return append(append([]OutageRecord(nil), m.carried...), rec)
+}
+
+// onUndone records that what the end of the hold-up window closed is open
+// again (a failure is an alarm; it is not tried again).
+func (m *Monitor) onUndone(detail string, err error) {
+	m.recov.markDone(rsUndo)
+	m.undo = false
+	if err != nil {
+		m.recov.record.Errors = append(m.recov.record.Errors, fmt.Sprintf("undo final flush: %v", err))
+		m.raise(AlarmShutdown, fmt.Errorf("power: reopen after the final flush: %w", err))
+		return
+	}
+	m.emit(StepFlushUndone, detail)
 }
 
 func (m *Monitor) onReinit(res []ReinitResult) {

@@ -76,6 +76,12 @@ const (
 	StepRecoveryResumed   Step = "-- recovery resumed"
 	StepVoltagesDisagree  Step = "-- line and phase voltages disagree"
 	StepLeftoverRecovered Step = "-- journal left over from an interrupted recovery"
+	StepSynced            Step = "-- file systems synced, data store closed"
+	StepShutdown          Step = "-- shutdown command run"
+	StepShutdownSkipped   Step = "-- mains returned before the shutdown command: nothing shut down"
+	StepFlushUndone       Step = "-- data store reopened, collection resumed"
+	StepChargeWait        Step = "-- start-up: collection held until the supercap charges"
+	StepChargeReady       Step = "-- start-up: collection released"
 	StepAlarm             Step = "!! alarm"
 )
 
