@@ -227,6 +227,8 @@ func (o *owner) refusal(j *job) error {
 	case outage && j.op.Class == Collection && j.op.Integrity == Unchecked:
 		o.dropped.Add(1)
 		return fmt.Errorf("sched: device %q point %q: %w", d.Name, j.op.Point, ErrDropped)
+	case j.op.Class == Collection && o.s.fl.held.Load():
+		return fmt.Errorf("sched: device %q point %q: %w", d.Name, j.op.Point, ErrHeld)
 	}
 	return nil
 }
@@ -532,5 +534,6 @@ func (o *owner) journal(j *job, res Result, err error) {
 		rec.Err = err.Error()
 	}
 	// Blocking: the writer runs until the owners have stopped.
+	o.s.fl.handed.Add(1)
 	o.s.journal <- rec
 }

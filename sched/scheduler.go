@@ -87,6 +87,7 @@ type Scheduler struct {
 	pool    sync.Pool
 	// niceLogged: the control owners' CPU priority is logged once.
 	niceLogged sync.Once
+	fl         flushState // HoldCollection, FlushJournal (flush.go)
 }
 
 // devInfo is a device's fixed scheduling facts.
@@ -174,7 +175,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 	var owners, writer sync.WaitGroup
 	if s.cfg.Journal != nil {
-		writer.Go(func() { runJournal(ctx, s.cfg.Journal, s.journal, s.log) })
+		writer.Go(func() { runJournal(ctx, countingJournal{s.cfg.Journal, &s.fl}, s.journal, s.log) })
 	}
 	for _, o := range s.owners {
 		owners.Go(func() { o.run(ctx) })
