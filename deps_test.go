@@ -27,7 +27,7 @@ const (
 )
 
 // depsLeaves import no other holdup package.
-var depsLeaves = []string{"eeprom", "store", "power", "sched", "proto698", "hplc/dlt645", "console", "sdnotify", "deploy", "ratelog"}
+var depsLeaves = []string{"eeprom", "store", "power", "sched", "proto698", "hplc/dlt645", "console", "sdnotify", "deploy", "ratelog", "hooks"}
 
 // depsRule says why package pkg may not import package imp, "" when it
 // may. Both are directories relative to the module root; "" is the root
