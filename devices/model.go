@@ -3,6 +3,8 @@ package devices
 import (
 	"strings"
 	"time"
+
+	"holdup/proto698"
 )
 
 // DriverName names the protocol driver that performs a device's IO.
@@ -169,6 +171,14 @@ type Point struct {
 	// locally the readings are collected and journaled either way. A point
 	// whose collection stopped reads NULL with or without it.
 	UplinkLiveInOutage bool
+	// UplinkType is the DL/T 698.45 data type the master station receives
+	// the point's value as (one of proto698.ScalarTypeNames), the value
+	// sent as round(value ÷ 10^UplinkScaler) (UplinkData); 0 (NULL): float64
+	// as it is, with no scaler.
+	UplinkType proto698.DataType
+	// UplinkScaler is the scaler of UplinkType, proto698.MinScaler to
+	// MaxScaler (0 for the float types).
+	UplinkScaler int
 }
 
 // Factor returns the point's scale with the zero default applied.
