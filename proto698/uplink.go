@@ -30,6 +30,15 @@ type UplinkConfig struct {
 	MissedHeartbeats int
 	// RetryMin and RetryMax bound the reconnect back-off; 0 means 1 s and 60 s.
 	RetryMin, RetryMax time.Duration
+	// ByteTimeout is the inter-byte timeout: a partial frame is dropped
+	// when no byte of it arrived for this long. 0 means
+	// DefaultUplinkByteTimeout (500 ms).
+	ByteTimeout time.Duration
+	// MaxFrame is the APDU bytes one frame carries; a longer APDU is sent
+	// fragmented (each fragment after the master's confirm of the one
+	// before). 0 means DefaultMaxFrameAPDU (1024). A CONNECT-negotiated
+	// size replaces it for its session (Uplink.setMaxFrame).
+	MaxFrame int
 	// QueueSize is the capacity of the ReportPowerEvent channel and,
 	// separately, of the ReportAttributes channel; 0 means 64.
 	QueueSize int
@@ -172,6 +181,7 @@ func (u *Uplink) Run(ctx context.Context) error {
 		d := net.Dialer{Timeout: u.cfg.ResponseTimeout}
 		conn, err := d.DialContext(ctx, "tcp", u.cfg.Master)
 		if err == nil {
+			conn = u.newLinkConn(conn) // the link layer: fragments, confirms
 			var loggedIn bool
 			loggedIn, err = u.session(ctx, conn, st)
 			conn.Close()
