@@ -95,6 +95,34 @@
 //     tail. Frames that fail (torn tails, corruption) are reported as
 //     skipped regions, never returned.
 //
+// # Admission near full
+//
+// The free space ahead of the writer is kept for the records that matter
+// most. Each record has an admission class (AdmissionOf), most important
+// first: lifecycle (business event: the outage begin and end), control
+// (and alarms), checked collection (an integrity kind), unchecked
+// collection (IntegrityNone). An append must leave free, after the pages
+// its frame claims, the pages its class reserves (Reserve, fixed at Open
+// from the part's geometry; P is the number of pages, F the longest
+// lifecycle frame, about 400 bytes with the boot id or evidence at
+// MaxStringLen):
+//
+//	lifecycle  ReservePages (2): the consume marker's room
+//	control    + 2·F in pages, plus the pages a wrap at the end of the
+//	             chip may skip: an outage's begin and end records of any size
+//	checked    + max(2, P/16): the control band
+//	unchecked  + max(1, P/32): the checked band
+//
+// (a part whose bands would exceed half its pages gets them shrunk in
+// proportion; from the AT24C64 up none is). So as free space shrinks,
+// unchecked collection is refused first, then checked collection, then
+// control, and no flood of them can take the room of the outage-end
+// record. A refusal for lack of space wraps ErrFull (ErrReserved when the
+// frame would have fitted without its class's reserve), writes nothing,
+// and is counted per class (Stats.Refused) and in Stats.FullRejects. A
+// refused frame never moves the writer (in particular not past the end of
+// the chip), so the consume marker's pages stay where they were kept.
+//
 // Replay hands out committed, unconsumed records after a second
 // verification of each frame read back from the chip (not from the copy
 // the writer keeps): the frame header (tag, length and sequence as

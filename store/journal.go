@@ -114,6 +114,11 @@ type Stats struct {
 	// found and the sequence numbers in them (Journal.LostRanges).
 	LostRanges int    `json:"lost_ranges"`
 	LostSeqs   uint64 `json:"lost_seqs"`
+	// Refused counts the appends refused for lack of space per admission
+	// class (each also counts in FullRejects); Reserve is what each class
+	// must leave free (see the package doc, "Admission near full").
+	Refused Refusals `json:"refused"`
+	Reserve Reserve  `json:"reserve"`
 }
 
 // Entry is one committed, unconsumed record handed out by Replay.
@@ -207,6 +212,9 @@ type Journal struct {
 	entries    []entry
 	wear       []uint32
 	st         Stats
+	// reserve is fixed at Open: the free pages each admission class must
+	// leave after its frame.
+	reserve Reserve
 
 	// lost is what the mount found (MountReport.Lost); never changed after
 	// Open, so read without the writer.
@@ -248,6 +256,7 @@ func Open(dev Device, opts Options) (*Journal, error) {
 		reqs: make(chan *request, 64), quit: make(chan struct{}), done: make(chan struct{}),
 		buf: make([]byte, ps), wear: make([]uint32, g.pages),
 	}
+	j.reserve = reserveFor(g, j.c, opts.ReservePages)
 	img := make([]byte, size)
 	if _, err := dev.ReadAt(img, 0); err != nil {
 		return nil, fmt.Errorf("store: mount: read chip: %w", err)
@@ -371,9 +380,15 @@ func (j *Journal) call(ctx context.Context, r *request) result {
 }
 
 // Append writes rec and returns its sequence number once the record is
-// durable: every page holding it has been programmed. Concurrent appends
-// share page writes (group commit). A full journal returns ErrFull and
-// writes nothing. If ctx ends first the record may still be committed.
+// durable: every page holding it has been programmed, the chip has
+// acknowledged again after its write cycle (and, with
+// Options.VerifyWrites, the page read back equal). A nil error means
+// exactly that; any error means the record is not acknowledged. Concurrent
+// appends share page writes (group commit). A full journal returns ErrFull
+// and writes nothing; near full, a record whose admission class
+// (AdmissionOf) must leave more free space than there is gets ErrReserved
+// (which wraps ErrFull) and is not written either. If ctx ends first the
+// record may still be committed.
 func (j *Journal) Append(ctx context.Context, rec Record) (uint64, error) {
 	if err := rec.Validate(); err != nil {
 		return 0, err
@@ -698,6 +713,7 @@ func (j *Journal) handle(r *request) {
 		if registered, err := j.appendRecord(r); err != nil && !registered {
 			if errors.Is(err, ErrFull) {
 				j.st.FullRejects++
+				j.st.Refused.add(AdmissionOf(r.rec))
 			}
 			r.resp <- result{err: err}
 		}
@@ -739,33 +755,51 @@ func (j *Journal) free(p int) bool {
 
 // prepare makes room for a frame of n bytes at the cursor: it wraps to
 // page 0 if the frame would cross the end of the chip, and checks that
-// every page the frame claims, plus reserve pages after it, is free.
+// every page the frame claims, plus reserve pages after it, is free. A
+// refusal changes nothing: the cursor wraps (programming the partly
+// filled page) only for a frame that then fits, so a refused append never
+// skips the pages at the end of the chip that a consume marker needs.
 func (j *Journal) prepare(n, reserve int) (int, error) {
-	k := j.g.span(j.off, n)
-	if j.w+k >= j.g.pages {
+	k, wrap, err := j.room(n, reserve)
+	if err != nil {
+		return 0, err
+	}
+	if wrap {
 		if j.off > 1 {
 			if err := j.flush(); err != nil {
 				return 0, err
 			}
 		}
-		if j.w != 0 {
-			j.w, j.off = 0, 1
-		}
-		k = j.g.span(j.off, n)
-		if k >= j.g.pages {
-			return 0, ErrTooLarge
-		}
-	}
-	from := j.w + 1
-	if j.off == 1 {
-		from = j.w
-	}
-	for p := from; p <= j.w+k+reserve; p++ {
-		if !j.free(p) {
-			return 0, ErrFull
-		}
+		j.w, j.off = 0, 1
 	}
 	return k, nil
+}
+
+// room reports, without changing anything, how many pages after the first
+// a frame of n bytes spans from where it would start, and whether it must
+// wrap to page 0 first; ErrFull if a page it claims, or one of reserve
+// pages after it, is not free.
+func (j *Journal) room(n, reserve int) (k int, wrap bool, err error) {
+	w, off := j.w, j.off
+	k = j.g.span(off, n)
+	if w+k >= j.g.pages {
+		wrap = w != 0 || off > 1
+		w, off = 0, 1
+		k = j.g.span(off, n)
+		if k >= j.g.pages {
+			return 0, false, ErrTooLarge
+		}
+	}
+	from := w + 1
+	if off == 1 {
+		from = w
+	}
+	for p := from; p <= w+k+reserve; p++ {
+		if !j.free(p) {
+			return 0, false, ErrFull
+		}
+	}
+	return k, wrap, nil
 }
 
 func (j *Journal) appendRecord(r *request) (registered bool, err error) {
@@ -776,7 +810,23 @@ func (j *Journal) appendRecord(r *request) (registered bool, err error) {
 	if len(payload) > j.opts.MaxPayload {
 		return false, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(payload), j.opts.MaxPayload)
 	}
-	return j.place(r, tagRecord, j.nextSeq, payload, j.opts.ReservePages, 0)
+	class := AdmissionOf(r.rec)
+	reg, err := j.place(r, tagRecord, j.nextSeq, payload, j.reserve.of(class), 0)
+	if err != nil && !reg && class != AdmitLifecycle && errors.Is(err, ErrFull) {
+		// Would it fit without the admission reserve? Then the space is
+		// there but kept for more important records.
+		if j.fits(len(payload)) {
+			err = fmt.Errorf("%w (a %s record must leave %d free pages)", ErrReserved, class, j.reserve.of(class))
+		}
+	}
+	return reg, err
+}
+
+// fits reports whether a record frame with payloadLen bytes would find
+// room leaving only the consume marker's reserve (no admission reserve).
+func (j *Journal) fits(payloadLen int) bool {
+	_, _, err := j.room(frameSize(j.nextSeq, payloadLen), j.opts.ReservePages)
+	return err == nil
 }
 
 func (j *Journal) placeMarker(r *request, consumed uint64) (bool, error) {
@@ -942,5 +992,6 @@ func (j *Journal) stats() Stats {
 	}
 	s.WearMean = float64(sum) / float64(len(wear))
 	s.LostRanges, s.LostSeqs = len(j.lost), lostSeqs(j.lost)
+	s.Reserve = j.reserve
 	return s
 }

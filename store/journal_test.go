@@ -137,7 +137,9 @@ func TestJournalFullNeverOverwritesUnconsumed(t *testing.T) {
 		}
 		last = seq
 	}
-	if n == 10000 || n < 30 {
+	// A 4 KiB part holds about 45 of these frames; the admission reserve
+	// (Journal.Reserve) keeps a third of it for the outage records.
+	if n == 10000 || n < 24 {
 		t.Fatalf("journal accepted %d records on a 4 KiB part", n)
 	}
 	for i := 0; i < 3; i++ {

@@ -30,7 +30,7 @@ func (d *tidDevice) WriteAt(p []byte, off int64) (int, error) {
 // every page after Open returned — so an IO priority it sets applies to the
 // journal's writes and to nothing else.
 func TestWriterThread(t *testing.T) {
-	_, chip := simChip(t, "at24c32", eeprom.TornOld, 1)
+	_, chip := simChip(t, "at24c64", eeprom.TornOld, 1) // room for 40 control records
 	dev := &tidDevice{Device: chip, tids: map[int]int{}}
 	var (
 		mu    sync.Mutex

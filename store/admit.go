@@ -1,0 +1,197 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Admission is the class a record is admitted by when the journal is
+// nearly full (see the package doc, "Admission near full"), most important
+// first: the outage lifecycle records, control, checked collection,
+// unchecked collection.
+type Admission uint8
+
+// Admission classes, in the order of importance.
+const (
+	// AdmitLifecycle: a business event record (the outage begin and end).
+	AdmitLifecycle Admission = iota
+	// AdmitControl: a control action (and an alarm).
+	AdmitControl
+	// AdmitChecked: collection whose protocol checksum verified it.
+	AdmitChecked
+	// AdmitUnchecked: collection without integrity protection.
+	AdmitUnchecked
+	nAdmission
+)
+
+var admissionNames = [nAdmission]string{"lifecycle", "control", "checked", "unchecked"}
+
+// String names the class.
+func (a Admission) String() string {
+	if a < nAdmission {
+		return admissionNames[a]
+	}
+	return fmt.Sprintf("admission(%d)", uint8(a))
+}
+
+// AdmissionOf returns the class the journal admits r by: business event →
+// lifecycle; control and alarm → control; collection with an integrity
+// kind → checked, without one (IntegrityNone) → unchecked.
+func AdmissionOf(r *Record) Admission {
+	switch r.Business {
+	case BusinessEvent:
+		return AdmitLifecycle
+	case BusinessControl, BusinessAlarm:
+		return AdmitControl
+	}
+	if r.Integrity.Kind == IntegrityNone {
+		return AdmitUnchecked
+	}
+	return AdmitChecked
+}
+
+// ErrReserved reports an append refused because the free space left is
+// reserved for more important records (see Reserve). errors.Is(err,
+// ErrFull) holds for it too, so a caller that only knows "full" still
+// sees one. Nothing was written; the refusal is counted per class
+// (Stats.Refused).
+var ErrReserved error = reservedError{}
+
+type reservedError struct{}
+
+func (reservedError) Error() string {
+	return "store: journal nearly full: the space left is reserved for more important records"
+}
+
+// Is makes a reserved refusal a full journal too.
+func (reservedError) Is(target error) bool { return target == ErrFull }
+
+// Reserve is how many free pages an append of each class must leave after
+// its frame (the pages it claims not counted): the consume marker's
+// reserve (Options.ReservePages) for lifecycle records, plus the
+// lifecycle reserve for control, plus the control band for checked
+// collection, plus the checked band for unchecked collection. Fixed at
+// Open from the part's geometry.
+type Reserve struct {
+	Lifecycle int `json:"lifecycle"`
+	Control   int `json:"control"`
+	Checked   int `json:"checked"`
+	Unchecked int `json:"unchecked"`
+}
+
+// of returns the pages class a must leave free.
+func (r Reserve) of(a Admission) int {
+	switch a {
+	case AdmitLifecycle:
+		return r.Lifecycle
+	case AdmitControl:
+		return r.Control
+	case AdmitChecked:
+		return r.Checked
+	}
+	return r.Unchecked
+}
+
+// Refusals counts the appends refused for lack of space, per admission
+// class: ErrReserved for the classes below lifecycle, ErrFull for a
+// lifecycle record (nothing is reserved above it but the consume marker's
+// pages).
+type Refusals struct {
+	Lifecycle uint64 `json:"lifecycle"`
+	Control   uint64 `json:"control"`
+	Checked   uint64 `json:"checked"`
+	Unchecked uint64 `json:"unchecked"`
+}
+
+// Total is the sum over the classes.
+func (r Refusals) Total() uint64 { return r.Lifecycle + r.Control + r.Checked + r.Unchecked }
+
+// Sub returns r minus an earlier reading o, class by class (a counter
+// that went backwards, e.g. another journal, counts from zero).
+func (r Refusals) Sub(o Refusals) Refusals {
+	d := func(a, b uint64) uint64 {
+		if a < b {
+			return a
+		}
+		return a - b
+	}
+	return Refusals{d(r.Lifecycle, o.Lifecycle), d(r.Control, o.Control), d(r.Checked, o.Checked), d(r.Unchecked, o.Unchecked)}
+}
+
+// String lists the classes with refusals ("control 3, checked 12"); ""
+// when none.
+func (r Refusals) String() string {
+	var parts []string
+	for a, n := range [nAdmission]uint64{r.Lifecycle, r.Control, r.Checked, r.Unchecked} {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", Admission(a), n))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// add counts one refusal of class a.
+func (r *Refusals) add(a Admission) {
+	switch a {
+	case AdmitLifecycle:
+		r.Lifecycle++
+	case AdmitControl:
+		r.Control++
+	case AdmitChecked:
+		r.Checked++
+	default:
+		r.Unchecked++
+	}
+}
+
+// maxLifecycleFrame is the longest frame an outage lifecycle record can
+// take: the boot id and the evidence at MaxStringLen, the largest time and
+// sequence numbers.
+func maxLifecycleFrame(c codec) int {
+	long := strings.Repeat("x", MaxStringLen)
+	at := maxTime.Add(-time.Millisecond)
+	const seq = 1<<63 - 1
+	n := 0
+	for _, r := range []Record{
+		OutageBeginRecord(OutageBegin{At: at, Confirmed: true, Volts: [3]float64{-1.1e300, -2.2e300, -3.3e300}, BootID: long}),
+		OutageEndRecord(OutageEnd{Begin: at, End: at, Cold: true, Confirmed: true, Evidence: long}),
+	} {
+		b, err := c.encode(&r, seq)
+		if err != nil {
+			panic("store: encode the largest lifecycle record: " + err.Error()) // a bug in this file
+		}
+		n = max(n, frameSize(seq, len(b)))
+	}
+	return n
+}
+
+// reserveFor derives the admission reserves from the geometry (see the
+// package doc). base is the consume marker's reserve.
+func reserveFor(g geometry, c codec, base int) Reserve {
+	per := g.pageSize - 1 // stream bytes per page
+	f := maxLifecycleFrame(c)
+	one := (f + per - 1) / per
+	// Two frames back to back from anywhere in a page, plus the pages a
+	// wrap at the end of the chip may skip (fewer than one frame's).
+	life := (2*f+per-1)/per + 1 + one + 1
+	control := max(2, g.pages/16)
+	checked := max(1, g.pages/32)
+	// A part too small for these keeps at least half its pages for
+	// records of every class: the three bands shrink in proportion.
+	if extra, room := life+control+checked, g.pages/2-base; extra > room {
+		life = max(1, life*room/extra)
+		control = max(1, control*room/extra)
+		checked = max(1, checked*room/extra)
+	}
+	return Reserve{
+		Lifecycle: base,
+		Control:   base + life,
+		Checked:   base + life + control,
+		Unchecked: base + life + control + checked,
+	}
+}
+
+// Reserve returns the free pages each admission class must leave (fixed
+// at Open).
+func (j *Journal) Reserve() Reserve { return j.reserve }

@@ -1,0 +1,232 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"holdup/eeprom"
+)
+
+func TestAdmissionOf(t *testing.T) {
+	ctl := typicalRecord(0)
+	checked := typicalRecord(1)
+	checked.Business = BusinessCollection
+	unchecked := checked
+	unchecked.Integrity = Integrity{Kind: IntegrityNone}
+	alarm := unchecked
+	alarm.Business = BusinessAlarm
+	tests := []struct {
+		name string
+		rec  Record
+		want Admission
+	}{
+		{"outage-begin", OutageBeginRecord(OutageBegin{At: t0}), AdmitLifecycle},
+		{"outage-end", OutageEndRecord(OutageEnd{Begin: t0, End: t0}), AdmitLifecycle},
+		{"control", ctl, AdmitControl},
+		{"alarm", alarm, AdmitControl},
+		{"checked collection", checked, AdmitChecked},
+		{"unchecked collection", unchecked, AdmitUnchecked},
+	}
+	for _, tc := range tests {
+		if got := AdmissionOf(&tc.rec); got != tc.want {
+			t.Errorf("%s: AdmissionOf = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestReserveByPart: on every part of the table the reserves are ordered
+// by importance and leave at least half the chip to every class; from the
+// AT24C64 up the lifecycle reserve holds two lifecycle frames of the
+// largest size, whatever page a wrap starts them on.
+func TestReserveByPart(t *testing.T) {
+	c := newCodec()
+	f := maxLifecycleFrame(c)
+	for _, p := range eeprom.Parts() {
+		g := geometry{pageSize: p.PageSize, pages: p.Pages()}
+		r := reserveFor(g, c, 2)
+		if !(r.Lifecycle == 2 && r.Lifecycle < r.Control && r.Control < r.Checked && r.Checked < r.Unchecked) {
+			t.Errorf("%s: reserves %+v not strictly ordered from the marker's 2 pages", p.Name, r)
+		}
+		if r.Unchecked > g.pages/2 {
+			t.Errorf("%s: reserves %+v take more than half of %d pages", p.Name, r, g.pages)
+		}
+		if p.Size < 8<<10 {
+			continue
+		}
+		if need := (2*f+p.PageSize-2)/(p.PageSize-1) + 1; r.Control-r.Lifecycle < need {
+			t.Errorf("%s: lifecycle reserve %d pages, two %d-byte frames need %d", p.Name, r.Control-r.Lifecycle, f, need)
+		}
+	}
+}
+
+// largestLifecycle returns the outage begin and end records at their
+// largest (boot id and evidence at MaxStringLen).
+func largestLifecycle() (Record, Record) {
+	long := strings.Repeat("e", MaxStringLen)
+	return OutageBeginRecord(OutageBegin{At: t0, Confirmed: true, Volts: [3]float64{1.5, 2.5, 3.5}, BootID: long}),
+		OutageEndRecord(OutageEnd{Begin: t0, End: t0.Add(3e9), Confirmed: true, Evidence: long})
+}
+
+// TestAdmissionOrderNearFull fills a journal class by class: unchecked
+// collection is refused first, then checked collection, then control, each
+// with ErrReserved (which is ErrFull too) while the next class is still
+// admitted; the refusals are counted per class; after the control flood
+// the outage's largest begin and end records still land, and only then is
+// a lifecycle record refused, with ErrFull alone. A consume makes room for
+// every class again.
+func TestAdmissionOrderNearFull(t *testing.T) {
+	ctx := context.Background()
+	_, chip := simChip(t, "at24c64", eeprom.TornRandom, 7)
+	j, err := Open(chip, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	res := j.Reserve()
+
+	checked := func(i int) Record {
+		r := typicalRecord(i)
+		r.Business = BusinessCollection
+		return r
+	}
+	unchecked := func(i int) Record {
+		r := checked(i)
+		r.Integrity = Integrity{Kind: IntegrityNone}
+		return r
+	}
+	// fill appends records of one class until the first refusal and
+	// returns how many were admitted and the free pages then.
+	fill := func(name string, mk func(int) Record) (int, int) {
+		t.Helper()
+		for n := 0; n < 1000; n++ {
+			_, err := j.Append(ctx, mk(n))
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, ErrReserved) || !errors.Is(err, ErrFull) {
+				t.Fatalf("%s record %d refused with %v, want ErrReserved (and ErrFull)", name, n, err)
+			}
+			st, err := j.Stats(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n, st.Pages - st.PagesUsed
+		}
+		t.Fatalf("%s: 1000 records admitted on an 8 KiB part", name)
+		return 0, 0
+	}
+	// The frame of a typical record spans at most 4 pages of 32 bytes.
+	const framePages = 4
+	nu, freeU := fill("unchecked", unchecked)
+	if nu == 0 || freeU >= res.Unchecked+framePages || freeU < res.Unchecked-1 {
+		t.Fatalf("unchecked refused after %d records with %d pages free; its reserve is %d", nu, freeU, res.Unchecked)
+	}
+	nc, freeC := fill("checked", checked)
+	if nc == 0 || freeC >= res.Checked+framePages {
+		t.Fatalf("checked refused after %d more records with %d pages free; its reserve is %d", nc, freeC, res.Checked)
+	}
+	if _, err := j.Append(ctx, unchecked(0)); !errors.Is(err, ErrReserved) {
+		t.Fatalf("unchecked after the checked fill: %v", err)
+	}
+	nk, freeK := fill("control", typicalRecord)
+	if nk == 0 || freeK >= res.Control+framePages {
+		t.Fatalf("control refused after %d more records with %d pages free; its reserve is %d", nk, freeK, res.Control)
+	}
+	// The flood goes on: every further control record is refused.
+	for i := range 20 {
+		if _, err := j.Append(ctx, typicalRecord(i)); !errors.Is(err, ErrReserved) {
+			t.Fatalf("control record %d of the flood: %v", i, err)
+		}
+	}
+	begin, end := largestLifecycle()
+	if _, err := j.Append(ctx, begin); err != nil {
+		t.Fatalf("largest outage-begin after the control flood: %v", err)
+	}
+	endSeq, err := j.Append(ctx, end)
+	if err != nil {
+		t.Fatalf("largest outage-end after the control flood: %v", err)
+	}
+	var lerr error
+	for range 100 {
+		if _, lerr = j.Append(ctx, end); lerr != nil {
+			break
+		}
+	}
+	if !errors.Is(lerr, ErrFull) || errors.Is(lerr, ErrReserved) {
+		t.Fatalf("lifecycle record on a full journal: %v, want ErrFull only", lerr)
+	}
+	st, err := j.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Refusals{Lifecycle: 1, Control: 21, Checked: 1, Unchecked: 2}
+	if st.Refused != want || st.FullRejects != want.Total() {
+		t.Fatalf("refusals %+v (full rejects %d), want %+v (%d)", st.Refused, st.FullRejects, want, want.Total())
+	}
+	if st.Refused.String() != "lifecycle 1, control 21, checked 1, unchecked 2" {
+		t.Errorf("refusals read %q", st.Refused.String())
+	}
+	// Every admitted record is on the chip, the end record among them.
+	got := collect(t, j)
+	if got[len(got)-1].Seq < endSeq {
+		t.Fatalf("replay ends at %d, the outage-end record is %d", got[len(got)-1].Seq, endSeq)
+	}
+	if err := j.Consume(ctx, got[len(got)-1].Seq); err != nil {
+		t.Fatal(err)
+	}
+	for name, r := range map[string]Record{"unchecked": unchecked(1), "checked": checked(1), "control": typicalRecord(1)} {
+		if _, err := j.Append(ctx, r); err != nil {
+			t.Errorf("%s after consuming: %v", name, err)
+		}
+	}
+}
+
+func TestRefusalsSub(t *testing.T) {
+	a := Refusals{Lifecycle: 1, Control: 5, Checked: 7, Unchecked: 9}
+	b := Refusals{Control: 2, Checked: 7, Unchecked: 10}
+	if got, want := a.Sub(b), (Refusals{Lifecycle: 1, Control: 3, Checked: 0, Unchecked: 9}); got != want {
+		t.Fatalf("Sub = %+v, want %+v", got, want)
+	}
+	if (Refusals{}).String() != "" {
+		t.Error("no refusals should read empty")
+	}
+}
+
+// TestRefusalAtChipEndKeepsMarkerRoom: an append refused at the end of
+// the chip's first lap does not move the cursor to page 0 (which holds
+// unconsumed records), so the consume marker still finds the pages kept
+// for it and the journal can be consumed. Large frames make the refused
+// one cross the chip's end.
+func TestRefusalAtChipEndKeepsMarkerRoom(t *testing.T) {
+	for _, part := range []string{"at24c32", "at24c64", "at24c256"} {
+		t.Run(part, func(t *testing.T) {
+			ctx := context.Background()
+			_, chip := simChip(t, part, eeprom.TornRandom, 3)
+			j, err := Open(chip, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer j.Close()
+			_, end := largestLifecycle()
+			var last uint64
+			for {
+				seq, err := j.Append(ctx, end)
+				if errors.Is(err, ErrFull) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				last = seq
+			}
+			if err := j.Consume(ctx, last); err != nil {
+				t.Fatalf("consume after the journal filled: %v", err)
+			}
+			if _, err := j.Append(ctx, end); err != nil {
+				t.Fatalf("append after the consume: %v", err)
+			}
+		})
+	}
+}
