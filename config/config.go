@@ -167,6 +167,13 @@ type Uplink struct {
 	// ForwardInterval is the least time between two history reports: the
 	// outage history never crowds out live traffic.
 	ForwardInterval time.Duration
+	// SetClock lets the master station set the system clock (SET 4000
+	// attribute 2, ACTION 4000 method 127 broadcast time setting); false
+	// (the default) answers both "read/write denied".
+	SetClock bool
+	// ClockMaxStep is the largest step a master may set the clock by
+	// (unless the clock is before holdup's build date: unset).
+	ClockMaxStep time.Duration
 }
 
 // HPLC is the power-line carrier module, Q/GDW 1376.2 (hplc.Config).

@@ -258,6 +258,7 @@ func readPoint(t *table, drv devices.DriverName) devices.Point {
 			t.get(k)
 		}
 	}
+	readPointUplink(t, &p)
 	t.done()
 	return p
 }

@@ -337,6 +337,7 @@ func readUplink(t *table) Uplink {
 	u.ReportPeriod = t.duration("report_period", 15*time.Minute, time.Second, maxDuration)
 	u.ForwardBatch = int(t.integer("forward_batch", 16, 1, 64))
 	u.ForwardInterval = t.duration("forward_interval", time.Second, 100*time.Millisecond, time.Hour)
+	readUplinkClock(t, &u)
 	t.done()
 	return u
 }
