@@ -203,6 +203,14 @@ func (r *reader) apdu() (APDU, error) {
 		return r.linkRequest()
 	case TagLinkResponse:
 		return r.linkResponse()
+	case TagConnectRequest:
+		return r.connectRequest()
+	case TagConnectResponse:
+		return r.connectResponse()
+	case TagReleaseRequest:
+		return r.releaseRequest()
+	case TagReleaseResponse:
+		return r.releaseResponse()
 	case TagGetRequest, TagGetResponse, TagSetRequest, TagSetResponse, TagActionRequest,
 		TagActionResponse, TagReportNotification, TagReportResponse, TagProxyRequest, TagProxyResponse:
 		return r.choiceAPDU(tag)
@@ -231,10 +239,18 @@ func (r *reader) choiceAPDU(tag uint8) (APDU, error) {
 		return r.getResponseNormal()
 	case 0x8502:
 		return r.getResponseNormalList()
+	case 0x0505:
+		return r.getRequestNext()
+	case 0x8505:
+		return r.getResponseNext()
 	case 0x0601:
 		return r.setRequestNormal()
 	case 0x8601:
 		return r.setResponseNormal()
+	case 0x0602:
+		return r.setRequestNormalList()
+	case 0x8602:
+		return r.setResponseNormalList()
 	case 0x0701:
 		return r.actionRequestNormal()
 	case 0x8701:
@@ -251,6 +267,10 @@ func (r *reader) choiceAPDU(tag uint8) (APDU, error) {
 		return r.proxyTransCommandRequest()
 	case 0x8907:
 		return r.proxyTransCommandResponse()
+	}
+	if isRequestTag(tag) {
+		// Recognised as a request, not decoded: enough to answer it.
+		return r.unsupportedRequest(tag, ch)
 	}
 	return nil, ferrf(chOff, "APDU choice", ErrUnsupported, "service 0x%02X choice %d", tag, ch)
 }

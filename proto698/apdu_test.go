@@ -134,8 +134,10 @@ func TestDecodeAPDUErrors(t *testing.T) {
 		offset int
 		err    error
 	}{
-		{"03", "APDU tag", 0, ErrUnsupported},
-		{"0503", "APDU choice", 1, ErrUnsupported},
+		{"04", "APDU tag", 0, ErrUnsupported},
+		{"03", "RELEASE-Request.PIID", 1, ErrTruncated},
+		{"0503", "GET-Request-Record.PIID", 2, ErrTruncated},
+		{"8503", "APDU choice", 1, ErrUnsupported}, // a response choice not decoded
 		{"8501002000020001FF", "GET-Response-Normal.Data.type", 8, ErrUnsupported},
 		{"850100200002000201", "GET-Response-Normal.result choice", 7, ErrInvalid},
 		{"010003003C07E70705030F18110000", "LINK-Request.type", 2, ErrInvalid},

@@ -65,13 +65,17 @@ func (m *meterTable) Set(_ context.Context, oad proto698.OAD, v proto698.Data) p
 }
 
 // The master station reads and writes the terminal's attributes; the
-// uplink answers through its Server.
+// uplink answers through its Server. A write counts only when its MAC
+// verifies (plaintext+MAC under the key both sides hold) or the link is
+// mutually authenticated TLS.
 func ExampleServer() {
+	key, _ := proto698.NewHMACVerifier([]byte("example key, 16+ bytes"))
 	master, _ := proto698.NewMasterSim("127.0.0.1:0", time.UTC, nil)
 	addr, _ := proto698.ParseAddress(proto698.AddrSingle, "000000000322")
 	up, _ := proto698.NewUplink(proto698.UplinkConfig{
 		Master: master.Addr(), Addr: addr,
 		Server: &meterTable{freq: proto698.LongUnsigned(5002)}, RequestTimeout: 2 * time.Second,
+		Security: proto698.SecurityConfig{Verifier: key},
 	}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
@@ -89,7 +93,10 @@ func ExampleServer() {
 	fmt.Println(i.Type(), err)
 	err = master.Set(ctx, proto698.OADFrequency, proto698.LongUnsigned(1))
 	var dar *proto698.DARError
-	fmt.Println(errors.As(err, &dar), dar.DAR)
+	fmt.Println(errors.As(err, &dar), dar.DAR) // plaintext: not authenticated
+	master.Secure(&proto698.MasterSecurity{Verify: proto698.VerifyRNMAC, Key: key})
+	err = master.Set(ctx, proto698.OADFrequency, proto698.LongUnsigned(1))
+	fmt.Println(errors.As(err, &dar), dar.DAR) // authenticated: the Server's answer
 
 	cancel()
 	<-done
@@ -97,5 +104,6 @@ func ExampleServer() {
 	// Output:
 	// 5002 <nil>
 	// NULL <nil>
+	// true security authentication mismatch
 	// true read/write denied
 }

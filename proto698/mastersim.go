@@ -3,6 +3,7 @@ package proto698
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -28,11 +29,12 @@ const (
 	MasterDataReport                              // a REPORT-Notification-List (every copy, resends included)
 	MasterHistory                                 // forwarded records stored (the new rows of one history report)
 	MasterHistoryDuplicate                        // forwarded records already stored (a resend: confirmed again, not stored)
+	MasterHandshakeFailed                         // a TLS handshake failed (the terminal's certificate refused, or the terminal refused the master's)
 )
 
 // String implements fmt.Stringer.
 func (k MasterEventKind) String() string {
-	return [...]string{"connect", "login", "heartbeat", "logout", "report", "duplicate", "unauthorized", "disconnect", "data report", "history", "history duplicate"}[k]
+	return [...]string{"connect", "login", "heartbeat", "logout", "report", "duplicate", "unauthorized", "disconnect", "data report", "history", "history duplicate", "handshake failed"}[k]
 }
 
 // MasterEvent is one observation, delivered on MasterSim.Events.
@@ -52,6 +54,8 @@ type MasterEvent struct {
 	// History holds the forwarded records of a MasterHistory (the rows new
 	// to the master) or MasterHistoryDuplicate (the rows it already had).
 	History []MasterHistoryRow
+	// Err is why a MasterHandshakeFailed handshake failed.
+	Err error
 }
 
 // MasterStats counts what the master has seen.
@@ -88,6 +92,7 @@ type MasterSim struct {
 	loc  *time.Location
 	addr string
 	ln   net.Listener
+	tls  *tls.Config // nil: plain TCP
 
 	cmds   chan func(*masterState)
 	msgs   chan masterMsg
@@ -120,6 +125,8 @@ type masterState struct {
 	current          *masterConn     // the link of the latest login: where requests go
 	piid             uint8
 	pending          map[uint8]*masterCall // master-initiated requests by PIID sequence
+	security         *MasterSecurity       // how requests are sent; nil: plain
+	sent             uint64                // requests sent, numbering masterCall.seq
 }
 
 type masterMsg struct {
@@ -133,6 +140,14 @@ type masterMsg struct {
 // NewMasterSim listens on addr (e.g. "127.0.0.1:0"). loc is the time
 // zone of date_time fields (nil: time.Local).
 func NewMasterSim(addr string, loc *time.Location, log *slog.Logger) (*MasterSim, error) {
+	return NewMasterSimTLS(addr, loc, nil, log)
+}
+
+// NewMasterSimTLS is NewMasterSim over TLS with cfg (the master's
+// certificate, and ClientAuth and ClientCAs to require and verify the
+// terminal's); nil cfg is plain TCP. A failed handshake is reported as a
+// MasterHandshakeFailed event and the connection closed.
+func NewMasterSimTLS(addr string, loc *time.Location, cfg *tls.Config, log *slog.Logger) (*MasterSim, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("proto698: master sim: listen %s: %w", addr, err)
@@ -144,7 +159,7 @@ func NewMasterSim(addr string, loc *time.Location, log *slog.Logger) (*MasterSim
 		loc = time.Local
 	}
 	return &MasterSim{
-		log: log, loc: loc, addr: ln.Addr().String(), ln: ln,
+		log: log, loc: loc, addr: ln.Addr().String(), ln: ln, tls: cfg,
 		cmds: make(chan func(*masterState)), msgs: make(chan masterMsg),
 		events: make(chan MasterEvent, 1024), done: make(chan struct{}),
 	}, nil
@@ -255,6 +270,9 @@ func (m *MasterSim) accept(ln net.Listener) {
 		if err != nil {
 			return
 		}
+		if m.tls != nil {
+			c = tls.Server(c, m.tls)
+		}
 		mc := &masterConn{c: c}
 		select {
 		case m.msgs <- masterMsg{mc: mc}:
@@ -275,6 +293,12 @@ func (m *MasterSim) readConn(mc *masterConn) {
 			return true
 		case <-m.done:
 			return false
+		}
+	}
+	if tc, ok := mc.c.(*tls.Conn); ok {
+		if err := tc.Handshake(); err != nil {
+			send(masterMsg{mc: mc, err: fmt.Errorf("%w: %w", errHandshake, err)})
+			return
 		}
 	}
 	for {
@@ -344,6 +368,10 @@ func (m *MasterSim) Run(ctx context.Context) error {
 					delete(s.conns, msg.mc)
 					msg.mc.c.Close()
 					m.linkGone(s, msg.mc)
+					if errors.Is(msg.err, errHandshake) {
+						m.log.Warn("proto698: master sim: TLS handshake failed", "err", msg.err)
+						m.emit(MasterEvent{Kind: MasterHandshakeFailed, Err: msg.err})
+					}
 					m.emit(MasterEvent{Kind: MasterDisconnect, Terminal: msg.mc.sa.String()})
 				}
 			case msg.apdu == nil: // new connection

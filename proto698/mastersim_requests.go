@@ -19,6 +19,11 @@ type masterCall struct {
 	mc    *masterConn
 	match func(APDU) bool // is this the answer (right service and OADs)?
 	res   chan masterResult
+	// sec is the security the request was sent with (nil: plain); rn its
+	// random number, for checking the response MAC.
+	sec *MasterSecurity
+	rn  []byte
+	seq uint64 // order of sending, to match a SECURITY-Response DAR
 }
 
 type masterResult struct {
@@ -98,6 +103,12 @@ func (m *MasterSim) Set(ctx context.Context, oad OAD, v Data) error {
 // request sends a request built for a free PIID on the current link and
 // waits for the answer match accepts, ctx, or the link's end.
 func (m *MasterSim) request(ctx context.Context, what string, build func(PIID) APDU, match func(APDU) bool) (APDU, string, error) {
+	return m.requestTo(ctx, what, nil, build, match)
+}
+
+// requestTo is request to server address sa (nil: the address the
+// terminal logged in with).
+func (m *MasterSim) requestTo(ctx context.Context, what string, sa *ServerAddress, build func(PIID) APDU, match func(APDU) bool) (APDU, string, error) {
 	res := make(chan masterResult, 1)
 	var (
 		piid uint8
@@ -129,7 +140,19 @@ func (m *MasterSim) request(ctx context.Context, what string, build func(PIID) A
 			err = e
 			return
 		}
-		b, e := AppendFrame(nil, &Frame{Control: NewControl(false, true, false, false, FuncUserData), Addr: mc.sa, Client: mc.ca, Data: apdu})
+		call := &masterCall{mc: mc, match: match, res: res, sec: s.security, seq: s.sent}
+		s.sent++
+		if s.security != nil {
+			if apdu, call.rn, e = s.security.wrap(apdu); e != nil {
+				err = e
+				return
+			}
+		}
+		to := mc.sa
+		if sa != nil {
+			to = *sa
+		}
+		b, e := AppendFrame(nil, &Frame{Control: NewControl(false, true, false, false, FuncUserData), Addr: to, Client: mc.ca, Data: apdu})
 		if e != nil {
 			err = e
 			return
@@ -139,7 +162,7 @@ func (m *MasterSim) request(ctx context.Context, what string, build func(PIID) A
 			err = fmt.Errorf("write to %s: %w", term, e)
 			return
 		}
-		s.pending[piid] = &masterCall{mc: mc, match: match, res: res}
+		s.pending[piid] = call
 	})
 	if !ran {
 		err = errMasterStopped
@@ -165,17 +188,18 @@ func (m *MasterSim) request(ctx context.Context, what string, build func(PIID) A
 	}
 }
 
-// handleResponse delivers a terminal's answer to a pending request.
+// handleResponse delivers a terminal's answer to a pending request. A
+// SECURITY-Response is opened first (its MAC checked when the request
+// carried a random number and the master holds the key); one carrying
+// only a DAR has no PIID and answers the oldest secured request pending
+// on the link.
 func (m *MasterSim) handleResponse(s *masterState, mc *masterConn, a APDU) {
-	var seq uint8
-	switch r := a.(type) {
-	case *GetResponseNormal:
-		seq = r.PIID.Seq()
-	case *GetResponseNormalList:
-		seq = r.PIID.Seq()
-	case *SetResponseNormal:
-		seq = r.PIID.Seq()
-	default:
+	if sr, ok := a.(*SecurityResponse); ok {
+		m.handleSecured(s, mc, sr)
+		return
+	}
+	seq, ok := responsePIID(a)
+	if !ok {
 		m.log.Debug("proto698: master sim: unexpected response", "service", a.Service())
 		return
 	}
@@ -185,6 +209,10 @@ func (m *MasterSim) handleResponse(s *masterState, mc *masterConn, a APDU) {
 		return
 	}
 	delete(s.pending, seq)
+	if c.sec != nil {
+		c.res <- masterResult{err: fmt.Errorf("%s answered in plaintext to a SECURITY-Request: %w", a.Service(), ErrInvalid)}
+		return
+	}
 	c.res <- masterResult{apdu: a}
 }
 

@@ -67,6 +67,9 @@ type UplinkConfig struct {
 	// answered DAR temporarily unavailable without calling the Server.
 	// 0 means 4.
 	MaxRequests int
+	// Security authenticates the master's control (TLS, plaintext+MAC);
+	// see SecurityConfig.
+	Security SecurityConfig
 }
 
 // Uplink keeps a DL/T 698.45 link to the master station over TCP: it logs
@@ -161,6 +164,7 @@ type uplinkState struct {
 	piid    uint8
 	data    dataState    // attribute snapshots
 	hist    historyState // the forwarded-record batch held
+	conn    connState    // CONNECT negotiation, replay window
 }
 
 func (s *uplinkState) nextPIID() uint8 {
@@ -178,8 +182,7 @@ func (u *Uplink) Run(ctx context.Context) error {
 	defer u.stopHistory(st)
 	backoff := u.cfg.RetryMin
 	for {
-		d := net.Dialer{Timeout: u.cfg.ResponseTimeout}
-		conn, err := d.DialContext(ctx, "tcp", u.cfg.Master)
+		conn, err := u.dial(ctx)
 		if err == nil {
 			conn = u.newLinkConn(conn) // the link layer: fragments, confirms
 			var loggedIn bool
@@ -255,6 +258,8 @@ func (u *Uplink) session(ctx context.Context, conn net.Conn, st *uplinkState) (l
 
 	st.data.relink()
 	st.hist.relink()
+	st.conn.relink()
+	tlsAuth := tlsAuthenticated(conn)
 
 	// Login.
 	loginPIID := st.nextPIID()
@@ -376,11 +381,7 @@ func (u *Uplink) session(ctx context.Context, conn net.Conn, st *uplinkState) (l
 				return true, m.err
 			}
 			if isMasterRequest(m.apdu) {
-				if m.sa.Type == AddrBroadcast || !m.sa.Matches(u.cfg.Addr) {
-					u.log.Debug("proto698: uplink: request not for this terminal", "service", m.apdu.Service(), "sa", m.sa)
-					continue
-				}
-				if resp := u.startRequest(sctx, m.apdu, m.ca, replies, done); resp != nil {
+				if resp := u.handleRequest(sctx, st, link{conn, tlsAuth}, m, replies, done); resp != nil {
 					if err := u.respond(conn, m.ca, resp); err != nil {
 						return true, err
 					}

@@ -100,6 +100,7 @@ func TestUplinkDataReportsWithHeartbeatsAndRequests(t *testing.T) {
 	confirmed := make(chan int, 16)
 	cfg := dataUplink(confirmed)
 	cfg.Server = newTableServer()
+	cfg.Security.AllowPlainControl = true // lab mode: the interleaving is tested here
 	r := startUplink(t, cfg)
 	r.await(MasterLogin, 2*time.Second)
 	ctx := context.Background()

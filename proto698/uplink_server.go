@@ -2,6 +2,7 @@ package proto698
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"time"
@@ -30,13 +31,26 @@ type Server interface {
 	Set(ctx context.Context, oad OAD, v Data) DAR
 }
 
+// ActionServer is a Server that also invokes methods: the Uplink passes
+// ACTION-Request-Normal to Action when its Server implements it (on the
+// authenticated path only, like SET) and answers DAR object undefined
+// otherwise.
+type ActionServer interface {
+	Server
+	// Action invokes the method with its parameter and returns the
+	// method's return data (nil: none) with DARSuccess, or the DAR that
+	// refuses it.
+	Action(ctx context.Context, omd OMD, param Data) (Data, DAR)
+}
+
 // outbound is a response a request goroutine hands to the link loop.
 type outbound struct {
 	ca   uint8 // the request's client address, echoed
 	apdu APDU
 }
 
-// refusal answers request a with dar for every attribute it names.
+// refusal answers request a with dar for every attribute or method it
+// names; nil for a request that has no such answer.
 func refusal(a APDU, dar DAR) APDU {
 	switch r := a.(type) {
 	case *GetRequestNormal:
@@ -49,24 +63,314 @@ func refusal(a APDU, dar DAR) APDU {
 		return &GetResponseNormalList{PIID: PIIDACD(r.PIID) &^ 0x40, Results: res}
 	case *SetRequestNormal:
 		return &SetResponseNormal{PIID: PIIDACD(r.PIID) &^ 0x40, OAD: r.OAD, DAR: dar}
+	case *SetRequestNormalList:
+		res := make([]SetResult, len(r.Items))
+		for i, it := range r.Items {
+			res[i] = SetResult{OAD: it.OAD, DAR: dar}
+		}
+		return &SetResponseNormalList{PIID: PIIDACD(r.PIID) &^ 0x40, Results: res}
+	case *ActionRequestNormal:
+		return &ActionResponseNormal{PIID: PIIDACD(r.PIID) &^ 0x40, OMD: r.OMD, DAR: dar}
 	}
 	return nil
 }
 
-// isMasterRequest reports whether a is a request the Server answers.
-func isMasterRequest(a APDU) bool {
+// isServed reports whether a is a request the Server answers.
+func isServed(a APDU) bool {
 	switch a.(type) {
-	case *GetRequestNormal, *GetRequestNormalList, *SetRequestNormal:
+	case *GetRequestNormal, *GetRequestNormalList, *SetRequestNormal, *SetRequestNormalList, *ActionRequestNormal:
 		return true
 	}
 	return false
 }
 
-// startRequest begins serving master request a. It returns the response at
-// once when the request is refused (no Server, or MaxRequests in
-// progress); otherwise a goroutine answers on replies, or drops the answer
-// when done closes (the session ended).
-func (u *Uplink) startRequest(ctx context.Context, a APDU, ca uint8, replies chan<- outbound, done <-chan struct{}) APDU {
+// isControl reports whether a changes the terminal (SET, ACTION): those
+// are served only on an authenticated path and only when addressed to
+// this terminal alone.
+func isControl(a APDU) bool {
+	switch a.(type) {
+	case *SetRequestNormal, *SetRequestNormalList, *ActionRequestNormal:
+		return true
+	}
+	return false
+}
+
+// isMasterRequest reports whether a is a request the master sends the
+// terminal, which the terminal answers (every one of them gets an
+// answer unless it was broadcast).
+func isMasterRequest(a APDU) bool {
+	switch a.(type) {
+	case *GetRequestNormal, *GetRequestNormalList, *SetRequestNormal, *SetRequestNormalList, *ActionRequestNormal,
+		*GetRequestNext, *ProxyTransCommandRequest, *UnsupportedRequest, *ConnectRequest, *ReleaseRequest, *SecurityRequest:
+		return true
+	}
+	return false
+}
+
+// secured is how a SECURITY-Request arrived: its answer goes back in a
+// SECURITY-Response, with a MAC over the random number when the request
+// carried one and a Verifier is configured.
+type secured struct {
+	rn []byte // nil: no random number, no response MAC
+}
+
+// masterRequest is one request from the master on its way to an answer.
+type masterRequest struct {
+	apdu APDU          // the request (unwrapped from SECURITY-Request)
+	sa   ServerAddress // the address it was sent to
+	ca   uint8
+	// authenticated: the request came over mutually authenticated TLS or
+	// in plaintext+MAC whose MAC verified.
+	authenticated bool
+	sec           *secured // nil: a plain request
+}
+
+// link is the session's connection as the request handling sees it.
+type link struct {
+	conn    net.Conn
+	tlsAuth bool // TLS whose handshake verified the master's certificate
+}
+
+// handleRequest answers a master request, or starts serving it. It
+// returns the answer to write now (nil: none now — broadcast, or a
+// goroutine will answer on replies).
+func (u *Uplink) handleRequest(ctx context.Context, st *uplinkState, l link, m inbound, replies chan<- outbound, done <-chan struct{}) APDU {
+	if m.sa.Type == AddrBroadcast || !m.sa.Matches(u.cfg.Addr) {
+		// A broadcast is never answered and never changes the terminal:
+		// nobody could tell which terminal did what.
+		u.log.Debug("proto698: uplink: request not for this terminal", "service", m.apdu.Service(), "sa", m.sa)
+		return nil
+	}
+	req := masterRequest{apdu: m.apdu, sa: m.sa, ca: m.ca, authenticated: l.tlsAuth}
+	if s, ok := m.apdu.(*SecurityRequest); ok {
+		inner, refuse := u.unwrap(st, s)
+		if refuse != nil {
+			return refuse
+		}
+		req.apdu = inner
+		req.sec = &secured{}
+		if s.Verify == VerifyRN || s.Verify == VerifyRNMAC {
+			req.sec.rn = s.RN
+		}
+		req.authenticated = req.authenticated || (s.Verify == VerifyRNMAC && u.cfg.Security.Verifier != nil)
+	}
+	return u.wrap(req.sec, u.answer(ctx, st, l, req, replies, done))
+}
+
+// unwrap opens a SECURITY-Request: the plaintext APDU inside, or the
+// SECURITY-Response that refuses it (ciphertext, a MAC that does not
+// verify, a replayed random number, an APDU that cannot be decoded). A
+// plaintext+MAC request is authenticated only when its MAC verified;
+// without a Verifier its MAC is not checked and it counts as plaintext.
+func (u *Uplink) unwrap(st *uplinkState, s *SecurityRequest) (APDU, APDU) {
+	deny := func(dar DAR, why string, err error) APDU {
+		u.log.Warn("proto698: uplink: SECURITY-Request refused", "why", why, "dar", dar.String(), "err", err)
+		return &SecurityResponse{Kind: SecDAR, DAR: dar}
+	}
+	if s.Cipher {
+		return nil, deny(DARSecurityMismatch, "ciphertext (no ESAM to decrypt it)", ErrCipherNotSupported)
+	}
+	inner, err := DecodeAPDU(s.Payload)
+	if err != nil {
+		return nil, u.wrap(&secured{}, &ErrorResponse{PIID: payloadPIID(s.Payload), DAR: ErrorAPDUUndecodable})
+	}
+	if _, nested := inner.(*SecurityRequest); nested {
+		return nil, deny(DARSecurityMismatch, "SECURITY-Request inside SECURITY-Request", nil)
+	}
+	if s.Verify == VerifyRNMAC && u.cfg.Security.Verifier != nil {
+		if len(s.RN) < MinRNLen {
+			return nil, deny(DARSecurityFailed, "random number too short", fmt.Errorf("%d bytes, want at least %d: %w", len(s.RN), MinRNLen, ErrInvalid))
+		}
+		if err := u.cfg.Security.Verifier.VerifyRequest(s.RN, s.Payload, s.MAC); err != nil {
+			return nil, deny(SecurityDAR(err), "MAC", err)
+		}
+		if !st.conn.replay.admit(s.RN) {
+			return nil, deny(DARSecurityFailed, "replayed random number", ErrReplayed)
+		}
+	}
+	return inner, nil
+}
+
+// payloadPIID is the PIID of an APDU that could not be decoded: the
+// byte after tag and choice when there is one.
+func payloadPIID(b []byte) PIIDACD {
+	if len(b) >= 3 {
+		return PIIDACD(b[2]) &^ 0x40
+	}
+	return 0
+}
+
+// answer answers an unwrapped request or starts serving it.
+func (u *Uplink) answer(ctx context.Context, st *uplinkState, l link, req masterRequest, replies chan<- outbound, done <-chan struct{}) APDU {
+	switch r := req.apdu.(type) {
+	case *ConnectRequest:
+		resp := u.connect(st, r)
+		if resp.Result == ConnectAllowed {
+			u.setMaxFrame(l.conn, u.frameAPDU(resp.SendMax))
+		}
+		return resp
+	case *ReleaseRequest:
+		st.conn.negotiated = ConnectParams{}
+		u.setMaxFrame(l.conn, u.maxFrameAPDU())
+		u.log.Info("proto698: uplink: application connection released by the master")
+		return &ReleaseResponse{PIID: PIIDACD(r.PIID) &^ 0x40}
+	case *GetRequestNext:
+		// This terminal never splits a GET answer into blocks.
+		return &GetResponseNext{PIID: PIIDACD(r.PIID) &^ 0x40, Last: true, Block: r.LastBlock, DAR: DARNotFragmented}
+	case *ProxyTransCommandRequest:
+		// No proxy service: the port is no object this terminal serves.
+		return &ProxyTransCommandResponse{PIID: PIIDACD(r.PIID) &^ 0x40, Port: r.Port, IsDAR: true, DAR: DARUndefined}
+	case *UnsupportedRequest:
+		u.log.Info("proto698: uplink: service not supported", "service", r.Service())
+		return &ErrorResponse{PIID: PIIDACD(r.PIID) &^ 0x40, DAR: ErrorServiceUnsupported}
+	}
+	if !isServed(req.apdu) {
+		return &ErrorResponse{DAR: ErrorServiceUnsupported}
+	}
+	if isControl(req.apdu) {
+		if dar := u.controlRefusal(req); dar != DARSuccess {
+			return refusal(req.apdu, dar)
+		}
+		if _, ok := req.apdu.(*ActionRequestNormal); ok {
+			if _, ok := u.cfg.Server.(ActionServer); !ok {
+				return refusal(req.apdu, DARUndefined)
+			}
+		}
+	}
+	return u.startRequest(ctx, req, replies, done)
+}
+
+// controlRefusal is the DAR refusing a SET or ACTION before it reaches
+// the Server, or DARSuccess to let it through.
+func (u *Uplink) controlRefusal(req masterRequest) DAR {
+	switch {
+	case req.sa.Type != AddrSingle:
+		u.log.Warn("proto698: uplink: control to a wildcard or group address refused", "service", req.apdu.Service(), "sa", req.sa, "type", req.sa.Type)
+		return DARAddressAbnormal
+	case req.authenticated:
+		return DARSuccess
+	case u.cfg.Security.AllowPlainControl:
+		u.log.Warn("proto698: uplink: unauthenticated control allowed (allow_plain_control: lab only)", "service", req.apdu.Service())
+		return DARSuccess
+	}
+	u.log.Warn("proto698: uplink: unauthenticated control refused (needs mutual TLS or plaintext+MAC)", "service", req.apdu.Service(), "secured", req.sec != nil)
+	return DARSecurityMismatch
+}
+
+// wrap puts answer a to a secured request into a SECURITY-Response in
+// plaintext, with the MAC of the Verifier over the request's random
+// number; a is returned as is for a plain request (sec nil) or when nil.
+func (u *Uplink) wrap(sec *secured, a APDU) APDU {
+	if sec == nil || a == nil {
+		return a
+	}
+	payload, err := EncodeAPDU(a)
+	if err != nil {
+		if d := darOnly(a, DAROther); d != nil {
+			payload, err = EncodeAPDU(d)
+		}
+		if err != nil {
+			u.log.Warn("proto698: uplink: secured answer cannot be encoded", "service", a.Service(), "err", err)
+			return &SecurityResponse{Kind: SecDAR, DAR: DAROther}
+		}
+	}
+	resp := &SecurityResponse{Kind: SecPlain, Payload: payload}
+	if sec.rn != nil && u.cfg.Security.Verifier != nil {
+		mac, err := u.cfg.Security.Verifier.ResponseMAC(sec.rn, payload)
+		if err != nil {
+			u.log.Warn("proto698: uplink: response MAC", "service", a.Service(), "err", err)
+			return &SecurityResponse{Kind: SecDAR, DAR: DAREsamFailed}
+		}
+		resp.HasMAC, resp.MAC = true, mac
+	}
+	return resp
+}
+
+// connect answers CONNECT-Request: the negotiated limits (each the
+// smaller of the master's and the terminal's), kept for this link in
+// st.conn.negotiated when the connection is allowed. Only the public
+// connection (NullSecurity) is allowed: a password or ESAM-based
+// mechanism cannot be checked here, and writes are authenticated per
+// request (TLS, plaintext+MAC) anyway.
+func (u *Uplink) connect(st *uplinkState, r *ConnectRequest) *ConnectResponse {
+	own := u.terminalParams()
+	resp := &ConnectResponse{PIID: PIIDACD(r.PIID) &^ 0x40, Factory: u.cfg.Security.Factory, ConnectParams: own}
+	switch r.Mechanism.Kind {
+	case ConnectNull:
+		resp.ConnectParams = Negotiate(own, r.ConnectParams)
+		resp.Result = ConnectAllowed
+		st.conn.negotiated = resp.ConnectParams
+		u.log.Info("proto698: uplink: application connection", "send_max", resp.SendMax, "recv_max", resp.RecvMax, "apdu_max", resp.APDUMax, "timeout_s", resp.Timeout)
+	case ConnectPassword:
+		resp.Result = ConnectBadPassword
+	case ConnectSymmetry:
+		resp.Result = ConnectSymmetricError
+	default:
+		resp.Result = ConnectSignatureError
+	}
+	if resp.Result != ConnectAllowed {
+		u.log.Warn("proto698: uplink: application connection refused", "mechanism", r.Mechanism.Kind, "result", resp.Result.String())
+	}
+	return resp
+}
+
+// Terminal defaults for CONNECT negotiation.
+const (
+	connectVersion = 0x0016 // application layer protocol version announced
+	connectAPDU    = 4096   // largest APDU handled, bytes
+	connectTimeout = 7200   // application connection timeout, seconds
+)
+
+// frameOverhead is the bytes of a fragment frame around its APDU bytes.
+func (u *Uplink) frameOverhead() int {
+	f := Frame{Control: NewControl(true, false, true, false, FuncUserData), Addr: u.cfg.Addr}
+	return f.EncodedLen()
+}
+
+// maxFrameAPDU is UplinkConfig.MaxFrame with its default.
+func (u *Uplink) maxFrameAPDU() int {
+	if u.cfg.MaxFrame > 0 {
+		return u.cfg.MaxFrame
+	}
+	return DefaultMaxFrameAPDU
+}
+
+// frameAPDU is the APDU bytes a frame of size bytes carries (at least 1).
+func (u *Uplink) frameAPDU(size uint16) int { return max(1, int(size)-u.frameOverhead()) }
+
+// terminalParams are the limits this terminal announces: every service
+// it serves in the conformance blocks is left to the master's choice
+// (all bits set: the intersection is the master's), frames of
+// UplinkConfig.MaxFrame APDU bytes with their header, one frame window.
+func (u *Uplink) terminalParams() ConnectParams {
+	frame := uint16(min(u.maxFrameAPDU()+u.frameOverhead(), MaxFrameLen, 0xFFFF))
+	p := ConnectParams{Version: connectVersion, SendMax: frame, RecvMax: frame, RecvWindow: 1, APDUMax: connectAPDU, Timeout: connectTimeout}
+	for i := range p.Protocol {
+		p.Protocol[i] = 0xFF
+	}
+	for i := range p.Function {
+		p.Function[i] = 0xFF
+	}
+	return p
+}
+
+// tlsAuthenticated reports whether conn is TLS whose handshake verified
+// the master's certificate chain.
+func tlsAuthenticated(conn net.Conn) bool {
+	tc, ok := netConn(conn).(*tls.Conn)
+	if !ok {
+		return false
+	}
+	cs := tc.ConnectionState()
+	return cs.HandshakeComplete && len(cs.VerifiedChains) > 0
+}
+
+// startRequest begins serving master request req with the Server. It
+// returns the answer at once when the request is refused (no Server, or
+// MaxRequests in progress); otherwise a goroutine answers on replies, or
+// drops the answer when done closes (the session ended).
+func (u *Uplink) startRequest(ctx context.Context, req masterRequest, replies chan<- outbound, done <-chan struct{}) APDU {
+	a := req.apdu
 	if u.cfg.Server == nil {
 		u.log.Debug("proto698: uplink: no server, refusing", "service", a.Service())
 		return refusal(a, DARUndefined)
@@ -80,9 +384,9 @@ func (u *Uplink) startRequest(ctx context.Context, a APDU, ca uint8, replies cha
 	u.calls.Add(1)
 	go func() {
 		defer u.calls.Done()
-		resp := u.serveRequest(ctx, a)
+		resp := u.wrap(req.sec, u.serveRequest(ctx, a))
 		select {
-		case replies <- outbound{ca: ca, apdu: resp}:
+		case replies <- outbound{ca: req.ca, apdu: resp}:
 		case <-done:
 			u.log.Debug("proto698: uplink: link gone, answer dropped", "service", a.Service())
 		}
@@ -90,11 +394,12 @@ func (u *Uplink) startRequest(ctx context.Context, a APDU, ca uint8, replies cha
 	return nil
 }
 
-// itemResult is one OAD's answer from the Server.
+// itemResult is one item's answer from the Server.
 type itemResult struct {
 	i   int
-	res ResultNormal
-	dar DAR // SET result
+	res ResultNormal // GET result
+	dar DAR          // SET or ACTION result
+	ret Data         // ACTION return data
 }
 
 // serveRequest calls the Server for a and returns the response, with DAR
@@ -105,30 +410,42 @@ func (u *Uplink) serveRequest(ctx context.Context, a APDU) APDU {
 	rctx, cancel := context.WithTimeout(ctx, u.cfg.RequestTimeout)
 	defer cancel()
 	resp := refusal(a, DARRequestTimeout) // filled in as answers arrive
-	var oads []OAD
+	var items []func(context.Context) itemResult
+	get := func(o OAD) func(context.Context) itemResult {
+		return func(ctx context.Context) itemResult { return itemResult{res: u.get(ctx, o)} }
+	}
+	set := func(o OAD, v Data) func(context.Context) itemResult {
+		return func(ctx context.Context) itemResult { return itemResult{dar: u.cfg.Server.Set(ctx, o, v)} }
+	}
 	switch r := a.(type) {
 	case *GetRequestNormal:
-		oads = []OAD{r.OAD}
+		items = append(items, get(r.OAD))
 	case *GetRequestNormalList:
-		oads = r.OADs
+		for _, o := range r.OADs {
+			items = append(items, get(o))
+		}
 	case *SetRequestNormal:
-		oads = []OAD{r.OAD}
+		items = append(items, set(r.OAD, r.Value))
+	case *SetRequestNormalList:
+		for _, it := range r.Items {
+			items = append(items, set(it.OAD, it.Value))
+		}
+	case *ActionRequestNormal:
+		items = append(items, func(ctx context.Context) itemResult { return u.action(ctx, r) })
 	}
-	results := make(chan itemResult, len(oads))
+	results := make(chan itemResult, len(items))
 	go func() {
 		// Free the slot before the answer can go out, so a master that
 		// sends its next request on seeing the answer finds it free.
 		defer close(results)
 		defer func() { <-u.slots }()
-		for i, o := range oads {
+		for i, call := range items {
 			if rctx.Err() != nil {
 				return
 			}
-			if s, ok := a.(*SetRequestNormal); ok {
-				results <- itemResult{i: i, dar: u.cfg.Server.Set(rctx, o, s.Value)}
-				continue
-			}
-			results <- itemResult{i: i, res: u.get(rctx, o)}
+			it := call(rctx)
+			it.i = i
+			results <- it
 		}
 	}()
 	for {
@@ -147,9 +464,28 @@ func (u *Uplink) serveRequest(ctx context.Context, a APDU) APDU {
 				r.Results[it.i] = it.res
 			case *SetResponseNormal:
 				r.DAR = it.dar
+			case *SetResponseNormalList:
+				r.Results[it.i].DAR = it.dar
+			case *ActionResponseNormal:
+				r.DAR, r.Return = it.dar, it.ret
 			}
 		}
 	}
+}
+
+// action calls ActionServer.Action and checks what it returns can be sent.
+func (u *Uplink) action(ctx context.Context, r *ActionRequestNormal) itemResult {
+	ret, dar := u.cfg.Server.(ActionServer).Action(ctx, r.OMD, r.Param)
+	if dar != DARSuccess {
+		return itemResult{dar: dar}
+	}
+	if ret != nil {
+		if _, err := AppendData(nil, ret); err != nil {
+			u.log.Warn("proto698: uplink: action return value cannot be encoded", "omd", r.OMD, "err", err)
+			return itemResult{dar: DAROther}
+		}
+	}
+	return itemResult{ret: ret}
 }
 
 // get calls Server.Get and checks what it returns can be sent.
@@ -224,4 +560,37 @@ func (u *Uplink) writeRaw(conn net.Conn, service string, b []byte) error {
 		return fmt.Errorf("proto698: uplink: write %s to %s: %w", service, u.cfg.Master, err)
 	}
 	return nil
+}
+
+// dial connects to the master: TCP, or TLS when Security.TLS is set (the
+// handshake done before the login is sent).
+func (u *Uplink) dial(ctx context.Context) (net.Conn, error) {
+	d := net.Dialer{Timeout: u.cfg.ResponseTimeout}
+	if u.cfg.Security.TLS == nil {
+		return d.DialContext(ctx, "tcp", u.cfg.Master)
+	}
+	td := tls.Dialer{NetDialer: &d, Config: tlsConfig(u.cfg.Security.TLS, u.cfg.Master)}
+	conn, err := td.DialContext(ctx, "tcp", u.cfg.Master)
+	if err != nil {
+		return nil, fmt.Errorf("proto698: uplink: TLS to %s: %w", u.cfg.Master, err)
+	}
+	return conn, nil
+}
+
+// tlsConfig returns a copy of c for dialling master: TLS 1.2 at least,
+// ServerName the master's host when empty.
+func tlsConfig(c *tls.Config, master string) *tls.Config {
+	if c == nil {
+		return nil
+	}
+	c = c.Clone()
+	if c.MinVersion < tls.VersionTLS12 {
+		c.MinVersion = tls.VersionTLS12
+	}
+	if c.ServerName == "" {
+		if host, _, err := net.SplitHostPort(master); err == nil {
+			c.ServerName = host
+		}
+	}
+	return c
 }

@@ -109,11 +109,13 @@ func wantDAR(t *testing.T, what string, err error, want DAR) {
 	}
 }
 
+// Reads and plaintext+MAC writes, each answered inside a
+// SECURITY-Response whose MAC the master checks.
 func TestUplinkServesMasterRequests(t *testing.T) {
 	srv := newTableServer()
 	cfg := fastUplink()
 	cfg.Server = srv
-	r := startUplink(t, cfg)
+	r := startSecured(t, cfg, VerifyRNMAC)
 	r.await(MasterLogin, 2*time.Second)
 	m, ctx := r.master, context.Background()
 	unknown := NewOAD(0x20020200)
@@ -187,7 +189,7 @@ func TestUplinkServesMasterRequests(t *testing.T) {
 }
 
 func TestUplinkWithoutServerRefuses(t *testing.T) {
-	r := startUplink(t, fastUplink())
+	r := startSecured(t, fastUplink(), VerifyRNMAC)
 	r.await(MasterLogin, 2*time.Second)
 	ctx := context.Background()
 	_, err := r.master.Get(ctx, OADVoltageAll)
@@ -316,6 +318,7 @@ func TestUplinkConcurrencyBound(t *testing.T) {
 	cfg.Server = srv
 	cfg.MaxRequests = 2
 	cfg.RequestTimeout = time.Minute
+	cfg.Security.AllowPlainControl = true // the bound, not the authentication, is tested
 	r := startUplink(t, cfg)
 	r.await(MasterLogin, 2*time.Second)
 
@@ -424,7 +427,7 @@ func TestUplinkServesACUnitEndToEnd(t *testing.T) {
 	_, c := loadedSim(t, ACSimConfig{})
 	cfg := fastUplink()
 	cfg.Server = acServer{c}
-	r := startUplink(t, cfg)
+	r := startSecured(t, cfg, VerifyRNMAC)
 	r.await(MasterLogin, 2*time.Second)
 	ctx := context.Background()
 	if d, err := r.master.Get(ctx, NewOAD(0x20010201)); err != nil || d != DoubleLong(1234) {

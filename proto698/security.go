@@ -1,0 +1,187 @@
+package proto698
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"hash"
+)
+
+// Security errors a Verifier returns; the uplink answers each with the
+// DAR it names (SecurityDAR).
+var (
+	// ErrBadMAC: the request's MAC does not verify under the key.
+	ErrBadMAC = errors.New("MAC does not verify")
+	// ErrReplayed: the request's random number was used before.
+	ErrReplayed = errors.New("random number replayed")
+)
+
+// Verifier checks the MAC of a SECURITY-Request in plaintext+MAC mode
+// (random number and MAC) and computes the MAC of the SECURITY-Response.
+// A deployment puts its ESAM driver behind it; HMACVerifier is the
+// software implementation. Implementations must be safe for concurrent
+// use: the uplink calls them from its link loop and its request
+// goroutines.
+type Verifier interface {
+	// VerifyRequest checks mac over the request's random number rn and
+	// plaintext APDU; nil when it verifies, else an error wrapping
+	// ErrBadMAC (or another reason). It need not detect replay: the
+	// uplink refuses a random number it has seen.
+	VerifyRequest(rn, apdu, mac []byte) error
+	// ResponseMAC returns the MAC of the plaintext response APDU to the
+	// request with random number rn, for the master to check.
+	ResponseMAC(rn, apdu []byte) ([]byte, error)
+}
+
+// HMACVerifier is the software Verifier: HMAC-SHA256 under a shared key,
+// over a direction byte (TagSecurityRequest or TagSecurityResponse, so a
+// terminal's MAC can never pass as a master's), the random number's
+// length and bytes, and the plaintext APDU. MACs are the full 32 bytes
+// and compared in constant time. The same key on the master computes
+// RequestMAC and checks ResponseMAC (VerifyResponse).
+type HMACVerifier struct {
+	key []byte
+}
+
+// MinKeyLen is the shortest key NewHMACVerifier accepts (128 bits).
+const MinKeyLen = 16
+
+// NewHMACVerifier returns a verifier keyed with a copy of key, which
+// must be at least MinKeyLen bytes.
+func NewHMACVerifier(key []byte) (*HMACVerifier, error) {
+	if len(key) < MinKeyLen {
+		return nil, fmt.Errorf("proto698: security key of %d bytes, want at least %d: %w", len(key), MinKeyLen, ErrInvalid)
+	}
+	return &HMACVerifier{key: append([]byte(nil), key...)}, nil
+}
+
+func (v *HMACVerifier) mac(dir byte, rn, apdu []byte) []byte {
+	var h hash.Hash = hmac.New(sha256.New, v.key)
+	h.Write([]byte{dir, byte(len(rn) >> 8), byte(len(rn))})
+	h.Write(rn)
+	h.Write(apdu)
+	return h.Sum(nil)
+}
+
+// RequestMAC is the master's side: the MAC of a request APDU sent with
+// random number rn.
+func (v *HMACVerifier) RequestMAC(rn, apdu []byte) []byte { return v.mac(TagSecurityRequest, rn, apdu) }
+
+// VerifyRequest implements Verifier.
+func (v *HMACVerifier) VerifyRequest(rn, apdu, mac []byte) error {
+	if !hmac.Equal(mac, v.mac(TagSecurityRequest, rn, apdu)) {
+		return fmt.Errorf("proto698: security: request MAC: %w", ErrBadMAC)
+	}
+	return nil
+}
+
+// ResponseMAC implements Verifier.
+func (v *HMACVerifier) ResponseMAC(rn, apdu []byte) ([]byte, error) {
+	return v.mac(TagSecurityResponse, rn, apdu), nil
+}
+
+// VerifyResponse is the master's side: it checks the MAC of a response
+// APDU to the request sent with random number rn.
+func (v *HMACVerifier) VerifyResponse(rn, apdu, mac []byte) error {
+	if !hmac.Equal(mac, v.mac(TagSecurityResponse, rn, apdu)) {
+		return fmt.Errorf("proto698: security: response MAC: %w", ErrBadMAC)
+	}
+	return nil
+}
+
+// DAR values of the security checks.
+const (
+	DAREsamFailed     DAR = 22 // ESAM verification failed: the MAC does not verify
+	DARSecurityFailed DAR = 23 // security authentication failed: e.g. a replayed random number
+)
+
+// SecurityDAR names a security check's error as the DAR the master
+// receives: ErrBadMAC → ESAM verification failed, ErrReplayed → security
+// authentication failed, anything else (a Verifier's own failure) →
+// ESAM verification failed as well.
+func SecurityDAR(err error) DAR {
+	if errors.Is(err, ErrReplayed) {
+		return DARSecurityFailed
+	}
+	return DAREsamFailed
+}
+
+// MinRNLen is the shortest random number a plaintext+MAC request may
+// carry: a shorter one cannot be fresh enough for replay detection.
+const MinRNLen = 8
+
+// replayCache remembers the last random numbers accepted, in a ring, so
+// a replayed plaintext+MAC request is refused. Owned by Uplink.Run.
+type replayCache struct {
+	seen map[string]struct{}
+	ring []string
+	next int
+}
+
+func newReplayCache(n int) *replayCache {
+	return &replayCache{seen: make(map[string]struct{}, n), ring: make([]string, n)}
+}
+
+// admit records rn; false if it was seen among the last n.
+func (c *replayCache) admit(rn []byte) bool {
+	k := string(rn)
+	if _, dup := c.seen[k]; dup {
+		return false
+	}
+	if old := c.ring[c.next]; old != "" {
+		delete(c.seen, old)
+	}
+	c.ring[c.next] = k
+	c.seen[k] = struct{}{}
+	c.next = (c.next + 1) % len(c.ring)
+	return true
+}
+
+// SecurityConfig is how the Uplink authenticates the master's control
+// (UplinkConfig.Security). SET and ACTION are served only when they come
+// over TLS whose handshake verified the master's certificate, or in a
+// SECURITY-Request in plaintext+MAC mode whose MAC the Verifier accepts
+// with a random number not seen before; otherwise they are answered DAR
+// security authentication mismatch (20), unless AllowPlainControl.
+// Reads and reports work on any link.
+type SecurityConfig struct {
+	// TLS, if set, makes the uplink dial the master over TLS with this
+	// configuration: the terminal's certificate (Certificates) for the
+	// master to verify and the master's CA (RootCAs). TLS 1.2 is the
+	// least version used; an empty ServerName is the master's host.
+	TLS *tls.Config
+	// Verifier checks plaintext+MAC requests and MACs the responses to
+	// requests carrying a random number; nil: MACs are neither checked
+	// nor sent, and a plaintext+MAC request counts as plaintext.
+	Verifier Verifier
+	// AllowPlainControl serves SET and ACTION from an unauthenticated
+	// master: for a lab bench only.
+	AllowPlainControl bool
+	// Factory is the vendor version information of CONNECT-Response.
+	Factory FactoryVersion
+}
+
+// replayWindow is how many accepted random numbers the uplink remembers.
+const replayWindow = 4096
+
+// connState is the uplink's per-link security and connection state,
+// owned by Run.
+type connState struct {
+	// negotiated holds the limits agreed by the master's CONNECT-Request
+	// on the current link; zero until one arrived (and after RELEASE).
+	// negotiated.SendMax is the largest frame the terminal may send.
+	negotiated ConnectParams
+	// replay remembers random numbers across links: a replayed
+	// plaintext+MAC request is refused even on a new connection.
+	replay *replayCache
+}
+
+// relink starts a new link: nothing negotiated yet.
+func (c *connState) relink() {
+	c.negotiated = ConnectParams{}
+	if c.replay == nil {
+		c.replay = newReplayCache(replayWindow)
+	}
+}
