@@ -18,6 +18,13 @@
 // the Journal. Restore ends the outage; gated devices run again only after
 // Reinit of their interface.
 //
+// Durability: the owner hands each critical record to the journal writer
+// and goes on; it never waits for the EEPROM. An op marked Durable (the
+// master station's control) waits in Do instead, after the exchange, for
+// the Journal's Append of its record: success means the op ran and, in an
+// outage, its record is stored; a record the Journal refused or failed to
+// write makes the op's result ErrNotJournaled.
+//
 // Error-rate watch: a sliding window of exchange outcomes per interface
 // closes the path at ErrorThreshold, or at once on a link failure, with an
 // alarm; Reinit re-opens it. When every error in the window came from one

@@ -35,9 +35,19 @@ type CriticalRecord struct {
 }
 
 // Journal stores critical records durably (the store package implements
-// it on the EEPROM journal). Append is called from one goroutine.
+// it on the EEPROM journal). Append is called from one goroutine; a nil
+// error must mean the record is durable (for a Durable op, Do reports
+// success on it).
 type Journal interface {
 	Append(ctx context.Context, rec CriticalRecord) error
+}
+
+// journalItem is a critical record on its way to the journal writer, with
+// the channel (capacity 1, or nil) that tells a Durable op's Do the
+// outcome of its Append.
+type journalItem struct {
+	rec CriticalRecord
+	ack chan error
 }
 
 // appendTimeout bounds each Append. Appends do not inherit the
@@ -49,12 +59,20 @@ const appendTimeout = 2 * time.Second
 // stopped, so no record taken is left behind). It does no IO itself: the
 // journal's own writer thread programs the EEPROM (i2c-dev, which the
 // kernel's IO priorities do not schedule).
-func runJournal(ctx context.Context, j Journal, in <-chan CriticalRecord, log *slog.Logger) {
-	for rec := range in {
+//
+// The outcome of each Append goes to the item's ack channel, if any
+// (buffered: never blocks), after the Append returned.
+func runJournal(ctx context.Context, j Journal, in <-chan journalItem, log *slog.Logger) {
+	for it := range in {
+		rec := it.rec
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), appendTimeout)
-		if err := j.Append(actx, rec); err != nil {
+		err := j.Append(actx, rec)
+		cancel()
+		if err != nil {
 			log.Error("journal append failed: critical record lost", "device", rec.Device, "point", rec.Point, "business", rec.Business, "err", err)
 		}
-		cancel()
+		if it.ack != nil {
+			it.ack <- err
+		}
 	}
 }

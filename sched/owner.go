@@ -204,7 +204,7 @@ func (o *owner) finish(j *job, res Result, err error) {
 		j.every.queued = false
 		return
 	}
-	j.reply <- reply{res, err}
+	j.reply <- reply{res, err, j.ack}
 }
 
 // refusal says why j may not run now, or nil.
@@ -533,7 +533,14 @@ func (o *owner) journal(j *job, res Result, err error) {
 		rec.Invalid = true
 		rec.Err = err.Error()
 	}
-	// Blocking: the writer runs until the owners have stopped.
+	it := journalItem{rec: rec}
+	if j.op.Durable && err == nil && j.every == nil {
+		// Do waits for it, not the owner: the channel is buffered.
+		it.ack = make(chan error, 1)
+		j.ack = it.ack
+	}
+	// Blocking while the queue is full: the writer runs until the owners
+	// have stopped.
 	o.s.fl.handed.Add(1)
-	o.s.journal <- rec
+	o.s.journal <- it
 }

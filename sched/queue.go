@@ -11,11 +11,16 @@ type job struct {
 	// every is set for the job of a periodic collection: nobody waits for
 	// it; its result goes to the readings (and journal).
 	every *periodic
+	// ack is set by the owner when a Durable op's record went to the
+	// journal writer: Do waits on it after the reply.
+	ack chan error
 }
 
 type reply struct {
 	res Result
 	err error
+	// ack, if set, receives the outcome of the op's journal Append.
+	ack <-chan error
 }
 
 // before reports whether a is served before b: control before collection,

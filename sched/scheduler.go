@@ -75,7 +75,7 @@ type Scheduler struct {
 	owners  []*owner
 	byIface map[string]*owner
 	devices map[string]*devInfo
-	journal chan CriticalRecord
+	journal chan journalItem
 	nGated  int // devices an outage gates
 
 	// power holds epoch<<1 | outage: the outage bit every dispatch checks,
@@ -137,7 +137,7 @@ func New(cfg Config) (*Scheduler, error) {
 		log:     log,
 		byIface: make(map[string]*owner),
 		devices: make(map[string]*devInfo, len(cfg.Devices)),
-		journal: make(chan CriticalRecord, cfg.JournalQueue),
+		journal: make(chan journalItem, cfg.JournalQueue),
 		done:    make(chan struct{}),
 	}
 	s.pool.New = func() any { return &job{reply: make(chan reply, 1)} }
@@ -190,7 +190,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 
 // Do queues op on its device's interface and waits for the result. It
 // fails fast, without queueing, with ErrGated for a gated device during an
-// outage and ErrDropped for unchecked collection during an outage.
+// outage and ErrDropped for unchecked collection during an outage. For a
+// Durable op journaled during an outage it also waits for the Journal's
+// Append and fails with ErrNotJournaled (and the Result) if that failed; if
+// ctx ends first it returns ctx's error (the record may still be stored).
 func (s *Scheduler) Do(ctx context.Context, op Op) (Result, error) {
 	d := s.devices[op.Device]
 	if d == nil {
@@ -224,7 +227,18 @@ func (s *Scheduler) Do(ctx context.Context, op Op) (Result, error) {
 	select {
 	case r := <-j.reply:
 		s.release(j)
-		return r.res, r.err
+		if r.ack == nil {
+			return r.res, r.err
+		}
+		select {
+		case aerr := <-r.ack:
+			if aerr != nil {
+				return r.res, fmt.Errorf("sched: device %q point %q: %w: %w", op.Device, op.Point, ErrNotJournaled, aerr)
+			}
+			return r.res, nil
+		case <-ctx.Done():
+			return r.res, ctx.Err()
+		}
 	case <-ctx.Done():
 		// The owner still holds j and will reply into its buffer; j is
 		// left to the garbage collector rather than reused.
@@ -258,7 +272,7 @@ func (s *Scheduler) Enabled(device string) (bool, error) {
 }
 
 func (s *Scheduler) release(j *job) {
-	j.op, j.ctx = Op{}, nil
+	j.op, j.ctx, j.ack = Op{}, nil, nil
 	s.pool.Put(j)
 }
 

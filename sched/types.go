@@ -130,6 +130,15 @@ type Op struct {
 	Business string
 	// Attrs are extra attributes recorded in the journal.
 	Attrs map[string]string
+	// Durable: when the op completes during an outage and its critical
+	// record goes to the Journal, Do returns only once the Journal's
+	// Append has returned for it, and fails with ErrNotJournaled if that
+	// Append failed (the op itself ran: its Result is returned with the
+	// error). The owner goroutine never waits for it; an op that failed
+	// returns its own error at once. Control from the master station sets
+	// it so that "success" means done and, in an outage, stored. Ops not
+	// journaled (outside an outage, unchecked collection) are unaffected.
+	Durable bool
 	// Run performs the exchange. Its error's outcome is found by Classify.
 	// For a device that is gated in an outage, ctx is cancelled by
 	// GateMainsOnly: a driver that has not yet sent its request must not
@@ -178,4 +187,8 @@ var (
 	ErrUnknownInterface = errors.New("sched: unknown interface")
 	// ErrStopped: the scheduler is shutting down.
 	ErrStopped = errors.New("sched: scheduler stopped")
+	// ErrNotJournaled: a Durable op ran during an outage but the Journal
+	// could not store its critical record (full, or the write failed);
+	// the error also wraps the Journal's.
+	ErrNotJournaled = errors.New("sched: op done but its critical record could not be journaled")
 )
