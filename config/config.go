@@ -25,6 +25,7 @@ type Config struct {
 	Store   Store     // [store], required
 	Console *Console  // [console]; nil when there is no console
 	Status  Status    // [status]; defaults when absent
+	Hooks   *Hooks    // [hooks]; nil when no other app is told of power events
 	Log     LogConfig // [log]; defaults when absent
 	Sim     Sim       // [sim]; Enabled false when absent
 	lines   map[string]int

@@ -49,6 +49,10 @@ func decode(d *decoder, raw map[string]any) *Config {
 	if t := root.sub("status", false); t != nil {
 		c.Status = readStatus(t)
 	}
+	if t := root.sub("hooks", false); t != nil {
+		h := readHooks(t)
+		c.Hooks = &h
+	}
 	lt := root.sub("log", false)
 	if lt == nil {
 		lt = newTable(d, "log", map[string]any{})

@@ -50,6 +50,7 @@ func (c *Config) Summary() []string {
 	add("sched", "close an interface after %d failures in %d exchanges", s.ErrorThreshold, s.ErrorWindow)
 	add("", "outage: collect every >= %v, gate devices > %d mW", s.OutageCollectInterval, s.DrawThresholdMW)
 	add("store", "%s", c.Store.Path)
+	hooksSummary(c.Hooks, add)
 	if k := c.Console; k != nil {
 		login := "disabled (no password_hash)"
 		if k.PasswordHash != "" {
