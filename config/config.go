@@ -175,6 +175,11 @@ type Uplink struct {
 	// ClockMaxStep is the largest step a master may set the clock by
 	// (unless the clock is before holdup's build date: unset).
 	ClockMaxStep time.Duration
+	// ControlRate (per second) and ControlBurst bound the master's control
+	// requests (a token bucket); beyond them a SET is refused with
+	// "temporarily unavailable".
+	ControlRate  float64
+	ControlBurst int
 }
 
 // HPLC is the power-line carrier module, Q/GDW 1376.2 (hplc.Config).

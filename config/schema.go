@@ -342,6 +342,7 @@ func readUplink(t *table) Uplink {
 	u.ForwardBatch = int(t.integer("forward_batch", 16, 1, 64))
 	u.ForwardInterval = t.duration("forward_interval", time.Second, 100*time.Millisecond, time.Hour)
 	readUplinkClock(t, &u)
+	readUplinkControl(t, &u)
 	t.done()
 	return u
 }
