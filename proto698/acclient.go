@@ -40,6 +40,36 @@ type ACClientConfig struct {
 	// Preamble is the number of FE wake-up bytes before each request;
 	// 0 means 4, negative means none.
 	Preamble int
+	// ByteTimeout is the inter-byte timeout: a partial frame is dropped
+	// when the line was silent this long, and the client goes on with the
+	// next frame. 0 means DefaultSerialByteTimeout; SerialByteTimeout
+	// gives the value for a line speed.
+	ByteTimeout time.Duration
+	// MaxFrame is the APDU bytes one request frame carries; a longer
+	// request goes fragmented, each fragment after the unit's confirm.
+	// 0 means DefaultMaxFrameAPDU. Fragmented answers are confirmed and
+	// reassembled whatever their size (up to 64 KiB).
+	MaxFrame int
+}
+
+// DefaultSerialByteTimeout is the inter-byte timeout of a serial client
+// whose line speed is not known: 50 ms, 43 characters at 9600 baud 8E1
+// and 12 at 2400, above the latency of a USB serial adapter (16 ms).
+const DefaultSerialByteTimeout = 50 * time.Millisecond
+
+// SerialByteTimeout is the inter-byte timeout for a serial line at baud
+// with charBits bits per character (start, data, parity, stop): 20
+// character times, and no less than 20 ms, since the kernel and USB
+// adapters deliver bytes in bursts a few milliseconds apart whatever the
+// line speed. baud ≤ 0 gives DefaultSerialByteTimeout.
+func SerialByteTimeout(baud, charBits int) time.Duration {
+	if baud <= 0 {
+		return DefaultSerialByteTimeout
+	}
+	if charBits <= 0 {
+		charBits = 11
+	}
+	return max(20*time.Duration(charBits)*time.Second/time.Duration(baud), 20*time.Millisecond)
 }
 
 // ACClient reads phase voltages and other attributes from the AC-sampling
@@ -53,6 +83,8 @@ type ACClient struct {
 
 	mu   sync.Mutex // guards the port, the deframer and piid during a transaction
 	d    Deframer
+	re   Reassembler // the answer's fragments
+	seq  uint16      // next fragment sequence number of a fragmented request
 	piid uint8
 	buf  []byte
 }
@@ -77,6 +109,12 @@ func NewACClient(port Port, cfg ACClientConfig, log *slog.Logger) *ACClient {
 		cfg.Preamble = 4
 	case cfg.Preamble < 0:
 		cfg.Preamble = 0
+	}
+	if cfg.ByteTimeout <= 0 {
+		cfg.ByteTimeout = DefaultSerialByteTimeout
+	}
+	if cfg.MaxFrame <= 0 {
+		cfg.MaxFrame = DefaultMaxFrameAPDU
 	}
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -220,21 +258,19 @@ func (c *ACClient) once(ctx context.Context, service string, oad OAD, build func
 	if err != nil {
 		return fmt.Errorf("proto698: AC sampling: %s %v: encode: %w", service, oad, err)
 	}
-	req := make([]byte, c.cfg.Preamble, 64+len(apdu))
-	for i := range req {
-		req[i] = Preamble
-	}
-	req, err = AppendFrame(req, &Frame{Control: NewControl(false, true, false, false, FuncUserData), Addr: c.cfg.Addr, Client: c.cfg.Client, Data: apdu})
-	if err != nil {
-		return fmt.Errorf("proto698: AC sampling: %s %v: frame: %w", service, oad, err)
-	}
 	// Answers to earlier, timed-out requests must not be taken for this one.
 	c.d.Reset()
+	c.re.Reset()
 	if r, ok := c.port.(inputResetter); ok {
 		_ = r.ResetInputBuffer()
 	}
-	if _, err := c.port.Write(req); err != nil {
-		return fmt.Errorf("proto698: AC sampling: %s %v: write: %w", service, oad, err)
+	deadline := time.Now().Add(c.cfg.Timeout)
+	req := Frame{Control: NewControl(false, true, false, false, FuncUserData), Addr: c.cfg.Addr, Client: c.cfg.Client, Data: apdu}
+	if err := c.sendRequest(ctx, req, deadline); err != nil {
+		if errors.Is(err, ErrNoAnswer) {
+			return err
+		}
+		return fmt.Errorf("proto698: AC sampling: %s %v: %w", service, oad, err)
 	}
 	var resErr error
 	accept := func(raw []byte, skipped int) bool {
@@ -242,14 +278,21 @@ func (c *ACClient) once(ctx context.Context, service string, oad OAD, build func
 			c.log.Debug("proto698: AC sampling: skipped line noise", "bytes", skipped)
 		}
 		f, _, err := DecodeFrame(raw)
-		if err != nil || !f.Control.FromServer() || f.Control.Function() != FuncUserData || f.Control.Fragmented() {
+		if err != nil || !f.Control.FromServer() || f.Control.Function() != FuncUserData {
 			return false
 		}
 		if f.Client != c.cfg.Client || !c.cfg.Addr.Matches(f.Addr) {
 			c.log.Debug("proto698: AC sampling: answer for another address", "sa", f.Addr, "ca", f.Client)
 			return false
 		}
-		a, err := DecodeAPDU(f.Data)
+		data := f.Data
+		if f.Control.Fragmented() {
+			var done bool
+			if data, done = c.fragment(&f); !done {
+				return false
+			}
+		}
+		a, err := DecodeAPDU(data)
 		if err != nil {
 			c.log.Warn("proto698: AC sampling: undecodable answer", "err", err)
 			return false
@@ -271,11 +314,84 @@ func (c *ACClient) once(ctx context.Context, service string, oad OAD, build func
 		}
 		return done
 	}
-	if err := readFrames(ctx, c.port, &c.d, c.buf, time.Now().Add(c.cfg.Timeout), accept); err != nil {
+	if err := c.read(ctx, deadline, accept); err != nil {
 		if errors.Is(err, ErrNoAnswer) {
 			return err
 		}
 		return fmt.Errorf("proto698: AC sampling: %s %v: %w", service, oad, err)
 	}
 	return resErr
+}
+
+// read reads the line until accept takes a frame, dropping a partial
+// frame after the inter-byte timeout.
+func (c *ACClient) read(ctx context.Context, deadline time.Time, accept func(raw []byte, skipped int) bool) error {
+	return readLine(ctx, c.port, &c.d, c.buf, deadline, c.cfg.ByteTimeout, func(buffered, dropped int) {
+		c.log.Warn("proto698: AC sampling: partial frame dropped after the inter-byte timeout", "buffered", buffered, "dropped", dropped, "timeout", c.cfg.ByteTimeout)
+	}, accept)
+}
+
+// writeFrame writes f with the wake-up preamble.
+func (c *ACClient) writeFrame(f *Frame) error {
+	b := make([]byte, c.cfg.Preamble, 64+len(f.Data))
+	for i := range b {
+		b[i] = Preamble
+	}
+	b, err := AppendFrame(b, f)
+	if err != nil {
+		return fmt.Errorf("frame: %w", err)
+	}
+	if _, err := c.port.Write(b); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}
+
+// sendRequest writes the request frame, fragmented when its APDU exceeds
+// MaxFrame: each fragment after the unit confirmed the one before (a
+// missing confirm is ErrNoAnswer, and the transaction is retried whole).
+func (c *ACClient) sendRequest(ctx context.Context, req Frame, deadline time.Time) error {
+	if len(req.Data) <= c.cfg.MaxFrame {
+		return c.writeFrame(&req)
+	}
+	frames, err := FragmentFrames(req, c.cfg.MaxFrame, c.seq)
+	if err != nil {
+		return err
+	}
+	c.seq = (c.seq + uint16(len(frames))) & 0x0FFF
+	for i := range frames {
+		if err := c.writeFrame(&frames[i]); err != nil {
+			return err
+		}
+		seq := frames[i].Frag.Seq
+		err := c.read(ctx, deadline, func(raw []byte, _ int) bool {
+			f, _, err := DecodeFrame(raw)
+			return err == nil && f.Control.FromServer() && f.Control.Fragmented() && f.Frag.Type == FragConfirm && f.Frag.Seq == seq
+		})
+		if err != nil {
+			if errors.Is(err, ErrNoAnswer) {
+				return fmt.Errorf("proto698: AC sampling: fragment %d of %d unconfirmed: %w", i+1, len(frames), err)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// fragment takes one fragment frame of an answer: it is confirmed (a
+// repeat again) and added; the APDU is returned once complete.
+func (c *ACClient) fragment(f *Frame) ([]byte, bool) {
+	if f.Frag.Type == FragConfirm {
+		return nil, false // no fragmented request waits for it
+	}
+	apdu, done, err := c.re.Add(f.Frag, f.Data)
+	if err != nil && !errors.Is(err, ErrRepeatedFragment) {
+		c.log.Warn("proto698: AC sampling: fragment dropped", "err", err)
+		return nil, false
+	}
+	conf := ConfirmFrame(*f)
+	if err := c.writeFrame(&conf); err != nil {
+		c.log.Debug("proto698: AC sampling: fragment confirm not written", "seq", f.Frag.Seq, "err", err)
+	}
+	return apdu, done
 }

@@ -53,6 +53,10 @@ type ACSimConfig struct {
 	// Now is the unit's clock source for 0x4000 (date-time); nil means
 	// time.Now. Tests pass a fixed clock to read back what they set.
 	Now func() time.Time
+	// MaxFrame, if positive, is the APDU bytes one reply frame carries:
+	// a longer reply goes fragmented, each fragment after the client's
+	// confirm of the one before (a new request drops what is left).
+	MaxFrame int
 }
 
 // ACSim simulates an AC-sampling unit on a pseudo-terminal. The client opens
@@ -333,7 +337,10 @@ func (s *ACSim) answer(st *acState, raw []byte) []byte {
 		return nil
 	}
 	c := f.Control
-	if c.FromServer() || !c.PRM() || c.Function() != FuncUserData || c.Fragmented() {
+	if c.Fragmented() {
+		return s.confirmed(st, &f)
+	}
+	if c.FromServer() || !c.PRM() || c.Function() != FuncUserData {
 		return nil // not a client request this unit serves
 	}
 	if f.Addr.Type == AddrBroadcast || !f.Addr.Matches(s.cfg.Addr) {
@@ -345,38 +352,80 @@ func (s *ACSim) answer(st *acState, raw []byte) []byte {
 	a, err := DecodeAPDU(f.Data)
 	if err != nil {
 		s.log.Debug("proto698: AC sim: bad APDU", "err", err)
-		return s.frame(f.Client, &ErrorResponse{PIID: 0, DAR: DAROther})
+		return s.frame(st, f.Client, &ErrorResponse{PIID: 0, DAR: DAROther})
 	}
 	switch r := a.(type) {
 	case *GetRequestNormal:
-		return s.frame(f.Client, &GetResponseNormal{PIID: PIIDACD(r.PIID) &^ 0x40, Result: s.read(st, r.OAD)})
+		return s.frame(st, f.Client, &GetResponseNormal{PIID: PIIDACD(r.PIID) &^ 0x40, Result: s.read(st, r.OAD)})
 	case *GetRequestNormalList:
 		res := make([]ResultNormal, len(r.OADs))
 		for i, o := range r.OADs {
 			res[i] = s.read(st, o)
 		}
-		return s.frame(f.Client, &GetResponseNormalList{PIID: PIIDACD(r.PIID) &^ 0x40, Results: res})
+		return s.frame(st, f.Client, &GetResponseNormalList{PIID: PIIDACD(r.PIID) &^ 0x40, Results: res})
 	case *SetRequestNormal:
-		return s.frame(f.Client, &SetResponseNormal{PIID: PIIDACD(r.PIID) &^ 0x40, OAD: r.OAD, DAR: s.write(st, r.OAD, r.Value)})
+		return s.frame(st, f.Client, &SetResponseNormal{PIID: PIIDACD(r.PIID) &^ 0x40, OAD: r.OAD, DAR: s.write(st, r.OAD, r.Value)})
 	}
 	s.log.Debug("proto698: AC sim: unsupported service", "service", a.Service())
 	return nil
 }
 
-func (s *ACSim) frame(ca uint8, a APDU) []byte {
+// acFragment is a reply fragment waiting for the confirm of the one before.
+type acFragment struct {
+	seq uint16
+	b   []byte // the encoded frame with preamble
+}
+
+// confirmed handles a fragment frame from the client: the confirm of the
+// reply fragment sent last releases the next one.
+func (s *ACSim) confirmed(st *acState, f *Frame) []byte {
+	if f.Control.FromServer() || f.Frag.Type != FragConfirm || f.Frag.Seq != st.fragSent || len(st.frags) == 0 {
+		s.log.Debug("proto698: AC sim: fragment frame not served", "seq", f.Frag.Seq, "type", f.Frag.Type)
+		return nil
+	}
+	next := st.frags[0]
+	st.frags = st.frags[1:]
+	st.fragSent = next.seq
+	return next.b
+}
+
+// frame encodes reply a to client ca (with noise and preamble); a reply
+// longer than MaxFrame is fragmented: the first fragment is returned and
+// the others wait for the client's confirms.
+func (s *ACSim) frame(st *acState, ca uint8, a APDU) []byte {
 	apdu, err := EncodeAPDU(a)
 	if err != nil {
 		s.log.Error("proto698: AC sim: encode", "err", err)
 		return nil
 	}
-	out := append([]byte(nil), s.cfg.Noise...)
-	for range s.cfg.Preamble {
-		out = append(out, Preamble)
+	st.frags = nil
+	f := Frame{Control: NewControl(true, true, false, false, FuncUserData), Addr: s.cfg.Addr, Client: ca, Data: apdu}
+	frames := []Frame{f}
+	if s.cfg.MaxFrame > 0 && len(apdu) > s.cfg.MaxFrame {
+		if frames, err = FragmentFrames(f, s.cfg.MaxFrame, st.fragSeq); err != nil {
+			s.log.Error("proto698: AC sim: fragment", "err", err)
+			return nil
+		}
+		st.fragSeq = (st.fragSeq + uint16(len(frames))) & 0x0FFF
 	}
-	out, err = AppendFrame(out, &Frame{Control: NewControl(true, true, false, false, FuncUserData), Addr: s.cfg.Addr, Client: ca, Data: apdu})
-	if err != nil {
-		s.log.Error("proto698: AC sim: frame", "err", err)
-		return nil
+	var first []byte
+	for i := range frames {
+		var out []byte
+		if i == 0 {
+			out = append(out, s.cfg.Noise...)
+		}
+		for range s.cfg.Preamble {
+			out = append(out, Preamble)
+		}
+		if out, err = AppendFrame(out, &frames[i]); err != nil {
+			s.log.Error("proto698: AC sim: frame", "err", err)
+			return nil
+		}
+		if i == 0 {
+			first, st.fragSent = out, frames[i].Frag.Seq
+			continue
+		}
+		st.frags = append(st.frags, acFragment{seq: frames[i].Frag.Seq, b: out})
 	}
-	return out
+	return first
 }

@@ -73,6 +73,10 @@ type acState struct {
 	energy    [5]float64 // kWh forward active: total, tariffs 1–4
 	mainsLost bool
 	served    int
+	// A fragmented reply: the fragments after the one sent last.
+	frags    []acFragment
+	fragSent uint16 // sequence number of the fragment sent last
+	fragSeq  uint16 // next fragment sequence number
 
 	clockSet   bool      // the master has set 0x4000
 	clockValue time.Time // the value set (UTC fields)
