@@ -180,6 +180,8 @@ type Uplink struct {
 	// "temporarily unavailable".
 	ControlRate  float64
 	ControlBurst int
+	// Security authenticates the master's control (uplink_security.go).
+	Security UplinkSecurity
 }
 
 // HPLC is the power-line carrier module, Q/GDW 1376.2 (hplc.Config).

@@ -204,6 +204,14 @@ func readPoint(t *table, drv devices.DriverName) devices.Point {
 			t.errf("uplink_live_in_outage", "the point is not exposed to the master station (add uplink_oad)")
 		}
 	}
+	if p.Writable = t.boolean("writable", false); p.Writable {
+		switch {
+		case p.Class != devices.ClassControl:
+			t.errf("writable", "only a control point can be written by the master (a collection point is measured)")
+		case !t.has("uplink_oad"):
+			t.errf("writable", "the point is not exposed to the master station (add uplink_oad)")
+		}
+	}
 	p.Scale = 1
 	if drv != devices.DriverGPIOOutput {
 		var ok bool

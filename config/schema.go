@@ -343,6 +343,7 @@ func readUplink(t *table) Uplink {
 	u.ForwardInterval = t.duration("forward_interval", time.Second, 100*time.Millisecond, time.Hour)
 	readUplinkClock(t, &u)
 	readUplinkControl(t, &u)
+	u.Security = readUplinkSecurity(t)
 	t.done()
 	return u
 }

@@ -318,10 +318,17 @@ func (d *Daemon) buildUplink() error {
 		return fmt.Errorf("daemon: uplink.terminal_address (%s:%d): %w", d.cfg.File, d.cfg.Line("uplink.terminal_address"), err)
 	}
 	d.nb = &northbound{points: map[uint32]nbPoint{}, invalid: &d.invalid, log: d.log.With("part", "northbound"), now: make(chan struct{}, 1)}
+	sec, err := uplinkSecurity(u.Security, d.log.With("part", "uplink"))
+	if err != nil {
+		if u.Security.TLS != nil && sec.TLS == nil {
+			return err // never fall back to plain TCP
+		}
+		d.problem(power.AlarmUplink, fmt.Errorf("%w; the master cannot write, reads and reports go on", err))
+	}
 	up, err := proto698.NewUplink(proto698.UplinkConfig{
 		Master: u.Master, Addr: addr, Heartbeat: u.Heartbeat, ResponseTimeout: u.ResponseTimeout,
 		MissedHeartbeats: u.MissedHeartbeats, RetryMin: u.RetryMin, RetryMax: u.RetryMax,
-		Server: d.nb,
+		Server: d.guardWrites(d.nb), Security: sec,
 	}, d.log.With("part", "uplink"))
 	if err != nil {
 		return fmt.Errorf("daemon: uplink: %w", err)

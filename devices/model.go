@@ -171,6 +171,11 @@ type Point struct {
 	// locally the readings are collected and journaled either way. A point
 	// whose collection stopped reads NULL with or without it.
 	UplinkLiveInOutage bool
+	// Writable lets the master station set this control point over the
+	// uplink (config point key writable); by default a point is
+	// read-only northbound and a master's SET is refused (read/write
+	// denied).
+	Writable bool
 	// UplinkType is the DL/T 698.45 data type the master station receives
 	// the point's value as (one of proto698.ScalarTypeNames), the value
 	// sent as round(value ÷ 10^UplinkScaler) (UplinkData); 0 (NULL): float64

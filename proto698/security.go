@@ -1,12 +1,15 @@
 package proto698
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
+	"strings"
 )
 
 // Security errors a Verifier returns; the uplink answers each with the
@@ -184,4 +187,27 @@ func (c *connState) relink() {
 	if c.replay == nil {
 		c.replay = newReplayCache(replayWindow)
 	}
+}
+
+// ParseKey reads a key written as hex digits (whitespace, line breaks
+// and lines starting with # ignored, e.g. a key file), at least
+// MinKeyLen bytes, not one byte repeated.
+func ParseKey(text []byte) ([]byte, error) {
+	var digits strings.Builder
+	for _, line := range strings.Split(string(text), "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), "#") {
+			digits.WriteString(strings.Join(strings.Fields(line), ""))
+		}
+	}
+	key, err := hex.DecodeString(digits.String())
+	if err != nil {
+		return nil, fmt.Errorf("proto698: security key: not hex digits: %w", err)
+	}
+	if len(key) < MinKeyLen {
+		return nil, fmt.Errorf("proto698: security key of %d bytes, want at least %d: %w", len(key), MinKeyLen, ErrInvalid)
+	}
+	if bytes.Count(key, key[:1]) == len(key) {
+		return nil, fmt.Errorf("proto698: security key: every byte 0x%02X: %w", key[0], ErrInvalid)
+	}
+	return key, nil
 }

@@ -200,7 +200,12 @@ func NewRig(ctx context.Context, cfg *config.Config, opts RigOptions, log *slog.
 			}
 			r.master = m
 			cfg.Uplink.Master = m.Addr()
+			sec, err := masterSecurity(cfg.Uplink.Security)
+			if err != nil {
+				return nil, err
+			}
 			r.goRun(ctx, m.Run)
+			m.Secure(sec) // its requests plaintext+MAC under the configured key
 			r.wg.Add(1)
 			go func() { defer r.wg.Done(); drainMaster(ctx, m) }()
 		}

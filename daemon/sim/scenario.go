@@ -47,9 +47,10 @@ type session struct {
 	config  string
 	dir     string
 	master  string
-	ms      *proto698.MasterSim // the master station (in this process)
-	exposed []exposedPoint      // points the master reads (uplink_oad)
-	out     io.Writer           // the readable timeline
+	ms      *proto698.MasterSim      // the master station (in this process)
+	exposed []exposedPoint           // points the master reads (uplink_oad)
+	sec     *proto698.MasterSecurity // how the master authenticates its writes; nil: it cannot
+	out     io.Writer                // the readable timeline
 	verbose bool
 
 	runs     int
@@ -409,6 +410,36 @@ func (s *session) masterReads(ctx context.Context, outage bool) error {
 	return nil
 }
 
+// masterControl has the master station set the inverter's limit: in
+// plaintext the terminal refuses it (security authentication mismatch),
+// in plaintext+MAC under the configured key it is done. The master's
+// reads stay plaintext.
+func (s *session) masterControl(ctx context.Context) error {
+	if s.sec == nil {
+		return nil
+	}
+	const limit = 0x2F010200 // sim-inverter/limit, writable
+	oad := proto698.NewOAD(limit)
+	set := func(v uint16) error {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		return s.ms.Set(sctx, oad, proto698.LongUnsigned(v))
+	}
+	err := set(99)
+	var de *proto698.DARError
+	if !errors.As(err, &de) || de.DAR != proto698.DARSecurityMismatch {
+		return fmt.Errorf("sim: master SET %s in plaintext: %v, want it refused (security authentication mismatch)", oad, err)
+	}
+	s.say("master SET %s sim-inverter/limit 99 in plaintext: refused (%s)", oad, de.DAR)
+	s.ms.Secure(s.sec)
+	defer s.ms.Secure(nil)
+	if err := set(60); err != nil {
+		return fmt.Errorf("sim: master SET %s with plaintext+MAC: %w", oad, err)
+	}
+	s.say("master SET %s sim-inverter/limit 60 with plaintext+MAC: done (authenticated control)", oad)
+	return nil
+}
+
 func dataText(d proto698.Data) string {
 	if _, null := d.(proto698.Null); null {
 		return "NULL (invalid)"
@@ -501,6 +532,11 @@ func runScenario(ctx context.Context, s *session) (*scenarioResult, error) {
 	s.ms = master
 	if cfg, err := config.Load(s.config); err == nil {
 		s.exposed = exposedPoints(cfg)
+		if cfg.Uplink != nil {
+			if s.sec, err = masterSecurity(cfg.Uplink.Security); err != nil {
+				return nil, err
+			}
+		}
 	}
 
 	s.say("normal: mains present")
@@ -511,6 +547,9 @@ func runScenario(ctx context.Context, s *session) (*scenarioResult, error) {
 		return nil, err
 	}
 	if err := s.masterReads(ctx, false); err != nil {
+		return nil, err
+	}
+	if err := s.masterControl(ctx); err != nil {
 		return nil, err
 	}
 	s.say("mains lost (1st outage)")
