@@ -53,7 +53,7 @@ func simMixRecord(base time.Time, i int) Record {
 	r := Record{
 		Time: base.Add(time.Duration(i)*1700*time.Millisecond + time.Duration(i%7)*time.Millisecond), Business: s.b,
 		Interface: s.iface, Device: s.dev,
-		Attrs: map[string]any{"point": s.point, "business": s.business, "driver": s.driver},
+		Attrs:     map[string]any{"point": s.point, "business": s.business, "driver": s.driver},
 		Integrity: Integrity{Kind: s.kind, Value: uint32(0x3A71+i*7919) & integrityMax[s.kind]},
 	}
 	switch s.point {
@@ -134,7 +134,6 @@ func TestWriteV1Image(t *testing.T) {
 	}
 	t.Logf("wrote %s and %s (%d unconsumed records)", filepath.Clean(v1ImagePath), v1JSONPath, len(want))
 }
-
 
 func v1ImageOptions() Options { return Options{Rand: &fixedRand{b: 1}} }
 
