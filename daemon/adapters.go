@@ -365,18 +365,24 @@ type alarmList struct {
 	mu   sync.Mutex
 	max  int
 	list []power.Alarm
+	// observe, when set (before any Raise), is told of every alarm, after
+	// the list took it; it must not block (the hooks' alarm event).
+	observe func(power.Alarm)
 }
 
 func newAlarmList(n int) *alarmList { return &alarmList{max: n} }
 
 func (a *alarmList) Raise(al power.Alarm) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	if len(a.list) == a.max {
 		copy(a.list, a.list[1:])
 		a.list = a.list[:a.max-1]
 	}
 	a.list = append(a.list, al)
+	a.mu.Unlock()
+	if a.observe != nil {
+		a.observe(al)
+	}
 }
 
 func (a *alarmList) recent() []power.Alarm {

@@ -139,6 +139,7 @@ type Daemon struct {
 
 	replayIO *sched.IOThread // the data store's replay thread (nil without a data store)
 	fwd      *forwarder      // the outage history to the master (nil without data store or uplink)
+	hooks    *hookFeed       // the terminal's other apps told of power events (nil without [hooks]; hooks.go)
 
 	alarms *alarmList
 	// degraded lists the parts the daemon runs without (problem), for
@@ -178,6 +179,7 @@ func New(cfg *config.Config, hw *Hardware, opts Options) (d *Daemon, err error) 
 		}
 	}()
 	log.Info("holdup starting", "version", opts.Version, "config", cfg.File, "hardware", hw.Name)
+	built.buildHooks()
 
 	// The EEPROM journal: without it nothing can be protected.
 	part := cfg.EEPROM.Part
@@ -576,6 +578,7 @@ func (d *Daemon) buildMonitor() error {
 			cfg.SupercapEvery = pc.Supercap.SampleEvery
 		}
 	}
+	d.hookDeps(&deps)
 	m, err := power.NewMonitor(cfg, deps)
 	if err != nil {
 		return fmt.Errorf("daemon: power monitor: %w", err)
@@ -637,6 +640,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	start("reopener", d.reopener)
 	start("power monitor", func(ctx context.Context) error { return d.mon.Run(ctx, d.line) })
 	start("status socket", d.serveStatus)
+	if d.hooks != nil {
+		start("hooks", d.runHooks)
+	}
 	if err := d.startConsole(ctx, start); err != nil {
 		d.problem(alarmConsole, err)
 	}

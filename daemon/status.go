@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"holdup/hooks"
 	"holdup/power"
 )
 
@@ -57,6 +58,9 @@ type StatusReport struct {
 	HistoryDelivered *int           `json:"history_delivered,omitempty"`
 	Devices          []StatusDevice `json:"devices"`
 	Alarms           []string       `json:"alarms"` // most recent alarms, oldest first, one line each
+	// Hooks counts the events told to the terminal's other apps and
+	// each sink's deliveries, failures and drops; absent without [hooks].
+	Hooks *hooks.Stats `json:"hooks,omitempty"`
 }
 
 // StatusDevice is one configured device in a StatusReport.
@@ -90,6 +94,7 @@ func (d *Daemon) statusReport(ctx context.Context) (StatusReport, error) {
 	if d.store() != nil {
 		r.DataStore = "open"
 	}
+	r.Hooks = d.hookStats()
 	// The monitor knows the outage it protects: no journal read (the
 	// EEPROM writer's time belongs to the outage's records).
 	if ms, err := d.mon.Stats(ctx); err == nil && !ms.Outage.At.IsZero() {
