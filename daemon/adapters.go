@@ -88,6 +88,8 @@ type journal struct {
 	j       *store.Journal
 	id      string
 	observe func(JournalEvent)
+	// admit is told of every append refused for lack of space (nil: not).
+	admit *admissionWatch
 }
 
 func newJournal(j *store.Journal, observe func(JournalEvent)) *journal {
@@ -97,6 +99,7 @@ func newJournal(j *store.Journal, observe func(JournalEvent)) *journal {
 func (a *journal) append(ctx context.Context, rec store.Record) (uint64, error) {
 	seq, err := a.j.Append(ctx, rec)
 	if err != nil {
+		a.admit.refused(&rec, err)
 		return 0, err
 	}
 	if a.observe != nil {
@@ -308,6 +311,9 @@ type outageLog struct {
 	// went into a completion log: the first one written after the mount
 	// carries them.
 	lostLogged *atomic.Bool
+	// admit notes the records the journal refused near full since the
+	// previous completion log (nil: none noted).
+	admit *admissionWatch
 }
 
 func (o outageLog) Record(ctx context.Context, r power.OutageRecord) error {
@@ -322,6 +328,13 @@ func (o outageLog) Record(ctx context.Context, r power.OutageRecord) error {
 	if lost := o.j.LostRanges(); len(lost) > 0 && o.lostLogged != nil && !o.lostLogged.Load() {
 		for _, l := range lost {
 			so.Errors = append(so.Errors, "journal: lost to damage: "+l.String())
+		}
+	}
+	if o.admit != nil {
+		if st, err := o.j.Stats(ctx); err == nil {
+			if note := o.admit.since(st.Refused); note != "" {
+				so.Errors = append(so.Errors, note)
+			}
 		}
 	}
 	n, ok, err := ds.OutageJournaled(o.j, r.Begin)

@@ -201,6 +201,7 @@ func New(cfg *config.Config, hw *Hardware, opts Options) (d *Daemon, err error) 
 	d.jrnl = j
 	d.closers = append(d.closers, j.Close)
 	d.ja = newJournal(j, opts.ObserveJournal)
+	d.ja.admit = &admissionWatch{raise: d.alarms.Raise, log: jlog}
 	if lost := j.LostRanges(); len(lost) > 0 {
 		// Records the chip lost (a damaged page): never silently.
 		n, ranges := uint64(0), make([]string, len(lost))
@@ -320,6 +321,7 @@ func (d *Daemon) buildUplink() error {
 		return fmt.Errorf("daemon: uplink.terminal_address (%s:%d): %w", d.cfg.File, d.cfg.Line("uplink.terminal_address"), err)
 	}
 	d.nb = &northbound{points: map[uint32]nbPoint{}, invalid: &d.invalid, log: d.log.With("part", "northbound"), now: make(chan struct{}, 1)}
+	d.nb.limit = newControlLimit(u.ControlRate, u.ControlBurst, time.Now, d.nb.log)
 	sec, err := uplinkSecurity(u.Security, d.log.With("part", "uplink"))
 	if err != nil {
 		if u.Security.TLS != nil && sec.TLS == nil {
@@ -563,7 +565,7 @@ func (d *Daemon) buildMonitor() error {
 	logIO := sched.StartIOThread(sched.IOPriorityFor(sched.Collection, sched.Checked), "data store outage log", d.log)
 	d.closers = append(d.closers, replayIO.Close, logIO.Close)
 	deps.Recoverer = replayOn{recoverer{j: d.jrnl, ds: d.store, stored: d.kickForward}, replayIO}
-	deps.OutageLog = outageLogOn{outageLog{ds: d.store, j: d.jrnl, observe: d.opts.ObserveOutage, lostLogged: &atomic.Bool{}}, logIO}
+	deps.OutageLog = outageLogOn{outageLog{ds: d.store, j: d.jrnl, observe: d.opts.ObserveOutage, lostLogged: &atomic.Bool{}, admit: d.ja.admit}, logIO}
 	if d.ac != nil {
 		deps.Voltmeter = d.ac
 	}

@@ -31,13 +31,18 @@ import (
 // outage turns readings invalid or its end valid again (reportLoop). A SET
 // of a control point runs as a control op through the scheduler, so it
 // takes control's place ahead of collection and is gated, journaled and
-// error-watched like any other.
+// error-watched like any other. Its answer is durable and bounded: beyond
+// the configured control rate (limit) it is refused with "temporarily
+// unavailable" before it reaches the scheduler, and "success" means the op
+// ran and, during an outage, its record is in the EEPROM journal (a
+// Durable op); a record the journal could not store is "hardware failure".
 type northbound struct {
 	sched   *sched.Scheduler
 	points  map[uint32]nbPoint // uplink OAD → point
 	invalid *atomic.Bool       // the outage's invalid values are in force; nil: never
 	log     *slog.Logger
 	now     chan struct{} // reportNow → reportLoop
+	limit   *controlLimit // the master's control rate; nil: unbounded
 }
 
 // outageInvalid reports whether the master reads NULL for p because the
@@ -97,7 +102,12 @@ func (n *northbound) Set(ctx context.Context, oad proto698.OAD, v proto698.Data)
 		return proto698.DARTypeMismatch
 	}
 	dev := np.drv.Device().Name
-	if _, err := n.sched.Do(ctx, pointOp(np.drv, np.p, f)); err != nil {
+	if n.limit != nil && !n.limit.allow() {
+		return proto698.DARTemporary // counted and logged by the limit
+	}
+	op := pointOp(np.drv, np.p, f)
+	op.Durable = true
+	if _, err := n.sched.Do(ctx, op); err != nil {
 		dar := darOf(err)
 		n.log.Warn("master's SET refused", "oad", oad.String(), "device", dev, "point", np.p.Name, "value", f, "dar", dar.String(), "err", err)
 		return dar
@@ -110,10 +120,16 @@ func (n *northbound) Set(ctx context.Context, oad proto698.OAD, v proto698.Data)
 // the device's own refusal where it gave one, "temporarily unavailable"
 // while holdup keeps the path shut (outage gating, error-rate closure,
 // awaiting re-initialisation, disabled), "hardware failure" when the
-// device did not answer properly.
+// device did not answer properly — and when a control ran during an outage
+// but the EEPROM journal could not store its record (full, or the write
+// failed: sched.ErrNotJournaled): the terminal's own storage failed, so the
+// master must not take the action as done and recorded; it reads the
+// output's state back once power returns.
 func darOf(err error) proto698.DAR {
 	var de *proto698.DARError
 	switch {
+	case errors.Is(err, sched.ErrNotJournaled):
+		return proto698.DARHardware
 	case errors.As(err, &de):
 		return de.DAR
 	case errors.Is(err, devices.ErrBadValue):
