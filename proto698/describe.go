@@ -229,8 +229,91 @@ func DescribeAPDU(a APDU) map[string]any {
 	case *ErrorResponse:
 		m["piid_acd"] = piidACD(v.PIID)
 		m["dar"] = dar(v.DAR)
+		m["error_type"] = map[string]any{"code": uint8(v.DAR), "text": errorTypeText(v.DAR)}
+	default:
+		describeConnection(m, a)
 	}
 	return m
+}
+
+// describeConnection describes the CONNECT, RELEASE, GET-Next, SET-List
+// and not-decoded request APDUs.
+func describeConnection(m map[string]any, a APDU) {
+	switch v := a.(type) {
+	case *ConnectRequest:
+		m["piid"] = piid(v.PIID)
+		connectParams(m, v.ConnectParams)
+		mech := map[string]any{"kind": []string{"null", "password", "symmetric", "signature"}[v.Mechanism.Kind&3]}
+		switch v.Mechanism.Kind {
+		case ConnectPassword:
+			mech["password_length"] = len(v.Mechanism.Password) // never printed
+		case ConnectSymmetry, ConnectSignature:
+			mech["ciphertext"] = hex.EncodeToString(v.Mechanism.Cipher)
+			mech["signature"] = hex.EncodeToString(v.Mechanism.Signature)
+		}
+		m["mechanism"] = mech
+		timeTag(m, v.TimeTag)
+	case *ConnectResponse:
+		m["piid_acd"] = piidACD(v.PIID)
+		f := v.Factory
+		m["factory"] = map[string]any{"vendor": f.Vendor, "software_version": f.SoftwareVersion, "software_date": f.SoftwareDate,
+			"hardware_version": f.HardwareVersion, "hardware_date": f.HardwareDate, "extension": f.Extension}
+		connectParams(m, v.ConnectParams)
+		m["result"] = map[string]any{"code": uint8(v.Result), "text": v.Result.String()}
+		if v.HasSecurity {
+			m["rn"] = hex.EncodeToString(v.RN)
+			m["mac"] = hex.EncodeToString(v.MAC)
+		}
+		trailer(m, v.ServerTrailer)
+	case *ReleaseRequest:
+		m["piid"] = piid(v.PIID)
+		timeTag(m, v.TimeTag)
+	case *ReleaseResponse:
+		m["piid_acd"] = piidACD(v.PIID)
+		m["result"] = v.Result
+		trailer(m, v.ServerTrailer)
+	case *GetRequestNext:
+		m["piid"] = piid(v.PIID)
+		m["last_block"] = v.LastBlock
+		timeTag(m, v.TimeTag)
+	case *GetResponseNext:
+		m["piid_acd"] = piidACD(v.PIID)
+		m["last"] = v.Last
+		m["block"] = v.Block
+		m["dar"] = dar(v.DAR)
+		trailer(m, v.ServerTrailer)
+	case *SetRequestNormalList:
+		m["piid"] = piid(v.PIID)
+		items := make([]any, len(v.Items))
+		for i, it := range v.Items {
+			items[i] = map[string]any{"oad": it.OAD.String(), "data": DescribeData(it.Value)}
+		}
+		m["items"] = items
+		timeTag(m, v.TimeTag)
+	case *SetResponseNormalList:
+		m["piid_acd"] = piidACD(v.PIID)
+		rs := make([]any, len(v.Results))
+		for i, r := range v.Results {
+			rs[i] = map[string]any{"oad": r.OAD.String(), "dar": dar(r.DAR)}
+		}
+		m["results"] = rs
+		trailer(m, v.ServerTrailer)
+	case *UnsupportedRequest:
+		m["piid"] = piid(v.PIID)
+		m["decoded"] = false
+		m["body"] = hex.EncodeToString(v.Raw[3:])
+	}
+}
+
+func connectParams(m map[string]any, p ConnectParams) {
+	m["version"] = p.Version
+	m["protocol_conformance"] = hex.EncodeToString(p.Protocol[:])
+	m["function_conformance"] = hex.EncodeToString(p.Function[:])
+	m["send_max"] = p.SendMax
+	m["recv_max"] = p.RecvMax
+	m["recv_window"] = p.RecvWindow
+	m["apdu_max"] = p.APDUMax
+	m["timeout_s"] = p.Timeout
 }
 
 func innerDesc(m map[string]any, inner func() (APDU, error)) {

@@ -2,7 +2,10 @@ package proto698
 
 import (
 	"bytes"
+	"context"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func seedFrames(f *testing.F) {
@@ -51,7 +54,7 @@ func FuzzDecodeAPDU(f *testing.F) {
 			f.Add(fr.Data)
 		}
 	}
-	for _, a := range roundTripAPDUs() {
+	for _, a := range append(roundTripAPDUs(), connectionAPDUs()...) {
 		b, _ := EncodeAPDU(a)
 		f.Add(b)
 	}
@@ -148,4 +151,83 @@ func FuzzDecodeData(f *testing.F) {
 			t.Fatalf("round trip differs: %X vs %X", b, b2)
 		}
 	})
+}
+
+// FuzzServeRequest: whatever a master sends the terminal — any APDU,
+// plain or inside SECURITY-Request with any verification — never panics
+// and, when it decodes as a request to this terminal, gets an answer:
+// at once, or from the Server on the replies channel. No unauthenticated
+// SET or ACTION ever reaches the Server.
+func FuzzServeRequest(f *testing.F) {
+	key, _ := NewHMACVerifier(testKey)
+	for _, a := range append(roundTripAPDUs(), connectionAPDUs()...) {
+		b, _ := EncodeAPDU(a)
+		f.Add(b, uint8(0), false)
+		f.Add(b, uint8(VerifyRNMAC), true)
+		f.Add(b, uint8(VerifyRN), false)
+	}
+	f.Add(mustHex(connectVector), uint8(0), false)
+	f.Fuzz(func(t *testing.T, apdu []byte, verify uint8, goodMAC bool) {
+		a, err := DecodeAPDU(apdu)
+		if err != nil || !isMasterRequest(a) {
+			return
+		}
+		srv := &countingServer{}
+		u, err := NewUplink(UplinkConfig{Master: "127.0.0.1:1", Addr: mustAddr("000000000322"), Server: srv,
+			Security: SecurityConfig{Verifier: key}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := &uplinkState{}
+		st.conn.relink()
+		in := inbound{apdu: a, sa: mustAddr("000000000322")}
+		authentic := false
+		if verify <= VerifySID {
+			rn := []byte("fuzzing random n")
+			sr := &SecurityRequest{Payload: apdu, Verify: verify % 4, RN: rn, SID: SID{Tag: 1}}
+			if sr.Verify == VerifyRNMAC || sr.Verify == VerifySIDMAC {
+				sr.MAC = make([]byte, 32)
+				if goodMAC {
+					sr.MAC = key.RequestMAC(rn, apdu)
+					authentic = sr.Verify == VerifyRNMAC
+				}
+			}
+			in.apdu = sr
+		}
+		replies := make(chan outbound, 1)
+		done := make(chan struct{})
+		resp := u.handleRequest(context.Background(), st, link{}, in, replies, done)
+		if resp == nil {
+			select {
+			case r := <-replies:
+				resp = r.apdu
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s: no answer", a.Service())
+			}
+		}
+		if resp == nil {
+			t.Fatalf("%s: nil answer", a.Service())
+		}
+		if _, err := EncodeAPDU(resp); err != nil {
+			t.Fatalf("%s: answer %s cannot be encoded: %v", a.Service(), resp.Service(), err)
+		}
+		if srv.writes.Load() > 0 && !authentic {
+			t.Fatalf("%s: unauthenticated control reached the server", a.Service())
+		}
+		close(done)
+		u.calls.Wait()
+	})
+}
+
+// countingServer answers every GET with NULL and counts SETs and ACTIONs.
+type countingServer struct{ writes atomic.Int32 }
+
+func (s *countingServer) Get(context.Context, OAD) (Data, DAR) { return Null{}, DARSuccess }
+func (s *countingServer) Set(context.Context, OAD, Data) DAR {
+	s.writes.Add(1)
+	return DARSuccess
+}
+func (s *countingServer) Action(context.Context, OMD, Data) (Data, DAR) {
+	s.writes.Add(1)
+	return nil, DARSuccess
 }
