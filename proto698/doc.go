@@ -24,8 +24,11 @@
 //
 // What it must never do: return a corrupt frame or APDU as data (every
 // decoder error is a *FrameError naming the field and byte offset), block a
-// caller on a full queue (Uplink.ReportPowerEvent never blocks), or pretend
-// to check security it cannot (MAC verification and ciphertext report
-// ErrMACNotSupported / ErrCipherNotSupported). It imports no other holdup
-// package.
+// caller on a full queue (Uplink.ReportPowerEvent never blocks), pretend
+// to check security it cannot (ciphertext reports ErrCipherNotSupported;
+// a MAC is checked only by a configured Verifier), let the master change
+// anything (SET, ACTION) over a channel that is not authenticated —
+// mutual TLS or plaintext+MAC (security.go) — unless configured for a lab,
+// or leave a request to this terminal unanswered. It imports no other
+// holdup package.
 package proto698
