@@ -40,16 +40,6 @@ func Kinds() []Kind {
 	return []Kind{PowerFail, OutageConfirmed, Blip, BudgetLow, Shutdown, PowerRestored, RecoveryComplete, Alarm}
 }
 
-// Valid reports whether k is one of Kinds.
-func (k Kind) Valid() bool {
-	for _, c := range Kinds() {
-		if k == c {
-			return true
-		}
-	}
-	return false
-}
-
 // Event is one power event as the program reads it on stdin and the broker
 // keeps it: one JSON object. Fields without a value are left out, except
 // the ones every event has (event, seq, time, mains_v, budget_left_s and
