@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -17,8 +18,9 @@ import (
 )
 
 // TestHooksThroughDaemon: an outage on the rig runs the [hooks] program
-// once per event, in order — power-fail, outage-confirmed, power-restored,
-// recovery-complete — each with the outage's facts on stdin.
+// once per event, in order — a blip (power-fail, blip), then an outage
+// (power-fail, outage-confirmed, power-restored, recovery-complete) — each
+// with the outage's facts on stdin.
 func TestHooksThroughDaemon(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -50,16 +52,27 @@ func TestHooksThroughDaemon(t *testing.T) {
 		c.Hooks = &config.Hooks{Exec: prog, Timeout: 10 * time.Second, Queue: 32}
 	})
 	s.wait(t, power.StepIdle, 0)
+	// The line drops while the voltages stay: a blip.
+	if err := s.rig.line.Fail(); err != nil {
+		t.Fatal(err)
+	}
+	b := s.wait(t, power.StepBlip, 0)
+	if err := s.rig.line.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.d.Monitor().Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.rig.SetMains(false); err != nil {
 		t.Fatal(err)
 	}
-	e := s.wait(t, power.StepPriority, 0)
+	e := s.wait(t, power.StepPriority, b.Seq)
 	if err := s.rig.SetMains(true); err != nil {
 		t.Fatal(err)
 	}
 	s.wait(t, power.StepSleeping, e.Seq)
 
-	want := []hooks.Kind{hooks.PowerFail, hooks.OutageConfirmed, hooks.PowerRestored, hooks.RecoveryComplete}
+	want := []hooks.Kind{hooks.PowerFail, hooks.Blip, hooks.PowerFail, hooks.OutageConfirmed, hooks.PowerRestored, hooks.RecoveryComplete}
 	got := map[hooks.Kind]hooks.Event{}
 	var order []hooks.Kind
 	var lastSeq uint64
