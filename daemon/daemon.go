@@ -88,6 +88,10 @@ type Hardware struct {
 	BootID func() (string, error)
 	// Mains is the simulated mains switch; nil on a terminal.
 	Mains MainsSwitch
+	// Clock is the clock the master station reads and, with
+	// uplink.set_clock, sets (4000); nil: the system clock on a terminal,
+	// a SimClock for a [sim] configuration.
+	Clock Clock
 }
 
 // JournalEvent is one record the EEPROM journal acknowledged (durable).
@@ -332,7 +336,7 @@ func (d *Daemon) buildUplink() error {
 	up, err := proto698.NewUplink(proto698.UplinkConfig{
 		Master: u.Master, Addr: addr, Heartbeat: u.Heartbeat, ResponseTimeout: u.ResponseTimeout,
 		MissedHeartbeats: u.MissedHeartbeats, RetryMin: u.RetryMin, RetryMax: u.RetryMax,
-		Server: d.guardWrites(d.nb), Security: sec,
+		Server: d.guardWrites(d.newTerminal(addr)), Security: sec,
 	}, d.log.With("part", "uplink"))
 	if err != nil {
 		return fmt.Errorf("daemon: uplink: %w", err)

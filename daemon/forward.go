@@ -6,7 +6,8 @@ package daemon
 // begin/end events, which went to the master as 3106 reports) into its
 // outbox. The forwarder delivers the outbox to the master station as
 // DL/T 698.45 history reports — each record under its point's uplink OAD,
-// with its original time and its outbox number — and takes a record out
+// its value of the point's uplink data type at its scaler (as a GET reads
+// it), with its original time and its outbox number — and takes a record out
 // of the outbox only when the master has confirmed the report that
 // carried it. A report unconfirmed when holdup stops is sent again after
 // the restart with the same numbers, and the master drops what it already
@@ -25,6 +26,7 @@ import (
 	"slices"
 	"time"
 
+	"holdup/devices"
 	"holdup/power"
 	"holdup/proto698"
 	"holdup/store"
@@ -88,6 +90,9 @@ type forwarder struct {
 	// done, if set, is told how many records went to the master and how
 	// many were kept local each time the outbox has been emptied.
 	done func(delivered, dropped int)
+	// points are the exposed points, whose uplink data type and scaler
+	// the records' values go with (a point missing: float64).
+	points map[pointRef]devices.Point
 }
 
 // kick tells the forwarder that the outbox may hold new records (a replay
@@ -178,16 +183,26 @@ func (f *forwarder) once(ctx context.Context) (delivered, dropped int, more bool
 // of records no exposed point owns.
 func (f *forwarder) report(out []store.Outgoing) (recs []proto698.ResultRecord, send, local []uint64) {
 	rows := map[proto698.OAD][]proto698.HistoryRow{}
+	var unencodable []string
 	for _, o := range out {
 		r := o.Record
 		point, _ := r.Attrs["point"].(string)
-		oad, ok := f.oads[pointRef{r.Device, point}]
+		ref := pointRef{r.Device, point}
+		oad, ok := f.oads[ref]
 		if !ok {
 			local = append(local, o.No)
 			continue
 		}
-		rows[oad] = append(rows[oad], proto698.HistoryRow{No: historyNo(o.No), Time: r.Time, Value: historyValue(r)})
+		v, err := uplinkHistoryValue(r, f.points[ref])
+		if err != nil {
+			unencodable = append(unencodable, fmt.Sprintf("%d %s: %v", o.No, oad, err))
+		}
+		rows[oad] = append(rows[oad], proto698.HistoryRow{No: historyNo(o.No), Time: r.Time, Value: v})
 		send = append(send, o.No)
+	}
+	if len(unencodable) > 0 {
+		// Once per report: a batch holds at most ForwardBatch records.
+		f.log.Warn("outage records whose values the points' uplink types cannot carry go to the master as NULL", "records", len(unencodable), "first", unencodable[0])
 	}
 	for _, oad := range slices.SortedFunc(maps.Keys(rows), func(a, b proto698.OAD) int { return cmp.Compare(a.Uint32(), b.Uint32()) }) {
 		recs = append(recs, proto698.HistoryRecord(oad, rows[oad], f.loc))
@@ -226,6 +241,37 @@ func historyValue(r store.Record) proto698.Data {
 	return proto698.Null{} // nil: no value
 }
 
+// uplinkHistoryValue is historyValue as the point's uplink data type at
+// its scaler, the same encoding a GET and the data reports use: a numeric
+// value (a bool as 0 or 1) the type cannot carry is Data NULL and an
+// error saying why; strings and octets go as they are.
+func uplinkHistoryValue(r store.Record, p devices.Point) (proto698.Data, error) {
+	d := historyValue(r)
+	if p.UplinkType == proto698.TypeNull {
+		return d, nil
+	}
+	var v float64
+	switch x := d.(type) {
+	case proto698.Float64:
+		v = float64(x)
+	case proto698.Long64:
+		v = float64(x)
+	case proto698.Long64Unsigned:
+		v = float64(x)
+	case proto698.Bool:
+		if x {
+			v = 1
+		}
+	default:
+		return d, nil // NULL, a string, octets
+	}
+	e, err := p.UplinkData(v)
+	if err != nil {
+		return proto698.Null{}, err
+	}
+	return e, nil
+}
+
 // newForwarder builds the forwarder over the data store's outbox and the
 // uplink (nil without an uplink; while the data store is unavailable it
 // waits for the kick of its opening); its finished deliveries show on the
@@ -240,8 +286,10 @@ func (d *Daemon) newForwarder() *forwarder {
 	if f.batch <= 0 {
 		f.batch = 16
 	}
+	f.points = map[pointRef]devices.Point{}
 	for oad, np := range d.nb.points {
 		f.oads[pointRef{np.drv.Device().Name, np.p.Name}] = proto698.NewOAD(oad)
+		f.points[pointRef{np.drv.Device().Name, np.p.Name}] = np.p
 	}
 	tl := d.mon.Timeline()
 	f.done = func(delivered, dropped int) {

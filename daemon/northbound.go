@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -18,7 +19,9 @@ import (
 )
 
 // northbound is proto698.Server on the scheduler. A GET answers the
-// point's latest reading, or Data NULL whenever the scheduler has no
+// point's latest reading as the point's uplink data type at its scaler
+// (float64 without one; Data NULL for a value the type cannot carry), or
+// Data NULL whenever the scheduler has no
 // current value for it (an outage stopped its collection, its latest
 // collection failed, its interface is closed): the master never receives
 // the last good value as if it were current. From the confirmed loss of
@@ -37,6 +40,10 @@ import (
 // ran and, during an outage, its record is in the EEPROM journal (a
 // Durable op); a record the journal could not store is "hardware failure".
 type northbound struct {
+	// unencodable limits the warnings about values a point's uplink type
+	// cannot carry.
+	unencodable limitedLog
+
 	sched   *sched.Scheduler
 	points  map[uint32]nbPoint // uplink OAD → point
 	invalid *atomic.Bool       // the outage's invalid values are in force; nil: never
@@ -85,7 +92,66 @@ func (n *northbound) Get(ctx context.Context, oad proto698.OAD) (proto698.Data, 
 	case r.Invalid:
 		return proto698.Null{}, proto698.DARSuccess
 	}
-	return proto698.Float64(r.Value), proto698.DARSuccess
+	return n.encode(oad, np, r.Value), proto698.DARSuccess
+}
+
+// encode is v as the master receives it: of the point's uplink data type
+// at its scaler (float64 without one). A value the type cannot carry goes
+// as Data NULL, never as a wrapped integer, with a warning per point at
+// most once a minute (and how many were held back).
+func (n *northbound) encode(oad proto698.OAD, np nbPoint, v float64) proto698.Data {
+	d, err := np.p.UplinkData(v)
+	if err == nil {
+		return d
+	}
+	if ok, held := n.unencodable.allow(oad.String()); ok {
+		n.log.Warn("value not representable in the point's uplink type: the master reads NULL", "oad", oad.String(),
+			"device", np.drv.Device().Name, "point", np.p.Name, "value", v, "uplink_type", np.p.UplinkType.String(),
+			"uplink_scaler", np.p.UplinkScaler, "held_back", held, "err", err)
+	}
+	return proto698.Null{}
+}
+
+// limitedLog lets a warning through per key at most once per interval,
+// counting the ones it holds back in between. The zero value is ready
+// (time.Now, one minute); it is safe for concurrent use.
+type limitedLog struct {
+	mu    sync.Mutex
+	now   func() time.Time // nil: time.Now
+	every time.Duration    // 0: one minute
+	last  map[string]limitedEntry
+}
+
+type limitedEntry struct {
+	at   time.Time
+	held int
+}
+
+// allow reports whether key's warning may be logged now and, if so, how
+// many were held back since the last one.
+func (l *limitedLog) allow(key string) (ok bool, held int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now
+	if l.now != nil {
+		now = l.now
+	}
+	every := l.every
+	if every <= 0 {
+		every = time.Minute
+	}
+	t := now()
+	e, seen := l.last[key]
+	if seen && t.Sub(e.at) < every {
+		e.held++
+		l.last[key] = e
+		return false, 0
+	}
+	if l.last == nil {
+		l.last = map[string]limitedEntry{}
+	}
+	l.last[key] = limitedEntry{at: t}
+	return true, e.held
 }
 
 // Set implements proto698.Server.
