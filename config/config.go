@@ -83,6 +83,7 @@ type Power struct {
 	HoldupBudget     time.Duration // how long the supercap carries the terminal
 	FinalFlushMargin time.Duration // "final flush" when this much hold-up time is left
 	Supercap         *Supercap     // [power.supercap]; nil when not measured
+	End              PowerEnd      // the end of the hold-up window and the start-up charge wait (power_budget.go)
 }
 
 // Supercap is an optional IIO ADC channel measuring the supercapacitor
@@ -92,7 +93,9 @@ type Supercap struct {
 	Channel     int           // in_voltageN_raw
 	Divider     float64       // resistor divider ratio in front of the ADC (≥ 1)
 	EmptyV      float64       // voltage at which the supply drops out (power SupercapMinV)
-	FullV       float64       // voltage of a full capacitor (for display); 0 when not given
+	FullV       float64       // voltage of a full capacitor (charge, budget estimate); 0 when not given
+	Farads      float64       // capacitance_f: capacitance, F; 0 when not given
+	LoadW       float64       // load_w: power drawn from it during an outage, W; 0 when not given
 	SampleEvery time.Duration // sampling interval during an outage
 }
 

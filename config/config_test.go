@@ -61,8 +61,9 @@ func TestMinimalDefaults(t *testing.T) {
 	wantPower := Power{FailLine: GPIOLine{Chip: "gpiochip0", Offset: 17, ActiveLow: true},
 		NominalV: 220, LossV: 154, RestoreV: 187, PhaseRule: "all", MaxV: 440, ConfirmTimeout: time.Second,
 		Settle: 20 * time.Millisecond, MaxSettle: time.Second, Recheck: 2 * time.Second,
-		ReportEvery: time.Minute, HoldupBudget: 180 * time.Second, FinalFlushMargin: 30 * time.Second}
-	if c.Power != wantPower {
+		ReportEvery: time.Minute, HoldupBudget: 180 * time.Second, FinalFlushMargin: 30 * time.Second,
+		End: PowerEnd{ShutdownTimeout: 20 * time.Second, StartChargeTimeout: 2 * time.Minute}}
+	if !reflect.DeepEqual(c.Power, wantPower) {
 		t.Errorf("power = %+v\nwant    %+v", c.Power, wantPower)
 	}
 	if c.ACSampling != (ACSampling{Serial: Serial{Port: "/dev/ttyS2", Baud: 9600, DataBits: 8, Parity: "even", StopBits: 1},

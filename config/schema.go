@@ -236,6 +236,7 @@ func readPower(t *table) Power {
 	if st := t.sub("supercap", false); st != nil {
 		p.Supercap = readSupercap(st)
 	}
+	p.End = readPowerEnd(t, p.Supercap)
 	t.done()
 	return p
 }
@@ -271,6 +272,7 @@ func readSupercap(t *table) *Supercap {
 		}
 	}
 	s.SampleEvery = t.duration("sample_every", time.Second, 10*time.Millisecond, time.Minute)
+	readSupercapEnergy(t, s)
 	t.done()
 	return s
 }

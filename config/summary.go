@@ -34,6 +34,9 @@ func (c *Config) Summary() []string {
 			p.Supercap.Channel, p.Supercap.EmptyV)
 	}
 	add("", "hold-up %v, final flush margin %v, supercap %s", p.HoldupBudget, p.FinalFlushMargin, sc)
+	est, from := p.HoldUpEstimate()
+	add("", "hold-up budget %v s (%s)", est.Seconds(), from)
+	add("", "%s", p.EndText())
 	a := c.ACSampling
 	add("ac", "%s, address %s, timeout %v", serialText(a.Serial), a.Address, a.Timeout)
 	if u := c.Uplink; u != nil {

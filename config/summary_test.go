@@ -26,7 +26,7 @@ func TestSummary(t *testing.T) {
 		if c.Console.PasswordHash != "" && strings.Contains(all, c.Console.PasswordHash) {
 			t.Errorf("%s: summary shows the password hash", f)
 		}
-		for _, want := range []string{c.EEPROM.Part.Name, c.Store.Path, c.Devices[0].Name, "hold-up 3m0s", "(all phases)"} {
+		for _, want := range []string{c.EEPROM.Part.Name, c.Store.Path, c.Devices[0].Name, "hold-up 3m0s", "(all phases)", "hold-up budget "} {
 			if !strings.Contains(all, want) {
 				t.Errorf("%s: summary lacks %q:\n%s", f, want, all)
 			}

@@ -51,6 +51,9 @@ func StatusLines(s Status) []string {
 		fmt.Sprintf("%-9s %d of %d bytes (%s), %d records", "journal", s.JournalUsed, s.JournalSize,
 			pct(s.JournalUsed, s.JournalSize), s.JournalRecords),
 	}
+	if s.Start != "" {
+		out = append(out, fmt.Sprintf("%-9s %s", "start", s.Start))
+	}
 	if s.HistoryKnown {
 		out = append(out, fmt.Sprintf("%-9s %d outage record(s) waiting for the master station, %d delivered", "history", s.HistoryPending, s.HistoryDelivered))
 	}

@@ -68,6 +68,9 @@ type Status struct {
 	HistoryKnown                     bool
 	HistoryPending, HistoryDelivered int
 	Alarms                           []string // active alarms, one short line each
+	// Start says what start-up still holds back (collection until the
+	// supercap has charged); empty when nothing.
+	Start string
 }
 
 // Outage is one mains outage.

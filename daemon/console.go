@@ -82,7 +82,7 @@ func (s consoleState) Status(ctx context.Context) (console.Status, error) {
 	if err != nil {
 		return console.Status{}, err
 	}
-	out := console.Status{Power: st.State.String(), Since: d.started, HoldupBudget: d.cfg.Power.HoldupBudget}
+	out := console.Status{Power: st.State.String(), Since: d.started, HoldupBudget: d.cfg.Power.HoldupBudget, Start: d.startStatus()}
 	for _, e := range d.mon.Timeline().Entries() {
 		switch e.Step {
 		case power.StepIdle, power.StepSleeping, power.StepEdgeGated, power.StepPriority, power.StepRestoreConfirmed, power.StepRestoreGPIO, power.StepColdStart, power.StepBlip:

@@ -155,6 +155,13 @@ type Daemon struct {
 	started    time.Time
 
 	closers []func() error // run in reverse order after Run
+
+	// The end of the hold-up window and the start-up charge wait
+	// (shutdown.go): what holds collection back, under holdMu.
+	holdMu       sync.Mutex
+	holds        int
+	chargeStatus string
+	supercap     power.SupercapReader // nil when not measured
 }
 
 // New builds every part. A part the terminal cannot do without (the
@@ -579,11 +586,17 @@ func (d *Daemon) buildMonitor() error {
 		if err != nil {
 			d.problem(power.AlarmSupercap, fmt.Errorf("daemon: power.supercap: %w; hold-up estimated from the configured time", err))
 		} else {
-			deps.Supercap = rd
+			deps.Supercap, d.supercap = rd, rd
 			cfg.SupercapMinV = pc.Supercap.EmptyV
 			cfg.SupercapEvery = pc.Supercap.SampleEvery
+			cfg.SupercapFullV, cfg.SupercapFarads, cfg.SupercapLoadW = pc.Supercap.FullV, pc.Supercap.Farads, pc.Supercap.LoadW
 		}
 	}
+	act, err := newEndAct(d)
+	if err != nil {
+		return err
+	}
+	deps.Flusher, deps.Shutdown = act, act
 	d.hookDeps(&deps)
 	m, err := power.NewMonitor(cfg, deps)
 	if err != nil {
@@ -642,6 +655,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if d.store() == nil {
 		start("data store opener", d.storeOpener)
 	}
+	d.startChargeWait(start)
 	start("scheduler", d.sched.Run)
 	start("reopener", d.reopener)
 	start("power monitor", func(ctx context.Context) error { return d.mon.Run(ctx, d.line) })

@@ -42,6 +42,9 @@ type StatusReport struct {
 	SupercapV     float64   `json:"supercap_v"`      // hold-up capacitor voltage, V; 0 when not measured
 	HoldupLeftS   float64   `json:"holdup_left_s"`   // estimated hold-up remaining, s
 	HoldupBudgetS float64   `json:"holdup_budget_s"` // configured hold-up budget, s
+	// Start says what start-up still holds back: collection until the
+	// supercap has charged (power.min_start_charge); absent when nothing.
+	Start string `json:"start,omitempty"`
 	// OutageOpen says an outage is being protected (the monitor's
 	// outage state); OutageSince is when it began and OutageKind
 	// "confirmed" (the phase voltages confirmed the loss) or "unconfirmed".
@@ -78,7 +81,7 @@ func (d *Daemon) statusReport(ctx context.Context) (StatusReport, error) {
 		return StatusReport{}, err
 	}
 	r := StatusReport{Power: st.Power, Since: st.Since, MainsV: st.MainsV, SupercapV: st.SupercapV,
-		HoldupLeftS: st.HoldupLeft.Seconds(), HoldupBudgetS: st.HoldupBudget.Seconds(),
+		HoldupLeftS: st.HoldupLeft.Seconds(), HoldupBudgetS: st.HoldupBudget.Seconds(), Start: st.Start,
 		JournalUsed: st.JournalUsed, JournalSize: st.JournalSize, JournalRecords: st.JournalRecords,
 		DataStore: "unavailable", Devices: []StatusDevice{}, Alarms: st.Alarms}
 	if r.MainsV == nil {

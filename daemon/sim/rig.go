@@ -47,6 +47,9 @@ type RigOptions struct {
 	// down and the power-fail line asserted, as a holdup started during an
 	// outage (an operator's restart) finds them.
 	MainsLost bool
+	// SupercapV is the simulated supercap's voltage at the start
+	// ([power.supercap]): 0 charged to full_v, negative empty (0 V).
+	SupercapV float64
 }
 
 // rig is the simulated hardware of one daemon process.
@@ -69,6 +72,8 @@ type Rig struct {
 
 	mu   sync.Mutex
 	line *power.SimLine
+
+	supercap *SimSupercap // [power.supercap] simulated; nil without one (supercap.go)
 }
 
 // NewRig starts the simulators the configuration names and points the
@@ -181,10 +186,16 @@ func NewRig(ctx context.Context, cfg *config.Config, opts RigOptions, log *slog.
 	}
 	r.site.acs, r.site.hsim, r.site.lost, r.site.kwh698, r.site.start = r.acs, r.hsim, &r.mainsLost, site698KWh, time.Now()
 	r.site.set(r.site.powerAt(0))
+	if sc := cfg.Power.Supercap; sc != nil {
+		r.supercap = newRigSupercap(sc, opts.SupercapV)
+	}
 	if opts.MainsLost {
 		r.mainsLost.Store(true)
 		for _, s := range r.acs {
 			s.SetMainsLost(true)
+		}
+		if r.supercap != nil {
+			r.supercap.SetMains(false)
 		}
 	}
 	if opts.Site {
@@ -251,6 +262,9 @@ func (r *Rig) SetMains(present bool) error {
 	line := r.line
 	r.mu.Unlock()
 	r.mainsLost.Store(!present)
+	if r.supercap != nil {
+		r.supercap.SetMains(present)
+	}
 	for _, s := range r.acs {
 		s.SetMainsLost(!present)
 	}
@@ -362,6 +376,9 @@ func (r *Rig) Hardware() *daemon.Hardware {
 			}
 			return fmt.Errorf("no simulated device %s", path)
 		},
+	}
+	if c := r.supercap; c != nil {
+		hw.Supercap = func(config.Power) (power.SupercapReader, error) { return c.Read, nil }
 	}
 	if r.cfg.Sim.RealPowerLine {
 		hw.OpenLine = real.OpenLine

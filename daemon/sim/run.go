@@ -71,7 +71,11 @@ func Run(ctx context.Context, cfg *config.Config, ro RunOptions, stdin io.ReadCl
 		return err
 	}
 	// The simulators outlive the daemon: they stop after it (r.Close).
-	r, err := NewRig(context.WithoutCancel(ctx), cfg, RigOptions{Master: ro.Master, Site: true, MainsLost: lost}, nil)
+	ropts := RigOptions{Master: ro.Master, Site: true, MainsLost: lost}
+	if err := simEnd(cfg, ro.Dir, &ropts); err != nil {
+		return err
+	}
+	r, err := NewRig(context.WithoutCancel(ctx), cfg, ropts, nil)
 	if err != nil {
 		return err
 	}

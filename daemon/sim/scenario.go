@@ -10,6 +10,7 @@ package sim
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,6 +45,7 @@ type session struct {
 	env     []string // extra environment for children
 	bootID  string   // BootIDEnv for the next children ("" the kernel's)
 	lost    bool     // the mains is absent: a child started now finds it so (MainsEnv)
+	drained bool     // the capacitor ran out: a child started now finds it empty (SupercapEnv)
 	config  string
 	dir     string
 	master  string
@@ -59,6 +61,9 @@ type session struct {
 	timeline [][]power.Entry // per run
 	acked    []ackRecord
 	outages  []simEvent
+
+	supercap  string // the load (W) that drains the simulated supercap; "" without one
+	shutdowns int    // calls the shutdown script recorded
 }
 
 type simChild struct {
@@ -85,6 +90,9 @@ func (s *session) start(ctx context.Context) error {
 	}
 	if s.lost {
 		cmd.Env = append(cmd.Env, MainsEnv+"=lost")
+	}
+	if s.drained {
+		cmd.Env = append(cmd.Env, SupercapEnv+"=0")
 	}
 	cmd.Stderr = logf
 	if s.verbose {
@@ -258,6 +266,7 @@ func (s *session) noise(ctx context.Context) error {
 func (s *session) reboot() {
 	s.bootID = fmt.Sprintf("sim-boot-%d", s.runs+1)
 	s.lost = false
+	s.drained = true
 }
 
 // kill ends the child with SIGKILL: the capacitor ran out.
@@ -510,6 +519,36 @@ func (s *session) check() (*scenarioResult, error) {
 	return r, nil
 }
 
+// budgetRunsOut loads the capacitor until the supercap estimate runs past
+// the hold-up budget: the final flush stops collection and journals what
+// is pending, the file systems are synced and the data store closed, and
+// the shutdown command runs (the sim's script, which records its call in
+// the sim directory).
+func (s *session) budgetRunsOut(ctx context.Context) error {
+	if s.supercap == "" {
+		return nil // no [power.supercap]: the capacitor simply runs out
+	}
+	s.say("a heavy load drains the capacitor: the hold-up budget runs out")
+	if err := s.command(ctx, "supercap load "+s.supercap); err != nil {
+		return err
+	}
+	for _, step := range []power.Step{power.StepFinalFlush, power.StepFlushed, power.StepSynced, power.StepShutdown} {
+		if err := s.waitStep(ctx, step, 20*time.Second); err != nil {
+			return err
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(s.dir, ShutdownLog))
+	if err != nil {
+		return fmt.Errorf("sim: the shutdown command left no record: %w", err)
+	}
+	s.shutdowns = len(bytes.Split(bytes.TrimSpace(b), []byte("\n")))
+	if s.shutdowns != 1 {
+		return fmt.Errorf("sim: the shutdown command ran %d times, want once: %s", s.shutdowns, b)
+	}
+	s.say("the shutdown command ran (%s): %s", ShutdownLog, bytes.TrimSpace(b))
+	return nil
+}
+
 // runScenario is `holdup sim`: normal → loss → warm restore → loss, line
 // noise closing an IO path, an operator's restart of holdup (same boot) →
 // warm restore → loss → capacitor runs out (SIGKILL) → cold start →
@@ -538,6 +577,11 @@ func runScenario(ctx context.Context, s *session) (*scenarioResult, error) {
 			}
 		}
 	}
+
+	if cfg, err := config.Load(s.config); err == nil && cfg.Power.Supercap != nil {
+		s.supercap = "20"
+	}
+	_ = os.Remove(filepath.Join(s.dir, ShutdownLog))
 
 	s.say("normal: mains present")
 	if err := s.start(ctx); err != nil {
@@ -584,6 +628,9 @@ func runScenario(ctx context.Context, s *session) (*scenarioResult, error) {
 	}
 	s.say("mains lost (3rd outage)")
 	if err := s.outage(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.budgetRunsOut(ctx); err != nil {
 		return nil, err
 	}
 	s.say("the capacitor runs out: daemon killed (SIGKILL), nothing in memory survives")
@@ -689,6 +736,10 @@ func OutageScenario(ctx context.Context, o ScenarioOptions, out io.Writer) error
 	fmt.Fprintf(out, "data store %s: %d outages; EEPROM image %s; daemon logs %s/run-*.log; %v\n",
 		filepath.Join(abs, "data.db"), r.Outages, filepath.Join(abs, "eeprom.bin"), abs, time.Since(t0).Round(time.Millisecond))
 	fmt.Fprintln(out, r.breakdown())
+	if s.supercap != "" {
+		fmt.Fprintf(out, "end of the hold-up window: final flush, file systems synced, data store closed, shutdown command run %d time(s) (%s)\n",
+			s.shutdowns, filepath.Join(abs, ShutdownLog))
+	}
 	fmt.Fprintln(out, r.summary())
 	if r.Lost > 0 {
 		return errors.New("acknowledged journal records are missing from the data store")

@@ -3,7 +3,8 @@ package sim
 // The sim control protocol, the daemon's end: with -sim-control (a [sim]
 // configuration only) `holdup run` takes commands on stdin, a line each —
 // loss, restore, control DEVICE POINT VALUE, fault DEVICE KIND N (the
-// Modbus slave's next N answers: crc, truncate, extra or silent), quit —
+// Modbus slave's next N answers: crc, truncate, extra or silent),
+// supercap load W (the simulated supercap's load during an outage), quit —
 // answering each with a "done" line, and streams its timeline, journal
 // acknowledgements and completion logs as JSON lines on stdout.
 // scenario.go is the other end. A child started with HOLDUP_SIM_MAINS=lost
@@ -152,6 +153,15 @@ func (c *simControl) command(ctx context.Context, d *daemon.Daemon, rig *Rig, li
 			return fmt.Errorf("fault: %w", err)
 		}
 		return nil
+	case len(f) == 3 && f[0] == "supercap" && f[1] == "load":
+		w, err := strconv.ParseFloat(f[2], 64)
+		if err != nil {
+			return fmt.Errorf("supercap load: watts %q: %w", f[2], err)
+		}
+		if rig.supercap == nil {
+			return errors.New("supercap load: no [power.supercap] simulated")
+		}
+		return rig.supercap.SetLoad(w)
 	case len(f) == 4 && f[0] == "control":
 		v, err := strconv.ParseFloat(f[3], 64)
 		if err != nil {
@@ -165,5 +175,5 @@ func (c *simControl) command(ctx context.Context, d *daemon.Daemon, rig *Rig, li
 		}
 		return err
 	}
-	return fmt.Errorf("unknown command %q (loss, restore, control DEVICE POINT VALUE, fault DEVICE crc|truncate|extra|silent N, quit)", line)
+	return fmt.Errorf("unknown command %q (loss, restore, control DEVICE POINT VALUE, fault DEVICE crc|truncate|extra|silent N, supercap load W, quit)", line)
 }
