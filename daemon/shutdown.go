@@ -197,8 +197,7 @@ func (a *endAct) Shutdown(ctx context.Context, left time.Duration) (bool, string
 		return false, "", nil
 	}
 	a.reportShutdown(left)
-	// HOOKS(issue 15 part 3): emit "shutdown" (detail: the command) here
-	// through the hooks emitter once daemon/hooks.go wires it.
+	a.d.emitShutdown(a.argv, left) // the hooks (budget-low came from the timeline's 1-5 final flush)
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.wait)
 	defer cancel()
 	cmd := exec.CommandContext(cctx, a.argv[0], a.argv[1:]...)
