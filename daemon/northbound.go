@@ -163,7 +163,7 @@ func (n *northbound) Set(ctx context.Context, oad proto698.OAD, v proto698.Data)
 	if np.p.Class != devices.ClassControl {
 		return proto698.DARReadDenied // a collection point is measured, not set
 	}
-	f, null, err := devices.DLT698Float(v)
+	f, null, err := np.p.UplinkFloat(v) // of the point's uplink type, raw × 10^scaler
 	if err != nil || null {
 		return proto698.DARTypeMismatch
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -170,5 +171,56 @@ func TestForwarderUplinkType(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "cannot carry"); n != 1 || !strings.Contains(logs.String(), "records=1") {
 		t.Errorf("%d warnings, want one for one record:\n%s", n, &logs)
+	}
+}
+
+// writeDriver records the values written to it.
+type writeDriver struct {
+	fakeDriver
+	mu      sync.Mutex
+	written []float64
+}
+
+func (w *writeDriver) Write(_ context.Context, _ devices.Point, v float64) (devices.Sample, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.written = append(w.written, v)
+	return devices.Sample{Value: v}, nil
+}
+
+// TestNorthboundSetUplinkType: a master's SET of a control point with an
+// uplink type is read in engineering units (raw × 10^scaler) and must have
+// that type; one without keeps taking any numeric value as it is.
+func TestNorthboundSetUplinkType(t *testing.T) {
+	s, err := sched.New(sched.Config{Devices: []sched.Device{{Name: "inv", Interface: "x"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = s.Run(ctx) }()
+	drv := &writeDriver{fakeDriver: fakeDriver{dev: devices.Device{Name: "inv"}}}
+	limit := devices.Point{Name: "limit", Class: devices.ClassControl, UplinkOAD: 0x2F010200, UplinkType: proto698.TypeLongUnsigned, UplinkScaler: -1}
+	plain := devices.Point{Name: "plain", Class: devices.ClassControl, UplinkOAD: 0x2F020200}
+	nb := &northbound{sched: s, log: slog.New(slog.DiscardHandler), now: make(chan struct{}, 1),
+		points: map[uint32]nbPoint{limit.UplinkOAD: {drv, limit}, plain.UplinkOAD: {drv, plain}}}
+	for _, c := range []struct {
+		oad uint32
+		v   proto698.Data
+		dar proto698.DAR
+	}{
+		{limit.UplinkOAD, proto698.LongUnsigned(2241), proto698.DARSuccess},
+		{limit.UplinkOAD, proto698.DoubleLong(2241), proto698.DARTypeMismatch},
+		{limit.UplinkOAD, proto698.Null{}, proto698.DARTypeMismatch},
+		{plain.UplinkOAD, proto698.DoubleLong(2241), proto698.DARSuccess},
+	} {
+		if dar := nb.Set(ctx, proto698.NewOAD(c.oad), c.v); dar != c.dar {
+			t.Errorf("SET %08X %#v = %v, want %v", c.oad, c.v, dar, c.dar)
+		}
+	}
+	drv.mu.Lock()
+	defer drv.mu.Unlock()
+	if want := []float64{224.1, 2241}; !reflect.DeepEqual(drv.written, want) {
+		t.Errorf("written %v, want %v", drv.written, want)
 	}
 }
