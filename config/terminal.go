@@ -44,6 +44,12 @@ func readPointUplink(t *table, p *devices.Point) {
 	if p.UplinkOAD == 0 {
 		return // no uplink_oad, or an invalid one (reported)
 	}
+	switch p.UplinkOAD >> 16 {
+	case 0x4000, 0x4001, 0x3106:
+		t.errf("uplink_oad", "object %04X is the terminal's own (date-time 4000, communication address 4001, power event 3106), answered by holdup itself (got \"%08X\")",
+			p.UplinkOAD>>16, p.UplinkOAD)
+		return
+	}
 	stdType, stdScaler, array, std := devices.StandardUplink(p.UplinkOAD)
 	if std && array && p.UplinkOAD&0xFF == 0 {
 		// The whole attribute is an array (per phase or tariff) and a

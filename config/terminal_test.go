@@ -111,6 +111,8 @@ func TestPointUplinkTypeInvalid(t *testing.T) {
 			"device[0].point[0].uplink_scaler", "needs uplink_type", "uplink_scaler"},
 		{"float with a scaler", "address = 100\n  uplink_oad = \"2F000200\"\n  uplink_type = \"float64\"\n  uplink_scaler = -1",
 			"device[0].point[0].uplink_scaler", "float64 carries no scaler", "uplink_scaler"},
+		{"the terminal's own object", "address = 100\n  uplink_oad = \"40000200\"",
+			"device[0].point[0].uplink_oad", "the terminal's own", "uplink_oad"},
 		{"type without uplink_oad", "address = 100\n  uplink_type = \"long\"",
 			"device[0].point[0].uplink_type", "add uplink_oad", "uplink_type"},
 		{"u16 does not fit long", "address = 100\n  uplink_oad = \"2F000200\"\n  uplink_type = \"long\"",
