@@ -154,7 +154,8 @@ func FuzzDecodeData(f *testing.F) {
 }
 
 // FuzzServeRequest: whatever a master sends the terminal — any APDU,
-// plain or inside SECURITY-Request with any verification — never panics
+// plain or inside SECURITY-Request with any verification, decodable or
+// not (an undecodable one as readLink passes it on) — never panics
 // and, when it decodes as a request to this terminal, gets an answer:
 // at once, or from the Server on the replies channel. No unauthenticated
 // SET or ACTION ever reaches the Server.
@@ -169,7 +170,10 @@ func FuzzServeRequest(f *testing.F) {
 	f.Add(mustHex(connectVector), uint8(0), false)
 	f.Fuzz(func(t *testing.T, apdu []byte, verify uint8, goodMAC bool) {
 		a, err := DecodeAPDU(apdu)
-		if err != nil || !isMasterRequest(a) {
+		if err != nil {
+			a = undecoded(apdu, err) // what readLink hands the session
+		}
+		if !isMasterRequest(a) {
 			return
 		}
 		srv := &countingServer{}

@@ -240,7 +240,15 @@ func (u *Uplink) readLink(conn net.Conn, in chan<- inbound, done <-chan struct{}
 		a, aerr := DecodeAPDU(data)
 		if aerr != nil {
 			u.log.Warn("proto698: uplink: bad APDU from master", "err", aerr)
-			return
+			if !f.Control.PRM() {
+				// A malformed answer to a frame of the terminal's (PRM 0):
+				// there is no request to answer.
+				return
+			}
+			// A request that does not decode is answered with
+			// ERROR-Response, as the standard requires (the frame's own
+			// checksums held, so it came from the peer on the link).
+			a = undecoded(data, aerr)
 		}
 		open = deliver(inbound{apdu: a, sa: f.Addr, ca: f.Client})
 	}

@@ -344,3 +344,61 @@ func TestUplinkFragmentedRequest(t *testing.T) {
 		t.Errorf("the out-of-sequence fragment is not logged:\n%s", logs.String())
 	}
 }
+
+// A request from the master whose APDU does not decode is answered with
+// ERROR-Response naming why (APDU cannot be parsed, service not
+// supported) and its PIID; a frame failing its own checksum, a broadcast,
+// and a malformed answer to the terminal's own frame (PRM 0) are not
+// answered. After each, a GET is answered: nothing else came first.
+func TestUplinkAnswersUndecodableAPDU(t *testing.T) {
+	m, logs := startLinkMaster(t, UplinkConfig{Heartbeat: time.Hour})
+	broadcast := m.request()
+	broadcast.Addr = ServerAddress{Type: AddrBroadcast, Len: 1, Addr: [16]byte{0xAA}}
+	response := m.request()
+	response.Control = NewControl(false, false, false, false, FuncUserData)
+	badFCS := func(b []byte) []byte { b[len(b)-2] ^= 0xFF; return b }
+	tests := []struct {
+		name   string
+		frame  Frame
+		apdu   string
+		mangle func([]byte) []byte
+		want   *ErrorResponse // nil: no answer
+	}{
+		// GET-Request-Normal PIID 7 cut inside its OAD.
+		{"truncated GET", m.request(), "05010740", nil, &ErrorResponse{PIID: 7, DAR: ErrorAPDUUndecodable}},
+		// GET-Request-Normal PIID 8 with a bad time-tag flag.
+		{"bad optional", m.request(), "0501084001020005", nil, &ErrorResponse{PIID: 8, DAR: ErrorAPDUUndecodable}},
+		// GET-Request-Normal PIID 9 (ACD set) with a trailing byte.
+		{"trailing byte", m.request(), "05014940010200" + "00" + "77", nil, &ErrorResponse{PIID: 9, DAR: ErrorAPDUUndecodable}},
+		{"unknown tag", m.request(), "42010A00", nil, &ErrorResponse{PIID: 10, DAR: ErrorServiceUnsupported}},
+		{"CONNECT cut short", m.request(), "020B0016", nil, &ErrorResponse{PIID: 11, DAR: ErrorAPDUUndecodable}},
+		{"bad FCS", m.request(), "05010740", badFCS, nil},
+		{"broadcast", broadcast, "05010740", nil, nil},
+		{"malformed answer (PRM 0)", response, "05010740", nil, nil},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := tc.frame
+			f.Data = mustHex(tc.apdu)
+			b := m.frame(f, nil)
+			if tc.mangle != nil {
+				b = tc.mangle(b)
+			}
+			m.raw(b)
+			probe := uint8(40 + i)
+			m.write(m.request(), &GetRequestNormal{PIID: PIID(probe), OAD: NewOAD(0x40010200)})
+			if tc.want != nil {
+				a := m.apdu(m.nextData())
+				if e, ok := a.(*ErrorResponse); !ok || *e != *tc.want {
+					t.Fatalf("answer %#v, want %#v", a, tc.want)
+				}
+			}
+			if g, ok := m.apdu(m.nextData()).(*GetResponseNormal); !ok || g.PIID.Seq() != probe {
+				t.Fatalf("answer %#v, want the probe's GET-Response PIID %d", g, probe)
+			}
+		})
+	}
+	if !strings.Contains(logs.String(), "bad APDU from master") {
+		t.Errorf("undecodable APDUs not logged:\n%s", logs.String())
+	}
+}

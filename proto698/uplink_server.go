@@ -3,6 +3,7 @@ package proto698
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -95,13 +96,53 @@ func isControl(a APDU) bool {
 	return false
 }
 
+// undecodedRequest is a request from the master whose APDU does not
+// decode: bad data, or a tag or service this package does not know. It
+// is never data and never reaches the Server: the terminal answers it
+// with ERROR-Response. It is never encoded.
+type undecodedRequest struct {
+	PIID PIIDACD // the request's PIID as far as it can be read (ACD clear)
+	Type DAR     // ERROR-Response error type: ErrorAPDUUndecodable or ErrorServiceUnsupported
+	Err  error   // why it does not decode
+}
+
+// undecoded classifies the APDU b that DecodeAPDU refused with err: an
+// unknown APDU tag or service choice is "service not supported", any
+// other fault "APDU cannot be parsed".
+func undecoded(b []byte, err error) *undecodedRequest {
+	r := &undecodedRequest{PIID: requestPIID(b), Type: ErrorAPDUUndecodable, Err: err}
+	var fe *FrameError
+	if errors.As(err, &fe) && errors.Is(err, ErrUnsupported) && (fe.Field == "APDU tag" || fe.Field == "APDU choice") {
+		r.Type = ErrorServiceUnsupported
+	}
+	return r
+}
+
+// Service implements APDU.
+func (r *undecodedRequest) Service() string { return "undecodable APDU" }
+
+func (r *undecodedRequest) appendTo(d []byte) ([]byte, error) {
+	return d, fmt.Errorf("proto698: undecodable APDU is never encoded: %w", r.Err)
+}
+
+// requestPIID is the PIID of a request APDU that could not be decoded:
+// the byte after the tag for CONNECT and RELEASE, else the byte after
+// tag and choice (payloadPIID), 0 when b is too short.
+func requestPIID(b []byte) PIIDACD {
+	if len(b) >= 2 && (b[0] == TagConnectRequest || b[0] == TagReleaseRequest) {
+		return PIIDACD(b[1]) &^ 0x40
+	}
+	return payloadPIID(b)
+}
+
 // isMasterRequest reports whether a is a request the master sends the
 // terminal, which the terminal answers (every one of them gets an
 // answer unless it was broadcast).
 func isMasterRequest(a APDU) bool {
 	switch a.(type) {
 	case *GetRequestNormal, *GetRequestNormalList, *SetRequestNormal, *SetRequestNormalList, *ActionRequestNormal,
-		*GetRequestNext, *ProxyTransCommandRequest, *UnsupportedRequest, *ConnectRequest, *ReleaseRequest, *SecurityRequest:
+		*GetRequestNext, *ProxyTransCommandRequest, *UnsupportedRequest, *ConnectRequest, *ReleaseRequest, *SecurityRequest,
+		*undecodedRequest:
 		return true
 	}
 	return false
@@ -172,7 +213,9 @@ func (u *Uplink) unwrap(st *uplinkState, s *SecurityRequest) (APDU, APDU) {
 	}
 	inner, err := DecodeAPDU(s.Payload)
 	if err != nil {
-		return nil, u.wrap(&secured{}, &ErrorResponse{PIID: payloadPIID(s.Payload), DAR: ErrorAPDUUndecodable})
+		bad := undecoded(s.Payload, err)
+		u.log.Warn("proto698: uplink: bad APDU in SECURITY-Request", "err", err)
+		return nil, u.wrap(&secured{}, &ErrorResponse{PIID: bad.PIID, DAR: bad.Type})
 	}
 	if _, nested := inner.(*SecurityRequest); nested {
 		return nil, deny(DARSecurityMismatch, "SECURITY-Request inside SECURITY-Request", nil)
@@ -223,6 +266,8 @@ func (u *Uplink) answer(ctx context.Context, st *uplinkState, l link, req master
 	case *UnsupportedRequest:
 		u.log.Info("proto698: uplink: service not supported", "service", r.Service())
 		return &ErrorResponse{PIID: PIIDACD(r.PIID) &^ 0x40, DAR: ErrorServiceUnsupported}
+	case *undecodedRequest:
+		return &ErrorResponse{PIID: r.PIID, DAR: r.Type}
 	}
 	if !isServed(req.apdu) {
 		return &ErrorResponse{DAR: ErrorServiceUnsupported}
