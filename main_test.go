@@ -396,6 +396,19 @@ func TestSimCommand(t *testing.T) {
 // TestChildStopsOnSignal: a daemon child stops cleanly on SIGTERM (as
 // systemd stops it) while its controller keeps the control pipe open.
 
+// lineOf returns the line number (from 1) of the first line of raw that
+// contains s, so a test names a key's line without counting by hand.
+func lineOf(t *testing.T, raw []byte, s string) string {
+	t.Helper()
+	for i, l := range strings.Split(string(raw), "\n") {
+		if strings.Contains(l, s) {
+			return strconv.Itoa(i + 1)
+		}
+	}
+	t.Fatalf("no line contains %q", s)
+	return ""
+}
+
 // TestCheckConfigProbe: -probe warns, naming key and line, about each
 // device node the file names that this machine lacks, and only those; the
 // file stays valid (exit 0), and without -probe nothing is looked up.
@@ -414,10 +427,15 @@ func TestCheckConfigProbe(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "valid") {
 		t.Fatalf("exit %d, %q %q", code, out, errOut)
 	}
+	// The hold-up estimate: the sim's supercap would hold 187.5 s, the
+	// configured 180 s bounds it.
+	if want := "hold-up budget: 180 s (configured holdup_budget; the supercap 10 F, 5 -> 2.5 V at 0.5 W would hold 3m8s), final flush 150 s after the loss"; !strings.Contains(out, want) {
+		t.Errorf("check-config output lacks %q:\n%s", want, out)
+	}
 	for _, want := range []string{
-		"warning: eeprom.bus (" + path + ":10): /dev/i2c-1: no such file or directory",
-		"warning: device[0].port (" + path + ":55): /dev/ttySIM2: no such file or directory",
-		"warning: device[3].chip (" + path + ":122): /dev/gpiochip1: no such file or directory",
+		"warning: eeprom.bus (" + path + ":" + lineOf(t, raw, `bus = "/dev/i2c-1"`) + "): /dev/i2c-1: no such file or directory",
+		"warning: device[0].port (" + path + ":" + lineOf(t, raw, `port = "/dev/ttySIM2"`) + "): /dev/ttySIM2: no such file or directory",
+		"warning: device[3].chip (" + path + ":" + lineOf(t, raw, `chip = "gpiochip1"`) + "): /dev/gpiochip1: no such file or directory",
 	} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("-probe output lacks %q:\n%s", want, errOut)

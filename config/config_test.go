@@ -147,7 +147,7 @@ func TestExampleFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Power.Supercap == nil || *c.Power.Supercap != (Supercap{IIODevice: "/sys/bus/iio/devices/iio:device0", Channel: 1, Divider: 2, EmptyV: 2.8, FullV: 5.4, SampleEvery: time.Second}) || c.HPLC.ResetLine.Offset != 22 ||
+	if c.Power.Supercap == nil || *c.Power.Supercap != (Supercap{IIODevice: "/sys/bus/iio/devices/iio:device0", Channel: 1, Divider: 2, EmptyV: 2.8, FullV: 5.4, Farads: 25, LoadW: 1.5, SampleEvery: time.Second}) || c.HPLC.ResetLine.Offset != 22 ||
 		c.Uplink.Master != "10.0.0.10:9000" || c.Devices[0].Points[1].Type != devices.TypeU32 || c.Devices[0].Points[1].Integrity != devices.IntegrityChecked ||
 		c.Devices[0].Points[0].Scale != 0.001 || c.Devices[0].Points[0].Register != 30775 ||
 		c.Devices[1].Points[0].Item != "00100200" || c.Devices[2].Points[0].Item != "00010000" || c.Devices[4].Port != "gpiochip1" || c.Devices[4].Points[0].Register != 4 ||
