@@ -63,6 +63,10 @@ type MasterStats struct {
 	Connects, Logins, Heartbeats, Reports, Duplicates, Unauthorized int
 	// DataReports counts REPORT-Notification-List copies received.
 	DataReports int
+	// Fragments counts the data fragments of fragmented terminal APDUs
+	// received and confirmed (a repeat too); FragmentMax is the most APDU
+	// bytes one of them carried.
+	Fragments, FragmentMax int
 	// History counts the distinct forwarded records stored,
 	// HistoryDuplicates the rows received again (resends).
 	History, HistoryDuplicates int
@@ -85,8 +89,12 @@ type MasterStats struct {
 // knobs (DropOnNextReport, WithholdConfirms) apply to every kind of
 // report. Like a front end it also reads
 // and writes the terminal's attributes (Get, GetList, Set) over the link of
-// the latest login, matching each answer to its request by PIID. Its state
-// is owned by Run.
+// the latest login, matching each answer to its request by PIID. A
+// terminal's APDU sent fragmented (longer than the frame size it
+// announced or negotiated) is reassembled, each data fragment confirmed
+// as it arrives (a repeat confirmed again, one out of sequence dropped
+// unconfirmed), and then handled as if it had come whole (Stats counts
+// the fragments). Its state is owned by Run.
 type MasterSim struct {
 	log  *slog.Logger
 	loc  *time.Location
@@ -135,6 +143,9 @@ type masterMsg struct {
 	apdu  APDU
 	raw   []byte // the APDU bytes, kept for data reports only
 	err   error  // connection ended
+	// frag > 0: a data fragment of frag APDU bytes was received and
+	// confirmed (counted, nothing else to do).
+	frag int
 }
 
 // NewMasterSim listens on addr (e.g. "127.0.0.1:0"). loc is the time
@@ -301,6 +312,7 @@ func (m *MasterSim) readConn(mc *masterConn) {
 			return
 		}
 	}
+	var re Reassembler
 	for {
 		n, err := mc.c.Read(buf)
 		d.Write(buf[:n])
@@ -312,6 +324,16 @@ func (m *MasterSim) readConn(mc *masterConn) {
 			f, _, ferr := DecodeFrame(raw)
 			if ferr != nil {
 				continue
+			}
+			if f.Control.Fragmented() {
+				apdu, complete, fragOK := m.fragment(mc, &re, &f)
+				if fragOK && !send(masterMsg{mc: mc, frag: len(f.Data)}) {
+					return
+				}
+				if !complete {
+					continue
+				}
+				f.Data = apdu
 			}
 			a, aerr := DecodeAPDU(f.Data)
 			if aerr != nil {
@@ -374,6 +396,9 @@ func (m *MasterSim) Run(ctx context.Context) error {
 					}
 					m.emit(MasterEvent{Kind: MasterDisconnect, Terminal: msg.mc.sa.String()})
 				}
+			case msg.frag > 0:
+				s.stats.Fragments++
+				s.stats.FragmentMax = max(s.stats.FragmentMax, msg.frag)
 			case msg.apdu == nil: // new connection
 				s.conns[msg.mc] = true
 				s.stats.Connects++
@@ -487,6 +512,36 @@ func (m *MasterSim) handle(s *masterState, msg masterMsg) {
 			m.emit(MasterEvent{Kind: MasterUnauthorized, Terminal: f.Addr.String()})
 		}
 	}
+}
+
+// fragment takes fragment frame f of the terminal on mc's reader
+// goroutine, as a front end does: a data fragment that continues the APDU
+// being reassembled (or repeats the one taken last, its confirm lost) is
+// confirmed at once, so the terminal sends the next; one out of sequence
+// is neither taken nor confirmed, so the terminal gives up on it. ok
+// reports a confirmed data fragment, complete the APDU when the last one
+// came.
+func (m *MasterSim) fragment(mc *masterConn, re *Reassembler, f *Frame) (apdu []byte, complete, ok bool) {
+	if f.Frag.Type == FragConfirm || !f.Control.FromServer() {
+		return nil, false, false // this master sends no fragments
+	}
+	apdu, complete, err := re.Add(f.Frag, f.Data)
+	if err != nil && !errors.Is(err, ErrRepeatedFragment) {
+		m.log.Warn("proto698: master sim: fragment dropped", "terminal", f.Addr, "err", err)
+		return nil, false, false
+	}
+	c := ConfirmFrame(*f)
+	b, err := AppendFrame(nil, &c)
+	if err != nil {
+		m.log.Error("proto698: master sim: fragment confirm", "err", err)
+		return nil, false, false
+	}
+	// Concurrent with Run's writes: one Write is one frame on the wire.
+	_ = mc.c.SetWriteDeadline(time.Now().Add(time.Second))
+	if _, err := mc.c.Write(b); err != nil {
+		m.log.Debug("proto698: master sim: write fragment confirm", "err", err)
+	}
+	return apdu, complete, true
 }
 
 func (m *MasterSim) reply(mc *masterConn, req Frame, fn Function, a APDU) {
