@@ -30,11 +30,13 @@ const (
 	MasterHistory                                 // forwarded records stored (the new rows of one history report)
 	MasterHistoryDuplicate                        // forwarded records already stored (a resend: confirmed again, not stored)
 	MasterHandshakeFailed                         // a TLS handshake failed (the terminal's certificate refused, or the terminal refused the master's)
+	MasterAlarmReport                             // a new alarm event (3109, 310A; first delivery)
+	MasterAlarmDuplicate                          // a resent alarm event already received (confirmed again, not stored)
 )
 
 // String implements fmt.Stringer.
 func (k MasterEventKind) String() string {
-	return [...]string{"connect", "login", "heartbeat", "logout", "report", "duplicate", "unauthorized", "disconnect", "data report", "history", "history duplicate", "handshake failed"}[k]
+	return [...]string{"connect", "login", "heartbeat", "logout", "report", "duplicate", "unauthorized", "disconnect", "data report", "history", "history duplicate", "handshake failed", "alarm", "alarm duplicate"}[k]
 }
 
 // MasterEvent is one observation, delivered on MasterSim.Events.
@@ -42,6 +44,7 @@ type MasterEvent struct {
 	Kind     MasterEventKind
 	Terminal string     // terminal SA (after login)
 	Event    PowerEvent // MasterReport, MasterDuplicate
+	Alarm    AlarmEvent // MasterAlarmReport, MasterAlarmDuplicate
 	// Heartbeat is the period the terminal announced at login, seconds.
 	Heartbeat uint16
 	// Results, PIID and APDU describe a MasterDataReport: the attribute
@@ -70,6 +73,9 @@ type MasterStats struct {
 	// History counts the distinct forwarded records stored,
 	// HistoryDuplicates the rows received again (resends).
 	History, HistoryDuplicates int
+	// Alarms counts the distinct alarm events stored, AlarmDuplicates the
+	// ones received again.
+	Alarms, AlarmDuplicates int
 }
 
 // MasterSim simulates a master station on a TCP listener. It honours the
@@ -122,7 +128,8 @@ type masterState struct {
 	seen             map[string]bool
 	history          []MasterHistoryRow // distinct forwarded records, in arrival order
 	historySeen      map[historyKey]bool
-	withholdHistory  bool // store history reports, never confirm them
+	alarms           masterAlarms // alarm events (mastersim_events.go)
+	withholdHistory  bool         // store history reports, never confirm them
 	stats            MasterStats
 	dropNextReport   bool
 	withhold         int // reports left to leave unconfirmed (link kept)
@@ -471,6 +478,12 @@ func (m *MasterSim) handle(s *masterState, msg masterMsg) {
 			m.log.Warn("proto698: master sim: bad history report, not confirmed", "terminal", f.Addr, "err", err)
 			return
 		}
+		alarms, err := m.parseAlarmRecords(f.Addr.String(), a.Records)
+		if err != nil {
+			m.log.Warn("proto698: master sim: bad alarm event report, not confirmed", "terminal", f.Addr, "err", err)
+			return
+		}
+		m.storeAlarms(s, alarms)
 		oads := make([]OAD, 0, len(a.Records))
 		for _, rec := range a.Records {
 			oads = append(oads, rec.OAD)

@@ -44,13 +44,13 @@ func (m *MasterSim) History() []MasterHistoryRow {
 }
 
 // parseHistoryRecords parses the records of a REPORT-Notification-RecordList
-// that are not 3106 power events. It fails for the first bad one: the
+// that are not event records (3106 power events, 3109/310A alarm events). It fails for the first bad one: the
 // master stores nothing of such a batch and does not confirm it.
 func (m *MasterSim) parseHistoryRecords(terminal string, recs []ResultRecord) ([]MasterHistoryRow, error) {
 	var rows []MasterHistoryRow
 	for i, rec := range recs {
-		if rec.OAD == OADPowerEvent {
-			continue
+		if isEventObject(rec.OAD) {
+			continue // power and alarm events
 		}
 		hr, err := ParseHistory(rec, m.loc)
 		if err != nil {

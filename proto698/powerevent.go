@@ -50,6 +50,26 @@ type PowerEvent struct {
 // Key is the identity the master deduplicates on.
 func (e PowerEvent) Key() string { return fmt.Sprintf("%d/%s", e.Seq, e.Kind) }
 
+// EventRecord implements Event: PowerEventRecord.
+func (e PowerEvent) EventRecord(channel OAD, loc *time.Location) ResultRecord {
+	return PowerEventRecord(e, channel, loc)
+}
+
+// Event is one event report the uplink delivers exactly once, as the
+// single record of a REPORT-Notification-RecordList: a PowerEvent (3106)
+// or an AlarmEvent (3109, 310A). Key identifies the report among all the
+// uplink's events (the uplink and the master match a resend by it);
+// EventRecord builds the record, naming channel in the report status
+// column and writing times in loc.
+type Event interface {
+	Key() string
+	EventRecord(channel OAD, loc *time.Location) ResultRecord
+}
+
+// isEventObject reports whether o is the record attribute of an event
+// object the uplink reports (a confirmation listing it is an event's).
+func isEventObject(o OAD) bool { return o == OADPowerEvent || IsAlarmEventObject(o) }
+
 // powerEventColumns is the column selection of a 3106 report.
 func powerEventColumns() RCSD {
 	return RCSD{{OAD: OADEventSeq}, {OAD: OADEventStart}, {OAD: OADEventEnd}, {OAD: OADEventSource}, {OAD: OADReportStatus}, {OAD: OADPowerAttrFlag}}

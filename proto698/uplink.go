@@ -7,11 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"time"
 )
 
-// ErrQueueFull: ReportPowerEvent or ReportAttributes could not enqueue
+// ErrQueueFull: ReportPowerEvent, ReportEvent or ReportAttributes could not enqueue
 // (the uplink's input channel is full, i.e. Run is not draining it).
 var ErrQueueFull = errors.New("uplink queue full")
 
@@ -39,8 +40,9 @@ type UplinkConfig struct {
 	// before). 0 means DefaultMaxFrameAPDU (1024). A CONNECT-negotiated
 	// size replaces it for its session (Uplink.setMaxFrame).
 	MaxFrame int
-	// QueueSize is the capacity of the ReportPowerEvent channel and,
-	// separately, of the ReportAttributes channel; 0 means 64.
+	// QueueSize is the capacity of the event channel (ReportPowerEvent and
+	// ReportEvent) and, separately, of the ReportAttributes channel; 0
+	// means 64.
 	QueueSize int
 	// Channel is the OAD named in the report-status column; zero means
 	// 0x45000200 (public wireless network).
@@ -51,6 +53,10 @@ type UplinkConfig struct {
 	// confirmed a report (e.g. to mark the journal entry delivered). It
 	// must not block.
 	OnConfirm func(PowerEvent)
+	// OnEventConfirm, if set, is called on Run's goroutine when the master
+	// has confirmed any event report (a power event after OnConfirm, an
+	// alarm event). It must not block.
+	OnEventConfirm func(Event)
 	// OnDataConfirm, if set, is called on Run's goroutine when the master
 	// has confirmed a data report (REPORT-Response-List), with the number
 	// of results it carried. It must not block.
@@ -74,11 +80,14 @@ type UplinkConfig struct {
 
 // Uplink keeps a DL/T 698.45 link to the master station over TCP: it logs
 // in, sends heartbeats, re-logs in after the link drops, and delivers
-// terminal power-off/power-on event reports (0x3106), one at a time in
-// order, resending each until the master confirms it with
-// REPORT-Response. Reports enqueued while the link is down wait in Run's
-// queue; nothing is dropped. The master deduplicates resends by
-// PowerEvent.Key (event sequence number and kind).
+// event reports (Event): terminal power-off/power-on events (0x3106) and
+// alarm events (0x3109, 0x310A), one at a time, resending each until the
+// master confirms it with REPORT-Response. Power events go in order and
+// before any alarm event waiting (an alarm event already sent is finished
+// first); alarm events go in the order enqueued. Reports enqueued while
+// the link is down wait in Run's queue; nothing is dropped. The master
+// deduplicates resends by the event's Key (for a power event its sequence
+// number and kind, for an alarm its object and sequence number).
 //
 // It also reports attribute values (ReportAttributes) with
 // REPORT-Notification-List. These are snapshots: the newest one not yet
@@ -96,7 +105,7 @@ type UplinkConfig struct {
 type Uplink struct {
 	cfg     UplinkConfig
 	log     *slog.Logger
-	events  chan PowerEvent
+	events  chan Event
 	data    chan *dataReport
 	history chan *historyBatch // unbuffered: DeliverHistory hands one batch to Run
 	slots   chan struct{}      // one token per master request in progress
@@ -144,12 +153,19 @@ func NewUplink(cfg UplinkConfig, log *slog.Logger) (*Uplink, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Uplink{cfg: cfg, log: log, events: make(chan PowerEvent, cfg.QueueSize), data: make(chan *dataReport, cfg.QueueSize), history: make(chan *historyBatch), slots: make(chan struct{}, cfg.MaxRequests)}, nil
+	return &Uplink{cfg: cfg, log: log, events: make(chan Event, cfg.QueueSize), data: make(chan *dataReport, cfg.QueueSize), history: make(chan *historyBatch), slots: make(chan struct{}, cfg.MaxRequests)}, nil
 }
 
 // ReportPowerEvent enqueues a report without blocking. It fails with
 // ErrQueueFull only if Run has not drained QueueSize earlier events.
-func (u *Uplink) ReportPowerEvent(ev PowerEvent) error {
+func (u *Uplink) ReportPowerEvent(ev PowerEvent) error { return u.ReportEvent(ev) }
+
+// ReportEvent enqueues an event report (a PowerEvent goes before the
+// alarm events waiting) without blocking. It fails with ErrQueueFull only
+// if Run has not drained QueueSize earlier events; a caller with more
+// to report keeps them and enqueues more as OnEventConfirm reports
+// deliveries.
+func (u *Uplink) ReportEvent(ev Event) error {
 	select {
 	case u.events <- ev:
 		return nil
@@ -158,9 +174,30 @@ func (u *Uplink) ReportPowerEvent(ev PowerEvent) error {
 	}
 }
 
+// queueEvent adds ev to the pending events: a power event after the power
+// events already pending (before any other event), anything else last.
+func (s *uplinkState) queueEvent(ev Event) {
+	i := len(s.pending)
+	if _, power := ev.(PowerEvent); power {
+		i = 0
+		for i < len(s.pending) {
+			if _, p := s.pending[i].(PowerEvent); !p {
+				break
+			}
+			i++
+		}
+	}
+	s.pending = slices.Insert(s.pending, i, ev)
+}
+
+// eventDone removes the event with key from the pending events.
+func (s *uplinkState) eventDone(key string) {
+	s.pending = slices.DeleteFunc(s.pending, func(e Event) bool { return e.Key() == key })
+}
+
 // uplinkState is owned by Run.
 type uplinkState struct {
-	pending []PowerEvent // FIFO; pending[0] is in flight once sent
+	pending []Event // power events first (queueEvent); the first is sent next
 	piid    uint8
 	data    dataState    // attribute snapshots
 	hist    historyState // the forwarded-record batch held
@@ -212,7 +249,7 @@ func (u *Uplink) wait(ctx context.Context, st *uplinkState, d time.Duration) boo
 		case <-ctx.Done():
 			return false
 		case ev := <-u.events:
-			st.pending = append(st.pending, ev)
+			st.queueEvent(ev)
 		case d := <-u.data:
 			u.queueData(&st.data, d)
 		case b := <-u.historyIn(st):
@@ -273,7 +310,7 @@ func (u *Uplink) session(ctx context.Context, conn net.Conn, st *uplinkState) (l
 		case <-ctx.Done():
 			return false, nil
 		case ev := <-u.events:
-			st.pending = append(st.pending, ev)
+			st.queueEvent(ev)
 		case d := <-u.data:
 			u.queueData(&st.data, d)
 		case b := <-u.historyIn(st):
@@ -312,7 +349,10 @@ func (u *Uplink) session(ctx context.Context, conn net.Conn, st *uplinkState) (l
 	<-histResend.C
 	defer histResend.Stop()
 	inflight := false
-	var inflightPIID uint8
+	var (
+		inflightPIID uint8
+		cur          Event // the event in flight
+	)
 	attempts := 0
 	for {
 		// Take in what is already enqueued first: a power event goes before
@@ -321,8 +361,8 @@ func (u *Uplink) session(ctx context.Context, conn net.Conn, st *uplinkState) (l
 		if !inflight && len(st.pending) > 0 {
 			inflightPIID = st.nextPIID()
 			attempts = 0
-			inflight = true
-			if err := u.sendReport(conn, st.pending[0], inflightPIID); err != nil {
+			inflight, cur = true, st.pending[0]
+			if err := u.sendReport(conn, cur, inflightPIID); err != nil {
 				return true, err
 			}
 			attempts++
@@ -342,7 +382,7 @@ func (u *Uplink) session(ctx context.Context, conn net.Conn, st *uplinkState) (l
 			_ = u.sendLink(conn, LinkLogout, st.nextPIID()) // best effort
 			return true, nil
 		case ev := <-u.events:
-			st.pending = append(st.pending, ev)
+			st.queueEvent(ev)
 		case d := <-u.data:
 			u.queueData(&st.data, d)
 		case b := <-u.historyIn(st):
@@ -365,9 +405,8 @@ func (u *Uplink) session(ctx context.Context, conn net.Conn, st *uplinkState) (l
 				return true, err
 			}
 		case <-resend.C:
-			ev := st.pending[0]
-			u.log.Info("proto698: uplink: report not confirmed, resending", "event", ev.Key(), "attempt", attempts+1)
-			if err := u.sendReport(conn, ev, inflightPIID); err != nil {
+			u.log.Info("proto698: uplink: report not confirmed, resending", "event", cur.Key(), "attempt", attempts+1)
+			if err := u.sendReport(conn, cur, inflightPIID); err != nil {
 				return true, err
 			}
 			attempts++
@@ -394,17 +433,17 @@ func (u *Uplink) session(ctx context.Context, conn net.Conn, st *uplinkState) (l
 			case *ReportResponseList:
 				u.dataConfirmed(st, r, dataResend)
 			case *ReportResponseRecordList:
-				if !containsOAD(r.OADs, OADPowerEvent) {
+				if !slices.ContainsFunc(r.OADs, isEventObject) {
 					u.historyConfirmed(st, r, histResend)
 					continue
 				}
-				if !inflight || r.PIID.Seq() != inflightPIID {
+				if !inflight || r.PIID.Seq() != inflightPIID || !containsOAD(r.OADs, cur.EventRecord(u.cfg.Channel, u.cfg.Location).OAD) {
 					u.log.Debug("proto698: uplink: unexpected REPORT-Response", "piid", r.PIID.Seq(), "oads", r.OADs)
 					continue
 				}
-				ev := st.pending[0]
-				st.pending = st.pending[1:]
-				inflight = false
+				ev := cur
+				st.eventDone(ev.Key())
+				inflight, cur = false, nil
 				if !resend.Stop() {
 					select {
 					case <-resend.C:
@@ -412,8 +451,11 @@ func (u *Uplink) session(ctx context.Context, conn net.Conn, st *uplinkState) (l
 					}
 				}
 				u.log.Info("proto698: uplink: report confirmed", "event", ev.Key(), "attempts", attempts, "queued", len(st.pending))
-				if u.cfg.OnConfirm != nil {
-					u.cfg.OnConfirm(ev)
+				if pe, ok := ev.(PowerEvent); ok && u.cfg.OnConfirm != nil {
+					u.cfg.OnConfirm(pe)
+				}
+				if u.cfg.OnEventConfirm != nil {
+					u.cfg.OnEventConfirm(ev)
 				}
 			default:
 				u.log.Debug("proto698: uplink: ignoring service", "service", m.apdu.Service())
@@ -428,7 +470,7 @@ func (u *Uplink) drainInputs(st *uplinkState) {
 	for {
 		select {
 		case ev := <-u.events:
-			st.pending = append(st.pending, ev)
+			st.queueEvent(ev)
 		case d := <-u.data:
 			u.queueData(&st.data, d)
 		case b := <-u.historyIn(st):
@@ -453,7 +495,9 @@ func (u *Uplink) sendLink(conn net.Conn, t LinkType, piid uint8) error {
 	return u.write(conn, FuncLink, &LinkRequest{PIID: PIIDACD(piid), Type: t, Heartbeat: uint16(min(secs, 0xFFFF)), Time: NewDateTime(time.Now().In(u.cfg.Location))})
 }
 
-func (u *Uplink) sendReport(conn net.Conn, ev PowerEvent, piid uint8) error {
-	rec := PowerEventRecord(ev, u.cfg.Channel, u.cfg.Location)
+// sendReport writes the record of event ev (a power event's is byte for
+// byte PowerEventRecord's).
+func (u *Uplink) sendReport(conn net.Conn, ev Event, piid uint8) error {
+	rec := ev.EventRecord(u.cfg.Channel, u.cfg.Location)
 	return u.write(conn, FuncUserData, &ReportNotificationRecordList{PIID: PIIDACD(piid), Records: []ResultRecord{rec}})
 }
