@@ -6,8 +6,8 @@
 // It imports no other holdup package: it talks to the scheduler, the journal,
 // the data store and the uplink through small interfaces it defines (Gate,
 // Journal, Uplink, Modules, Reinitializer, Resumer, Recoverer, OutageLog,
-// Voltmeter, Flusher, Alarmer), and the daemon package wires the real
-// implementations.
+// Voltmeter, Flusher, Shutdowner, Alarmer), and the daemon package wires the
+// real implementations.
 //
 // # Data flow
 //
@@ -19,8 +19,17 @@
 // enters the outage: outage-begin journaled, outage reported and repeated,
 // strong-power devices gated, modules switched to invalid values, the
 // scheduler's outage rule in force, hold-up budget running until the final
-// flush. On return it confirms, journals the
-// end, reports the restore and runs the recovery steps (re-initialise
+// flush. The budget is the configured hold-up time, or less when the
+// supercap readings say so (a fit of V² over the recent samples, or one
+// reading with the capacitor's parameters: Capacitor). At the final flush
+// the end of the hold-up window acts, each step only while the mains is
+// still lost: Flusher (collection stopped, pending critical records
+// journaled), Shutdowner.Prepare (data store closed, file systems synced),
+// Shutdowner.Shutdown (the shutdown command); a return cancels what has not
+// run, and the next recovery starts with Shutdowner.Undo. ChargeWait holds
+// start-up's collection back until the capacitor has charged (the daemon
+// runs it; a cold start's replay does not wait). On return it confirms,
+// journals the end, reports the restore and runs the recovery steps (re-initialise
 // interfaces, resume IO, replay the journal, completion log) in a worker it
 // can stop at a safe point when power fails again. At start-up an outage
 // without an end in the journal means the capacitor ran out: a cold start
