@@ -29,6 +29,8 @@
 // a MAC is checked only by a configured Verifier), let the master change
 // anything (SET, ACTION) over a channel that is not authenticated —
 // mutual TLS or plaintext+MAC (security.go) — unless configured for a lab,
-// or leave a request to this terminal unanswered. It imports no other
+// take a recorded plaintext+MAC control request again (random number and
+// time tag checks, security.go), or leave a request to this terminal
+// unanswered (one that does not decode gets ERROR-Response). It imports no other
 // holdup package.
 package proto698

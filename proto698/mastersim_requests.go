@@ -135,7 +135,11 @@ func (m *MasterSim) requestTo(ctx context.Context, what string, sa *ServerAddres
 			return
 		}
 		piid = s.piid
-		apdu, e := EncodeAPDU(build(PIID(piid)))
+		req := build(PIID(piid))
+		if s.security != nil {
+			s.security.stamp(req, m.loc)
+		}
+		apdu, e := EncodeAPDU(req)
 		if e != nil {
 			err = e
 			return

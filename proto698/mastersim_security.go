@@ -2,10 +2,12 @@ package proto698
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // errHandshake marks a connection that ended in a failed TLS handshake.
@@ -26,6 +28,46 @@ type MasterSecurity struct {
 	// BadMAC sends a MAC that does not verify (a master, or an attacker,
 	// without the right key).
 	BadMAC bool
+	// TimeTag, if set, is the time tag of every request (to replay one
+	// recorded, or to send a stale one); nil: the master's clock now,
+	// allowed delay one minute — what the terminal asks of control in
+	// plaintext+MAC — unless NoTimeTag.
+	TimeTag *TimeTag
+	// NoTimeTag sends requests without a time tag (a master that sends
+	// none: reads are still answered).
+	NoTimeTag bool
+}
+
+// stamp gives request a the time tag ms says, unless it carries one.
+func (ms *MasterSecurity) stamp(a APDU, loc *time.Location) {
+	if ms.NoTimeTag {
+		return
+	}
+	tt := ms.TimeTag
+	if tt == nil {
+		tt = &TimeTag{Send: NewDateTimeS(time.Now().In(loc)), Delay: TI{Unit: 1, Interval: 1}}
+	}
+	tt = &TimeTag{Send: tt.Send, Delay: tt.Delay}
+	switch r := a.(type) {
+	case *GetRequestNormal:
+		r.TimeTag = cmp.Or(r.TimeTag, tt)
+	case *GetRequestNormalList:
+		r.TimeTag = cmp.Or(r.TimeTag, tt)
+	case *GetRequestNext:
+		r.TimeTag = cmp.Or(r.TimeTag, tt)
+	case *SetRequestNormal:
+		r.TimeTag = cmp.Or(r.TimeTag, tt)
+	case *SetRequestNormalList:
+		r.TimeTag = cmp.Or(r.TimeTag, tt)
+	case *ActionRequestNormal:
+		r.TimeTag = cmp.Or(r.TimeTag, tt)
+	case *ConnectRequest:
+		r.TimeTag = cmp.Or(r.TimeTag, tt)
+	case *ReleaseRequest:
+		r.TimeTag = cmp.Or(r.TimeTag, tt)
+	case *ProxyTransCommandRequest:
+		r.TimeTag = cmp.Or(r.TimeTag, tt)
+	}
 }
 
 // wrap returns the SECURITY-Request carrying apdu and its random number.
@@ -62,6 +104,10 @@ func (m *MasterSim) Secure(sec *MasterSecurity) {
 	if sec != nil {
 		c := *sec
 		c.RN = bytes.Clone(sec.RN)
+		if sec.TimeTag != nil {
+			tt := *sec.TimeTag
+			c.TimeTag = &tt
+		}
 		sec = &c
 	}
 	m.do(func(s *masterState) { s.security = sec })

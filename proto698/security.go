@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"strings"
+	"time"
 )
 
 // Security errors a Verifier returns; the uplink answers each with the
@@ -111,6 +112,141 @@ func SecurityDAR(err error) DAR {
 	return DAREsamFailed
 }
 
+// Replay protection of plaintext+MAC control.
+//
+// A MAC proves who made a request, not when: a SET captured on the
+// path verifies as well the second time. Three checks refuse a replay,
+// without an ESAM or anything kept on disk:
+//
+//   - The random number: one seen among the last replayWindow (4096)
+//     accepted is refused (DAR 23), on any link. This is memory only:
+//     it ends with the process and forgets old numbers.
+//   - The time tag: a SET or ACTION authenticated by its MAC alone (not
+//     over mutually authenticated TLS, which no recording can replay)
+//     must carry the APDU's TimeTag — inside the MAC'd plaintext, so
+//     it cannot be changed — and is refused with DAR time tag invalid
+//     (32) without one, when its send time lies further than its
+//     allowed delay from the terminal's clock (either way: a send time
+//     in the future would stretch the window), and when its send time
+//     is older than the newest one accepted before (the master's
+//     requests come in order). The allowed delay is the request's own,
+//     at most SecurityConfig.MaxTimeTagDelay; a zero delay is the
+//     maximum.
+//   - A restart: the newest accepted send time is memory only, so a
+//     new Uplink starts it at its own start time (whole seconds): every
+//     request sent before the terminal (re)started is refused. A
+//     recorded request is thus good for at most its allowed delay, and
+//     only until a newer one was accepted or holdup restarted.
+//
+// The clock-setting requests (SET 40000200, ACTION 40007F00) skip the
+// comparisons with the terminal's clock — the window and the start time
+// — since a terminal whose clock has run off must still take the
+// master's time; the random number and the newest accepted send time
+// still bound them, and the daemon bounds each step
+// (uplink.clock_max_step). What remains: a clock setting recorded
+// before a restart can be replayed once after it, within the step
+// bound. A deployment needing more puts an ESAM behind Verifier or uses
+// mutual TLS. Reads need no time tag.
+
+// DefaultMaxTimeTagDelay is SecurityConfig.MaxTimeTagDelay's default:
+// the longest a plaintext+MAC control request stays valid.
+const DefaultMaxTimeTagDelay = 5 * time.Minute
+
+// tagState is the time-tag part of the replay protection, owned by Run
+// and kept across links.
+type tagState struct {
+	newest time.Time // send time of the newest control accepted; zero: none yet
+}
+
+// timeTagDelay converts a time tag's allowed delay; false for a unit it
+// cannot be (month and year count as the maximum).
+func timeTagDelay(ti TI, max time.Duration) (time.Duration, bool) {
+	var unit time.Duration
+	switch ti.Unit {
+	case 0:
+		unit = time.Second
+	case 1:
+		unit = time.Minute
+	case 2:
+		unit = time.Hour
+	case 3:
+		unit = 24 * time.Hour
+	case 4, 5:
+		return max, true
+	default:
+		return 0, false
+	}
+	d := time.Duration(ti.Interval) * unit
+	if d == 0 || d > max {
+		d = max
+	}
+	return d, true
+}
+
+// requestTimeTag is the time tag of control request a (nil: none).
+func requestTimeTag(a APDU) *TimeTag {
+	switch r := a.(type) {
+	case *SetRequestNormal:
+		return r.TimeTag
+	case *SetRequestNormalList:
+		return r.TimeTag
+	case *ActionRequestNormal:
+		return r.TimeTag
+	}
+	return nil
+}
+
+// setsClock reports whether control request a only sets the terminal's
+// clock (SET 40000200, ACTION 40007F00).
+func setsClock(a APDU) bool {
+	switch r := a.(type) {
+	case *SetRequestNormal:
+		return r.OAD == OADTerminalClock
+	case *SetRequestNormalList:
+		for _, it := range r.Items {
+			if it.OAD != OADTerminalClock {
+				return false
+			}
+		}
+		return len(r.Items) > 0
+	case *ActionRequestNormal:
+		return r.OMD.OI == OMDBroadcastTime.OI && r.OMD.Method == OMDBroadcastTime.Method
+	}
+	return false
+}
+
+// timeTagRefusal checks the time tag of control request a, authenticated
+// by its MAC alone: nil when it may go on (and its send time is now the
+// newest accepted), else why it is refused (DAR time tag invalid).
+func (u *Uplink) timeTagRefusal(ts *tagState, a APDU) error {
+	tt := requestTimeTag(a)
+	if tt == nil {
+		return fmt.Errorf("no time tag (plaintext+MAC control needs one): %w", ErrInvalid)
+	}
+	sent, err := tt.Send.Time(u.cfg.Location)
+	if err != nil {
+		return fmt.Errorf("time tag send time: %w", err)
+	}
+	delay, ok := timeTagDelay(tt.Delay, u.cfg.Security.maxTimeTagDelay())
+	if !ok {
+		return fmt.Errorf("time tag delay unit %d: %w", tt.Delay.Unit, ErrInvalid)
+	}
+	clock := setsClock(a)
+	if sent.Before(ts.newest) {
+		return fmt.Errorf("sent %s, before the newest control accepted (%s): %w", sent.Format(time.DateTime), ts.newest.Format(time.DateTime), ErrReplayed)
+	}
+	if start := u.started.Truncate(time.Second); !clock && sent.Before(start) {
+		return fmt.Errorf("sent %s, before the uplink started (%s): %w", sent.Format(time.DateTime), start.Format(time.DateTime), ErrReplayed)
+	}
+	if !clock {
+		if off := u.cfg.Security.now().Sub(sent); off > delay || off < -delay {
+			return fmt.Errorf("sent %s, %v from the terminal's clock, allowed %v: %w", sent.Format(time.DateTime), off.Round(time.Second), delay, ErrInvalid)
+		}
+	}
+	ts.newest = sent
+	return nil
+}
+
 // MinRNLen is the shortest random number a plaintext+MAC request may
 // carry: a shorter one cannot be fresh enough for replay detection.
 const MinRNLen = 8
@@ -146,8 +282,9 @@ func (c *replayCache) admit(rn []byte) bool {
 // (UplinkConfig.Security). SET and ACTION are served only when they come
 // over TLS whose handshake verified the master's certificate, or in a
 // SECURITY-Request in plaintext+MAC mode whose MAC the Verifier accepts
-// with a random number not seen before; otherwise they are answered DAR
-// security authentication mismatch (20), unless AllowPlainControl.
+// with a random number not seen before and a valid time tag (see
+// "Replay protection" above); otherwise they are answered DAR security
+// authentication mismatch (20), unless AllowPlainControl.
 // Reads and reports work on any link.
 type SecurityConfig struct {
 	// TLS, if set, makes the uplink dial the master over TLS with this
@@ -162,8 +299,29 @@ type SecurityConfig struct {
 	// AllowPlainControl serves SET and ACTION from an unauthenticated
 	// master: for a lab bench only.
 	AllowPlainControl bool
+	// MaxTimeTagDelay bounds the allowed delay of a plaintext+MAC control
+	// request's time tag (see "Replay protection" above); 0 means
+	// DefaultMaxTimeTagDelay.
+	MaxTimeTagDelay time.Duration
+	// Now is the terminal's clock the time tags are checked against;
+	// nil means time.Now.
+	Now func() time.Time
 	// Factory is the vendor version information of CONNECT-Response.
 	Factory FactoryVersion
+}
+
+func (c *SecurityConfig) maxTimeTagDelay() time.Duration {
+	if c.MaxTimeTagDelay > 0 {
+		return c.MaxTimeTagDelay
+	}
+	return DefaultMaxTimeTagDelay
+}
+
+func (c *SecurityConfig) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
 }
 
 // replayWindow is how many accepted random numbers the uplink remembers.
@@ -179,6 +337,8 @@ type connState struct {
 	// replay remembers random numbers across links: a replayed
 	// plaintext+MAC request is refused even on a new connection.
 	replay *replayCache
+	// tags holds the newest time tag accepted, across links.
+	tags tagState
 }
 
 // relink starts a new link: nothing negotiated yet.

@@ -110,6 +110,9 @@ type Uplink struct {
 	history chan *historyBatch // unbuffered: DeliverHistory hands one batch to Run
 	slots   chan struct{}      // one token per master request in progress
 	calls   sync.WaitGroup     // request goroutines, waited for by Run
+	// started is when NewUplink made it (Security.Now): plaintext+MAC
+	// control sent before is refused (replay protection, security.go).
+	started time.Time
 }
 
 // NewUplink validates cfg and returns an uplink; call Run to start it.
@@ -153,7 +156,8 @@ func NewUplink(cfg UplinkConfig, log *slog.Logger) (*Uplink, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Uplink{cfg: cfg, log: log, events: make(chan Event, cfg.QueueSize), data: make(chan *dataReport, cfg.QueueSize), history: make(chan *historyBatch), slots: make(chan struct{}, cfg.MaxRequests)}, nil
+	return &Uplink{cfg: cfg, log: log, events: make(chan Event, cfg.QueueSize), data: make(chan *dataReport, cfg.QueueSize), history: make(chan *historyBatch), slots: make(chan struct{}, cfg.MaxRequests),
+		started: cfg.Security.now()}, nil
 }
 
 // ReportPowerEvent enqueues a report without blocking. It fails with

@@ -163,7 +163,10 @@ type masterRequest struct {
 	// authenticated: the request came over mutually authenticated TLS or
 	// in plaintext+MAC whose MAC verified.
 	authenticated bool
-	sec           *secured // nil: a plain request
+	// macOnly: authenticated by its MAC alone, not over TLS, so a
+	// recording of it could be replayed: its time tag is checked.
+	macOnly bool
+	sec     *secured // nil: a plain request
 }
 
 // link is the session's connection as the request handling sees it.
@@ -193,7 +196,9 @@ func (u *Uplink) handleRequest(ctx context.Context, st *uplinkState, l link, m i
 		if s.Verify == VerifyRN || s.Verify == VerifyRNMAC {
 			req.sec.rn = s.RN
 		}
-		req.authenticated = req.authenticated || (s.Verify == VerifyRNMAC && u.cfg.Security.Verifier != nil)
+		if s.Verify == VerifyRNMAC && u.cfg.Security.Verifier != nil && !req.authenticated {
+			req.authenticated, req.macOnly = true, true
+		}
 	}
 	return u.wrap(req.sec, u.answer(ctx, st, l, req, replies, done))
 }
@@ -273,7 +278,7 @@ func (u *Uplink) answer(ctx context.Context, st *uplinkState, l link, req master
 		return &ErrorResponse{DAR: ErrorServiceUnsupported}
 	}
 	if isControl(req.apdu) {
-		if dar := u.controlRefusal(req); dar != DARSuccess {
+		if dar := u.controlRefusal(st, req); dar != DARSuccess {
 			return refusal(req.apdu, dar)
 		}
 		if _, ok := req.apdu.(*ActionRequestNormal); ok {
@@ -287,11 +292,17 @@ func (u *Uplink) answer(ctx context.Context, st *uplinkState, l link, req master
 
 // controlRefusal is the DAR refusing a SET or ACTION before it reaches
 // the Server, or DARSuccess to let it through.
-func (u *Uplink) controlRefusal(req masterRequest) DAR {
+func (u *Uplink) controlRefusal(st *uplinkState, req masterRequest) DAR {
 	switch {
 	case req.sa.Type != AddrSingle:
 		u.log.Warn("proto698: uplink: control to a wildcard or group address refused", "service", req.apdu.Service(), "sa", req.sa, "type", req.sa.Type)
 		return DARAddressAbnormal
+	case req.macOnly:
+		if err := u.timeTagRefusal(&st.conn.tags, req.apdu); err != nil {
+			u.log.Warn("proto698: uplink: plaintext+MAC control refused: time tag", "service", req.apdu.Service(), "err", err)
+			return DARTimeTagInvalid
+		}
+		return DARSuccess
 	case req.authenticated:
 		return DARSuccess
 	case u.cfg.Security.AllowPlainControl:
