@@ -144,6 +144,7 @@ type Daemon struct {
 	replayIO *sched.IOThread // the data store's replay thread (nil without a data store)
 	fwd      *forwarder      // the outage history to the master (nil without data store or uplink)
 	hooks    *hookFeed       // the terminal's other apps told of power events (nil without [hooks]; hooks.go)
+	alarmRep *alarmReporter  // alarms to the master station as event reports (alarmreport.go)
 
 	alarms *alarmList
 	// degraded lists the parts the daemon runs without (problem), for
@@ -191,6 +192,7 @@ func New(cfg *config.Config, hw *Hardware, opts Options) (d *Daemon, err error) 
 	}()
 	log.Info("holdup starting", "version", opts.Version, "config", cfg.File, "hardware", hw.Name)
 	built.buildHooks()
+	built.buildAlarmReport()
 
 	// The EEPROM journal: without it nothing can be protected.
 	part := cfg.EEPROM.Part
@@ -340,10 +342,13 @@ func (d *Daemon) buildUplink() error {
 		}
 		d.problem(power.AlarmUplink, fmt.Errorf("%w; the master cannot write, reads and reports go on", err))
 	}
+	if sec.Verifier != nil {
+		sec.Verifier = authAlarms{Verifier: sec.Verifier, raise: d.alarms.Raise}
+	}
 	up, err := proto698.NewUplink(proto698.UplinkConfig{
 		Master: u.Master, Addr: addr, Heartbeat: u.Heartbeat, ResponseTimeout: u.ResponseTimeout,
 		MissedHeartbeats: u.MissedHeartbeats, RetryMin: u.RetryMin, RetryMax: u.RetryMax,
-		Server: d.guardWrites(d.newTerminal(addr)), Security: sec,
+		Server: d.guardWrites(d.newTerminal(addr)), Security: sec, OnEventConfirm: d.alarmRep.confirmed,
 	}, d.log.With("part", "uplink"))
 	if err != nil {
 		return fmt.Errorf("daemon: uplink: %w", err)
@@ -489,7 +494,7 @@ func (d *Daemon) buildDevices() error {
 		QueueLen: d.cfg.Sched.QueueLen, JournalQueue: d.cfg.Sched.JournalQueue,
 		Journal: d.ja,
 		OnAlarm: func(a sched.Alarm) {
-			d.alarms.Raise(power.Alarm{Code: power.AlarmCode("io-" + a.Reason.String()), Err: errors.New(a.String()), At: a.Time})
+			d.alarms.Raise(power.Alarm{Code: power.AlarmCode("io-" + a.Reason.String()), Err: ioAlarmError{a}, At: a.Time})
 			// The error-rate watch closing a path during an outage is the
 			// method's step 1-4 (the monitor knows whether IO is shed).
 			if closed := a.Reason == sched.AlarmErrorRate || a.Reason == sched.AlarmLinkDown; closed && a.Device == "" && d.mon != nil {
@@ -655,6 +660,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if d.store() == nil {
 		start("data store opener", d.storeOpener)
 	}
+	start("alarm reports", d.runAlarmReport)
 	d.startChargeWait(start)
 	start("scheduler", d.sched.Run)
 	start("reopener", d.reopener)

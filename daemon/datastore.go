@@ -75,6 +75,7 @@ func (d *Daemon) storeOpener(ctx context.Context) error {
 			}
 		}
 		d.kickForward()
+		d.alarmRep.storeOpened()
 		return nil
 	}
 }
