@@ -45,6 +45,9 @@ func cmdCheckConfig(_ context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "%s: valid (%d devices)\n", cfg.File, len(cfg.Devices))
 	fmt.Fprintf(stdout, "hold-up budget: %s\n", cfg.Power.HoldUpText())
+	for _, l := range cfg.UplinkControlLines() {
+		fmt.Fprintln(stdout, l)
+	}
 	if *probe {
 		// Warnings, not errors: the file may be checked on another
 		// machine than the terminal it is for.

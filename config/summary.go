@@ -41,6 +41,9 @@ func (c *Config) Summary() []string {
 	add("ac", "%s, address %s, timeout %v", serialText(a.Serial), a.Address, a.Timeout)
 	if u := c.Uplink; u != nil {
 		add("uplink", "%s as %s, heartbeat %v, report %v", u.Master, u.TerminalAddress, u.Heartbeat, u.ReportPeriod)
+		for _, l := range c.UplinkControlLines() {
+			add("", "%s", l)
+		}
 	} else {
 		add("uplink", "none")
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 )
@@ -71,4 +72,46 @@ func confPath(t *table, k string, required bool) string {
 		p = filepath.Join(filepath.Dir(t.d.file), p)
 	}
 	return p
+}
+
+// MasterControlText says how control from the master station is
+// authenticated under s, for the operator (check-config's summary).
+func (s UplinkSecurity) MasterControlText() string {
+	var ways []string
+	if s.TLS != nil {
+		ways = append(ways, "mutual TLS (CA "+filepath.Base(s.TLS.CA)+")")
+	}
+	if s.KeyFile != "" {
+		ways = append(ways, "plaintext+MAC (key file "+filepath.Base(s.KeyFile)+")")
+	}
+	switch {
+	case s.AllowPlainControl:
+		return "LAB: plaintext control allowed (allow_plain_control)"
+	case len(ways) == 0:
+		return "refused: no authenticated channel (no [uplink.tls], no key_file)"
+	}
+	return strings.Join(ways, " or ")
+}
+
+// UplinkControlLines says how the master's control is authenticated and
+// which points it may set, one fact per line ("master control: ...",
+// "writable: ..."); none without an [uplink]. check-config prints them,
+// and the console's summary shows them under the uplink.
+func (c *Config) UplinkControlLines() []string {
+	u := c.Uplink
+	if u == nil {
+		return nil
+	}
+	out := []string{"master control: " + u.Security.MasterControlText()}
+	for _, d := range c.Devices {
+		for _, p := range d.Points {
+			if p.Writable {
+				out = append(out, fmt.Sprintf("writable: %s.%s as %08X", d.Name, p.Name, p.UplinkOAD))
+			}
+		}
+	}
+	if len(out) == 1 {
+		out = append(out, "writable: none (no point has writable = true)")
+	}
+	return out
 }
