@@ -17,7 +17,7 @@ import (
 )
 
 const historyUsage = "holdup history -db FILE [-business control,collection,event,alarm] [-device NAME] " +
-	"[-from RFC3339] [-to RFC3339] [-limit N] [-newest] [-format json|text]"
+	"[-from RFC3339] [-to RFC3339] [-limit N] [-newest] [-format json|text] [-alarms]"
 
 // cmdHistory prints the records the data store holds (replayed from the
 // journal), selected by business type, device and time range, in time
@@ -34,6 +34,7 @@ func cmdHistory(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	limit := fs.Int("limit", 0, "print at most N records (0: all)")
 	newest := fs.Bool("newest", false, "newest first (with -limit: the N newest)")
 	format := fs.String("format", "json", "json (one object per line) or text (aligned columns)")
+	alarms := fs.Bool("alarms", false, "the alarms reported to the master station instead (code, event object, time, count, delivered or pending)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -82,33 +83,45 @@ func cmdHistory(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer ds.Close()
 	w := bufio.NewWriter(stdout)
-	if *format == "text" {
+	n, what := 0, "records"
+	if *alarms {
+		what = "alarms"
+		err = ds.AlarmHistory(q, func(a store.AlarmRecord) error {
+			n++
+			if *format == "text" {
+				_, err := fmt.Fprintln(w, a)
+				return err
+			}
+			return json.NewEncoder(w).Encode(a)
+		})
+	} else if *format == "text" {
 		fmt.Fprintf(w, "%8s  %-24s  %-10s  %-10s  %-16s  %-16s  %s\n", "sequence", "time", "business", "interface", "device", "point", "value")
 	}
-	n := 0
-	err = ds.History(q, func(r store.StoredRecord) error {
-		n++
-		if *format == "text" {
-			_, err := fmt.Fprintln(w, historyLine(r.Record))
-			return err
-		}
-		b, err := json.Marshal(r.Record)
-		if err != nil {
-			return err
-		}
-		// The record's JSON (as journal dump prints it) with the journal
-		// it came from: sequences repeat across journals.
-		fmt.Fprintf(w, "{\"journal_id\":%q,", r.JournalID)
-		w.Write(b[1:])
-		return w.WriteByte('\n')
-	})
+	if !*alarms {
+		err = ds.History(q, func(r store.StoredRecord) error {
+			n++
+			if *format == "text" {
+				_, err := fmt.Fprintln(w, historyLine(r.Record))
+				return err
+			}
+			b, err := json.Marshal(r.Record)
+			if err != nil {
+				return err
+			}
+			// The record's JSON (as journal dump prints it) with the journal
+			// it came from: sequences repeat across journals.
+			fmt.Fprintf(w, "{\"journal_id\":%q,", r.JournalID)
+			w.Write(b[1:])
+			return w.WriteByte('\n')
+		})
+	}
 	if ferr := w.Flush(); err == nil && ferr != nil {
 		err = fmt.Errorf("write output: %w", ferr)
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "%d records\n", n)
+	fmt.Fprintf(stderr, "%d %s\n", n, what)
 	return nil
 }
 

@@ -176,3 +176,47 @@ func TestHistoryStoreInUse(t *testing.T) {
 		t.Fatalf("missing file: exit %d, %q", code, errOut)
 	}
 }
+
+// -alarms prints the alarm reports (json and text), delivered or pending,
+// selected by time like the records.
+func TestHistoryAlarms(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "data.db")
+	ds, err := store.OpenDataStore(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, code := range []string{"hplc", "uplink-auth", "data-store-damaged"} {
+		obj := uint32(0x310A0200)
+		if code == "uplink-auth" {
+			obj = 0x31090200
+		}
+		if _, err := ds.AddAlarm(store.AlarmRecord{Code: code, Object: obj, ObjectName: "object of " + code, Time: h0.Add(time.Duration(i) * time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ds.AlarmDelivered(1, h0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	ds.Close()
+	code, out, errOut := run(t, "history", "-db", db, "-alarms", "-from", h0.Add(time.Second).Format(time.RFC3339))
+	if code != 0 || errOut != "2 alarms\n" {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var got []store.AlarmRecord
+	for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		var a store.AlarmRecord
+		if err := json.Unmarshal([]byte(l), &a); err != nil {
+			t.Fatalf("%q: %v", l, err)
+		}
+		got = append(got, a)
+	}
+	if len(got) != 2 || got[0].Code != "uplink-auth" || got[0].Object != 0x31090200 || got[1].Code != "data-store-damaged" || !got[1].Delivered.IsZero() {
+		t.Errorf("json %+v", got)
+	}
+	code, out, _ = run(t, "history", "-db", db, "-alarms", "-format", "text", "-newest")
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if code != 0 || len(lines) != 3 || !strings.Contains(lines[2], "hplc") || !strings.Contains(lines[2], "310A0200 #1 object of hplc") ||
+		!strings.HasSuffix(lines[2], "delivered 2026-11-26T22:00:00Z") || !strings.HasSuffix(lines[0], "pending") {
+		t.Errorf("text (exit %d):\n%s", code, out)
+	}
+}
