@@ -6,7 +6,8 @@
 # priority, a nice value, a port). The filter's groups are expanded by
 # systemd's own tables (systemd-analyze syscall-filter), and holdup's calls
 # are traced with strace while `holdup run` goes through an outage on the
-# simulated rig: start-up, loss, protection, a control write, return,
+# simulated rig: start-up, loss, protection, a control write, the end of
+# the hold-up window (final flush, syncfs, the shutdown command), return,
 # re-initialisation, replay, the history reaching the master, shutdown.
 #
 #   deploy/verify-syscalls.sh HOLDUP_BINARY SIM_CONFIG
@@ -80,6 +81,12 @@ say loss
 until_line '"step":"1-3 '
 say "control sim-inverter limit 40"
 until_line '"cmd":"control sim-inverter limit 40"'
+# The end of the hold-up window: a heavy load drains the simulated supercap
+# past the budget: final flush, syncfs, the shutdown command (the sim's
+# recording script, traced too: it runs under the same filter), then the
+# return reopens the data store.
+say "supercap load 20"
+until_line '"step":"-- shutdown command run'
 say restore
 until_line '"step":"2-8 outage history delivered'
 say quit
