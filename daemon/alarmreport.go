@@ -36,11 +36,13 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync/atomic"
 	"time"
 
+	"holdup/console"
 	"holdup/devices"
 	"holdup/power"
 	"holdup/proto698"
@@ -385,4 +387,27 @@ func (d *Daemon) runAlarmReport(ctx context.Context) error {
 	}
 	r.hplc = func(iface string) bool { return hplc[iface] }
 	return r.run(ctx)
+}
+
+// withAlarms merges the newest n alarm reports of ds into recs (the
+// console's history, newest first) and keeps the newest n. An alarm is
+// shown as business alarm, "device" its event object and sequence number,
+// "point" its code, value delivered or pending.
+func withAlarms(ds *store.DataStore, recs []console.HistoryRecord, n int) ([]console.HistoryRecord, error) {
+	var alarms []console.HistoryRecord
+	err := ds.AlarmHistory(store.HistoryQuery{Newest: true, Limit: n}, func(a store.AlarmRecord) error {
+		state := "pending"
+		if !a.Delivered.IsZero() {
+			state = "delivered"
+		}
+		alarms = append(alarms, console.HistoryRecord{Time: a.Time, Business: store.BusinessAlarm.String(),
+			Device: fmt.Sprintf("%04X#%d", a.Object>>16, a.Seq), Point: a.Code, Value: state})
+		return nil
+	})
+	if err != nil {
+		return recs, err
+	}
+	out := append(recs, alarms...)
+	slices.SortStableFunc(out, func(a, b console.HistoryRecord) int { return b.Time.Compare(a.Time) })
+	return out[:min(n, len(out))], nil
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"holdup/console"
 	"holdup/power"
 	"holdup/proto698"
 	"holdup/sched"
@@ -378,5 +379,32 @@ func TestAuthAlarms(t *testing.T) {
 	}
 	if obj, _ := alarmObject(raised[0], nil); obj != proto698.OADAuthErrorEvent {
 		t.Errorf("object %v", obj)
+	}
+}
+
+// The console's history shows the alarm reports among the records, newest
+// n of both, with their object, code and state.
+func TestWithAlarms(t *testing.T) {
+	ds := openAlarmStore(t, filepath.Join(t.TempDir(), "data.db"))
+	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	for i, code := range []string{"hplc", "journal"} {
+		if _, err := ds.AddAlarm(store.AlarmRecord{Code: code, Object: 0x310A0200, Time: t0.Add(time.Duration(2*i+1) * time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ds.AlarmDelivered(1, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	recs := []console.HistoryRecord{{Time: t0.Add(4 * time.Minute), Business: "collection", Device: "m1", Point: "p"}, {Time: t0, Business: "collection", Device: "m1", Point: "p"}}
+	got, err := withAlarms(ds, recs, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s []string
+	for _, r := range got {
+		s = append(s, fmt.Sprintf("%s %s/%s %v", r.Business, r.Device, r.Point, r.Value))
+	}
+	if want := "[collection m1/p <nil> alarm 310A#2/journal pending alarm 310A#1/hplc delivered]"; fmt.Sprint(s) != want {
+		t.Errorf("got %v\nwant %s", s, want)
 	}
 }

@@ -198,6 +198,9 @@ func (s consoleState) History(ctx context.Context, device string, n int) ([]cons
 			Point: p, Value: r.Value, Invalid: r.Invalid})
 		return ctx.Err()
 	})
+	if err == nil && device == "" {
+		out, err = withAlarms(ds, out, n) // the alarm reports too
+	}
 	slices.Reverse(out)
 	return out, err
 }
