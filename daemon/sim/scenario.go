@@ -220,16 +220,7 @@ func (s *session) restore(ctx context.Context) error {
 		return err
 	}
 	s.lost = false
-	// The history may reach the master before the monitor logs 2-8
-	// sleeping (the forwarder runs on its own goroutine): note it on the
-	// way rather than wait for a step already passed.
-	fwd := false
-	if _, err := s.wait(ctx, 20*time.Second, string(power.StepSleeping), func(e simEvent) bool {
-		if e.Ev == "timeline" && e.Step == string(power.StepForwarded) {
-			fwd = true
-		}
-		return e.Ev == "timeline" && e.Step == string(power.StepSleeping)
-	}); err != nil || fwd {
+	if err := s.waitStep(ctx, power.StepSleeping, 20*time.Second); err != nil {
 		return err
 	}
 	return s.forwarded(ctx)
