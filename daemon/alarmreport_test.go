@@ -266,7 +266,7 @@ func TestAlarmAfterPowerEvents(t *testing.T) {
 			order = append(order, "alarm "+e.Alarm.Key())
 		}
 	}
-	if fmt.Sprint(order) != "[power 3/power-off alarm 310A/1]" {
+	if fmt.Sprint(order) != "[power 3/power-off alarm 310A/1@1772323200]" {
 		t.Errorf("master received %q", order)
 	}
 }

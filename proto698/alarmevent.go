@@ -83,7 +83,9 @@ func (s FaultSource) String() string {
 func IsAlarmEventObject(o OAD) bool { return o == OADAuthErrorEvent || o == OADFaultEvent }
 
 // AlarmEvent is one alarm event report. The master identifies it by
-// (Object, Seq) and drops a resend.
+// (Object, Seq, Start) and drops a resend: the start time keeps a
+// terminal whose numbering began again (a fresh data store after a damaged
+// one) from having its new alarms dropped as old ones.
 type AlarmEvent struct {
 	// Object is the event object's event record attribute:
 	// OADAuthErrorEvent or OADFaultEvent.
@@ -102,8 +104,11 @@ type AlarmEvent struct {
 	Code string
 }
 
-// Key is the identity the master deduplicates on.
-func (e AlarmEvent) Key() string { return fmt.Sprintf("%04X/%d", e.Object.OI, e.Seq) }
+// Key is the identity the master deduplicates on: object, sequence
+// number and start time (whole seconds, as date_time_s carries it).
+func (e AlarmEvent) Key() string {
+	return fmt.Sprintf("%04X/%d@%d", e.Object.OI, e.Seq, e.Start.Unix())
+}
 
 // EventRecord implements Event.
 func (e AlarmEvent) EventRecord(channel OAD, loc *time.Location) ResultRecord {

@@ -158,7 +158,7 @@ func TestUplinkAlarmEventAfterPowerEvents(t *testing.T) {
 			t.Errorf("duplicate %v", e)
 		}
 	}
-	want := []string{"5/power-off", "5/power-on", "310A/1 hplc", "3109/1 uplink-auth"}
+	want := []string{"5/power-off", "5/power-on", "310A/1@1772323200 hplc", "3109/1@1772323200 uplink-auth"}
 	if strings.Join(order, ",") != strings.Join(want, ",") {
 		t.Errorf("master received %q, want %q", order, want)
 	}
