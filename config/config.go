@@ -152,6 +152,10 @@ type ACSampling struct {
 	Timeout  time.Duration // wait for one answer
 	Retries  int           // repeated requests after the first
 	Preamble int           // FE wake-up bytes before each request
+	// ByteTimeout (byte_timeout) drops a partial answer after this much
+	// line silence; 0: the one the line speed gives
+	// (proto698.SerialByteTimeout).
+	ByteTimeout time.Duration
 }
 
 // Uplink is the master station connection, DL/T 698.45 over TCP

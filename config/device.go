@@ -14,7 +14,7 @@ import (
 var deviceKeys = map[devices.DriverName][]string{
 	devices.DriverModbusRTU:  {"port", "baud", "data_bits", "parity", "stop_bits", "unit", "timeout"},
 	devices.DriverModbusTCP:  {"address", "unit", "timeout"},
-	devices.DriverDLT698:     {"port", "baud", "data_bits", "parity", "stop_bits", "address", "timeout"},
+	devices.DriverDLT698:     {"port", "baud", "data_bits", "parity", "stop_bits", "address", "timeout", "byte_timeout"},
 	devices.DriverHPLC:       {"address", "timeout", "password", "operator"},
 	devices.DriverGPIOOutput: {"chip"},
 }
@@ -86,6 +86,7 @@ func readDevice(t *table, mod *HPLC) devices.Device {
 		setLine(&dv, readSerial(t, 9600, "even"))
 		dv.Address = readHexAddr(t, "address")
 		dv.Timeout = t.duration("timeout", time.Second, time.Millisecond, time.Minute)
+		dv.ByteTimeout = readByteTimeout(t, dv.Timeout)
 	case devices.DriverHPLC:
 		if mod != nil {
 			setLine(&dv, mod.Serial)

@@ -319,8 +319,20 @@ func readACSampling(t *table) ACSampling {
 	a.Timeout = t.duration("timeout", 500*time.Millisecond, time.Millisecond, time.Minute)
 	a.Retries = int(t.integer("retries", 2, 0, 10))
 	a.Preamble = int(t.integer("preamble", 4, 0, 16))
+	a.ByteTimeout = readByteTimeout(t, a.Timeout)
 	t.done()
 	return a
+}
+
+// readByteTimeout reads the optional byte_timeout of a DL/T 698.45
+// serial client (0: the one the line speed gives), shorter than the
+// answer timeout it falls within.
+func readByteTimeout(t *table, timeout time.Duration) time.Duration {
+	bt := t.duration("byte_timeout", 0, time.Millisecond, 10*time.Second)
+	if bt > 0 && timeout > 0 && bt >= timeout {
+		t.errf("byte_timeout", "must be shorter than timeout (%v) (got %v)", timeout, bt)
+	}
+	return bt
 }
 
 func readUplink(t *table) Uplink {

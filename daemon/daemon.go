@@ -451,7 +451,7 @@ func (d *Daemon) buildDevices() error {
 		if err != nil {
 			return nil, err
 		}
-		ac := proto698.NewACClient(bus, proto698.ACClientConfig{Addr: addr, Timeout: dev.Timeout}, d.log.With("device", dev.Name))
+		ac := proto698.NewACClient(bus, proto698.ACClientConfig{Addr: addr, Timeout: dev.Timeout, ByteTimeout: byteTimeout(dev.ByteTimeout, dev.SerialConfig())}, d.log.With("device", dev.Name))
 		return devices.NewDLT698Client(ac, bus), nil
 	}
 	env.HPLC = func(dev devices.Device) (devices.HPLCClient, error) {
@@ -549,9 +549,19 @@ func (d *Daemon) buildVoltmeter() error {
 			ac.Port, d.cfg.File, d.cfg.Line("ac_sampling.port"), err)
 	}
 	d.closers = append(d.closers, p.Close)
-	d.ac = proto698.NewACClient(p, proto698.ACClientConfig{Addr: addr, Timeout: ac.Timeout, Retries: ac.Retries, Preamble: ac.Preamble},
+	d.ac = proto698.NewACClient(p, proto698.ACClientConfig{Addr: addr, Timeout: ac.Timeout, Retries: ac.Retries, Preamble: ac.Preamble,
+		ByteTimeout: byteTimeout(ac.ByteTimeout, ac.SerialConfig())},
 		d.log.With("part", "ac-sampling"))
 	return nil
+}
+
+// byteTimeout is a DL/T 698.45 serial client's inter-byte timeout: the
+// configured one, else the one line sc's speed gives.
+func byteTimeout(configured time.Duration, sc devices.SerialConfig) time.Duration {
+	if configured > 0 {
+		return configured
+	}
+	return proto698.SerialByteTimeout(sc.Baud, sc.CharBits())
 }
 
 func (d *Daemon) buildMonitor() error {

@@ -115,6 +115,10 @@ type Device struct {
 	Address string
 	// Timeout bounds one exchange; zero means the driver default.
 	Timeout time.Duration
+	// ByteTimeout is a dlt698 device's inter-byte timeout (byte_timeout):
+	// a partial answer is dropped after this much line silence; zero
+	// means the one the line speed gives.
+	ByteTimeout time.Duration
 	// Password is an hplc meter's DL/T 645 write password as written in
 	// the configuration: 8 hex digits, privilege level first ("02123456");
 	// "" when none is configured (writes then carry a zero password).

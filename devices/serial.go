@@ -30,6 +30,17 @@ func (c SerialConfig) String() string {
 	return fmt.Sprintf("%s %d %d%s%d", c.Path, c.Baud, c.DataBits, c.Parity, c.StopBits)
 }
 
+// CharBits is the bits one character takes on the line: start bit, data
+// bits, parity bit (unless none) and stop bits.
+func (c SerialConfig) CharBits() int {
+	c = c.withDefaults()
+	n := 1 + c.DataBits + c.StopBits
+	if c.Parity != "N" {
+		n++
+	}
+	return n
+}
+
 func (c SerialConfig) withDefaults() SerialConfig {
 	if c.Baud <= 0 {
 		c.Baud = 9600
