@@ -3,6 +3,7 @@ package proto698
 import (
 	"bytes"
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -95,33 +96,124 @@ func FuzzDecodeAPDU(f *testing.F) {
 }
 
 // FuzzDeframer: never panics, and every frame it yields decodes cleanly,
-// however the stream is split into reads.
+// however the stream is split into reads and wherever the inter-byte
+// timeout expires a partial frame (expire: bit i%64 set expires after
+// read i); Expire leaves it empty, and no byte is accounted twice.
 func FuzzDeframer(f *testing.F) {
 	vs := loadVectors(f)
 	for i, v := range vs {
 		stream := append([]byte{0x00, 0x68, 0xFE, 0xFE}, v.raw...)
 		stream = append(stream, vs[(i+1)%len(vs)].raw...)
-		f.Add(uint8(i+1), stream)
+		f.Add(uint8(i+1), uint64(0), stream)
+		f.Add(uint8(i+1), uint64(1)<<(i%8), stream)
 	}
-	f.Fuzz(func(t *testing.T, chunk uint8, in []byte) {
+	// A false header swallowing a whole frame, then silence.
+	f.Add(uint8(64), uint64(1), append([]byte{0x68, 0xFF, 0x3F}, vs[0].raw...))
+	f.Fuzz(func(t *testing.T, chunk uint8, expire uint64, in []byte) {
 		step := int(chunk%32) + 1
 		var d Deframer
 		total := 0
-		for i := 0; i < len(in); i += step {
+		check := func(fr []byte) {
+			if _, n, err := DecodeFrame(fr); err != nil || n != len(fr) {
+				t.Fatalf("deframer yielded %X: %v", fr, err)
+			}
+			total += len(fr)
+		}
+		for i, read := 0, 0; i < len(in); i, read = i+step, read+1 {
 			d.Write(in[i:min(i+step, len(in))])
 			for {
 				fr, skipped, ok := d.Next()
 				if !ok {
 					break
 				}
-				total += len(fr) + skipped
-				if _, n, err := DecodeFrame(fr); err != nil || n != len(fr) {
-					t.Fatalf("deframer yielded %X: %v", fr, err)
+				total += skipped
+				check(fr)
+			}
+			if expire&(1<<(read%64)) != 0 {
+				total += d.Expire(check)
+				if d.Buffered() != 0 || d.Skipped() != 0 {
+					t.Fatalf("after Expire: %d bytes buffered, %d skipped", d.Buffered(), d.Skipped())
 				}
 			}
 		}
 		if total+d.Buffered()+d.Skipped() > len(in) {
 			t.Fatalf("accounted %d bytes of %d", total+d.Buffered()+d.Skipped(), len(in))
+		}
+	})
+}
+
+// FuzzReassembler: any sequence of fragment headers and bodies (each op
+// in the input: a 2-byte header word, a body length byte, the body)
+// never panics, and an APDU returned is exactly the bodies of the
+// fragments taken since a start, in order, with consecutive sequence
+// numbers (never one after a gap, never longer than the bodies given,
+// never above MaxAPDU); a repeated fragment changes nothing.
+func FuzzReassembler(f *testing.F) {
+	op := func(seq uint16, t FragType, body string) []byte {
+		w := FragmentHeader{Seq: seq, Type: t}.word()
+		return append([]byte{byte(w), byte(w >> 8), byte(len(body))}, body...)
+	}
+	cat := func(ops ...[]byte) []byte { return bytes.Join(ops, nil) }
+	f.Add(uint8(0), cat(op(7, FragStart, "ab"), op(8, FragMiddle, "cd"), op(9, FragLast, "e")))
+	f.Add(uint8(0), cat(op(7, FragStart, "ab"), op(7, FragStart, "ab"), op(8, FragMiddle, "cd"), op(8, FragMiddle, "cd"), op(9, FragLast, "e"), op(9, FragLast, "e")))
+	f.Add(uint8(0), cat(op(7, FragStart, "ab"), op(9, FragLast, "e")))
+	f.Add(uint8(4), cat(op(4095, FragStart, "abc"), op(0, FragLast, "de")))
+	f.Add(uint8(0), cat(op(1, FragLast, "x"), op(1, FragConfirm, ""), op(2, FragStart, ""), op(3, FragLast, "")))
+	f.Fuzz(func(t *testing.T, limit uint8, in []byte) {
+		r := Reassembler{MaxAPDU: int(limit)}
+		max := r.MaxAPDU
+		if max <= 0 {
+			max = 64 << 10
+		}
+		var want []byte            // the bodies taken since the last start
+		var taken []FragmentHeader // and their headers
+		given := 0
+		for len(in) >= 3 {
+			h := fragmentFromWord(uint16(in[0]) | uint16(in[1])<<8)
+			n := min(int(in[2]), len(in)-3)
+			body := in[3 : 3+n]
+			in = in[3+n:]
+			given += n
+			apdu, done, err := r.Add(h, body)
+			switch {
+			case errors.Is(err, ErrRepeatedFragment):
+				if apdu != nil || done {
+					t.Fatalf("repeat %+v returned %X, %v", h, apdu, done)
+				}
+				continue
+			case err != nil:
+				if apdu != nil || done {
+					t.Fatalf("error %v with %X, %v", err, apdu, done)
+				}
+				want, taken = nil, nil // a gap or an overflow drops the partial APDU
+				continue
+			}
+			if h.Type == FragStart {
+				want, taken = nil, nil
+			}
+			want = append(want, body...)
+			taken = append(taken, h)
+			if !done {
+				if apdu != nil {
+					t.Fatalf("%X returned before the last fragment", apdu)
+				}
+				continue
+			}
+			if !bytes.Equal(apdu, want) {
+				t.Fatalf("APDU %X, want the bodies taken %X", apdu, want)
+			}
+			if len(apdu) > given || len(apdu) > max {
+				t.Fatalf("APDU of %d bytes from %d given, limit %d", len(apdu), given, max)
+			}
+			if taken[0].Type != FragStart || taken[len(taken)-1].Type != FragLast {
+				t.Fatalf("APDU from fragments %+v", taken)
+			}
+			for i := 1; i < len(taken); i++ {
+				if taken[i].Seq != (taken[i-1].Seq+1)&0x0FFF || (i < len(taken)-1 && taken[i].Type != FragMiddle) {
+					t.Fatalf("APDU across a gap: %+v", taken)
+				}
+			}
+			want, taken = nil, nil
 		}
 	})
 }
