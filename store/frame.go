@@ -10,8 +10,11 @@ const (
 	tagPad    = 0x00 // rest of the page is padding
 	tagRecord = 0x52 // 'R': a record frame
 	tagMarker = 0x4D // 'M': a consume marker frame
-	idLen     = 8    // journal identity length
-	crcLen    = 4
+	// Version 2 (the compact format).
+	tagRecord2 = 0x72 // 'r': a compact record frame
+	tagDict    = 0x44 // 'D': a dictionary frame
+	idLen      = 8    // journal identity length
+	crcLen     = 4
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -59,3 +62,6 @@ func (g geometry) span(off, n int) int {
 	per := g.pageSize - 1
 	return (n - room + per - 1) / per
 }
+
+// isRecordTag reports whether tag is a record frame's (either version).
+func isRecordTag(tag byte) bool { return tag == tagRecord || tag == tagRecord2 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"hash/crc32"
 	"testing"
@@ -53,9 +54,19 @@ func FuzzOpen(f *testing.F) {
 		}
 		defer j.Close()
 		c := newCodec()
+		// What the image holds, found independently of the writer: a
+		// CRC-valid record frame of either version that verifies.
+		onImage := map[uint64][]byte{}
+		if in, err := Inspect(img, chip.PageSize()); err == nil {
+			for _, r := range in.Records {
+				if r.Err == nil {
+					onImage[r.Seq] = r.Raw
+				}
+			}
+		}
 		_, err = j.Replay(context.Background(), func(e Entry) error {
 			want := frameCRC(tagRecord, e.Seq, e.Raw)
-			if !onChip(img, chip.PageSize(), e.Seq, e.Raw, want) {
+			if !onChip(img, chip.PageSize(), e.Seq, e.Raw, want) && !bytes.Equal(onImage[e.Seq], e.Raw) {
 				t.Fatalf("replayed record %d is not a CRC-valid frame of the image", e.Seq)
 			}
 			if _, err := c.decode(e.Raw); err != nil {

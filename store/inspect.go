@@ -12,8 +12,12 @@ type InspectedRecord struct {
 	Consumed bool
 	// Record is the decoded record; valid only when Err is nil.
 	Record Record
-	// Raw is the record's CBOR encoding.
+	// Raw is the record's self-contained CBOR encoding: as stored for a
+	// version-1 record, the version-1 form with the names resolved for a
+	// version-2 one (what `journal dump -format cbor` prints).
 	Raw []byte
+	// Version is the record format of the frame: 1 or 2 (compact).
+	Version int
 	// Err is set when the frame's CRC verified but the record failed the
 	// second verification; such a record must not be used as data.
 	Err error
@@ -47,11 +51,16 @@ func Inspect(img []byte, pageSize int) (*Inspection, error) {
 	} else {
 		in.Report.Notes = append(in.Report.Notes, "no journal on this image")
 	}
+	view, bad, _ := viewOf(frames, c)
+	in.Report.Skipped = append(in.Report.Skipped, bad...)
 	for _, f := range st.records {
-		r := InspectedRecord{Seq: f.seq, Consumed: f.seq <= st.consumed, Raw: f.payload}
-		r.Record, r.Err = c.decode(f.payload)
-		if r.Err == nil && r.Record.Seq != f.seq {
-			r.Err = fmt.Errorf("store: record seq %d: %w: record carries sequence %d", f.seq, ErrCorrupt, r.Record.Seq)
+		r := InspectedRecord{Seq: f.seq, Consumed: f.seq <= st.consumed, Raw: f.payload, Version: 1}
+		if f.tag == tagRecord2 {
+			r.Version = 2
+		}
+		r.Record, r.Err = c.decodeFrame(f.tag, f.seq, f.payload, view)
+		if r.Err == nil {
+			r.Raw = c.rawOf(f.tag, f.payload, &r.Record)
 		}
 		if !r.Consumed {
 			in.Report.Records++

@@ -66,6 +66,10 @@ type Options struct {
 	// blank chip happens in Open, on the caller's). The place to give the
 	// thread that programs the EEPROM its kernel IO priority.
 	WriterThread func()
+
+	// legacyV1 makes the writer append version-1 records (tests: the
+	// upgrade from a chip written before the compact format).
+	legacyV1 bool
 }
 
 // MountReport says what Open found.
@@ -134,6 +138,7 @@ type Entry struct {
 // frame back from the chip at start and checks it against the rest;
 // payload serves only lookups that never hand out data (OpenOutage).
 type entry struct {
+	tag     byte // tagRecord (version 1) or tagRecord2
 	seq     uint64
 	start   int // chip offset of the frame's tag byte
 	payload []byte
@@ -166,6 +171,7 @@ type result struct {
 	seq      uint64
 	err      error
 	entries  []entry
+	view     dictView // reqSnapshot: the dictionary
 	stats    Stats
 	consumed uint64 // reqRead, reqSnapshot: the consume mark at the time
 }
@@ -181,8 +187,9 @@ type pending struct {
 	lastPage  int
 	payload   []byte
 	crc       uint32
-	consumed  uint64    // for markers
-	outage    outageRef // for records: which lifecycle record, if one
+	consumed  uint64       // for markers
+	outage    outageRef    // for records: which lifecycle record, if one
+	defs      []*dictEntry // for dictionary frames
 }
 
 // Journal is an append-only ring of CBOR records on an EEPROM. One
@@ -212,6 +219,8 @@ type Journal struct {
 	entries    []entry
 	wear       []uint32
 	st         Stats
+	// d is the dictionary of the compact record format.
+	d dictState
 	// reserve is fixed at Open: the free pages each admission class must
 	// leave after its frame.
 	reserve Reserve
@@ -257,6 +266,7 @@ func Open(dev Device, opts Options) (*Journal, error) {
 		buf: make([]byte, ps), wear: make([]uint32, g.pages),
 	}
 	j.reserve = reserveFor(g, j.c, opts.ReservePages)
+	j.d = newDictState(g, opts.MaxPayload)
 	img := make([]byte, size)
 	if _, err := dev.ReadAt(img, 0); err != nil {
 		return nil, fmt.Errorf("store: mount: read chip: %w", err)
@@ -273,9 +283,10 @@ func Open(dev Device, opts Options) (*Journal, error) {
 	for _, f := range st.records {
 		j.lastRecord = max(j.lastRecord, f.seq)
 		if f.seq > j.consumed {
-			j.entries = append(j.entries, entry{seq: f.seq, start: f.start, payload: f.payload, crc: frameCRC(tagRecord, f.seq, f.payload)})
+			j.entries = append(j.entries, entry{tag: f.tag, seq: f.seq, start: f.start, payload: f.payload, crc: frameCRC(f.tag, f.seq, f.payload)})
 		}
 	}
+	st.skipped = append(st.skipped, j.loadDict(frames)...)
 	j.indexOutages(st.records)
 	j.lost = st.lost
 	j.report = MountReport{Frames: len(frames), Skipped: st.skipped, Lost: st.lost}
@@ -492,7 +503,7 @@ func (j *Journal) replayFrom(ctx context.Context, good func(Entry) error, bad fu
 		if e.seq <= rb.consumed {
 			continue // consumed while we read: no longer ours to judge
 		}
-		rec, raw, err := j.verifyFrame(rb.frame(e), e)
+		rec, raw, err := j.verifyFrame(rb.frame(e), e, res.view)
 		if err != nil {
 			page, off := e.start/j.g.pageSize, e.start%j.g.pageSize
 			c := CorruptEntry{Seq: e.seq, Raw: raw, Page: page, Offset: off,
@@ -579,11 +590,11 @@ func (rb *readBack) frame(e entry) []byte {
 // verifyFrame checks a record frame read back from the chip against what
 // was committed, then decodes its record. raw is the payload the chip
 // holds where the committed payload was.
-func (j *Journal) verifyFrame(b []byte, e entry) (rec Record, raw []byte, err error) {
+func (j *Journal) verifyFrame(b []byte, e entry, view dictView) (rec Record, raw []byte, err error) {
 	hdr := len(b) - len(e.payload) - crcLen
 	raw = b[hdr : len(b)-crcLen]
-	if b[0] != tagRecord {
-		return rec, raw, fmt.Errorf("%w: frame tag 0x%02x, not a record", ErrCorrupt, b[0])
+	if b[0] != e.tag {
+		return rec, raw, fmt.Errorf("%w: frame tag 0x%02x, not the record tag 0x%02x committed", ErrCorrupt, b[0], e.tag)
 	}
 	length, n := binary.Uvarint(b[1:])
 	if n <= 0 || length != uint64(len(e.payload)) || 1+n+uvarintLen(e.seq) != hdr {
@@ -600,13 +611,10 @@ func (j *Journal) verifyFrame(b []byte, e entry) (rec Record, raw []byte, err er
 	if stored != e.crc {
 		return rec, raw, fmt.Errorf("%w: frame differs from the one committed (CRC-32C %08x, committed %08x)", ErrCorrupt, stored, e.crc)
 	}
-	if rec, err = j.c.decode(raw); err != nil {
+	if rec, err = j.c.decodeFrame(e.tag, e.seq, raw, view); err != nil {
 		return rec, raw, err
 	}
-	if rec.Seq != e.seq {
-		return Record{}, raw, fmt.Errorf("%w: record carries sequence %d", ErrCorrupt, rec.Seq)
-	}
-	return rec, raw, nil
+	return rec, j.c.rawOf(e.tag, raw, &rec), nil
 }
 
 // Stats returns the journal's counters.
@@ -699,7 +707,7 @@ func (j *Journal) shutdown() {
 func (j *Journal) handle(r *request) {
 	switch r.kind {
 	case reqSnapshot:
-		r.resp <- result{entries: append([]entry(nil), j.entries...), consumed: j.consumed}
+		r.resp <- result{entries: append([]entry(nil), j.entries...), consumed: j.consumed, view: j.d.view.clone()}
 	case reqStats:
 		r.resp <- result{stats: j.stats()}
 	case reqRead:
@@ -750,7 +758,7 @@ func (j *Journal) dist(a, b int) int { return (b - a + j.g.pages) % j.g.pages }
 // safe from a torn page even on an image that breaks that pattern.
 func (j *Journal) free(p int) bool {
 	p %= j.g.pages
-	return j.pageMax[p] <= j.consumed && p != j.markerPage
+	return j.pageMax[p] <= j.consumed && p != j.markerPage && !j.dictPinned(p)
 }
 
 // prepare makes room for a frame of n bytes at the cursor: it wraps to
@@ -769,6 +777,9 @@ func (j *Journal) prepare(n, reserve int) (int, error) {
 			if err := j.flush(); err != nil {
 				return 0, err
 			}
+		}
+		if j.w != 0 {
+			j.d.lap++
 		}
 		j.w, j.off = 0, 1
 	}
@@ -811,7 +822,12 @@ func (j *Journal) appendRecord(r *request) (registered bool, err error) {
 		return false, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(payload), j.opts.MaxPayload)
 	}
 	class := AdmissionOf(r.rec)
-	reg, err := j.place(r, tagRecord, j.nextSeq, payload, j.reserve.of(class), 0)
+	var reg bool
+	if j.opts.legacyV1 {
+		reg, err = j.place(r, tagRecord, j.nextSeq, payload, j.reserve.of(class), 0)
+	} else {
+		reg, err = j.appendRecord2(r, j.reserve.of(class))
+	}
 	if err != nil && !reg && class != AdmitLifecycle && errors.Is(err, ErrFull) {
 		// Would it fit without the admission reserve? Then the space is
 		// there but kept for more important records.
@@ -830,7 +846,10 @@ func (j *Journal) fits(payloadLen int) bool {
 }
 
 func (j *Journal) placeMarker(r *request, consumed uint64) (bool, error) {
-	return j.place(r, tagMarker, j.nextSeq, j.c.encodeMarker(j.id, consumed), 0, consumed)
+	if j.opts.legacyV1 {
+		return j.place(r, tagMarker, j.nextSeq, j.c.encodeMarker(j.id, consumed), 0, consumed)
+	}
+	return j.placeUnit(r, tagMarker, j.c.encodeMarker(j.id, consumed), 0, consumed, nil, nil)
 }
 
 // place appends one frame to the page buffer, programming each page that
@@ -838,19 +857,25 @@ func (j *Journal) placeMarker(r *request, consumed uint64) (bool, error) {
 // is acknowledged (or failed) by program when its last page is written.
 // registered reports whether the frame's request will be answered that way.
 func (j *Journal) place(r *request, tag byte, seq uint64, payload []byte, reserve int, consumed uint64) (registered bool, err error) {
-	j.scratch = appendFrame(j.scratch[:0], tag, seq, payload)
-	frame := j.scratch
-	k, err := j.prepare(len(frame), reserve)
-	if err != nil {
+	if _, err := j.prepare(frameSize(seq, len(payload)), reserve); err != nil {
 		return false, err
 	}
+	return j.put(r, tag, seq, payload, consumed, nil)
+}
+
+// put appends one frame at the cursor, which prepare has made room for;
+// defs are the dictionary entries a dictionary frame holds.
+func (j *Journal) put(r *request, tag byte, seq uint64, payload []byte, consumed uint64, defs []*dictEntry) (registered bool, err error) {
+	j.scratch = appendFrame(j.scratch[:0], tag, seq, payload)
+	frame := j.scratch
+	k := j.g.span(j.off, len(frame))
 	j.nextSeq = seq + 1 // burnt even if the write fails: never reused
-	if tag == tagRecord {
+	if isRecordTag(tag) {
 		j.lastRecord = seq
 	}
 	p := pending{req: r, tag: tag, seq: seq, start: j.w*j.g.pageSize + j.off, firstPage: j.w, lastPage: j.w + k,
-		payload: payload, consumed: consumed, crc: frameCRC(tag, seq, payload)}
-	if tag == tagRecord && r != nil && r.rec != nil {
+		payload: payload, consumed: consumed, crc: frameCRC(tag, seq, payload), defs: defs}
+	if isRecordTag(tag) && r != nil && r.rec != nil {
 		p.outage = outageRefOf(r.rec)
 	}
 	j.unacked = append(j.unacked, p)
@@ -863,7 +888,7 @@ func (j *Journal) place(r *request, tag byte, seq uint64, payload []byte, reserv
 			j.buf[0] = byte(j.off)
 		}
 		first = false
-		if tag == tagRecord {
+		if isRecordTag(tag) {
 			j.pageMax[j.w] = max(j.pageMax[j.w], seq)
 		}
 		n := copy(j.buf[j.off:], frame)
@@ -898,6 +923,9 @@ func (j *Journal) program() error {
 			if p.req != nil {
 				p.req.resp <- result{err: err}
 			}
+			for _, e := range p.defs {
+				e.pending, e.lap = false, -1 // written again at the next use
+			}
 		}
 		j.unacked = j.unacked[:0]
 		clear(j.buf)
@@ -915,8 +943,13 @@ func (j *Journal) program() error {
 			continue
 		}
 		switch p.tag {
-		case tagRecord:
-			j.entries = append(j.entries, entry{seq: p.seq, start: p.start, payload: p.payload, crc: p.crc})
+		case tagDict:
+			for _, e := range p.defs {
+				e.pending, e.hasCopy, e.copyFirst, e.copyLast, e.copySeq = false, true, p.firstPage, p.lastPage, p.seq
+				j.d.view.add(e.id, dictDef{Since: e.since, Value: e.val})
+			}
+		case tagRecord, tagRecord2:
+			j.entries = append(j.entries, entry{tag: p.tag, seq: p.seq, start: p.start, payload: p.payload, crc: p.crc})
 			j.st.RecordBytes += uint64(len(p.payload))
 			if p.outage.kind != notLifecycle {
 				j.noteOutage(p.outage, p.seq) // before the append returns
@@ -940,6 +973,9 @@ func (j *Journal) program() error {
 	j.unacked = keep
 	clear(j.buf)
 	j.w = (page + 1) % j.g.pages
+	if j.w == 0 {
+		j.d.lap++
+	}
 	j.off = 1
 	return nil
 }

@@ -143,7 +143,8 @@ func TestJournalFullNeverOverwritesUnconsumed(t *testing.T) {
 		t.Fatalf("journal accepted %d records on a 4 KiB part", n)
 	}
 	for i := 0; i < 3; i++ {
-		if _, err := j.Append(ctx, typicalRecord(i)); !errors.Is(err, ErrFull) {
+		// The record refused (its size decides how many pages it claims).
+		if _, err := j.Append(ctx, typicalRecord(n)); !errors.Is(err, ErrFull) {
 			t.Fatalf("append to a full journal: %v", err)
 		}
 	}

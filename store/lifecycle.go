@@ -159,16 +159,16 @@ func (j *Journal) OpenOutage(ctx context.Context) (begin Entry, ok bool, err err
 		return Entry{}, false, res.err
 	}
 	for _, e := range res.entries {
-		if frameCRC(tagRecord, e.seq, e.payload) != e.crc || !bytes.Contains(e.payload, outageTag) {
+		if frameCRC(e.tag, e.seq, e.payload) != e.crc || !bytes.Contains(e.payload, outageTag) {
 			continue
 		}
-		rec, err := j.c.decode(e.payload)
-		if err != nil || rec.Seq != e.seq {
+		rec, err := j.c.decodeFrame(e.tag, e.seq, e.payload, res.view)
+		if err != nil {
 			continue
 		}
 		switch ev, _ := IsOutageEvent(rec); ev {
 		case EventOutageBegin:
-			begin, ok = Entry{Seq: e.seq, Record: rec, Raw: e.payload}, true
+			begin, ok = Entry{Seq: e.seq, Record: rec, Raw: j.c.rawOf(e.tag, e.payload, &rec)}, true
 		case EventOutageEnd:
 			ok = false
 		}
@@ -315,8 +315,8 @@ func (j *Journal) indexOutages(records []frameInfo) {
 		if !bytes.Contains(f.payload, outageTag) {
 			continue
 		}
-		rec, err := j.c.decode(f.payload)
-		if err != nil || rec.Seq != f.seq {
+		rec, err := j.c.decodeFrame(f.tag, f.seq, f.payload, j.d.view)
+		if err != nil {
 			continue // never data: Replay reports it
 		}
 		j.noteOutage(outageRefOf(&rec), f.seq)

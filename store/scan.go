@@ -191,7 +191,7 @@ func parseFrame(img []byte, g geometry, pos, maxPayload int) (frameInfo, int, er
 	switch tag {
 	case tagPad:
 		return f, cur, nil
-	case tagRecord, tagMarker:
+	case tagRecord, tagMarker, tagRecord2, tagDict:
 	default:
 		return f, -1, fmt.Errorf("bad frame tag 0x%02x", tag)
 	}
@@ -301,7 +301,7 @@ func analyze(s scanResult, g geometry, c codec, maxPayload int) mountState {
 				st.id = m.ID
 				st.markerPage = f.firstPage
 			}
-		case tagRecord:
+		case tagRecord, tagRecord2:
 			st.records = append(st.records, *f)
 			for p := f.firstPage; p <= f.lastPage; p++ {
 				st.pageMax[p] = max(st.pageMax[p], f.seq)
