@@ -43,6 +43,7 @@ func awaitConfirm(t *testing.T, confirmed <-chan int, want int) {
 // awaitFirst returns the first master event of one of kinds.
 func (r *uplinkRig) awaitFirst(timeout time.Duration, kinds ...MasterEventKind) MasterEvent {
 	r.t.Helper()
+	timeout = max(timeout, awaitFloor)
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	for {

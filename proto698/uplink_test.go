@@ -55,6 +55,7 @@ func startUplink(t *testing.T, cfg UplinkConfig) *uplinkRig {
 // skipped) and returns it; it fails the test after timeout.
 func (r *uplinkRig) await(k MasterEventKind, timeout time.Duration) MasterEvent {
 	r.t.Helper()
+	timeout = max(timeout, awaitFloor)
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	for {
@@ -69,6 +70,13 @@ func (r *uplinkRig) await(k MasterEventKind, timeout time.Duration) MasterEvent 
 		}
 	}
 }
+
+// awaitFloor is the least time an await waits for the master's event. The
+// timeouts the tests name are what an idle machine needs; a loaded one (the
+// race detector on one CPU beside busy loops, make stress) can take several
+// times that. A met await returns at once, so the floor only lengthens a
+// failing test, and no test relies on an await timing out.
+const awaitFloor = 10 * time.Second
 
 func fastUplink() UplinkConfig {
 	return UplinkConfig{Heartbeat: 50 * time.Millisecond, ResponseTimeout: 250 * time.Millisecond, MissedHeartbeats: 6, RetryMin: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond}
