@@ -312,6 +312,15 @@ func (d *Daemon) recovered(code power.AlarmCode) {
 // prints on connecting: protecting, and loudly which parts it runs
 // without (their alarms say why).
 func (d *Daemon) statusLine() string {
+	line := d.partsLine()
+	if s := d.startStatus(); s != "" {
+		line += "; start-up: " + s
+	}
+	return line
+}
+
+// partsLine is statusLine's first half: every part up, or which are not.
+func (d *Daemon) partsLine() string {
 	d.degradedMu.Lock()
 	defer d.degradedMu.Unlock()
 	if len(d.degraded) == 0 {

@@ -119,3 +119,22 @@ func TestStatusLineNamesOnlyMissingParts(t *testing.T) {
 		t.Fatalf("%d alarms, want 4 (warnings are alarms too)", n)
 	}
 }
+
+// TestStatusLineTellsTheChargeWait: while start-up holds collection back
+// for the supercap, systemd's status says so after the parts; the end of
+// the wait takes it off again.
+func TestStatusLineTellsTheChargeWait(t *testing.T) {
+	d := &Daemon{log: slog.New(slog.DiscardHandler), alarms: newAlarmList(8)}
+	d.setChargeStatus("collection held: 41 % of 80 %")
+	if got, want := d.statusLine(), "protecting: every configured part up; start-up: collection held: 41 % of 80 %"; got != want {
+		t.Fatalf("during the wait: %q, want %q", got, want)
+	}
+	d.problem(power.AlarmLine, errors.New("no chip"))
+	if got, want := d.statusLine(), "DEGRADED: protecting without power-fail-line (see the alarms); start-up: collection held: 41 % of 80 %"; got != want {
+		t.Fatalf("degraded during the wait: %q, want %q", got, want)
+	}
+	d.setChargeStatus("")
+	if got, want := d.statusLine(), "DEGRADED: protecting without power-fail-line (see the alarms)"; got != want {
+		t.Fatalf("after the wait: %q, want %q", got, want)
+	}
+}

@@ -313,8 +313,14 @@ func (d *Daemon) startChargeWait(start func(string, func(context.Context) error)
 
 func (d *Daemon) setChargeStatus(s string) {
 	d.holdMu.Lock()
+	// systemd hears of the wait when it begins and ends, not of every
+	// sample in between.
+	edge := (d.chargeStatus == "") != (s == "")
 	d.chargeStatus = s
 	d.holdMu.Unlock()
+	if edge && d.notify != nil {
+		_ = d.notify.Status(d.statusLine())
+	}
 }
 
 // startStatus is what start-up holds back, for the status ("" nothing).
