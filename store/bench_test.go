@@ -188,3 +188,42 @@ func BenchmarkWear(b *testing.B) {
 	}
 	b.ReportMetric(ratio, "wear-ratio")
 }
+
+// BenchmarkCapacity fills an AT24C64 (the sim's part) with the sim's
+// outage mix (simMixRecord: testdata/sim.toml's points, one append at a
+// time as during an outage) until the journal refuses, once with the
+// version-1 writer and once with version 2, side by side:
+//   - capacity-ratio: version-2 records per chip ÷ version-1 records
+//   - bytes/rec, v1-bytes/rec: chip bytes used per record, framing,
+//     dictionary frames and page padding included
+func BenchmarkCapacity(b *testing.B) {
+	fill := func(opts Options) (int, float64) {
+		_, chip := simChip(b, "at24c64", eeprom.TornRandom, 1)
+		j, err := Open(chip, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer j.Close()
+		base := time.Date(2026, 12, 4, 14, 5, 24, 665e6, time.UTC)
+		n := 0
+		for ; ; n++ {
+			if _, err := j.Append(context.Background(), simMixRecord(base, n)); errors.Is(err, ErrFull) {
+				break
+			} else if err != nil {
+				b.Fatal(err)
+			}
+		}
+		st, _ := j.Stats(context.Background())
+		return n, float64(st.PagesUsed*chip.PageSize()) / float64(n)
+	}
+	var n1, n2 int
+	var b1, b2 float64
+	for i := 0; i < b.N; i++ {
+		n1, b1 = fill(Options{legacyV1: true})
+		n2, b2 = fill(Options{})
+	}
+	b.ReportMetric(float64(n2)/float64(n1), "capacity-ratio")
+	b.ReportMetric(b2, "bytes/rec")
+	b.ReportMetric(b1, "v1-bytes/rec")
+	b.ReportMetric(float64(n2), "records")
+}

@@ -365,7 +365,7 @@ func TestTortureNoFalseLoss(t *testing.T) {
 			t.Parallel()
 			_, chip := simChip(t, "at24c64", mode, 5)
 			dev := &logDev{Chip: chip, state: &workState{submitted: map[string][]byte{}}}
-			runWorkload(t, dev, 5, 150)
+			runWorkload(t, dev, 5, 150, false)
 			if t.Failed() {
 				return
 			}

@@ -75,15 +75,36 @@ func tortureRecord(rng *rand.Rand, i int) Record {
 
 // runWorkload appends n records from 4 producers and consumes in between,
 // on a journal over dev.
-func runWorkload(t *testing.T, dev *logDev, seed uint64, n int) {
+// With v1First the chip is first written by the version-1 writer (records
+// left unconsumed), so the cuts cover the upgrade to version 2 as well.
+func runWorkload(t *testing.T, dev *logDev, seed uint64, n int, v1First bool) {
 	ctx := context.Background()
+	st := dev.state
+	c := newCodec()
+	if v1First {
+		old, err := Open(dev, Options{legacyV1: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(seed, 7))
+		for i := 0; i < 40; i++ {
+			rec := tortureRecord(rng, i)
+			rec.Device = fmt.Sprintf("v1-%06d", i)
+			st.submitted[rec.Device], _ = c.encode(&rec, 0)
+			seq, err := old.Append(ctx, rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := c.encode(&rec, seq)
+			st.acked = append(st.acked, ackedRec{seq: seq, raw: raw})
+		}
+		old.Close()
+	}
 	j, err := Open(dev, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer j.Close()
-	st := dev.state
-	c := newCodec()
 	var wg sync.WaitGroup
 	const producers = 4
 	for p := 0; p < producers; p++ {
@@ -188,15 +209,21 @@ func TestTorture(t *testing.T) {
 	for _, mode := range []eeprom.TornMode{eeprom.TornOld, eeprom.TornNew, eeprom.TornRandom} {
 		t.Run(mode.String(), func(t *testing.T) {
 			t.Parallel()
-			torture(t, mode, *tortureSeed, n)
+			torture(t, mode, *tortureSeed, n, false)
 		})
 	}
+	// The upgrade: a chip holding unconsumed version-1 records, then the
+	// version-2 writer with its dictionary frames, cut at every write.
+	t.Run("v1-to-v2", func(t *testing.T) {
+		t.Parallel()
+		torture(t, eeprom.TornRandom, *tortureSeed+1, n/2, true)
+	})
 }
 
-func torture(t *testing.T, mode eeprom.TornMode, seed uint64, n int) {
+func torture(t *testing.T, mode eeprom.TornMode, seed uint64, n int, v1First bool) {
 	_, chip := simChip(t, "at24c256", mode, seed)
 	dev := &logDev{Chip: chip, state: &workState{submitted: map[string][]byte{}}}
-	runWorkload(t, dev, seed, n)
+	runWorkload(t, dev, seed, n, v1First)
 	if t.Failed() {
 		return
 	}
