@@ -28,6 +28,55 @@
 // attributes, value, integrity {kind, value} and invalid. A typical
 // control record is 81 bytes of CBOR against 260 of JSON.
 //
+// # Version 2: the compact format
+//
+// The writer appends version 2; version-1 frames (tag 'R') on a chip
+// written before the upgrade still mount, replay and dump until they are
+// consumed and overwritten. A version-2 record (frame tag 'r') is a
+// deterministic CBOR array whose sequence is the frame's:
+//
+//	record2 = [
+//	  epoch: uint,          ; dictionary id of the lap's time epoch
+//	  delta: int,           ; time: milliseconds after the epoch (|delta| < 2^32)
+//	  source: uint,         ; dictionary id of the record's source
+//	  value: scalar / bstr,
+//	  check: uint .size 4,  ; integrity value (its kind is the source's)
+//	  ? invalid: bool,      ; present (true) when invalid, or before attributes
+//	  ? attributes: { * tstr => scalar },  ; when the source holds none
+//	]
+//	dictionary = { * uint => [since: uint, entry] }   ; frame tag 'D'
+//	entry = epoch-ms: uint                         ; ms since 1970-01-01T00:00Z
+//	      / [business, io-interface: tstr, device: tstr, integrity-kind,
+//	         attributes: { * tstr => tstr .size (0..32) / bool }]   ; a source
+//
+// A source carries a point's attributes (point, business, driver) when
+// their values are short strings or bools; otherwise (lifecycle records,
+// an error text) the record carries them itself and the source none. The
+// sim's typical record is 16 to 22 bytes (a frame of 24 to 30, one
+// AT24C64 page) against about 105 in version 1 (BenchmarkCapacity).
+//
+// since is the sequence of the dictionary frame that first gave the id
+// this meaning: a record at sequence s means, among the definitions of its
+// id on the chip, the one with the largest since below s. An id gets a new
+// meaning only when no unconsumed record uses the old one. Rules that keep
+// every committed record's dictionary on the chip through any power cut:
+//
+//   - A dictionary frame and the record (or consume marker) that needs it
+//     are placed as one unit, the dictionary first, so the record is never
+//     committed before it. Each entry is written at its first use in each
+//     lap (the writer's pass from page 0 to the end of the chip).
+//   - The pages of the newest committed copy of an entry an unconsumed
+//     record uses are not free: the writer never programs them. Before a
+//     unit whose pages (with the reserve and one dictionary frame's pages
+//     after them) come near such a copy, the writer writes the entry again
+//     in the unit's dictionary frame, which must itself touch no such page;
+//     the old copy is released once the new one is committed.
+//
+// Entry.Raw, the data store and `holdup journal dump -format cbor` carry
+// every record in the version-1 form above, names resolved, so that any
+// CBOR decoder reads them alone; the JSON form is the same for both
+// versions.
+//
 // The limits above are MaxNameLen, MaxAttrs and MaxStringLen; Clip and
 // AddAttr build names and attributes that respect them, and Validate
 // checks a record before the journal takes it.
@@ -67,11 +116,13 @@
 //	frame   = tag (1) | length (uvarint) | sequence (uvarint) | payload | crc (4, big-endian)
 //	tag     = 0x52 ('R') record, payload = record
 //	        / 0x4D ('M') consume marker, payload = marker
+//	        / 0x72 ('r') version-2 record, payload = record2
+//	        / 0x44 ('D') dictionary, payload = dictionary
 //	        / 0x00 padding to the end of the page
 //	crc     = CRC-32C (Castagnoli) over tag, length, sequence and payload
 //	marker  = [journal-id: bstr .size 8, consumed: uint]
 //
-// Records and markers draw sequence numbers from one counter, so sequence
+// Records, dictionaries and markers draw sequence numbers from one counter, so sequence
 // numbers strictly increase along the stream (with gaps where markers sit).
 //
 // Rules that make the ring survive a power cut at any instant:
