@@ -41,6 +41,7 @@ func TestCommandOutput(t *testing.T) {
 			"hold-up   2m31s of 3m0s budget (supercap 5.12 V)",
 			"journal   1234 of 32768 bytes (3.8%), 12 records",
 			"history   4 outage record(s) waiting for the master station, 31 delivered",
+			"reports   2 alarm report(s) waiting for the master station",
 			"alarms    mains lost on all phases",
 			"          device pv-cabinet gated"}},
 		{"outages", []string{

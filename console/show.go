@@ -57,6 +57,9 @@ func StatusLines(s Status) []string {
 	if s.HistoryKnown {
 		out = append(out, fmt.Sprintf("%-9s %d outage record(s) waiting for the master station, %d delivered", "history", s.HistoryPending, s.HistoryDelivered))
 	}
+	if s.AlarmReportsPending > 0 {
+		out = append(out, fmt.Sprintf("%-9s %d alarm report(s) waiting for the master station", "reports", s.AlarmReportsPending))
+	}
 	if len(s.Alarms) == 0 {
 		out = append(out, fmt.Sprintf("%-9s none", "alarms"))
 	}

@@ -67,7 +67,10 @@ type Status struct {
 	// when there is no outbox (no data store or no uplink).
 	HistoryKnown                     bool
 	HistoryPending, HistoryDelivered int
-	Alarms                           []string // active alarms, one short line each
+	// AlarmReportsPending counts the alarms stored as event reports the
+	// master station has not confirmed yet (or -1 without an uplink).
+	AlarmReportsPending int
+	Alarms              []string // active alarms, one short line each
 	// Start says what start-up still holds back (collection until the
 	// supercap has charged); empty when nothing.
 	Start string

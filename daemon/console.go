@@ -113,6 +113,10 @@ func (s consoleState) Status(ctx context.Context) (console.Status, error) {
 			out.HistoryKnown, out.HistoryPending, out.HistoryDelivered = true, ob.Pending, ob.Delivered
 		}
 	}
+	out.AlarmReportsPending = -1
+	if d.alarmRep != nil && d.cfg.Uplink != nil {
+		out.AlarmReportsPending = int(d.alarmRep.pending.Load())
+	}
 	for _, a := range d.alarms.recent() {
 		out.Alarms = append(out.Alarms, fmt.Sprintf("%s %s: %v", a.At.Format("15:04:05"), a.Code, a.Err))
 	}

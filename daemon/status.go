@@ -57,10 +57,14 @@ type StatusReport struct {
 	DataStore      string    `json:"data_store"`      // "open" or "unavailable"
 	// HistoryPending and HistoryDelivered count outage records waiting
 	// for / confirmed by the master station; absent without an outbox.
-	HistoryPending   *int           `json:"history_pending,omitempty"`
-	HistoryDelivered *int           `json:"history_delivered,omitempty"`
-	Devices          []StatusDevice `json:"devices"`
-	Alarms           []string       `json:"alarms"` // most recent alarms, oldest first, one line each
+	HistoryPending   *int `json:"history_pending,omitempty"`
+	HistoryDelivered *int `json:"history_delivered,omitempty"`
+	// AlarmReportsPending counts alarms stored as DL/T 698.45 event
+	// reports and not yet confirmed by the master station; absent without
+	// an uplink.
+	AlarmReportsPending *int           `json:"alarm_reports_pending,omitempty"`
+	Devices             []StatusDevice `json:"devices"`
+	Alarms              []string       `json:"alarms"` // most recent alarms, oldest first, one line each
 	// Hooks counts the events told to the terminal's other apps and
 	// each sink's deliveries, failures and drops; absent without [hooks].
 	Hooks *hooks.Stats `json:"hooks,omitempty"`
@@ -93,6 +97,10 @@ func (d *Daemon) statusReport(ctx context.Context) (StatusReport, error) {
 	if st.HistoryKnown {
 		p, dl := st.HistoryPending, st.HistoryDelivered
 		r.HistoryPending, r.HistoryDelivered = &p, &dl
+	}
+	if st.AlarmReportsPending >= 0 {
+		n := st.AlarmReportsPending
+		r.AlarmReportsPending = &n
 	}
 	if d.store() != nil {
 		r.DataStore = "open"

@@ -66,6 +66,9 @@ func TestStatusSocket(t *testing.T) {
 	if r.Power != "normal" || r.OutageOpen || r.DataStore != "open" || r.JournalSize == 0 || r.HoldupBudgetS <= 0 || len(r.Devices) != 4 {
 		t.Fatalf("before the loss: %+v", r)
 	}
+	if r.AlarmReportsPending == nil || *r.AlarmReportsPending < 0 {
+		t.Errorf("alarm_reports_pending %v with an uplink configured, want a count", r.AlarmReportsPending)
+	}
 	for _, dv := range r.Devices {
 		if dv.Gated || dv.Name == "" || dv.State == "" {
 			t.Errorf("device before the loss: %+v", dv)
