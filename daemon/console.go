@@ -90,7 +90,12 @@ func (s consoleState) Status(ctx context.Context) (console.Status, error) {
 		}
 	}
 	out.HoldupLeft = out.HoldupBudget
-	if st.State == power.StateOutage || st.State == power.StateConfirming {
+	switch st.State {
+	case power.StateOutage:
+		// The monitor's budget: the supercap's discharge where it is
+		// read, else the configured budget counting down.
+		out.HoldupLeft = st.HoldupLeft
+	case power.StateConfirming:
 		out.HoldupLeft = max(0, out.HoldupBudget-time.Since(out.Since))
 	}
 	// The monitor owns the AC line while it confirms an edge: no extra

@@ -65,6 +65,12 @@ type Stats struct {
 	// Outage is the outage being protected while State is StateOutage
 	// (as its outage-begin record says); zero otherwise.
 	Outage OutageBegin
+	// HoldupLeft is the hold-up budget's estimate of the time left while
+	// State is StateOutage: from the supercap's readings when they give
+	// one (HoldupFromCap) and it is the lower, else the configured budget
+	// less the time since the loss. Zero otherwise.
+	HoldupLeft    time.Duration
+	HoldupFromCap bool
 }
 
 // ErrStopped is returned by Sync and Stats once Run has returned.
@@ -274,6 +280,7 @@ func (m *Monitor) Stats(ctx context.Context) (Stats, error) {
 		s.Edges = m.edges.Load()
 		if m.st == StateOutage && m.outage != nil {
 			s.Outage = m.outage.begin
+			s.HoldupLeft, s.HoldupFromCap = m.budget.Left(m.clock.Now())
 		}
 	})
 	return s, err

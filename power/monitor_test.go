@@ -655,8 +655,13 @@ func TestFinalFlushByConfiguredHoldUp(t *testing.T) {
 	h.advance(h.m.cfg.Settle)
 	h.wait(StepModulesInvalid)
 	h.advance(149 * time.Second)
-	if s := h.stats(); s.FinalFlushes != 0 {
+	s := h.stats()
+	if s.FinalFlushes != 0 {
 		t.Fatal("final flush before the margin")
+	}
+	// The status's hold-up left: the configured budget counting down.
+	if left := 180*time.Second - h.clk.Now().Sub(lossAt); s.HoldupLeft != left || s.HoldupFromCap {
+		t.Fatalf("hold-up left %v (from cap %v), want %v from the configured budget", s.HoldupLeft, s.HoldupFromCap, left)
 	}
 	h.advance(time.Second)
 	e := h.wait(StepFinalFlush)
@@ -682,7 +687,13 @@ func TestFinalFlushBySupercapEstimate(t *testing.T) {
 	lossAt := h.clk.Now()
 	h.advance(h.m.cfg.Settle)
 	h.wait(StepModulesInvalid)
-	h.advance(2 * time.Minute)
+	h.advance(20 * time.Second)
+	// The status's hold-up left follows the capacitor's discharge (about
+	// 93.75 s from the loss), not the configured 180 s.
+	if s, want := h.stats(), 93750*time.Millisecond-h.clk.Now().Sub(lossAt); !s.HoldupFromCap || s.HoldupLeft < want-2*time.Second || s.HoldupLeft > want+2*time.Second {
+		t.Fatalf("hold-up left %v (from cap %v), want about %v from the supercap", s.HoldupLeft, s.HoldupFromCap, want)
+	}
+	h.advance(100 * time.Second)
 	e := h.wait(StepFinalFlush)
 	got := e.At.Sub(lossAt)
 	if got < 63*time.Second || got > 65*time.Second {
