@@ -12,7 +12,6 @@ import (
 	"math/big"
 	"net"
 	"reflect"
-	"sync"
 	"testing"
 	"time"
 )
@@ -38,35 +37,6 @@ func startSecured(t *testing.T, cfg UplinkConfig, verify uint8) *uplinkRig {
 	r := startUplink(t, cfg)
 	r.master.Secure(&MasterSecurity{Verify: verify, Key: key})
 	return r
-}
-
-// startWithMaster runs cfg's uplink against master m (e.g. over TLS).
-func startWithMaster(t *testing.T, cfg UplinkConfig, m *MasterSim) *uplinkRig {
-	t.Helper()
-	loc := time.FixedZone("CST", 8*3600)
-	cfg.Master = m.Addr()
-	cfg.Addr = mustAddr("000000000322")
-	cfg.Location = loc
-	u, err := NewUplink(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		_ = m.Run(ctx)
-	}()
-	go func() {
-		defer wg.Done()
-		_ = u.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-	})
-	return &uplinkRig{t: t, master: m, up: u, loc: loc}
 }
 
 func TestHMACVerifier(t *testing.T) {

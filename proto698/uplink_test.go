@@ -17,11 +17,18 @@ type uplinkRig struct {
 
 func startUplink(t *testing.T, cfg UplinkConfig) *uplinkRig {
 	t.Helper()
-	loc := time.FixedZone("CST", 8*3600)
-	m, err := NewMasterSim("127.0.0.1:0", loc, nil)
+	m, err := NewMasterSim("127.0.0.1:0", time.FixedZone("CST", 8*3600), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startWithMaster(t, cfg, m)
+}
+
+// startWithMaster runs cfg's uplink against master m (e.g. over TLS), in
+// the master's time zone (CST, UTC+8).
+func startWithMaster(t *testing.T, cfg UplinkConfig, m *MasterSim) *uplinkRig {
+	t.Helper()
+	loc := time.FixedZone("CST", 8*3600)
 	cfg.Master = m.Addr()
 	cfg.Addr = mustAddr("000000000322")
 	cfg.Location = loc
