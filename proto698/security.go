@@ -308,6 +308,48 @@ type SecurityConfig struct {
 	Now func() time.Time
 	// Factory is the vendor version information of CONNECT-Response.
 	Factory FactoryVersion
+	// OnRefused, if set, is told of every request refused on security
+	// grounds: a SECURITY-Request refused before its APDU is looked at
+	// (ciphertext, a MAC that does not verify, a random number too short
+	// or replayed, a nested SECURITY-Request) and a SET or ACTION refused
+	// before the Server (unauthenticated: DAR 20; its time tag missing,
+	// stale or replayed: DAR 32; to a wildcard or group address). Reads
+	// and requests that do not decode are not refusals. It is called on
+	// the uplink's link loop, once per refused request, and must not
+	// block: a flooding peer calls it for every request it sends.
+	OnRefused func(Refusal)
+}
+
+// Refusal is one request the uplink refused on security grounds
+// (SecurityConfig.OnRefused).
+type Refusal struct {
+	// Service is the refused request's service ("SECURITY-Request" when
+	// refused before its APDU was opened).
+	Service string
+	// Reason says which check refused it, e.g. "MAC",
+	// "replayed random number", "time tag", "unauthenticated control".
+	Reason string
+	// DAR is what the master was answered.
+	DAR DAR
+	// Err is the check's error, if it has one (ErrBadMAC, ErrReplayed,
+	// ErrCipherNotSupported, ErrInvalid wrapped with the details).
+	Err error
+}
+
+// String describes the refusal for a log line or an alarm.
+func (r Refusal) String() string {
+	s := fmt.Sprintf("%s refused: %s (DAR %s)", r.Service, r.Reason, r.DAR)
+	if r.Err != nil {
+		s += ": " + r.Err.Error()
+	}
+	return s
+}
+
+// refused tells SecurityConfig.OnRefused of a refusal.
+func (u *Uplink) refused(service, reason string, dar DAR, err error) {
+	if f := u.cfg.Security.OnRefused; f != nil {
+		f(Refusal{Service: service, Reason: reason, DAR: dar, Err: err})
+	}
 }
 
 func (c *SecurityConfig) maxTimeTagDelay() time.Duration {

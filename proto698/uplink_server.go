@@ -211,6 +211,7 @@ func (u *Uplink) handleRequest(ctx context.Context, st *uplinkState, l link, m i
 func (u *Uplink) unwrap(st *uplinkState, s *SecurityRequest) (APDU, APDU) {
 	deny := func(dar DAR, why string, err error) APDU {
 		u.log.Warn("proto698: uplink: SECURITY-Request refused", "why", why, "dar", dar.String(), "err", err)
+		u.refused("SECURITY-Request", why, dar, err)
 		return &SecurityResponse{Kind: SecDAR, DAR: dar}
 	}
 	if s.Cipher {
@@ -296,10 +297,12 @@ func (u *Uplink) controlRefusal(st *uplinkState, req masterRequest) DAR {
 	switch {
 	case req.sa.Type != AddrSingle:
 		u.log.Warn("proto698: uplink: control to a wildcard or group address refused", "service", req.apdu.Service(), "sa", req.sa, "type", req.sa.Type)
+		u.refused(req.apdu.Service(), "control to a wildcard or group address", DARAddressAbnormal, nil)
 		return DARAddressAbnormal
 	case req.macOnly:
 		if err := u.timeTagRefusal(&st.conn.tags, req.apdu); err != nil {
 			u.log.Warn("proto698: uplink: plaintext+MAC control refused: time tag", "service", req.apdu.Service(), "err", err)
+			u.refused(req.apdu.Service(), "time tag", DARTimeTagInvalid, err)
 			return DARTimeTagInvalid
 		}
 		return DARSuccess
@@ -310,6 +313,7 @@ func (u *Uplink) controlRefusal(st *uplinkState, req masterRequest) DAR {
 		return DARSuccess
 	}
 	u.log.Warn("proto698: uplink: unauthenticated control refused (needs mutual TLS or plaintext+MAC)", "service", req.apdu.Service(), "secured", req.sec != nil)
+	u.refused(req.apdu.Service(), "unauthenticated control", DARSecurityMismatch, nil)
 	return DARSecurityMismatch
 }
 
