@@ -12,11 +12,15 @@ package daemon
 // into one report with their count, so a flapping interface cannot fill
 // the uplink.
 //
+// uplink-auth is raised for every request the uplink refuses on security
+// grounds (securityAlarms), the first of a window through the alarm list,
+// the rest to the reporter alone, so a flood is one report with a count.
+//
 // The event object of each alarm code (the standard's terminal event
 // objects where one fits; see proto698/alarmevent.go):
 //
 //	code                               object  source                          why
-//	uplink-auth                        3109    NULL                            a master request's MAC did not verify: the message authentication error record
+//	uplink-auth                        3109    NULL                            a master request refused on security grounds (MAC, replayed random number, time tag, unauthenticated control): the message authentication error record
 //	journal, replay, replay-rejected,  310A    0 memory fault                  the EEPROM journal lost records, or the data store (flash) cannot take or keep them
 //	  outage-log, data-store-damaged
 //	voltmeter-garbage,                 310A    2 main-board communication      the AC-sampling unit is the main board's metering module on its internal serial line
@@ -39,6 +43,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -50,7 +55,8 @@ import (
 	"holdup/store"
 )
 
-// alarmUplinkAuth: a master request's MAC did not verify.
+// alarmUplinkAuth: a master request was refused on security grounds (its
+// MAC, random number or time tag, or control without authentication).
 const alarmUplinkAuth power.AlarmCode = "uplink-auth"
 
 // alarmWindow is the rate limit: one report per alarm kind per window,
@@ -343,19 +349,51 @@ func (r *alarmReporter) delivered(st *alarmRun, ev proto698.Event) {
 	}
 }
 
-// authAlarms wraps the uplink's MAC verifier: a request whose MAC does
-// not verify raises alarmUplinkAuth (3109).
-type authAlarms struct {
-	proto698.Verifier
-	raise func(power.Alarm)
+// securityAlarms raises alarmUplinkAuth (3109) for every request the
+// uplink refuses on security grounds (proto698.SecurityConfig.OnRefused:
+// a MAC that does not verify, a replayed random number, a missing or stale
+// time tag, plaintext control, ciphertext, control to a group address).
+// The first refusal of a window goes through the alarm list (the
+// console's alarms, the hooks' alarm event, the reporter); the rest of the
+// window go to the reporter alone, which folds them into its next report
+// with their count. A peer flooding the uplink thus costs one report per
+// window and cannot push other alarms out of the console's list or the
+// hooks' queues. refused is called on the uplink's link loop and never
+// blocks.
+type securityAlarms struct {
+	raise  func(power.Alarm) // the alarm list
+	fold   func(power.Alarm) // the reporter alone
+	window time.Duration
+	now    func() time.Time
+
+	mu   sync.Mutex
+	last time.Time // when the last refusal went to raise
 }
 
-func (v authAlarms) VerifyRequest(rn, apdu, mac []byte) error {
-	err := v.Verifier.VerifyRequest(rn, apdu, mac)
-	if err != nil {
-		v.raise(power.Alarm{Code: alarmUplinkAuth, Err: err, At: time.Now()})
+func newSecurityAlarms(raise, fold func(power.Alarm)) *securityAlarms {
+	return &securityAlarms{raise: raise, fold: fold, window: alarmWindow, now: time.Now}
+}
+
+// refusalError is a security refusal as an alarm's error.
+type refusalError struct{ r proto698.Refusal }
+
+func (e refusalError) Error() string { return "uplink: " + e.r.String() }
+func (e refusalError) Unwrap() error { return e.r.Err }
+
+// refused is the uplink's OnRefused.
+func (s *securityAlarms) refused(r proto698.Refusal) {
+	a := power.Alarm{Code: alarmUplinkAuth, Err: refusalError{r}, At: s.now()}
+	s.mu.Lock()
+	first := s.last.IsZero() || a.At.Sub(s.last) >= s.window
+	if first {
+		s.last = a.At
 	}
-	return err
+	s.mu.Unlock()
+	if first {
+		s.raise(a)
+		return
+	}
+	s.fold(a)
 }
 
 // buildAlarmReport makes the reporter and has alarmList tell it of every

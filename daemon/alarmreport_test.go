@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -63,16 +64,20 @@ func (h handing) ReportEvent(ev proto698.Event) error {
 // startAlarmRun starts a reporter on ds (nil until set, see dsOf) and an
 // uplink to m; the uplink's Run starts only when runUplink is called
 // (runUplink false: at once).
-func startAlarmRun(t *testing.T, m *proto698.MasterSim, ds func() *store.DataStore, setup func(*alarmReporter)) (*alarmTestRun, func()) {
+func startAlarmRun(t *testing.T, m *proto698.MasterSim, ds func() *store.DataStore, setup func(*alarmReporter), upcfg ...func(*alarmReporter, *proto698.UplinkConfig)) (*alarmTestRun, func()) {
 	t.Helper()
 	addr, err := proto698.ParseAddress(proto698.AddrSingle, "000000000322")
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := newAlarmReporter(ds, slog.New(slog.DiscardHandler))
-	up, err := proto698.NewUplink(proto698.UplinkConfig{Master: m.Addr(), Addr: addr, Location: alarmTestLoc,
+	cfg := proto698.UplinkConfig{Master: m.Addr(), Addr: addr, Location: alarmTestLoc,
 		Heartbeat: 50 * time.Millisecond, ResponseTimeout: 250 * time.Millisecond, MissedHeartbeats: 1000,
-		RetryMin: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond, OnEventConfirm: r.confirmed}, nil)
+		RetryMin: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond, OnEventConfirm: r.confirmed}
+	for _, f := range upcfg {
+		f(r, &cfg)
+	}
+	up, err := proto698.NewUplink(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,27 +363,168 @@ func TestAlarmRateLimit(t *testing.T) {
 	}
 }
 
-// A MAC that does not verify raises the 3109 alarm; one that verifies
-// does not.
-func TestAuthAlarms(t *testing.T) {
-	v, err := proto698.NewHMACVerifier([]byte("0123456789abcdef"))
+// securityRefusal is a refusal as the uplink tells it.
+func securityRefusal(reason string, dar proto698.DAR, err error) proto698.Refusal {
+	return proto698.Refusal{Service: "SET-Request-Normal", Reason: reason, DAR: dar, Err: err}
+}
+
+// The first refusal of a window goes through the alarm list, the rest of
+// the window to the reporter alone; every one is uplink-auth (3109) with
+// the refusal as its error.
+func TestSecurityAlarmsWindow(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, alarmTestLoc)
+	now := t0
+	var listed, folded []power.Alarm
+	s := newSecurityAlarms(func(a power.Alarm) { listed = append(listed, a) }, func(a power.Alarm) { folded = append(folded, a) })
+	s.now = func() time.Time { return now }
+	steps := []struct {
+		at             time.Duration
+		listed, folded int
+	}{
+		{0, 1, 0},
+		{time.Second, 1, 1},
+		{alarmWindow - time.Second, 1, 2},
+		{alarmWindow, 2, 2},
+		{alarmWindow + 30*time.Second, 2, 3},
+		{3 * alarmWindow, 3, 3},
+	}
+	for i, st := range steps {
+		now = t0.Add(st.at)
+		s.refused(securityRefusal("MAC", proto698.DAREsamFailed, proto698.ErrBadMAC))
+		if len(listed) != st.listed || len(folded) != st.folded {
+			t.Fatalf("step %d (+%v): %d listed, %d folded; want %d, %d", i, st.at, len(listed), len(folded), st.listed, st.folded)
+		}
+	}
+	for _, a := range append(listed, folded...) {
+		if a.Code != alarmUplinkAuth || !errors.Is(a.Err, proto698.ErrBadMAC) || !strings.Contains(a.Err.Error(), "refused: MAC") {
+			t.Errorf("alarm %+v (%v)", a, a.Err)
+		}
+		if obj, _ := alarmObject(a, nil); obj != proto698.OADAuthErrorEvent {
+			t.Errorf("object %v", obj)
+		}
+	}
+	if !listed[1].At.Equal(t0.Add(alarmWindow)) {
+		t.Errorf("second listed at %v", listed[1].At)
+	}
+}
+
+// A replayed random number, a stale time tag and a plaintext SET each
+// raise the 3109 alarm, which reaches the master station; a flood of 1000
+// refused requests is one alarm in the list and two reports: the first at
+// once, the other 999 folded into one when the window ends.
+func TestSecurityRefusalsReachMaster(t *testing.T) {
+	m := startAlarmMaster(t)
+	ds := openAlarmStore(t, filepath.Join(t.TempDir(), "data.db"))
+	var (
+		mu  sync.Mutex
+		now = time.Date(2026, 3, 1, 8, 0, 0, 0, alarmTestLoc)
+	)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func() { mu.Lock(); now = now.Add(alarmWindow); mu.Unlock() }
+	fire := make(chan time.Time, 1)
+	asked := make(chan time.Duration, 8)
+	key, err := proto698.NewHMACVerifier([]byte("holdup alarm test key, 16+ bytes"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var raised []power.Alarm
-	w := authAlarms{Verifier: v, raise: func(a power.Alarm) { raised = append(raised, a) }}
-	rn, apdu := []byte("0123456789abcdef"), []byte{0x06, 0x01, 0x01}
-	if err := w.VerifyRequest(rn, apdu, make([]byte, 32)); !errors.Is(err, proto698.ErrBadMAC) {
-		t.Fatalf("bad MAC: %v", err)
+	var (
+		lmu    sync.Mutex
+		listed []power.Alarm
+	)
+	run, startUplink := startAlarmRun(t, m, func() *store.DataStore { return ds }, func(r *alarmReporter) {
+		r.now = clock
+		r.after = func(d time.Duration) <-chan time.Time { asked <- d; return fire }
+	}, func(r *alarmReporter, c *proto698.UplinkConfig) {
+		sa := newSecurityAlarms(func(a power.Alarm) { lmu.Lock(); listed = append(listed, a); lmu.Unlock(); r.raise(a) }, r.raise)
+		sa.now = clock
+		c.Security = proto698.SecurityConfig{Verifier: key, OnRefused: sa.refused}
+	})
+	startUplink()
+	awaitMaster(t, m, proto698.MasterLogin)
+	nListed := func() int { lmu.Lock(); defer lmu.Unlock(); return len(listed) }
+	ctx := context.Background()
+	set := func() error { return m.Set(ctx, proto698.OADFrequency, proto698.LongUnsigned(5000)) }
+	stale := &proto698.TimeTag{Send: proto698.NewDateTimeS(time.Now().Add(-10 * time.Minute).In(alarmTestLoc)), Delay: proto698.TI{Unit: 1, Interval: 1}}
+	rn := []byte("one random number")
+	steps := []struct {
+		name string
+		sec  *proto698.MasterSecurity
+		dar  proto698.DAR
+		msg  string
+	}{
+		{"replayed random number", &proto698.MasterSecurity{Verify: proto698.VerifyRNMAC, Key: key, RN: rn}, proto698.DARSecurityFailed, "replayed random number"},
+		{"stale time tag", &proto698.MasterSecurity{Verify: proto698.VerifyRNMAC, Key: key, TimeTag: stale}, proto698.DARTimeTagInvalid, "time tag"},
+		{"plaintext SET", nil, proto698.DARSecurityMismatch, "unauthenticated control"},
 	}
-	if len(raised) != 1 || raised[0].Code != alarmUplinkAuth || !errors.Is(raised[0].Err, proto698.ErrBadMAC) {
-		t.Errorf("raised %+v", raised)
+	// The random number's first use passes the security checks (the
+	// uplink has no server: DAR other than the security ones).
+	m.Secure(steps[0].sec)
+	if err := set(); errors.Is(err, proto698.ErrDAR) {
+		var de *proto698.DARError
+		if errors.As(err, &de) && (de.DAR == proto698.DARSecurityFailed || de.DAR == proto698.DARSecurityMismatch || de.DAR == proto698.DARTimeTagInvalid) {
+			t.Fatalf("first use of the random number refused: %v", err)
+		}
 	}
-	if err := w.VerifyRequest(rn, apdu, v.RequestMAC(rn, apdu)); err != nil || len(raised) != 1 {
-		t.Errorf("good MAC: %v, raised %d", err, len(raised))
+	if n := nListed(); n != 0 {
+		t.Fatalf("%d alarms before any refusal", n)
 	}
-	if obj, _ := alarmObject(raised[0], nil); obj != proto698.OADAuthErrorEvent {
-		t.Errorf("object %v", obj)
+	for i, st := range steps {
+		advance()
+		m.Secure(st.sec)
+		var de *proto698.DARError
+		if err := set(); !errors.As(err, &de) || de.DAR != st.dar {
+			t.Fatalf("%s: %v, want DAR %v", st.name, err, st.dar)
+		}
+		if n := nListed(); n != i+1 {
+			t.Fatalf("%s: %d alarms listed, want %d", st.name, n, i+1)
+		}
+		got := awaitMaster(t, m, proto698.MasterAlarmReport).Alarm
+		if got.Object != proto698.OADAuthErrorEvent || got.Code != string(alarmUplinkAuth) || got.Count != 1 || got.Seq != uint32(i+1) {
+			t.Errorf("%s: master got %+v", st.name, got)
+		}
+		lmu.Lock()
+		msg := listed[i].Err.Error()
+		lmu.Unlock()
+		if !strings.Contains(msg, st.msg) {
+			t.Errorf("%s: alarm %q does not say %q", st.name, msg, st.msg)
+		}
+	}
+
+	// The flood, in a window of its own.
+	advance()
+	m.Secure(nil)
+	const flood = 1000
+	for i := range flood {
+		if err := set(); !errors.Is(err, proto698.ErrDAR) {
+			t.Fatalf("flood request %d: %v", i, err)
+		}
+	}
+	if n := nListed(); n != len(steps)+1 {
+		t.Errorf("%d alarms listed after the flood, want %d (one for the flood)", n, len(steps)+1)
+	}
+	if first := awaitMaster(t, m, proto698.MasterAlarmReport).Alarm; first.Count != 1 || first.Seq != 4 {
+		t.Errorf("the flood's first report %+v", first)
+	}
+	if d := <-asked; d != alarmWindow {
+		t.Errorf("timer for %v, want %v", d, alarmWindow)
+	}
+	select {
+	case e := <-m.Events():
+		if e.Kind == proto698.MasterAlarmReport {
+			t.Fatalf("report before the window ended: %+v", e.Alarm)
+		}
+	default:
+	}
+	advance()
+	fire <- clock()
+	folded := awaitMaster(t, m, proto698.MasterAlarmReport).Alarm
+	dropped := run.r.dropped.Load()
+	if folded.Seq != 5 || int64(folded.Count)+dropped != flood-1 {
+		t.Errorf("folded report %+v (%d dropped), want seq 5 counting the other %d", folded, dropped, flood-1)
+	}
+	all := awaitDelivered(t, ds, 5)
+	if st := m.Stats(); st.Alarms != 5 || len(all) != 5 {
+		t.Errorf("master holds %d alarms, store %d; want 5", st.Alarms, len(all))
 	}
 }
 

@@ -351,9 +351,7 @@ func (d *Daemon) buildUplink() error {
 		}
 		d.problem(power.AlarmUplink, fmt.Errorf("%w; the master cannot write, reads and reports go on", err))
 	}
-	if sec.Verifier != nil {
-		sec.Verifier = authAlarms{Verifier: sec.Verifier, raise: d.alarms.Raise}
-	}
+	sec.OnRefused = newSecurityAlarms(d.alarms.Raise, d.alarmRep.raise).refused
 	up, err := proto698.NewUplink(proto698.UplinkConfig{
 		Master: u.Master, Addr: addr, Heartbeat: u.Heartbeat, ResponseTimeout: u.ResponseTimeout,
 		MissedHeartbeats: u.MissedHeartbeats, RetryMin: u.RetryMin, RetryMax: u.RetryMax,
