@@ -21,6 +21,15 @@ var h0 = time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC)
 // it, so sequence order is not time order.
 func historyStore(t *testing.T) string {
 	t.Helper()
+	path, _ := historyStoreSeqs(t)
+	return path
+}
+
+// historyStoreSeqs is historyStore that also returns the sequence the
+// journal gave each record, in the order they were appended (the journal
+// numbers its own frames too, so they need not be consecutive).
+func historyStoreSeqs(t *testing.T) (string, []float64) {
+	t.Helper()
 	ctx := context.Background()
 	part, err := eeprom.LookupPart("at24c64")
 	if err != nil {
@@ -47,10 +56,13 @@ func historyStore(t *testing.T) string {
 			Attrs: map[string]any{"point": "active_power"}, Value: 4100.0, Invalid: true},
 		store.OutageEndRecord(store.OutageEnd{Begin: h0, End: h0.Add(5 * time.Second), Confirmed: true}),
 	}
+	var seqs []float64
 	for _, r := range recs {
-		if _, err := j.Append(ctx, r); err != nil {
+		seq, err := j.Append(ctx, r)
+		if err != nil {
 			t.Fatal(err)
 		}
+		seqs = append(seqs, float64(seq))
 	}
 	path := filepath.Join(t.TempDir(), "data.db")
 	ds, err := store.OpenDataStore(path)
@@ -61,22 +73,22 @@ func historyStore(t *testing.T) string {
 	if _, err := store.NewRecovery(j, ds).Replay(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return path
+	return path, seqs
 }
 
 func TestHistoryJSON(t *testing.T) {
-	db := historyStore(t)
+	db, seq := historyStoreSeqs(t)
 	for _, c := range []struct {
 		args []string
-		want []float64 // sequences (the journal's first record is 2)
+		want []int // the records (by their place in historyStore), in time order
 	}{
-		{nil, []float64{2, 3, 4, 6, 5, 7}},
-		{[]string{"-business", "collection,alarm"}, []float64{4, 6, 5}},
-		{[]string{"-device", "inverter1", "-business", "collection"}, []float64{4, 6}},
-		{[]string{"-from", "2026-11-26T21:00:02Z", "-to", "2026-11-26T21:00:04Z"}, []float64{4, 6}},
-		{[]string{"-from", "2026-11-26T23:00:02.5+02:00"}, []float64{6, 5, 7}},
-		{[]string{"-limit", "2"}, []float64{2, 3}},
-		{[]string{"-newest", "-limit", "2"}, []float64{7, 5}},
+		{nil, []int{0, 1, 2, 4, 3, 5}},
+		{[]string{"-business", "collection,alarm"}, []int{2, 4, 3}},
+		{[]string{"-device", "inverter1", "-business", "collection"}, []int{2, 4}},
+		{[]string{"-from", "2026-11-26T21:00:02Z", "-to", "2026-11-26T21:00:04Z"}, []int{2, 4}},
+		{[]string{"-from", "2026-11-26T23:00:02.5+02:00"}, []int{4, 3, 5}},
+		{[]string{"-limit", "2"}, []int{0, 1}},
+		{[]string{"-newest", "-limit", "2"}, []int{5, 3}},
 		{[]string{"-device", "nosuch"}, nil},
 	} {
 		code, out, errOut := run(t, append([]string{"history", "-db", db}, c.args...)...)
@@ -102,8 +114,12 @@ func TestHistoryJSON(t *testing.T) {
 			}
 			seqs = append(seqs, m["sequence"].(float64))
 		}
-		if !slices.Equal(seqs, c.want) {
-			t.Errorf("%v: sequences %v, want %v", c.args, seqs, c.want)
+		var want []float64
+		for _, i := range c.want {
+			want = append(want, seq[i])
+		}
+		if !slices.Equal(seqs, want) {
+			t.Errorf("%v: sequences %v, want %v (records %v)", c.args, seqs, want, c.want)
 		}
 		if !strings.Contains(errOut, "records") {
 			t.Errorf("%v: no count on stderr: %q", c.args, errOut)
