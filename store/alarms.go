@@ -8,6 +8,7 @@ package store
 // data store only numbers and keeps them.
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -56,14 +57,26 @@ type AlarmRecord struct {
 	Delivered time.Time `json:"delivered,omitzero"`
 }
 
+// MaxDeliveredAlarms is how many delivered alarms the data store keeps:
+// AddAlarm deletes the oldest delivered ones beyond it in the same
+// transaction. Pending alarms are never deleted.
+const MaxDeliveredAlarms = 1024
+
 // ErrNoAlarm: AlarmDelivered was given a number the data store does not
 // hold.
 var ErrNoAlarm = errors.New("no such alarm")
 
 // AddAlarm numbers a (No, and Seq within its Object) and stores it as
 // pending; it returns the stored record. Count 0 is stored as 1, a zero
-// Last as Time. Object 0 is an error.
+// Last as Time. Object 0 is an error. In the same transaction it deletes
+// the oldest delivered alarms beyond MaxDeliveredAlarms (numbers are never
+// reused all the same).
 func (d *DataStore) AddAlarm(a AlarmRecord) (AlarmRecord, error) {
+	return d.addAlarm(a, MaxDeliveredAlarms)
+}
+
+// addAlarm is AddAlarm keeping at most keep delivered alarms.
+func (d *DataStore) addAlarm(a AlarmRecord, keep int) (AlarmRecord, error) {
 	if a.Object == 0 {
 		return AlarmRecord{}, fmt.Errorf("store: add alarm %q: no event object", a.Code)
 	}
@@ -102,12 +115,39 @@ func (d *DataStore) AddAlarm(a AlarmRecord) (AlarmRecord, error) {
 		if err := bs[1].Put(k, nil); err != nil {
 			return err
 		}
-		return bs[2].Put(obj, binary.BigEndian.AppendUint32(nil, a.Seq))
+		if err := bs[2].Put(obj, binary.BigEndian.AppendUint32(nil, a.Seq)); err != nil {
+			return err
+		}
+		return pruneDelivered(bs[0], bs[1], keep)
 	})
 	if err != nil {
 		return AlarmRecord{}, fmt.Errorf("store: add alarm %q: %w", a.Code, err)
 	}
 	return a, nil
+}
+
+// pruneDelivered deletes the oldest delivered alarms of all (those not in
+// pend) until at most keep are left.
+func pruneDelivered(all, pend *bolt.Bucket, keep int) error {
+	over := all.Stats().KeyN - pend.Stats().KeyN - keep
+	if over <= 0 {
+		return nil
+	}
+	// Collected first: deleting under a cursor skips keys in bbolt.
+	var old [][]byte
+	c, pc := all.Cursor(), pend.Cursor()
+	for k, _ := c.First(); k != nil && len(old) < over; k, _ = c.Next() {
+		// Seek, not Get: a pending key's value is empty.
+		if pk, _ := pc.Seek(k); !bytes.Equal(pk, k) {
+			old = append(old, bytes.Clone(k))
+		}
+	}
+	for _, k := range old {
+		if err := all.Delete(k); err != nil {
+			return fmt.Errorf("prune delivered alarm %x: %w", k, err)
+		}
+	}
+	return nil
 }
 
 // PendingAlarms returns the alarms the master has not confirmed, oldest

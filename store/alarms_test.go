@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -152,5 +153,84 @@ func TestAlarmsEmptyReadOnly(t *testing.T) {
 	}
 	if _, err := ro.AddAlarm(AlarmRecord{Code: "x", Object: 1}); err == nil {
 		t.Error("alarm added to a read-only data store")
+	}
+}
+
+// Delivered alarms beyond the bound are deleted, oldest first, in the
+// transaction that adds one; pending ones are never deleted, however old;
+// numbers and sequence numbers go on and are never reused.
+func TestAlarmsPruneDelivered(t *testing.T) {
+	ds, err := OpenDataStore(filepath.Join(t.TempDir(), "data.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	const keep = 4
+	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	pendingNo := map[uint64]bool{2: true, 5: true, 9: true} // never confirmed
+	state := func() (delivered, pending []uint64) {
+		t.Helper()
+		err := ds.AlarmHistory(HistoryQuery{}, func(a AlarmRecord) error {
+			if a.Delivered.IsZero() {
+				pending = append(pending, a.No)
+			} else {
+				delivered = append(delivered, a.No)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return delivered, pending
+	}
+	var allDelivered []uint64
+	for i := range 14 {
+		a, err := ds.addAlarm(AlarmRecord{Code: "journal", Object: 0x310A0200, Time: t0.Add(time.Duration(i) * time.Second)}, keep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.No != uint64(i+1) || a.Seq != uint32(i+1) {
+			t.Fatalf("alarm %d numbered %d seq %d", i+1, a.No, a.Seq)
+		}
+		// After each add (before this one is delivered): at most keep
+		// delivered, the newest of those delivered so far.
+		delivered, pending := state()
+		want := allDelivered[max(0, len(allDelivered)-keep):]
+		if fmt.Sprint(delivered) != fmt.Sprint(want) {
+			t.Fatalf("after adding %d: delivered %v, want the newest %d: %v", a.No, delivered, keep, want)
+		}
+		var wantPending []uint64
+		for no := uint64(1); no <= a.No; no++ {
+			if pendingNo[no] || no == a.No {
+				wantPending = append(wantPending, no)
+			}
+		}
+		if fmt.Sprint(pending) != fmt.Sprint(wantPending) {
+			t.Fatalf("after adding %d: pending %v, want %v", a.No, pending, wantPending)
+		}
+		if !pendingNo[a.No] {
+			if err := ds.AlarmDelivered(a.No, t0.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			allDelivered = append(allDelivered, a.No)
+		}
+	}
+	if p, err := ds.PendingAlarms(0); err != nil || len(p) != 3 || p[0].No != 2 || p[2].No != 9 {
+		t.Errorf("pending %+v, %v: want 2, 5, 9", p, err)
+	}
+	// A pruned alarm is gone; a pending one can still be delivered.
+	if err := ds.AlarmDelivered(1, t0); !errors.Is(err, ErrNoAlarm) {
+		t.Errorf("delivering pruned alarm 1: %v, want ErrNoAlarm", err)
+	}
+	if err := ds.AlarmDelivered(2, t0.Add(2*time.Hour)); err != nil {
+		t.Errorf("delivering old pending alarm 2: %v", err)
+	}
+	// The public AddAlarm keeps MaxDeliveredAlarms: nothing pruned here.
+	if _, err := ds.AddAlarm(AlarmRecord{Code: "journal", Object: 0x310A0200, Time: t0.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	delivered, pending := state()
+	if fmt.Sprint(delivered) != "[2 10 11 12 13 14]" || fmt.Sprint(pending) != "[5 9 15]" {
+		t.Errorf("after AddAlarm: delivered %v pending %v", delivered, pending)
 	}
 }
