@@ -121,6 +121,53 @@ func (a *journal) Append(ctx context.Context, c sched.CriticalRecord) error {
 	return nil
 }
 
+// Admits implements sched.JournalAdmitter: whether the journal would take
+// c's record now (store.Journal.Admits, no write). What the exchange has
+// not produced yet is assumed at its largest: a value that needs a 64-bit
+// float, the widest check value of the checksum kind the device's driver
+// reports (driverChecksum). A refusal is alarmed like a refused
+// append.
+func (a *journal) Admits(ctx context.Context, c sched.CriticalRecord) error {
+	if c.ChecksumKind == "" {
+		c.ChecksumKind = driverChecksum(devices.DriverName(c.Attrs["driver"]))
+	}
+	if c.Checksum == 0 {
+		switch c.ChecksumKind {
+		case devices.ChecksumSum8:
+			c.Checksum = math.MaxUint8
+		case devices.ChecksumCRC16Modbus, devices.ChecksumCRC16X25:
+			c.Checksum = math.MaxUint16
+		}
+	}
+	if c.Value == 0 {
+		c.Value = 0.1 // no shorter float encodes it exactly
+	}
+	rec := criticalRecord(c)
+	if err := rec.Validate(); err != nil {
+		return fmt.Errorf("daemon: critical record of %s/%s: %w", c.Device, c.Point, err)
+	}
+	if err := a.j.Admits(ctx, rec); err != nil {
+		a.admit.refused(&rec, err)
+		return fmt.Errorf("daemon: journal admission of the record of %s/%s: %w", c.Device, c.Point, err)
+	}
+	return nil
+}
+
+// driverChecksum is the checksum kind a driver's samples carry (see
+// devices: Modbus RTU's CRC, the DL/T 698.45 frame's CRC16-X25, DL/T 645's
+// sum over HPLC; none over Modbus TCP or on a GPIO line).
+func driverChecksum(d devices.DriverName) string {
+	switch d {
+	case devices.DriverModbusRTU:
+		return devices.ChecksumCRC16Modbus
+	case devices.DriverDLT698:
+		return devices.ChecksumCRC16X25
+	case devices.DriverHPLC:
+		return devices.ChecksumSum8
+	}
+	return ""
+}
+
 // AppendOutageBegin implements power.Journal.
 func (a *journal) AppendOutageBegin(ctx context.Context, b power.OutageBegin) error {
 	_, err := a.append(ctx, store.OutageBeginRecord(store.OutageBegin(b)))

@@ -191,9 +191,19 @@ func (n *northbound) Set(ctx context.Context, oad proto698.OAD, v proto698.Data)
 // failed: sched.ErrNotJournaled): the terminal's own storage failed, so the
 // master must not take the action as done and recorded; it reads the
 // output's state back once power returns.
+//
+// A control the journal could not take was not run at all
+// (sched.ErrJournalFull: checked before the exchange, the output is as it
+// was): "temporarily unavailable", like a SET over the control rate — the
+// refusal is the terminal's state during this outage, not a fault, and the
+// master may try again once power returns and the journal is replayed and
+// consumed. "Hardware failure" stays for the rare record refused after
+// its control ran (space taken by another record in between).
 func darOf(err error) proto698.DAR {
 	var de *proto698.DARError
 	switch {
+	case errors.Is(err, sched.ErrJournalFull):
+		return proto698.DARTemporary
 	case errors.Is(err, sched.ErrNotJournaled):
 		return proto698.DARHardware
 	case errors.As(err, &de):

@@ -19,14 +19,20 @@ import (
 )
 
 // echoDriver writes a control point and reports the value written, as a
-// Modbus output with its CRC does.
-type echoDriver struct{ dev devices.Device }
+// Modbus output with its CRC does; switched records every value written.
+type echoDriver struct {
+	dev      devices.Device
+	switched *sync.Map // float64 → true
+}
 
 func (e echoDriver) Device() devices.Device { return e.dev }
 func (e echoDriver) Read(context.Context, devices.Point) (devices.Sample, error) {
 	return devices.Sample{}, errors.New("echo driver: no reads")
 }
 func (e echoDriver) Write(_ context.Context, _ devices.Point, v float64) (devices.Sample, error) {
+	if e.switched != nil {
+		e.switched.Store(v, true)
+	}
 	return devices.Sample{Value: v, ChecksumKind: devices.ChecksumCRC16Modbus, Checksum: uint32(v) & 0xFFFF}, nil
 }
 func (e echoDriver) Reinit(context.Context) error { return nil }
@@ -44,6 +50,8 @@ type floodRig struct {
 	s      *sched.Scheduler
 	clk    *limitClock
 	alarms *alarmList
+	// switched holds every value the output was switched to.
+	switched sync.Map
 }
 
 func newFloodRig(t *testing.T, rate float64, burst int) *floodRig {
@@ -73,7 +81,7 @@ func newFloodRig(t *testing.T, rate float64, burst int) *floodRig {
 	done := make(chan struct{})
 	go func() { _ = r.s.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	drv := echoDriver{dev: devices.Device{Name: "sw", Driver: devices.DriverModbusRTU}}
+	drv := echoDriver{dev: devices.Device{Name: "sw", Driver: devices.DriverModbusRTU}, switched: &r.switched}
 	pt := devices.Point{Name: "relay", Class: devices.ClassControl, UplinkOAD: floodOAD}
 	r.nb = &northbound{sched: r.s, points: map[uint32]nbPoint{floodOAD: {drv, pt}}, log: discard, now: make(chan struct{}, 1),
 		limit: newControlLimit(rate, burst, r.clk.now, discard)}
@@ -209,10 +217,12 @@ func TestSetFloodRateLimited(t *testing.T) {
 
 // TestSetFloodJournalFull: a flood the rate does not stop (a generous
 // configuration) fills the journal up to the control reserve: every SET
-// answered success is journaled; those whose records the journal refused
-// are answered "hardware failure" (done, not stored), counted per class,
-// alarmed once; and the largest outage-end record still lands (the
-// 102,598-SET flood of issue 13 lost it).
+// answered success is journaled; from then on each SET is refused before
+// it runs (the journal's admission is asked first), answered "temporarily
+// unavailable", and the output never switched to a value whose record is
+// not in the journal; the refusals are counted per class and alarmed once;
+// and the largest outage-end record still lands (the 102,598-SET flood of
+// issue 13 lost it).
 func TestSetFloodJournalFull(t *testing.T) {
 	r := newFloodRig(t, 1000, 1000)
 	t0 := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
@@ -223,9 +233,20 @@ func TestSetFloodJournalFull(t *testing.T) {
 		t.Fatalf("outage-end after the flood: %v", err)
 	}
 	vals, endLast := journaled(t, r.j)
-	ok, refused := checkAnswers(t, got, vals, proto698.DARHardware)
+	ok, refused := checkAnswers(t, got, vals, proto698.DARTemporary)
 	if ok < 20 || refused < 100 || ok+refused != 400 {
 		t.Fatalf("%d SETs done and journaled, %d refused by the journal: the flood should fill an 8 KiB part", ok, refused)
+	}
+	switched := 0
+	r.switched.Range(func(k, _ any) bool {
+		switched++
+		if !vals[k.(float64)] {
+			t.Errorf("output switched to %v, whose record is not in the journal", k)
+		}
+		return true
+	})
+	if switched != ok {
+		t.Fatalf("output switched %d times, %d SETs done", switched, ok)
 	}
 	if !endLast {
 		t.Fatal("the outage-end record is not the journal's last")

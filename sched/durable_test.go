@@ -3,6 +3,7 @@ package sched
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -197,5 +198,89 @@ func TestDurableCallerGivesUp(t *testing.T) {
 	defer j.mu.Unlock()
 	if len(j.recs) != 1 || j.recs[0].Point != "relay" {
 		t.Fatalf("records %+v", j.recs)
+	}
+}
+
+// slotJournal holds at most slots records and implements JournalAdmitter
+// by the same rule; it records the order of appends and questions.
+type slotJournal struct {
+	mu    sync.Mutex
+	slots int
+	recs  []CriticalRecord
+	asked []string // "append:point" / "admits:point" in the order served
+}
+
+var errSlotsFull = errors.New("slot journal full")
+
+func (j *slotJournal) Append(_ context.Context, r CriticalRecord) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.asked = append(j.asked, "append:"+r.Point)
+	if len(j.recs) >= j.slots {
+		return errSlotsFull
+	}
+	j.recs = append(j.recs, r)
+	return nil
+}
+
+func (j *slotJournal) Admits(_ context.Context, r CriticalRecord) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.asked = append(j.asked, "admits:"+r.Point)
+	if r.Class != Control || r.Value != 0 || r.Checksum != 0 || r.Time.IsZero() {
+		return errors.New("admission question carries more than is known before the exchange")
+	}
+	if len(j.recs) >= j.slots {
+		return errSlotsFull
+	}
+	return nil
+}
+
+// With a journal that answers admission questions, a Durable control
+// during an outage runs only when the journal takes its record: the
+// question waits for the records handed over before it (a checked reading
+// takes the last slot), a refused control never reaches the device and
+// fails with ErrJournalFull wrapping the journal's reason — not
+// ErrNotJournaled, which means "ran, not stored". Outside an outage and
+// for ops that are not Durable nothing is asked.
+func TestDurableControlAdmittedFirst(t *testing.T) {
+	j := &slotJournal{slots: 2}
+	s := start(t, Config{Devices: []Device{{Name: "m", Interface: "rs485"}}, Journal: j})
+	p := &port{bytes: map[string]int{}}
+	ctx := context.Background()
+	durable := func(point string, n int) Op {
+		op := p.op("m", point, Control, Checked, n)
+		op.Durable = true
+		return op
+	}
+	if _, err := s.Do(ctx, durable("relay-0", 1)); err != nil {
+		t.Fatalf("durable control outside an outage: %v", err)
+	}
+	s.GateMainsOnly()
+	if _, err := s.Do(ctx, durable("relay-1", 2)); err != nil {
+		t.Fatalf("first durable control in the outage: %v", err)
+	}
+	if _, err := s.Do(ctx, p.op("m", "energy", Collection, Checked, 4)); err != nil {
+		t.Fatalf("collection: %v", err)
+	}
+	_, err := s.Do(ctx, durable("relay-2", 8))
+	if !errors.Is(err, ErrJournalFull) || !errors.Is(err, errSlotsFull) || errors.Is(err, ErrNotJournaled) {
+		t.Fatalf("durable control with the journal full: %v, want ErrJournalFull wrapping the journal's error", err)
+	}
+	if got := p.sent("m"); got != 1+2+4 {
+		t.Fatalf("%d bytes sent, want 7: the refused control reached the device", got)
+	}
+	// Not durable: it runs, its record is refused and only logged.
+	if _, err := s.Do(ctx, p.op("m", "relay-3", Control, Checked, 16)); err != nil {
+		t.Fatalf("plain control: %v", err)
+	}
+	if err := s.FlushJournal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	want := []string{"admits:relay-1", "append:relay-1", "append:energy", "admits:relay-2", "append:relay-3"}
+	if !slices.Equal(j.asked, want) {
+		t.Fatalf("journal served %q, want %q", j.asked, want)
 	}
 }

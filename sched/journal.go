@@ -2,6 +2,7 @@ package sched
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 )
@@ -42,12 +43,33 @@ type Journal interface {
 	Append(ctx context.Context, rec CriticalRecord) error
 }
 
+// JournalAdmitter is implemented by a Journal that can tell, without
+// writing, whether it would take a record now (the store's
+// Journal.Admits: the same reserve rule as Append). When the configured
+// Journal implements it, a Durable control op during an outage runs only
+// if the journal admits its record first (see ErrJournalFull).
+//
+// The record asked about is the op's as far as it is known before the
+// exchange: Time is now, Value, Raw, ChecksumKind and Checksum are zero;
+// an implementation must assume the largest encoding they can take.
+type JournalAdmitter interface {
+	Admits(ctx context.Context, rec CriticalRecord) error
+}
+
+// ErrJournalFull: a Durable control op during an outage was not run
+// because the journal would not take its record (full, or what is left is
+// reserved for the outage records); nothing was sent to the device. The
+// error also wraps the journal's.
+var ErrJournalFull = errors.New("sched: control not run: the journal cannot take its record")
+
 // journalItem is a critical record on its way to the journal writer, with
 // the channel (capacity 1, or nil) that tells a Durable op's Do the
-// outcome of its Append.
+// outcome of its Append. With admit set it is not a record but the
+// question whether admit would take rec, answered on ack (never nil then).
 type journalItem struct {
-	rec CriticalRecord
-	ack chan error
+	rec   CriticalRecord
+	ack   chan error
+	admit JournalAdmitter
 }
 
 // appendTimeout bounds each Append. Appends do not inherit the
@@ -61,11 +83,18 @@ const appendTimeout = 2 * time.Second
 // kernel's IO priorities do not schedule).
 //
 // The outcome of each Append goes to the item's ack channel, if any
-// (buffered: never blocks), after the Append returned.
+// (buffered: never blocks), after the Append returned. An admission
+// question (journalItem.admit) is answered in its turn: after every
+// record handed over before it is appended.
 func runJournal(ctx context.Context, j Journal, in <-chan journalItem, log *slog.Logger) {
 	for it := range in {
 		rec := it.rec
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), appendTimeout)
+		if it.admit != nil {
+			it.ack <- it.admit.Admits(actx, rec)
+			cancel()
+			continue
+		}
 		err := j.Append(actx, rec)
 		cancel()
 		if err != nil {

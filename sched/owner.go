@@ -293,6 +293,10 @@ func (o *owner) dispatch(j *job) {
 		o.finish(j, Result{}, err)
 		return
 	}
+	if err := o.admitControl(j); err != nil {
+		o.finish(j, Result{}, err)
+		return
+	}
 	if j.op.Class == Collection {
 		o.lastCollect = time.Now()
 	}
@@ -514,7 +518,8 @@ func (o *owner) latest(device, point string) (Reading, Integrity) {
 	return Reading{Device: device, Point: point, Invalid: true}, Checked
 }
 
-func (o *owner) journal(j *job, res Result, err error) {
+// criticalRecord is the journal record of j's exchange.
+func (o *owner) criticalRecord(j *job, res Result, err error) CriticalRecord {
 	rec := CriticalRecord{
 		Business:     j.op.Business,
 		Interface:    o.name,
@@ -533,6 +538,37 @@ func (o *owner) journal(j *job, res Result, err error) {
 		rec.Invalid = true
 		rec.Err = err.Error()
 	}
+	return rec
+}
+
+// admitControl lets a Durable control op run during an outage only if the
+// journal (a JournalAdmitter) would take its record now; otherwise the op
+// fails with ErrJournalFull and nothing reaches the device. The question
+// goes through the journal writer's queue, so it is answered after every
+// record handed over before it — this owner's earlier records included —
+// is appended: the owner waits for that (a few page writes at most; the
+// journal queue is short during an outage). Space can still go between
+// the answer and the record's Append only to a record handed over later
+// by another interface's owner or written by the power monitor; then the
+// Append is refused and Do answers ErrNotJournaled, as before.
+func (o *owner) admitControl(j *job) error {
+	if !j.op.Durable || j.op.Class != Control || j.every != nil || o.s.power.Load()&1 == 0 {
+		return nil
+	}
+	adm, ok := o.s.cfg.Journal.(JournalAdmitter)
+	if !ok {
+		return nil
+	}
+	ack := make(chan error, 1)
+	o.s.journal <- journalItem{rec: o.criticalRecord(j, Result{}, nil), ack: ack, admit: adm}
+	if err := <-ack; err != nil {
+		return fmt.Errorf("sched: device %q point %q: %w: %w", j.op.Device, j.op.Point, ErrJournalFull, err)
+	}
+	return j.ctx.Err() // the caller may have gone meanwhile: then do not run it
+}
+
+func (o *owner) journal(j *job, res Result, err error) {
+	rec := o.criticalRecord(j, res, err)
 	it := journalItem{rec: rec}
 	if j.op.Durable && err == nil && j.every == nil {
 		// Do waits for it, not the owner: the channel is buffered.

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -195,3 +196,25 @@ func reserveFor(g geometry, c codec, base int) Reserve {
 // Reserve returns the free pages each admission class must leave (fixed
 // at Open).
 func (j *Journal) Reserve() Reserve { return j.reserve }
+
+// Admits reports, without writing anything, whether Append would take rec
+// now: nil if it would, else the error Append would return (ErrReserved
+// or ErrFull near full, ErrTooLarge, a validation error). It applies
+// Append's rule exactly: rec's frame in the format the writer writes, the
+// dictionary frame its names and its lap's epoch need (and any refresh of
+// entries near the pages it would claim), and the free pages rec's
+// admission class must leave. It costs no chip access: the writer answers
+// it between its page writes from what it holds.
+//
+// The answer holds until the writer takes another append: the journal has
+// one writer, so only an append handled between this query and rec's own
+// can change it — and then rec's Append is refused and says so. A refusal
+// counts in Stats.Refused (and FullRejects) like a refused append: the
+// caller is expected not to act on a record the journal cannot take (a
+// control from the master is not run).
+func (j *Journal) Admits(ctx context.Context, rec Record) error {
+	if err := rec.Validate(); err != nil {
+		return err
+	}
+	return j.call(ctx, &request{kind: reqAdmit, rec: &rec}).err
+}

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -226,6 +228,97 @@ func TestRefusalAtChipEndKeepsMarkerRoom(t *testing.T) {
 			}
 			if _, err := j.Append(ctx, end); err != nil {
 				t.Fatalf("append after the consume: %v", err)
+			}
+		})
+	}
+}
+
+// TestAdmitsAgreesWithAppend drives a journal around its ring several
+// times with a mix of classes, devices (new dictionary entries and their
+// frames, refreshes, new laps) and consumes that lag behind, asking Admits
+// before every Append: Admits says yes exactly when the Append then
+// succeeds, refuses with the same kind of error (ErrReserved or ErrFull
+// alone) when it does not, and writes nothing (no page written, no
+// sequence number taken). Both writers: version 2 and version 1.
+func TestAdmitsAgreesWithAppend(t *testing.T) {
+	for _, legacy := range []bool{false, true} {
+		name := map[bool]string{false: "v2", true: "v1"}[legacy]
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			_, chip := simChip(t, "at24c64", eeprom.TornRandom, 11)
+			j, err := Open(chip, Options{legacyV1: legacy})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer j.Close()
+			rng := rand.New(rand.NewPCG(5, 9))
+			begin, end := largestLifecycle()
+			var acked []uint64
+			admitted, refused, consumeFull := 0, 0, 0
+			for i := 0; i < 600; i++ {
+				var rec Record
+				switch k := rng.IntN(20); {
+				case k == 0:
+					rec = begin
+				case k == 1:
+					rec = end
+				default:
+					rec = typicalRecord(i)
+					rec.Device = fmt.Sprintf("dev-%02d", rng.IntN(12))
+					switch k % 3 {
+					case 1:
+						rec.Business = BusinessCollection
+					case 2:
+						rec.Business = BusinessCollection
+						rec.Integrity = Integrity{Kind: IntegrityNone}
+					}
+				}
+				before, err := j.Stats(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				aerr := j.Admits(ctx, rec)
+				after, err := j.Stats(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if after.PageWrites != before.PageWrites || after.NextSeq != before.NextSeq {
+					t.Fatalf("step %d: Admits wrote: page writes %d → %d, next seq %d → %d", i, before.PageWrites, after.PageWrites, before.NextSeq, after.NextSeq)
+				}
+				seq, perr := j.Append(ctx, rec)
+				if (aerr == nil) != (perr == nil) || errors.Is(aerr, ErrReserved) != errors.Is(perr, ErrReserved) {
+					t.Fatalf("step %d (%s record of %s): Admits %v, Append %v", i, AdmissionOf(&rec), rec.Device, aerr, perr)
+				}
+				if perr != nil {
+					refused++
+					if !errors.Is(perr, ErrFull) {
+						t.Fatalf("step %d: refused with %v, want ErrFull", i, perr)
+					}
+				} else {
+					admitted++
+					acked = append(acked, seq)
+				}
+				// The reader lags: now and then it consumes all but the
+				// newest few records, so the ring wraps with live records.
+				if rng.IntN(25) == 0 && len(acked) > 6 {
+					upto := acked[len(acked)-1-rng.IntN(6)]
+					if err := j.Consume(ctx, upto); err != nil && !errors.Is(err, ErrFull) {
+						t.Fatalf("step %d: consume up to %d: %v", i, upto, err)
+					} else if err != nil {
+						consumeFull++
+					}
+				}
+			}
+			st, err := j.Stats(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if admitted < 300 || refused < 50 || st.PageWrites < 2*uint64(st.Pages) {
+				t.Fatalf("admitted %d, refused %d, %d page writes: the run should go round the ring, full at times", admitted, refused, st.PageWrites)
+			}
+			t.Logf("admitted %d, refused %d, consumes refused full %d, %d page writes", admitted, refused, consumeFull, st.PageWrites)
+			if st.Refused.Total() != 2*uint64(refused) {
+				t.Fatalf("refusals counted %d (%+v), want %d: each refused Admits and its Append", st.Refused.Total(), st.Refused, 2*refused)
 			}
 		})
 	}

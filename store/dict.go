@@ -218,6 +218,35 @@ func newDictState(g geometry, maxPayload int) dictState {
 		budget: budget, win: (budget+g.pageSize-2)/(g.pageSize-1) + 2}
 }
 
+// clone returns a copy of d whose entries can be changed (interned,
+// marked) without touching d's: the dry run of an append (Admits) works
+// on it. The view is shared: a dry run does not change it.
+func (d dictState) clone() dictState {
+	c := d
+	copies := make(map[*dictEntry]*dictEntry, len(d.byID))
+	cp := func(e *dictEntry) *dictEntry {
+		if e == nil {
+			return nil
+		}
+		if x := copies[e]; x != nil {
+			return x
+		}
+		x := *e
+		copies[e] = &x
+		return &x
+	}
+	c.byID = make(map[uint64]*dictEntry, len(d.byID))
+	for id, e := range d.byID {
+		c.byID[id] = cp(e)
+	}
+	c.byKey = make(map[string]*dictEntry, len(d.byKey))
+	for k, e := range d.byKey {
+		c.byKey[k] = cp(e)
+	}
+	c.epoch = cp(d.epoch)
+	return c
+}
+
 // loadDict learns the dictionary from a mount: every definition for the
 // view, the newest copy of each id for the writer, and which ids the
 // unconsumed version-2 records use.
@@ -345,7 +374,11 @@ func (j *Journal) refreshSet(defs []*dictEntry, from, to int) []*dictEntry {
 // the unit's pages (and reserve and look-ahead after them) reach written
 // again in it. uses lists the entries the frame references (its seq
 // becomes their lastUse).
-func (j *Journal) placeUnit(r *request, tag byte, payload []byte, reserve int, consumed uint64, defs, uses []*dictEntry) (bool, error) {
+//
+// dry only checks (Admits): nothing is placed or changed but the entries'
+// since and pending marks, which the caller's clone of the dictionary
+// takes (see dictState.clone).
+func (j *Journal) placeUnit(r *request, tag byte, payload []byte, reserve int, consumed uint64, defs, uses []*dictEntry, dry bool) (bool, error) {
 	main := frameSize(j.nextSeq+1, len(payload))
 	start := j.w
 	if _, wrap, _ := j.room(main+j.d.budget, 0); wrap {
@@ -353,6 +386,10 @@ func (j *Journal) placeUnit(r *request, tag byte, payload []byte, reserve int, c
 	}
 	defs = j.refreshSet(defs, start, (start+j.g.span(1, main)+1+reserve+j.d.win)%j.g.pages)
 	if len(defs) == 0 {
+		if dry {
+			_, _, err := j.room(frameSize(j.nextSeq, len(payload)), reserve)
+			return false, err
+		}
 		if _, err := j.prepare(frameSize(j.nextSeq, len(payload)), reserve); err != nil {
 			return false, err
 		}
@@ -404,6 +441,10 @@ func (j *Journal) placeUnit(r *request, tag byte, payload []byte, reserve int, c
 			}
 		}
 	}
+	if dry {
+		undo()
+		return false, nil
+	}
 	if _, err := j.prepare(total, reserve); err != nil {
 		undo()
 		return false, err
@@ -422,8 +463,9 @@ func (j *Journal) placeUnit(r *request, tag byte, payload []byte, reserve int, c
 }
 
 // appendRecord2 places r's record in the compact format, with the
-// dictionary frame its first uses in this lap (and any refresh) need.
-func (j *Journal) appendRecord2(r *request, reserve int) (bool, error) {
+// dictionary frame its first uses in this lap (and any refresh) need. dry
+// only checks that it would be placed (Admits; j.d must be a clone).
+func (j *Journal) appendRecord2(r *request, reserve int, dry bool) (bool, error) {
 	rec := r.rec
 	lap := j.d.lap
 	if _, wrap, _ := j.room(frameSize(j.nextSeq, 32), 0); wrap {
@@ -479,7 +521,7 @@ func (j *Journal) appendRecord2(r *request, reserve int) (bool, error) {
 	if len(payload) > j.opts.MaxPayload {
 		return false, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(payload), j.opts.MaxPayload)
 	}
-	reg, err := j.placeUnit(r, tagRecord2, payload, reserve, 0, defs, uses)
+	reg, err := j.placeUnit(r, tagRecord2, payload, reserve, 0, defs, uses, dry)
 	if err == nil || reg {
 		j.d.epoch = ep
 	}

@@ -156,6 +156,7 @@ const (
 	reqSnapshot
 	reqStats
 	reqRead
+	reqAdmit
 )
 
 type request struct {
@@ -725,6 +726,13 @@ func (j *Journal) handle(r *request) {
 			}
 			r.resp <- result{err: err}
 		}
+	case reqAdmit:
+		_, err := j.tryRecord(r, true)
+		if errors.Is(err, ErrFull) {
+			j.st.FullRejects++
+			j.st.Refused.add(AdmissionOf(r.rec))
+		}
+		r.resp <- result{err: err}
 	case reqConsume:
 		if r.upto <= j.consumed {
 			r.resp <- result{}
@@ -814,6 +822,12 @@ func (j *Journal) room(n, reserve int) (k int, wrap bool, err error) {
 }
 
 func (j *Journal) appendRecord(r *request) (registered bool, err error) {
+	return j.tryRecord(r, false)
+}
+
+// tryRecord places r's record (dry: only checks that it would be placed,
+// changing nothing; see Admits) under its admission class's reserve.
+func (j *Journal) tryRecord(r *request, dry bool) (registered bool, err error) {
 	payload, err := j.c.encode(r.rec, j.nextSeq)
 	if err != nil {
 		return false, err
@@ -823,10 +837,18 @@ func (j *Journal) appendRecord(r *request) (registered bool, err error) {
 	}
 	class := AdmissionOf(r.rec)
 	var reg bool
-	if j.opts.legacyV1 {
+	switch {
+	case j.opts.legacyV1 && dry:
+		_, _, err = j.room(frameSize(j.nextSeq, len(payload)), j.reserve.of(class))
+	case j.opts.legacyV1:
 		reg, err = j.place(r, tagRecord, j.nextSeq, payload, j.reserve.of(class), 0)
-	} else {
-		reg, err = j.appendRecord2(r, j.reserve.of(class))
+	case dry:
+		saved := j.d
+		j.d = saved.clone()
+		_, err = j.appendRecord2(r, j.reserve.of(class), true)
+		j.d = saved
+	default:
+		reg, err = j.appendRecord2(r, j.reserve.of(class), false)
 	}
 	if err != nil && !reg && class != AdmitLifecycle && errors.Is(err, ErrFull) {
 		// Would it fit without the admission reserve? Then the space is
@@ -849,7 +871,7 @@ func (j *Journal) placeMarker(r *request, consumed uint64) (bool, error) {
 	if j.opts.legacyV1 {
 		return j.place(r, tagMarker, j.nextSeq, j.c.encodeMarker(j.id, consumed), 0, consumed)
 	}
-	return j.placeUnit(r, tagMarker, j.c.encodeMarker(j.id, consumed), 0, consumed, nil, nil)
+	return j.placeUnit(r, tagMarker, j.c.encodeMarker(j.id, consumed), 0, consumed, nil, nil, false)
 }
 
 // place appends one frame to the page buffer, programming each page that
