@@ -248,6 +248,62 @@ func TestAlarmExactlyOnceAcrossRestart(t *testing.T) {
 	}
 }
 
+// A data store replaced by a fresh one (the damaged one moved aside)
+// numbers alarms from 1 again; the master tells them from the old ones by
+// their start time and stores them, while a resend of an old one is still
+// dropped as a duplicate.
+func TestAlarmNumberingRestartsWithFreshStore(t *testing.T) {
+	m := startAlarmMaster(t)
+	dir := t.TempDir()
+	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, alarmTestLoc)
+	ds1 := openAlarmStore(t, filepath.Join(dir, "data.db"))
+	run1, start1 := startAlarmRun(t, m, func() *store.DataStore { return ds1 }, nil)
+	start1()
+	run1.r.raise(power.Alarm{Code: power.AlarmJournal, Err: errors.New("lost"), At: t0})
+	run1.r.raise(power.Alarm{Code: alarmUplinkAuth, Err: proto698.ErrBadMAC, At: t0.Add(time.Second)})
+	old := map[string]proto698.AlarmEvent{}
+	for len(old) < 2 {
+		a := awaitMaster(t, m, proto698.MasterAlarmReport).Alarm
+		old[a.Code] = a
+	}
+	awaitDelivered(t, ds1, 2)
+	run1.stop()
+	ds1.Close()
+
+	// The fresh data store: numbering starts again.
+	ds2 := openAlarmStore(t, filepath.Join(dir, "data.db.fresh"))
+	run2, start2 := startAlarmRun(t, m, func() *store.DataStore { return ds2 }, nil)
+	start2()
+	t1 := t0.Add(10 * time.Minute)
+	run2.r.raise(power.Alarm{Code: power.AlarmJournal, Err: errors.New("lost again"), At: t1})
+	run2.r.raise(power.Alarm{Code: alarmUplinkAuth, Err: proto698.ErrBadMAC, At: t1.Add(time.Second)})
+	for range 2 {
+		e := awaitMaster(t, m, proto698.MasterAlarmReport).Alarm
+		prev := old[e.Code]
+		if e.Seq != 1 || e.Seq != prev.Seq || e.Object != prev.Object || e.Start.Equal(prev.Start) {
+			t.Errorf("new %s alarm %+v, want seq 1 again (as %+v) with its own start", e.Code, e, prev)
+		}
+	}
+	awaitDelivered(t, ds2, 2)
+	if a := m.Alarms(); len(a) != 4 {
+		t.Errorf("master holds %d alarms, want 4: %+v", len(a), a)
+	}
+	if st := m.Stats(); st.AlarmDuplicates != 0 {
+		t.Errorf("master dropped %d alarms as duplicates", st.AlarmDuplicates)
+	}
+	// An old alarm resent (same object, number and start) is still one.
+	if err := run2.up.ReportEvent(alarmEvent(store.AlarmRecord{Code: old["journal"].Code, Object: old["journal"].Object.Uint32(),
+		Source: int(old["journal"].Source), Seq: 1, Time: old["journal"].Start, Count: 1})); err != nil {
+		t.Fatal(err)
+	}
+	if dup := awaitMaster(t, m, proto698.MasterAlarmDuplicate).Alarm; dup != old["journal"] {
+		t.Errorf("resent %+v, want %+v", dup, old["journal"])
+	}
+	if a := m.Alarms(); len(a) != 4 {
+		t.Errorf("master holds %d alarms after the resend, want 4", len(a))
+	}
+}
+
 // A power event enqueued after an alarm was handed to the uplink still
 // goes first.
 func TestAlarmAfterPowerEvents(t *testing.T) {

@@ -15,7 +15,7 @@ type MasterAlarm struct {
 // empty. Owned by Run (masterState).
 type masterAlarms struct {
 	list []MasterAlarm
-	seen map[string]bool // terminal/object/sequence
+	seen map[string]bool // terminal/object/sequence@start (AlarmEvent.Key)
 }
 
 // Alarms returns the distinct alarm events in arrival order (a copy).
@@ -46,8 +46,8 @@ func (m *MasterSim) parseAlarmRecords(terminal string, recs []ResultRecord) ([]M
 	return out, nil
 }
 
-// storeAlarms stores each alarm event not yet seen (by terminal, object
-// and sequence number) and counts the others as duplicates, emitting a
+// storeAlarms stores each alarm event not yet seen (by terminal, object,
+// sequence number and start time) and counts the others as duplicates, emitting a
 // MasterAlarmReport or MasterAlarmDuplicate event for each.
 func (m *MasterSim) storeAlarms(s *masterState, alarms []MasterAlarm) {
 	if s.alarms.seen == nil {
