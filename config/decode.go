@@ -14,6 +14,9 @@ type decoder struct {
 	file  string
 	lines *keyLines
 	errs  ErrorList
+	// asked, when set (tests), records the path of every key the schema
+	// looks for (get, has), present or not: the keys the schema knows.
+	asked map[string]bool
 }
 
 // lineOf returns the line of path, or of its nearest ancestor that has one.
@@ -59,6 +62,9 @@ func (t *table) errf(k, format string, args ...any) {
 }
 
 func (t *table) has(k string) bool {
+	if t.d.asked != nil {
+		t.d.asked[t.key(k)] = true
+	}
 	_, ok := t.m[k]
 	return ok
 }
@@ -66,6 +72,9 @@ func (t *table) has(k string) bool {
 // get marks k used and returns its raw value.
 func (t *table) get(k string) (any, bool) {
 	t.used[k] = true
+	if t.d.asked != nil {
+		t.d.asked[t.key(k)] = true
+	}
 	v, ok := t.m[k]
 	return v, ok
 }
