@@ -9,6 +9,15 @@
 // protocols in proto698, hplc and devices. This package only maps each
 // part's interfaces onto the part that does the work (adapters.go), and the
 // master station's reads and writes onto the scheduler (northbound.go).
+// Beside them: the terminal's own objects the master reads and sets
+// (terminal.go: 4000 date-time, 4001 address, 3106; clock.go the clock a
+// time setting steps), the master's authentication from the configuration
+// (uplinksec.go: TLS, the MAC key) and its SET rate (ratelimit.go), alarms
+// as event reports to the master, stored until confirmed, every security
+// refusal among them (alarmreport.go), the journal's admission near full
+// (admission.go), the end of the hold-up window and the start-up charge
+// wait (shutdown.go), the other apps' events (hooks.go) and the history
+// forwarding (forward.go).
 //
 // It never imports the simulator (daemon/sim); the simulator builds a
 // Hardware of its own and hands it to New.

@@ -14,6 +14,19 @@
 //     terminal needs (LINK, GET Normal/NormalList, SET Normal, ACTION Normal,
 //     REPORT List and RecordList, SECURITY plaintext, PROXY TransCommand, ERROR), each
 //     with encoder and decoder, plus Describe for `holdup frame decode`.
+//   - The terminal's own objects (objects.go): the OADs and encodings of
+//     4000 date-time, 4001 communication address and 3106's class-7
+//     attributes, and the standard data type and scaler of measured values
+//     (EncodeScaled); the daemon serves them.
+//   - Security (security.go): the master's control only over mutual TLS
+//     (SecurityConfig.TLS) or plaintext+MAC SECURITY-Requests a Verifier
+//     accepts (HMACVerifier), with replay protection by random number and
+//     time tag; every request refused on security grounds is told to
+//     SecurityConfig.OnRefused (the daemon raises the 3109 alarm from it).
+//   - Event reports: 3106 power events (powerevent.go) and alarms as 3109
+//     message authentication error / 310A device fault records
+//     (alarmevent.go), queued until the master confirms them; the master
+//     deduplicates alarms by object, sequence number and start time.
 //   - Peers: ACClient reads (GET) and writes (SET) the AC-sampling unit's
 //     attributes over a serial Port; Uplink keeps the TCP link to the
 //     master station, delivers 0x3106 power-off/power-on reports until
