@@ -10,6 +10,7 @@ import (
 
 	"holdup/config"
 	"holdup/console"
+	"holdup/daemon"
 )
 
 // errInvalidConfig marks a configuration that failed validation; the
@@ -45,6 +46,11 @@ func cmdCheckConfig(_ context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "%s: valid (%d devices)\n", cfg.File, len(cfg.Devices))
 	fmt.Fprintf(stdout, "hold-up budget: %s\n", cfg.Power.HoldUpText())
+	line, warn := daemon.JournalCapacityText(cfg)
+	fmt.Fprint(stdout, line)
+	if warn != "" {
+		fmt.Fprintf(stderr, "warning: %s\n", warn)
+	}
 	for _, l := range cfg.UplinkControlLines() {
 		fmt.Fprintln(stdout, l)
 	}

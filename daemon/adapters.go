@@ -132,12 +132,7 @@ func (a *journal) Admits(ctx context.Context, c sched.CriticalRecord) error {
 		c.ChecksumKind = driverChecksum(devices.DriverName(c.Attrs["driver"]))
 	}
 	if c.Checksum == 0 {
-		switch c.ChecksumKind {
-		case devices.ChecksumSum8:
-			c.Checksum = math.MaxUint8
-		case devices.ChecksumCRC16Modbus, devices.ChecksumCRC16X25:
-			c.Checksum = math.MaxUint16
-		}
+		c.Checksum = widestCheck(c.ChecksumKind)
 	}
 	if c.Value == 0 {
 		c.Value = 0.1 // no shorter float encodes it exactly

@@ -218,3 +218,96 @@ func (j *Journal) Admits(ctx context.Context, rec Record) error {
 	}
 	return j.call(ctx, &request{kind: reqAdmit, rec: &rec}).err
 }
+
+// CapacityEstimate is how many records of a workload a journal holds
+// (EstimateCapacity).
+type CapacityEstimate struct {
+	// Records is how many records of the mix fit from an empty journal
+	// before the first is refused (their admission class's reserve kept).
+	Records int `json:"records"`
+	// PagesPerRecord is the mean pages one record takes, appended alone
+	// (each append in an outage programs its page, padded).
+	PagesPerRecord float64 `json:"pages_per_record"`
+	// FrameBytes is the mean record frame in the compact format;
+	// DictBytes the dictionary frame a lap needs for the mix (every
+	// source and the lap's epoch).
+	FrameBytes float64 `json:"frame_bytes"`
+	DictBytes  int     `json:"dict_bytes"`
+	// Usable is the pages the mix may fill: the part's pages less its
+	// class's admission reserve, the consume marker's page and the
+	// dictionary's.
+	Usable int `json:"usable_pages"`
+}
+
+// EstimateCapacity estimates, without a chip, how many records of mix a
+// journal on a part of the given geometry holds from empty, written by
+// the version-2 writer one append at a time (as in an outage: records
+// spaced seconds apart each program their page, padded): it encodes every
+// record of mix as the writer would (the names in its dictionary, the
+// time a delta of 100 s from the lap's epoch), adds the dictionary frame a
+// lap needs for all of the mix's sources and its epoch, and fills the
+// pages left after the admission reserve of the mix's least important
+// class (Reserve). Refreshes of dictionary entries and a lap that ends
+// mid-way are not modelled: a journal filled with the mix holds within a
+// few records of it (the daemon's test pins the tolerance). mix's records
+// are taken in turn, as the workload interleaves them.
+func EstimateCapacity(pageSize, pages int, mix []Record, opts Options) (CapacityEstimate, error) {
+	if pageSize < 16 || pageSize > 256 || pages < 8 {
+		return CapacityEstimate{}, fmt.Errorf("store: capacity estimate: geometry %d pages of %d bytes not supported", pages, pageSize)
+	}
+	if len(mix) == 0 {
+		return CapacityEstimate{}, fmt.Errorf("store: capacity estimate: no records in the workload")
+	}
+	g := geometry{pageSize: pageSize, pages: pages}
+	c := newCodec()
+	if opts.ReservePages < 2 {
+		opts.ReservePages = 2
+	}
+	res := reserveFor(g, c, opts.ReservePages)
+	const seq = 1 << 20 // a sequence number of 3 bytes, as after some use
+	least := AdmitLifecycle
+	var srcs []*dictEntry
+	keys := map[string]bool{}
+	totalPages, totalBytes := 0, 0
+	for i := range mix {
+		r := mix[i]
+		if err := r.Validate(); err != nil {
+			return CapacityEstimate{}, fmt.Errorf("store: capacity estimate: record %d: %w", i, err)
+		}
+		least = max(least, AdmissionOf(&r))
+		var inline map[string]any
+		src := sourceOf(&r, normAttrs(r.Attrs))
+		if !internableAttrs(r.Attrs) {
+			src, inline = sourceOf(&r, nil), normAttrs(r.Attrs)
+		}
+		key, size := c.dictKey(src)
+		if size > maxInternSource && len(r.Attrs) > 0 && inline == nil {
+			src, inline = sourceOf(&r, nil), normAttrs(r.Attrs)
+			key, size = c.dictKey(src)
+		}
+		if !keys[key] {
+			keys[key] = true
+			srcs = append(srcs, &dictEntry{id: uint64(len(srcs) + 1), since: seq, val: src, size: size})
+		}
+		ms := uint64(r.Time.UnixMilli() - 100_000)
+		b, err := c.encode2(&r, 0, ms, uint64(len(srcs)), inline)
+		if err != nil {
+			return CapacityEstimate{}, fmt.Errorf("store: capacity estimate: record %d: %w", i, err)
+		}
+		f := frameSize(seq, len(b))
+		totalBytes += f
+		totalPages += 1 + g.span(1, f)
+	}
+	epoch := &dictEntry{id: 0, since: seq, val: uint64(mix[0].Time.UnixMilli())}
+	dict := frameSize(seq, len(c.encodeDict(append([]*dictEntry{epoch}, srcs...))))
+	est := CapacityEstimate{
+		PagesPerRecord: float64(totalPages) / float64(len(mix)),
+		FrameBytes:     float64(totalBytes) / float64(len(mix)),
+		DictBytes:      dict,
+	}
+	est.Usable = pages - res.of(least) - 1 - (1 + g.span(1, dict))
+	if est.Usable > 0 {
+		est.Records = int(float64(est.Usable) / est.PagesPerRecord)
+	}
+	return est, nil
+}
