@@ -54,7 +54,14 @@ type StatusReport struct {
 	JournalUsed    int       `json:"journal_used"`    // bytes
 	JournalSize    int       `json:"journal_size"`    // bytes (capacity)
 	JournalRecords int       `json:"journal_records"` // records held
-	DataStore      string    `json:"data_store"`      // "open" or "unavailable"
+	// JournalCapacityRecords is how many records of the configuration's
+	// outage workload an empty journal holds (as holdup check-config
+	// prints); JournalEstimateS how many seconds of that workload still
+	// fit beside the records held, absent when nothing is collected
+	// during an outage.
+	JournalCapacityRecords int      `json:"journal_capacity_records"`
+	JournalEstimateS       *float64 `json:"journal_estimate_s,omitempty"`
+	DataStore              string   `json:"data_store"` // "open" or "unavailable"
 	// HistoryPending and HistoryDelivered count outage records waiting
 	// for / confirmed by the master station; absent without an outbox.
 	HistoryPending   *int `json:"history_pending,omitempty"`
@@ -104,6 +111,13 @@ func (d *Daemon) statusReport(ctx context.Context) (StatusReport, error) {
 	}
 	if d.store() != nil {
 		r.DataStore = "open"
+	}
+	if c, err := EstimateJournalCapacity(d.cfg); err == nil {
+		r.JournalCapacityRecords = c.Records
+		if c.PerSecond > 0 {
+			s := float64(max(0, c.Records-r.JournalRecords)) / c.PerSecond
+			r.JournalEstimateS = &s
+		}
 	}
 	r.Hooks = d.hookStats()
 	// The monitor knows the outage it protects: no journal read (the

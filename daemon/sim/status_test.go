@@ -94,6 +94,12 @@ func TestStatusSocket(t *testing.T) {
 	if r.Power != "outage" || !r.OutageOpen || r.OutageSince.IsZero() || r.OutageKind != "confirmed" || r.JournalRecords == 0 {
 		t.Fatalf("during the outage: %+v", r)
 	}
+	// The journal's capacity for the sim's workload (check-config's N)
+	// and the seconds of it still fitting beside the records held.
+	if r.JournalCapacityRecords <= r.JournalRecords || r.JournalEstimateS == nil ||
+		*r.JournalEstimateS <= 0 || *r.JournalEstimateS >= float64(r.JournalCapacityRecords)/0.3 {
+		t.Errorf("journal capacity %d records, %d held, estimate %v s: want the seconds left of 0.3 records/s", r.JournalCapacityRecords, r.JournalRecords, r.JournalEstimateS)
+	}
 	if r.HoldupLeftS > r.HoldupBudgetS {
 		t.Errorf("hold-up left %v above the budget %v", r.HoldupLeftS, r.HoldupBudgetS)
 	}
