@@ -199,15 +199,34 @@ func (r *alarmReporter) run(ctx context.Context) error {
 		case <-r.opened:
 		case <-st.timer:
 			st.timer = nil
+			// Alarms raised before the window ended count in it, even
+			// when they still wait in the queue.
+			r.drain(st)
 			r.fold(st)
 		}
 		r.flush(st)
 	}
 }
 
-// take applies the rate limit to a raised alarm.
+// drain takes the alarms waiting in the queue without blocking.
+func (r *alarmReporter) drain(st *alarmRun) {
+	for {
+		select {
+		case a := <-r.in:
+			r.take(st, a)
+		default:
+			return
+		}
+	}
+}
+
+// take applies the rate limit to a raised alarm, by the time it was
+// raised (a queued alarm belongs to the window it was raised in).
 func (r *alarmReporter) take(st *alarmRun, a power.Alarm) {
-	now := r.now()
+	now := a.At
+	if now.IsZero() {
+		now = r.now()
+	}
 	k := st.kinds[a.Code]
 	if k == nil {
 		k = &kindState{}
