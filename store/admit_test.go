@@ -239,11 +239,24 @@ func TestRefusalAtChipEndKeepsMarkerRoom(t *testing.T) {
 // before every Append: Admits says yes exactly when the Append then
 // succeeds, refuses with the same kind of error (ErrReserved or ErrFull
 // alone) when it does not, and writes nothing (no page written, no
-// sequence number taken). Both writers: version 2 and version 1.
+// sequence number taken). Every consume is written: a consume marker is
+// never refused for want of space (v2 seed 14 refused one at step 873,
+// and every one after it, when a record had used a dictionary entry again
+// without writing it ahead of the writer, which then stood on the entry's
+// pinned page). Both writers: version 2 and version 1.
 func TestAdmitsAgreesWithAppend(t *testing.T) {
-	for _, legacy := range []bool{false, true} {
-		name := map[bool]string{false: "v2", true: "v1"}[legacy]
-		t.Run(name, func(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		legacy bool
+		seed   uint64
+		steps  int
+	}{
+		{"v2", false, 5, 1500},
+		{"v2-seed14", false, 14, 1500},
+		{"v1", true, 5, 1500},
+	} {
+		legacy := tc.legacy
+		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			_, chip := simChip(t, "at24c64", eeprom.TornRandom, 11)
 			j, err := Open(chip, Options{legacyV1: legacy})
@@ -251,11 +264,11 @@ func TestAdmitsAgreesWithAppend(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer j.Close()
-			rng := rand.New(rand.NewPCG(5, 9))
+			rng := rand.New(rand.NewPCG(tc.seed, 9))
 			begin, end := largestLifecycle()
 			var acked []uint64
-			admitted, refused, consumeFull := 0, 0, 0
-			for i := 0; i < 600; i++ {
+			admitted, refused := 0, 0
+			for i := 0; i < tc.steps; i++ {
 				var rec Record
 				switch k := rng.IntN(20); {
 				case k == 0:
@@ -302,10 +315,8 @@ func TestAdmitsAgreesWithAppend(t *testing.T) {
 				// newest few records, so the ring wraps with live records.
 				if rng.IntN(25) == 0 && len(acked) > 6 {
 					upto := acked[len(acked)-1-rng.IntN(6)]
-					if err := j.Consume(ctx, upto); err != nil && !errors.Is(err, ErrFull) {
-						t.Fatalf("step %d: consume up to %d: %v", i, upto, err)
-					} else if err != nil {
-						consumeFull++
+					if err := j.Consume(ctx, upto); err != nil {
+						t.Fatalf("step %d: consume up to %d refused: %v", i, upto, err)
 					}
 				}
 			}
@@ -313,10 +324,10 @@ func TestAdmitsAgreesWithAppend(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if admitted < 300 || refused < 50 || st.PageWrites < 2*uint64(st.Pages) {
+			if admitted < tc.steps/2 || refused < tc.steps/12 || st.PageWrites < 2*uint64(st.Pages) {
 				t.Fatalf("admitted %d, refused %d, %d page writes: the run should go round the ring, full at times", admitted, refused, st.PageWrites)
 			}
-			t.Logf("admitted %d, refused %d, consumes refused full %d, %d page writes", admitted, refused, consumeFull, st.PageWrites)
+			t.Logf("admitted %d, refused %d, %d page writes", admitted, refused, st.PageWrites)
 			if st.Refused.Total() != 2*uint64(refused) {
 				t.Fatalf("refusals counted %d (%+v), want %d: each refused Admits and its Append", st.Refused.Total(), st.Refused, 2*refused)
 			}

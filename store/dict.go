@@ -351,10 +351,16 @@ func containsEntry(es []*dictEntry, e *dictEntry) bool {
 
 // refreshSet adds to defs every live entry whose newest committed copy
 // lies in the pages from..to (ring order) the writer is about to claim.
-func (j *Journal) refreshSet(defs []*dictEntry, from, to int) []*dictEntry {
+// An entry in uses (the unit's frame references it) is live whatever its
+// last use so far: a record that uses an entry again makes its copy's
+// pages pinned, so the copy is written again now if the writer is near it
+// — else the writer may come to stand on a pinned page, where nothing,
+// not even a consume marker, can be placed.
+func (j *Journal) refreshSet(defs, uses []*dictEntry, from, to int) []*dictEntry {
 	in := func(p int) bool { return j.dist(from, p) <= j.dist(from, to) }
 	for _, e := range j.d.byID {
-		if e.lastUse <= j.consumed || !e.hasCopy || e.pending || containsEntry(defs, e) {
+		live := e.lastUse > j.consumed || containsEntry(uses, e)
+		if !live || !e.hasCopy || e.pending || containsEntry(defs, e) {
 			continue
 		}
 		for p := e.copyFirst; p <= e.copyLast; p++ {
@@ -384,7 +390,7 @@ func (j *Journal) placeUnit(r *request, tag byte, payload []byte, reserve int, c
 	if _, wrap, _ := j.room(main+j.d.budget, 0); wrap {
 		start = 0
 	}
-	defs = j.refreshSet(defs, start, (start+j.g.span(1, main)+1+reserve+j.d.win)%j.g.pages)
+	defs = j.refreshSet(defs, uses, start, (start+j.g.span(1, main)+1+reserve+j.d.win)%j.g.pages)
 	if len(defs) == 0 {
 		if dry {
 			_, _, err := j.room(frameSize(j.nextSeq, len(payload)), reserve)

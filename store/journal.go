@@ -867,11 +867,22 @@ func (j *Journal) fits(payloadLen int) bool {
 	return err == nil
 }
 
+// placeMarker places a consume marker. The version-2 writer places it as
+// a unit, refreshing the dictionary entries near it like any frame; when
+// that finds no room, the marker goes alone: it references no entry, and
+// the pages it claims are free (so no live copy is overwritten), so a
+// consume is never refused for the room a refresh would take. The next
+// record's unit writes the refresh (see refreshSet).
 func (j *Journal) placeMarker(r *request, consumed uint64) (bool, error) {
+	payload := j.c.encodeMarker(j.id, consumed)
 	if j.opts.legacyV1 {
-		return j.place(r, tagMarker, j.nextSeq, j.c.encodeMarker(j.id, consumed), 0, consumed)
+		return j.place(r, tagMarker, j.nextSeq, payload, 0, consumed)
 	}
-	return j.placeUnit(r, tagMarker, j.c.encodeMarker(j.id, consumed), 0, consumed, nil, nil, false)
+	reg, err := j.placeUnit(r, tagMarker, payload, 0, consumed, nil, nil, false)
+	if err == nil || reg || !errors.Is(err, ErrFull) {
+		return reg, err
+	}
+	return j.place(r, tagMarker, j.nextSeq, payload, 0, consumed)
 }
 
 // place appends one frame to the page buffer, programming each page that
