@@ -146,9 +146,17 @@ func (r *Refusals) add(a Admission) {
 	}
 }
 
-// maxLifecycleFrame is the longest frame an outage lifecycle record can
-// take: the boot id and the evidence at MaxStringLen, the largest time and
-// sequence numbers.
+// maxLifecycleFrame is the most stream bytes one outage lifecycle record
+// can take in either format, with the boot id and the evidence at
+// MaxStringLen and the largest time and sequence numbers: its version-1
+// frame, or its version-2 unit — the record frame (its attributes carry
+// times and evidence, so they are written inline) after the dictionary
+// frame it may need, with its lap's epoch and its source (the first
+// record of a lap, or its source's copy written again ahead of the
+// writer). Other entries' copies near the writer need no room here: every
+// unit admitted before it (a class whose reserve is at least the
+// lifecycle reserve) has written again every live copy within its own
+// look-ahead, which reaches past the pages the lifecycle records claim.
 func maxLifecycleFrame(c codec) int {
 	long := strings.Repeat("x", MaxStringLen)
 	at := maxTime.Add(-time.Millisecond)
@@ -163,8 +171,26 @@ func maxLifecycleFrame(c codec) int {
 			panic("store: encode the largest lifecycle record: " + err.Error()) // a bug in this file
 		}
 		n = max(n, frameSize(seq, len(b)))
+		n = max(n, maxLifecycleUnit2(c, &r, seq))
 	}
 	return n
+}
+
+// maxLifecycleUnit2 is the version-2 unit of lifecycle record r: its
+// dictionary frame (the epoch and the source, the largest ids) and its
+// record frame, the time at the largest delta from the epoch.
+func maxLifecycleUnit2(c codec, r *Record, seq uint64) int {
+	const id = maxDictEntries - 1
+	ms := uint64(r.Time.UnixMilli())
+	src := sourceOf(r, nil)
+	_, size := c.dictKey(src)
+	epoch := &dictEntry{id: id - 1, since: seq, val: ms}
+	source := &dictEntry{id: id, since: seq, val: src, size: size}
+	b, err := c.encode2(r, epoch.id, ms-maxEpochDelta, source.id, normAttrs(r.Attrs))
+	if err != nil {
+		panic("store: encode the largest lifecycle record: " + err.Error()) // a bug in this file
+	}
+	return frameSize(seq, len(c.encodeDict([]*dictEntry{epoch, source}))) + frameSize(seq, len(b))
 }
 
 // reserveFor derives the admission reserves from the geometry (see the

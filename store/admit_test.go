@@ -77,8 +77,17 @@ func largestLifecycle() (Record, Record) {
 // admitted; the refusals are counted per class; after the control flood
 // the outage's largest begin and end records still land, and only then is
 // a lifecycle record refused, with ErrFull alone. A consume makes room for
-// every class again.
+// every class again. Run on the version-2 writer twice: on a fresh journal
+// with one device, and on one whose dictionary needs refreshing — the
+// writer in its second lap, an unconsumed largest outage-begin record
+// ahead of it (its dictionary frame pinned) and the fills spread over
+// twelve devices, so the units near the end write entries again.
 func TestAdmissionOrderNearFull(t *testing.T) {
+	t.Run("fresh", func(t *testing.T) { admissionOrderNearFull(t, false) })
+	t.Run("refreshing", func(t *testing.T) { admissionOrderNearFull(t, true) })
+}
+
+func admissionOrderNearFull(t *testing.T, wrapped bool) {
 	ctx := context.Background()
 	_, chip := simChip(t, "at24c64", eeprom.TornRandom, 7)
 	j, err := Open(chip, Options{})
@@ -87,9 +96,42 @@ func TestAdmissionOrderNearFull(t *testing.T) {
 	}
 	defer j.Close()
 	res := j.Reserve()
-
-	checked := func(i int) Record {
+	device := func(i int) string { return "breaker-07" }
+	var pinnedBegin uint64
+	if wrapped {
+		device = func(i int) string { return fmt.Sprintf("dev-%02d", i%12) }
+		// Half way round the chip, every record consumed, then the
+		// outage begins: its record stays unconsumed.
+		for i := 0; ; i++ {
+			r := typicalRecord(i)
+			r.Device = device(i)
+			seq, err := j.Append(ctx, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := j.Consume(ctx, seq); err != nil {
+				t.Fatal(err)
+			}
+			st, err := j.Stats(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j.w >= st.Pages/2 {
+				break
+			}
+		}
+		begin, _ := largestLifecycle()
+		if pinnedBegin, err = j.Append(ctx, begin); err != nil {
+			t.Fatal(err)
+		}
+	}
+	control := func(i int) Record {
 		r := typicalRecord(i)
+		r.Device = device(i)
+		return r
+	}
+	checked := func(i int) Record {
+		r := control(i)
 		r.Business = BusinessCollection
 		return r
 	}
@@ -99,7 +141,8 @@ func TestAdmissionOrderNearFull(t *testing.T) {
 		return r
 	}
 	// fill appends records of one class until the first refusal and
-	// returns how many were admitted and the free pages then.
+	// returns how many were admitted and the free pages ahead of the
+	// writer then.
 	fill := func(name string, mk func(int) Record) (int, int) {
 		t.Helper()
 		for n := 0; n < 1000; n++ {
@@ -114,7 +157,7 @@ func TestAdmissionOrderNearFull(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return n, st.Pages - st.PagesUsed
+			return n, freeAhead(j, st.Pages)
 		}
 		t.Fatalf("%s: 1000 records admitted on an 8 KiB part", name)
 		return 0, 0
@@ -132,13 +175,13 @@ func TestAdmissionOrderNearFull(t *testing.T) {
 	if _, err := j.Append(ctx, unchecked(0)); !errors.Is(err, ErrReserved) {
 		t.Fatalf("unchecked after the checked fill: %v", err)
 	}
-	nk, freeK := fill("control", typicalRecord)
+	nk, freeK := fill("control", control)
 	if nk == 0 || freeK >= res.Control+framePages {
 		t.Fatalf("control refused after %d more records with %d pages free; its reserve is %d", nk, freeK, res.Control)
 	}
 	// The flood goes on: every further control record is refused.
 	for i := range 20 {
-		if _, err := j.Append(ctx, typicalRecord(i)); !errors.Is(err, ErrReserved) {
+		if _, err := j.Append(ctx, control(i)); !errors.Is(err, ErrReserved) {
 			t.Fatalf("control record %d of the flood: %v", i, err)
 		}
 	}
@@ -170,10 +213,26 @@ func TestAdmissionOrderNearFull(t *testing.T) {
 	if st.Refused.String() != "lifecycle 1, control 21, checked 1, unchecked 2" {
 		t.Errorf("refusals read %q", st.Refused.String())
 	}
-	// Every admitted record is on the chip, the end record among them.
+	// Every admitted record is on the chip, the end record among them
+	// (and the first outage's begin record, its dictionary intact).
 	got := collect(t, j)
 	if got[len(got)-1].Seq < endSeq {
 		t.Fatalf("replay ends at %d, the outage-end record is %d", got[len(got)-1].Seq, endSeq)
+	}
+	if wrapped {
+		if got[0].Seq != pinnedBegin {
+			t.Fatalf("replay starts at %d, the pinned outage-begin record is %d", got[0].Seq, pinnedBegin)
+		}
+		if _, ok := OutageBeginOf(got[0].Record); !ok {
+			t.Fatalf("the pinned outage-begin record replays as %+v", got[0].Record)
+		}
+		// The writer came round to the begin record's dictionary frame:
+		// its source was written again, not left to a copy the writer
+		// had to stop before.
+		mains := j.d.byKey[func() string { k, _ := j.c.dictKey(sourceOf(&got[0].Record, nil)); return k }()]
+		if mains == nil || mains.copySeq <= pinnedBegin {
+			t.Fatalf("the lifecycle source's newest copy %+v is not after the begin record %d: no refresh was tested", mains, pinnedBegin)
+		}
 	}
 	if err := j.Consume(ctx, got[len(got)-1].Seq); err != nil {
 		t.Fatal(err)
@@ -183,6 +242,22 @@ func TestAdmissionOrderNearFull(t *testing.T) {
 			t.Errorf("%s after consuming: %v", name, err)
 		}
 	}
+}
+
+// freeAhead counts the free pages from the writer's next one up to the
+// first that is not free: the room the admission reserves keep (pages
+// behind the writer that hold only dictionary frames are free too, but
+// the writer does not come to them before the records after them). Call
+// it after a round trip to the writer (Stats), which orders the reads.
+func freeAhead(j *Journal, pages int) int {
+	from := j.w + 1
+	if j.off == 1 {
+		from = j.w
+	}
+	n := 0
+	for ; n < pages && j.free(from+n); n++ {
+	}
+	return n
 }
 
 func TestRefusalsSub(t *testing.T) {

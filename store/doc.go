@@ -154,9 +154,12 @@
 // (and alarms), checked collection (an integrity kind), unchecked
 // collection (IntegrityNone). An append must leave free, after the pages
 // its frame claims, the pages its class reserves (Reserve, fixed at Open
-// from the part's geometry; P is the number of pages, F the longest
-// lifecycle frame, about 400 bytes with the boot id or evidence at
-// MaxStringLen):
+// from the part's geometry; P is the number of pages, F the most stream
+// bytes a lifecycle record takes, about 430 bytes with the boot id or
+// evidence at MaxStringLen: in version 2 its record frame after the
+// dictionary frame it may need, its lap's epoch and its source; other
+// entries near the writer were written again by the units admitted before
+// it, whose look-ahead reaches past the lifecycle band):
 //
 //	lifecycle  ReservePages (2): the consume marker's room
 //	control    + 2·F in pages, plus the pages a wrap at the end of the
