@@ -57,8 +57,28 @@ func TestHooksThroughDaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := s.wait(t, power.StepBlip, 0)
+	before, err := s.d.Monitor().Stats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := s.rig.line.Restore(); err != nil {
 		t.Fatal(err)
+	}
+	// The line reports the restore only after its debounce: wait for the
+	// monitor to have seen it, or the next loss is a glitch the debounce
+	// swallows and no second power-fail edge comes.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		st, err := s.d.Monitor().Stats(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Edges > before.Edges {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the line's restore never reached the monitor")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	if err := s.d.Monitor().Sync(context.Background()); err != nil {
 		t.Fatal(err)
