@@ -89,7 +89,8 @@ func askStatus(ctx context.Context, path string) ([]byte, error) {
 func printStatus(w io.Writer, r daemon.StatusReport) {
 	cs := console.Status{Power: r.Power, Since: r.Since, MainsV: r.MainsV, SupercapV: r.SupercapV,
 		HoldupLeft: time.Duration(r.HoldupLeftS * float64(time.Second)), HoldupBudget: time.Duration(r.HoldupBudgetS * float64(time.Second)),
-		JournalUsed: r.JournalUsed, JournalSize: r.JournalSize, JournalRecords: r.JournalRecords, Alarms: r.Alarms, Start: r.Start}
+		JournalUsed: r.JournalUsed, JournalSize: r.JournalSize, JournalRecords: r.JournalRecords, Alarms: r.Alarms, Start: r.Start,
+		JournalCapacityRecords: r.JournalCapacityRecords, JournalEstimateS: r.JournalEstimateS}
 	if r.HistoryPending != nil && r.HistoryDelivered != nil {
 		cs.HistoryKnown, cs.HistoryPending, cs.HistoryDelivered = true, *r.HistoryPending, *r.HistoryDelivered
 	}

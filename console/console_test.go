@@ -40,6 +40,7 @@ func TestCommandOutput(t *testing.T) {
 			"power     outage since 2026-11-26 21:01:30 (mains 12.5/0.0/3.2 V)",
 			"hold-up   2m31s of 3m0s budget (supercap 5.12 V)",
 			"journal   1234 of 32768 bytes (3.8%), 12 records",
+			"          room for about 160 more records, 310 s of the outage workload",
 			"history   4 outage record(s) waiting for the master station, 31 delivered",
 			"reports   2 alarm report(s) waiting for the master station",
 			"alarms    mains lost on all phases",

@@ -48,8 +48,8 @@ func (f *fakeDaemon) Status(context.Context) (Status, error) {
 	return Status{Power: "outage", Since: t0.Add(90 * time.Second), MainsV: []float64{12.5, 0, 3.25},
 		HoldupLeft: 151*time.Second + 400*time.Millisecond, HoldupBudget: 180 * time.Second, SupercapV: 5.125,
 		JournalUsed: 1234, JournalSize: 32768, JournalRecords: 12, HistoryKnown: true, HistoryPending: 4, HistoryDelivered: 31,
-		AlarmReportsPending: 2,
-		Alarms:              []string{"mains lost on all phases", "device pv-cabinet gated"}}, nil
+		AlarmReportsPending: 2, JournalCapacityRecords: 172, JournalEstimateS: ptr(310.4),
+		Alarms: []string{"mains lost on all phases", "device pv-cabinet gated"}}, nil
 }
 
 func (f *fakeDaemon) Outages(_ context.Context, n int) ([]Outage, error) {
@@ -192,3 +192,5 @@ func (c *fakeClock) Add(d time.Duration) {
 	c.now = c.now.Add(d)
 	c.mu.Unlock()
 }
+
+func ptr[T any](v T) *T { return &v }

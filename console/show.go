@@ -28,9 +28,24 @@ func (c *Console) cmdStatus(ctx context.Context, args []string) error {
 	return nil
 }
 
+// journalRoom is what the line under the journal's fill tells from the
+// capacity estimate: "room for about N more records, S s of the outage
+// workload" (the seconds left out when unknown), "" without an estimate.
+func journalRoom(s Status) string {
+	if s.JournalCapacityRecords <= 0 {
+		return ""
+	}
+	room := fmt.Sprintf("room for about %d more records", max(0, s.JournalCapacityRecords-s.JournalRecords))
+	if s.JournalEstimateS != nil {
+		room += fmt.Sprintf(", %.0f s of the outage workload", *s.JournalEstimateS)
+	}
+	return room
+}
+
 // StatusLines is the status summary as the console prints it, a line
 // each with its label in a 9-column field: power and mains, hold-up,
-// journal, history (when known), alarms. `holdup status` prints the same
+// journal (and under it the room the capacity estimate leaves, when
+// known), history (when known), alarms. `holdup status` prints the same
 // lines.
 func StatusLines(s Status) []string {
 	mains := "unknown"
@@ -50,6 +65,9 @@ func StatusLines(s Status) []string {
 		fmt.Sprintf("%-9s %s of %s budget (supercap %s)", "hold-up", dur(s.HoldupLeft), dur(s.HoldupBudget), cap),
 		fmt.Sprintf("%-9s %d of %d bytes (%s), %d records", "journal", s.JournalUsed, s.JournalSize,
 			pct(s.JournalUsed, s.JournalSize), s.JournalRecords),
+	}
+	if room := journalRoom(s); room != "" {
+		out = append(out, fmt.Sprintf("%-9s %s", "", room)) // beside the fill, within 80 columns
 	}
 	if s.Start != "" {
 		out = append(out, fmt.Sprintf("%-9s %s", "start", s.Start))

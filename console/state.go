@@ -62,6 +62,13 @@ type Status struct {
 	JournalUsed    int           // bytes
 	JournalSize    int           // bytes
 	JournalRecords int
+	// JournalCapacityRecords is how many records of the configuration's
+	// outage workload the journal holds from empty (0: no estimate);
+	// JournalEstimateS how many seconds of that workload still fit beside
+	// the records held (nil: no journaled collection to measure it by).
+	// Both as `holdup status -json` tells them.
+	JournalCapacityRecords int
+	JournalEstimateS       *float64
 	// HistoryPending counts the outage records waiting to reach the master
 	// station, HistoryDelivered those it confirmed; HistoryKnown is false
 	// when there is no outbox (no data store or no uplink).

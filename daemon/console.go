@@ -111,6 +111,17 @@ func (s consoleState) Status(ctx context.Context) (console.Status, error) {
 	if js, err := d.jrnl.Stats(ctx); err == nil {
 		out.JournalUsed, out.JournalSize, out.JournalRecords = js.UsedBytes, js.CapacityBytes, js.Records
 	}
+	// The capacity estimate for the configuration's outage workload: its
+	// records an empty journal holds, and the seconds of the workload
+	// still fitting beside the records held (holdup status -json tells
+	// the same figures, from here).
+	if c, err := EstimateJournalCapacity(d.cfg); err == nil {
+		out.JournalCapacityRecords = c.Records
+		if c.PerSecond > 0 {
+			s := float64(max(0, c.Records-out.JournalRecords)) / c.PerSecond
+			out.JournalEstimateS = &s
+		}
+	}
 	if d.fwd != nil {
 		if ds := d.store(); ds == nil {
 			out.HistoryKnown = false

@@ -94,6 +94,7 @@ func (d *Daemon) statusReport(ctx context.Context) (StatusReport, error) {
 	r := StatusReport{Power: st.Power, Since: st.Since, MainsV: st.MainsV, SupercapV: st.SupercapV,
 		HoldupLeftS: st.HoldupLeft.Seconds(), HoldupBudgetS: st.HoldupBudget.Seconds(), Start: st.Start,
 		JournalUsed: st.JournalUsed, JournalSize: st.JournalSize, JournalRecords: st.JournalRecords,
+		JournalCapacityRecords: st.JournalCapacityRecords, JournalEstimateS: st.JournalEstimateS,
 		DataStore: "unavailable", Devices: []StatusDevice{}, Alarms: st.Alarms}
 	if r.MainsV == nil {
 		r.MainsV = []float64{}
@@ -111,13 +112,6 @@ func (d *Daemon) statusReport(ctx context.Context) (StatusReport, error) {
 	}
 	if d.store() != nil {
 		r.DataStore = "open"
-	}
-	if c, err := EstimateJournalCapacity(d.cfg); err == nil {
-		r.JournalCapacityRecords = c.Records
-		if c.PerSecond > 0 {
-			s := float64(max(0, c.Records-r.JournalRecords)) / c.PerSecond
-			r.JournalEstimateS = &s
-		}
 	}
 	r.Hooks = d.hookStats()
 	// The monitor knows the outage it protects: no journal read (the
