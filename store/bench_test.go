@@ -90,8 +90,10 @@ func BenchmarkAppend8(b *testing.B) {
 	b.ReportMetric(recBytes/simSec, "rec-B/sim-s")
 }
 
-// BenchmarkRecordSize reports the CBOR size of a typical record and its
-// ratio to encoding/json of the same Go value (CDDL field names).
+// BenchmarkRecordSize reports the CBOR size of a typical record in
+// version 1 (bytes/rec) and its ratio to encoding/json of the same Go
+// value (CDDL field names), and in version 2 (v2-bytes/rec, its frame
+// v2-frame-bytes/rec, and v2-ratio, v2 ÷ v1).
 func BenchmarkRecordSize(b *testing.B) {
 	c := newCodec()
 	r := typicalRecord(3)
@@ -104,12 +106,43 @@ func BenchmarkRecordSize(b *testing.B) {
 		}
 		n = len(enc)
 	}
+	b.StopTimer()
+	// Version 2 as the writer writes it: the record after a first one of
+	// the same point in its lap (which brought the dictionary frame); its
+	// attributes are written inline (qos is a number, not a short string).
+	ctx := context.Background()
+	_, chip := simChip(b, "at24c64", eeprom.TornRandom, 1)
+	j, err := Open(chip, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer j.Close()
+	first := typicalRecord(1)
+	first.Time = r.Time.Add(-100 * time.Second)
+	if _, err := j.Append(ctx, first); err != nil {
+		b.Fatal(err)
+	}
+	st0, err := j.Stats(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := j.Append(ctx, r); err != nil {
+		b.Fatal(err)
+	}
+	st, err := j.Stats(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n2 := int(st.RecordBytes - st0.RecordBytes)
 	js, err := json.Marshal(r)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(n), "bytes/rec")
+	b.ReportMetric(float64(n2), "v2-bytes/rec")
+	b.ReportMetric(float64(frameSize(r.Seq, n2)), "v2-frame-bytes/rec")
 	b.ReportMetric(float64(n)/float64(len(js)), "json-ratio")
+	b.ReportMetric(float64(n2)/float64(n), "v2-ratio")
 }
 
 // BenchmarkMount reports the mount of a full AT24C256 ÷ one read of the
