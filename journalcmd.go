@@ -83,8 +83,8 @@ func dumpInspection(in *store.Inspection, format string, all bool, stdout, stder
 	for _, l := range rep.Lost {
 		lostSeqs += l.Count()
 	}
-	fmt.Fprintf(stderr, "journal %s: %d records printed, %d unconsumed, consumed up to %d, next sequence %d, %d corrupt, %d skipped regions, %d lost ranges (%d sequence numbers)\n",
-		id, printed, rep.Records, rep.Consumed, rep.NextSeq, corrupt, len(rep.Skipped), len(rep.Lost), lostSeqs)
+	fmt.Fprintf(stderr, "journal %s: %d records printed, %d unconsumed, consumed up to %d, next sequence %d, %d corrupt, %d skipped regions, %d lost ranges (%d sequence numbers)%s\n",
+		id, printed, rep.Records, rep.Consumed, rep.NextSeq, corrupt, len(rep.Skipped), len(rep.Lost), lostSeqs, in.VersionSummary())
 	for _, s := range rep.Skipped {
 		fmt.Fprintf(stderr, "skipped: %s\n", s)
 	}

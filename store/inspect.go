@@ -69,3 +69,28 @@ func Inspect(img []byte, pageSize int) (*Inspection, error) {
 	}
 	return in, nil
 }
+
+// Versions counts the record frames present in the image (consumed or
+// not, corrupt ones too) by format: version 1 and version 2.
+func (in *Inspection) Versions() (v1, v2 int) {
+	for _, r := range in.Records {
+		if r.Version == 2 {
+			v2++
+		} else {
+			v1++
+		}
+	}
+	return v1, v2
+}
+
+// VersionSummary is what `journal dump`'s summary line ends with while
+// version-1 records are present (a chip written before the upgrade, until
+// the writer's laps overwrite them): ", records v1 M, v2 K"; "" when
+// every record is version 2 (or there are none).
+func (in *Inspection) VersionSummary() string {
+	v1, v2 := in.Versions()
+	if v1 == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", records v1 %d, v2 %d", v1, v2)
+}

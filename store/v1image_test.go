@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -192,5 +193,81 @@ func TestReplayV1Image(t *testing.T) {
 	got := dump()
 	if !bytes.HasPrefix(got, wantJSON) || bytes.Count(got, []byte("\n")) != rep.Records+1 {
 		t.Fatalf("after an append the version-1 records changed:\n%s", got)
+	}
+}
+
+// TestInspectVersions: the dump's version summary counts the record
+// frames of each format on the image: the committed version-1 image is all
+// version 1 (every record present, consumed or not); after the upgrade's
+// writer appends, its new records count as version 2 beside the version-1
+// ones still present; a journal written by version 2 alone says nothing.
+func TestInspectVersions(t *testing.T) {
+	ctx := context.Background()
+	img, err := os.ReadFile(v1ImagePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, err := eeprom.LookupPart("at24c64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inspect := func(img []byte) *Inspection {
+		t.Helper()
+		in, err := Inspect(img, part.PageSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in
+	}
+	old := inspect(img)
+	v1, v2 := old.Versions()
+	if v1 != len(old.Records) || v1 < 28 || v2 != 0 {
+		t.Fatalf("version-1 image: v1 %d, v2 %d of %d records", v1, v2, len(old.Records))
+	}
+	if got, want := old.VersionSummary(), fmt.Sprintf(", records v1 %d, v2 0", v1); got != want {
+		t.Fatalf("version-1 image summary %q, want %q", got, want)
+	}
+
+	sim, chip := simChip(t, "at24c64", eeprom.TornRandom, 1)
+	if err := sim.Load(img); err != nil {
+		t.Fatal(err)
+	}
+	j, err := Open(chip, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := j.Append(ctx, typicalRecord(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	up := inspect(sim.Image())
+	u1, u2 := up.Versions()
+	if u2 != 3 || u1 == 0 || u1 > v1 || u1+u2 != len(up.Records) {
+		t.Fatalf("after the upgrade's appends: v1 %d (was %d), v2 %d, %d records", u1, v1, u2, len(up.Records))
+	}
+	if got, want := up.VersionSummary(), fmt.Sprintf(", records v1 %d, v2 3", u1); got != want {
+		t.Fatalf("upgraded image summary %q, want %q", got, want)
+	}
+
+	sim2, chip2 := simChip(t, "at24c64", eeprom.TornRandom, 2)
+	j2, err := Open(chip2, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := j2.Append(ctx, typicalRecord(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fresh := inspect(sim2.Image())
+	if f1, f2 := fresh.Versions(); f1 != 0 || f2 != 3 || fresh.VersionSummary() != "" {
+		t.Fatalf("version-2 journal: v1 %d, v2 %d, summary %q", f1, f2, fresh.VersionSummary())
 	}
 }
