@@ -135,13 +135,22 @@ func TestScenarioWarmRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	steps := steps(s.timeline[0])
+	// On a starved machine (make stress: one CPU, busy loops, the race
+	// detector) the return's reading can miss confirm_timeout; the daemon
+	// then decides from the line alone, with an alarm, by design. The warm
+	// path after it is what this test checks.
+	ret := power.StepRestoreConfirmed
+	if !has(steps, ret) && has(steps, power.StepRestoreGPIO) {
+		t.Logf("the return's voltage reading missed its deadline: decided from the line")
+		ret = power.StepRestoreGPIO
+	}
 	// The method's steps: protection on loss (the outage-begin record,
 	// 1-5, journaled before the report, 1-1), recovery 2-1…2-8 on a warm
 	// return.
 	inOrder(t, steps,
 		power.StepIdle, power.StepEdgeGated, power.StepLossConfirmed, power.StepOutageJournaled,
 		power.StepOutageReported, power.StepGated, power.StepModulesInvalid, power.StepPriority,
-		power.StepRestoreConfirmed, power.StepRestoreReported, power.StepWarm, power.StepReinit, power.StepResumed,
+		ret, power.StepRestoreReported, power.StepWarm, power.StepReinit, power.StepResumed,
 		power.StepReplayed, power.StepConsumed, power.StepCompletion, power.StepSleeping)
 	if has(steps, power.StepColdStart) {
 		t.Fatalf("a warm restore went through a cold start:\n%s", stepList(steps))
@@ -154,7 +163,7 @@ func TestScenarioWarmRestore(t *testing.T) {
 		t.Fatalf("data store outages: %+v", r.Outage)
 	}
 	o := r.Outage[0]
-	if !o.LossConfirmed || !o.RestoreConfirmed || o.Duration <= 0 || !o.End.After(o.Begin) {
+	if !o.LossConfirmed || o.RestoreConfirmed != (ret == power.StepRestoreConfirmed) || o.Duration <= 0 || !o.End.After(o.Begin) {
 		t.Fatalf("outage log entry: %+v", o)
 	}
 	// Everything the journal acknowledged is in the data store, once:
