@@ -318,19 +318,24 @@ func TestRefusalAtChipEndKeepsMarkerRoom(t *testing.T) {
 // never refused for want of space (v2 seed 14 refused one at step 873,
 // and every one after it, when a record had used a dictionary entry again
 // without writing it ahead of the writer, which then stood on the entry's
-// pinned page). Both writers: version 2 and version 1.
+// pinned page). Both writers: version 2 and version 1. With -short the
+// runs are shorter (seed 14 still past step 873; v2 on seed 5 refused its
+// first consume at step 1309 and runs that far only in the full form).
 func TestAdmitsAgreesWithAppend(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		legacy bool
-		seed   uint64
-		steps  int
+		name         string
+		legacy       bool
+		seed         uint64
+		steps, short int
 	}{
-		{"v2", false, 5, 1500},
-		{"v2-seed14", false, 14, 1500},
-		{"v1", true, 5, 1500},
+		{"v2", false, 5, 1500, 400},
+		{"v2-seed14", false, 14, 1500, 900},
+		{"v1", true, 5, 1500, 400},
 	} {
 		legacy := tc.legacy
+		if testing.Short() {
+			tc.steps = tc.short
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			_, chip := simChip(t, "at24c64", eeprom.TornRandom, 11)
@@ -399,7 +404,7 @@ func TestAdmitsAgreesWithAppend(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if admitted < tc.steps/2 || refused < tc.steps/12 || st.PageWrites < 2*uint64(st.Pages) {
+			if admitted < tc.steps/2 || refused < tc.steps/20 || st.PageWrites < 2*uint64(st.Pages) {
 				t.Fatalf("admitted %d, refused %d, %d page writes: the run should go round the ring, full at times", admitted, refused, st.PageWrites)
 			}
 			t.Logf("admitted %d, refused %d, %d page writes", admitted, refused, st.PageWrites)
