@@ -38,12 +38,12 @@ func (c JournalCapacity) Fits() bool { return c.Seconds >= c.Budget.Seconds() }
 // Line is holdup check-config's line: "journal capacity: N records, about
 // S s of this configuration's outage workload (hold-up budget B s)".
 func (c JournalCapacity) Line() string {
-	s := "unlimited"
-	if !math.IsInf(c.Seconds, 1) {
-		s = fmt.Sprintf("%.0f", c.Seconds)
+	if math.IsInf(c.Seconds, 1) {
+		return fmt.Sprintf("journal capacity: %d records, no collection journaled in an outage by this configuration (hold-up budget %.0f s)",
+			c.Records, c.Budget.Seconds())
 	}
-	return fmt.Sprintf("journal capacity: %d records, about %s s of this configuration's outage workload (hold-up budget %.0f s)",
-		c.Records, s, c.Budget.Seconds())
+	return fmt.Sprintf("journal capacity: %d records, about %.0f s of this configuration's outage workload (hold-up budget %.0f s)",
+		c.Records, c.Seconds, c.Budget.Seconds())
 }
 
 // Warning is the warning for a workload the journal cannot hold for the

@@ -115,3 +115,15 @@ func TestJournalCapacityWarns(t *testing.T) {
 		t.Fatalf("estimate %d records, filled %d", c.Records, got)
 	}
 }
+
+// TestCapacityLineWithoutWorkload: a configuration that journals no
+// collection in an outage says so instead of printing an endless time.
+func TestCapacityLineWithoutWorkload(t *testing.T) {
+	c := JournalCapacity{Records: 206, Seconds: math.Inf(1), Budget: 180 * time.Second}
+	if got, want := c.Line(), "journal capacity: 206 records, no collection journaled in an outage by this configuration (hold-up budget 180 s)"; got != want {
+		t.Errorf("line %q, want %q", got, want)
+	}
+	if w := c.Warning(); w != "" {
+		t.Errorf("warning %q without a workload", w)
+	}
+}

@@ -759,3 +759,25 @@ func TestSiteReadsLikeASite(t *testing.T) {
 		t.Errorf("698 meter counted %v kWh with the mains out", d)
 	}
 }
+
+// TestNewRigFailsCleanly: a rig that cannot be built (here: the master's
+// key file is missing) returns the error after closing what it started,
+// instead of panicking on the nil rig its failing return leaves behind.
+func TestNewRigFailsCleanly(t *testing.T) {
+	cfg, err := config.Load(simConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg.Sim.EEPROMImage = filepath.Join(dir, "eeprom.bin")
+	cfg.Store.Path = filepath.Join(dir, "data.db")
+	cfg.Uplink.Security.KeyFile = filepath.Join(dir, "no-such.key")
+	r, err := NewRig(context.Background(), cfg, RigOptions{}, nil)
+	if err == nil {
+		r.Close()
+		t.Fatal("NewRig with a missing key file succeeded")
+	}
+	if !strings.Contains(err.Error(), "no-such.key") {
+		t.Errorf("error %q does not name the key file", err)
+	}
+}

@@ -83,11 +83,12 @@ func NewRig(ctx context.Context, cfg *config.Config, opts RigOptions, log *slog.
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	r = &Rig{cfg: cfg, log: log.With("part", "rig"), cancel: cancel, ports: map[string]string{},
+	rig := &Rig{cfg: cfg, log: log.With("part", "rig"), cancel: cancel, ports: map[string]string{},
 		chips: map[string]*devices.SimChip{}, slaves: map[string]*devices.SimSlave{}}
+	r = rig
 	defer func() {
 		if err != nil {
-			r.Close()
+			rig.Close() // r is nil by then: a failing return sets it
 		}
 	}()
 	nominal := cfg.Power.NominalV
