@@ -78,17 +78,18 @@ type Rig struct {
 
 // NewRig starts the simulators the configuration names and points the
 // configuration's uplink at the simulated master station.
-func NewRig(ctx context.Context, cfg *config.Config, opts RigOptions, log *slog.Logger) (r *Rig, err error) {
+func NewRig(ctx context.Context, cfg *config.Config, opts RigOptions, log *slog.Logger) (_ *Rig, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	rig := &Rig{cfg: cfg, log: log.With("part", "rig"), cancel: cancel, ports: map[string]string{},
+	// r is a local, not the named result: a failing return sets the
+	// result to nil, and the goroutines started below read r.
+	r := &Rig{cfg: cfg, log: log.With("part", "rig"), cancel: cancel, ports: map[string]string{},
 		chips: map[string]*devices.SimChip{}, slaves: map[string]*devices.SimSlave{}}
-	r = rig
 	defer func() {
 		if err != nil {
-			rig.Close() // r is nil by then: a failing return sets it
+			r.Close()
 		}
 	}()
 	nominal := cfg.Power.NominalV
