@@ -58,6 +58,10 @@ type hookFeed struct {
 	used    int                 // journal fill, as last read
 	size    int
 	cont    bool // begun is an outage continued after a restart
+	// restored: power-restored was told and recovery-complete not yet.
+	// A replay of records a blip left in the journal also ends on 2-8
+	// sleeping, but no outage was recovered: no recovery-complete then.
+	restored bool
 }
 
 // buildHooks sets up [hooks]; without the section there are none (every
@@ -219,13 +223,23 @@ func (f *hookFeed) step(ctx context.Context, te power.Entry) {
 	case power.StepRestoreConfirmed, power.StepRestoreGPIO:
 		e = f.event(hooks.PowerRestored, te.At)
 		e.Confirmed = hooks.Bool(te.Step == power.StepRestoreConfirmed)
+		f.mu.Lock()
+		f.restored = true
+		f.mu.Unlock()
 	case power.StepColdStart:
 		f.mu.Lock()
-		f.begun, f.cont = f.open, false
+		f.begun, f.cont, f.restored = f.open, false, true
 		f.mu.Unlock()
 		e = f.event(hooks.PowerRestored, te.At)
 		e.Cold = hooks.Bool(true)
 	case power.StepSleeping:
+		f.mu.Lock()
+		restored := f.restored
+		f.restored = false
+		f.mu.Unlock()
+		if !restored {
+			return
+		}
 		e = f.event(hooks.RecoveryComplete, te.At)
 		f.mu.Lock()
 		if r := f.record; r != nil && !e.OutageBegin.IsZero() && r.Begin.Equal(e.OutageBegin) {

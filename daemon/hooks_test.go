@@ -78,3 +78,51 @@ func TestHookShutdownAndAlarm(t *testing.T) {
 		t.Errorf("hook stats %+v", st)
 	}
 }
+
+// TestHookRecoveryCompleteOnlyAfterReturn: 2-8 sleeping tells
+// recovery-complete only after a power-restored; the replay of records a
+// blip left in the journal ends on 2-8 sleeping too, but recovered no
+// outage.
+func TestHookRecoveryCompleteOnlyAfterReturn(t *testing.T) {
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "hook")
+	if err := os.WriteFile(prog, []byte("#!/bin/sh\ncat > /dev/null\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := make(chan hooks.Outcome, 8)
+	h, err := hooks.New(hooks.Config{Exec: prog, Observe: func(o hooks.Outcome) { out <- o }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &Daemon{cfg: &config.Config{Power: config.Power{HoldupBudget: 180 * time.Second}}, alarms: newAlarmList(4)}
+	f := &hookFeed{d: d, h: h}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = h.Run(ctx)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for i, s := range []power.Step{power.StepBlip, power.StepLeftoverRecovered, power.StepSleeping, power.StepRestoreConfirmed, power.StepSleeping, power.StepSleeping, power.StepBlip} {
+		f.step(ctx, power.Entry{Step: s, At: at.Add(time.Duration(i) * time.Second)})
+	}
+	var got []hooks.Kind
+	// The last blip closes the list: the hooks run in order, so anything
+	// the sleeping steps told wrongly comes before it.
+	want := []hooks.Kind{hooks.Blip, hooks.PowerRestored, hooks.RecoveryComplete, hooks.Blip}
+	for len(got) < len(want) {
+		select {
+		case o := <-out:
+			got = append(got, o.Event.Kind)
+		case <-time.After(20 * time.Second):
+			t.Fatalf("hooks ran for %v, want %v", got, want)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("hooks ran for %v, want %v", got, want)
+	}
+}
