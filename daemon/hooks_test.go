@@ -26,11 +26,12 @@ func TestHookEventNames(t *testing.T) {
 	}
 }
 
-// TestHookShutdownAndAlarm: the shutdown emitter and every alarm raised
-// reach the program, with what they carry.
-func TestHookShutdownAndAlarm(t *testing.T) {
-	dir := t.TempDir()
-	prog := filepath.Join(dir, "hook")
+// hookDaemon is a daemon with hooks running a program that reads its
+// event and exits; each outcome is sent on the returned channel. The hooks
+// stop when the test ends.
+func hookDaemon(t *testing.T) (*Daemon, *hooks.Hooks, <-chan hooks.Outcome) {
+	t.Helper()
+	prog := filepath.Join(t.TempDir(), "hook")
 	if err := os.WriteFile(prog, []byte("#!/bin/sh\ncat > /dev/null\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -39,19 +40,26 @@ func TestHookShutdownAndAlarm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &Daemon{cfg: &config.Config{Power: config.Power{HoldupBudget: 180 * time.Second}}, alarms: newAlarmList(4)}
-	d.hooks = &hookFeed{d: d, h: h}
-	d.alarms.observe = d.hooks.alarm
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		_ = h.Run(ctx)
 	}()
-	defer func() {
+	t.Cleanup(func() {
 		cancel()
 		<-done
-	}()
+	})
+	d := &Daemon{cfg: &config.Config{Power: config.Power{HoldupBudget: 180 * time.Second}}, alarms: newAlarmList(4)}
+	return d, h, out
+}
+
+// TestHookShutdownAndAlarm: the shutdown emitter and every alarm raised
+// reach the program, with what they carry.
+func TestHookShutdownAndAlarm(t *testing.T) {
+	d, h, out := hookDaemon(t)
+	d.hooks = &hookFeed{d: d, h: h}
+	d.alarms.observe = d.hooks.alarm
 	d.emitShutdown([]string{"systemctl", "poweroff"}, 25*time.Second)
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	d.alarms.Raise(power.Alarm{Code: power.AlarmJournal, Err: errors.New("journal full"), At: at})
@@ -84,28 +92,9 @@ func TestHookShutdownAndAlarm(t *testing.T) {
 // blip left in the journal ends on 2-8 sleeping too, but recovered no
 // outage.
 func TestHookRecoveryCompleteOnlyAfterReturn(t *testing.T) {
-	dir := t.TempDir()
-	prog := filepath.Join(dir, "hook")
-	if err := os.WriteFile(prog, []byte("#!/bin/sh\ncat > /dev/null\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	out := make(chan hooks.Outcome, 8)
-	h, err := hooks.New(hooks.Config{Exec: prog, Observe: func(o hooks.Outcome) { out <- o }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &Daemon{cfg: &config.Config{Power: config.Power{HoldupBudget: 180 * time.Second}}, alarms: newAlarmList(4)}
+	d, h, out := hookDaemon(t)
 	f := &hookFeed{d: d, h: h}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = h.Run(ctx)
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	ctx := context.Background()
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	for i, s := range []power.Step{power.StepBlip, power.StepLeftoverRecovered, power.StepSleeping, power.StepRestoreConfirmed, power.StepSleeping, power.StepSleeping, power.StepBlip} {
 		f.step(ctx, power.Entry{Step: s, At: at.Add(time.Duration(i) * time.Second)})
