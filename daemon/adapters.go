@@ -125,11 +125,11 @@ func (a *journal) Append(ctx context.Context, c sched.CriticalRecord) error {
 // c's record now (store.Journal.Admits, no write). What the exchange has
 // not produced yet is assumed at its largest: a value that needs a 64-bit
 // float, the widest check value of the checksum kind the device's driver
-// reports (driverChecksum). A refusal is alarmed like a refused
+// reports (devices.DriverChecksum). A refusal is alarmed like a refused
 // append.
 func (a *journal) Admits(ctx context.Context, c sched.CriticalRecord) error {
 	if c.ChecksumKind == "" {
-		c.ChecksumKind = driverChecksum(devices.DriverName(c.Attrs["driver"]))
+		c.ChecksumKind = devices.DriverChecksum(devices.DriverName(c.Attrs["driver"]))
 	}
 	if c.Checksum == 0 {
 		c.Checksum = widestCheck(c.ChecksumKind)
@@ -146,21 +146,6 @@ func (a *journal) Admits(ctx context.Context, c sched.CriticalRecord) error {
 		return fmt.Errorf("daemon: journal admission of the record of %s/%s: %w", c.Device, c.Point, err)
 	}
 	return nil
-}
-
-// driverChecksum is the checksum kind a driver's samples carry (see
-// devices: Modbus RTU's CRC, the DL/T 698.45 frame's CRC16-X25, DL/T 645's
-// sum over HPLC; none over Modbus TCP or on a GPIO line).
-func driverChecksum(d devices.DriverName) string {
-	switch d {
-	case devices.DriverModbusRTU:
-		return devices.ChecksumCRC16Modbus
-	case devices.DriverDLT698:
-		return devices.ChecksumCRC16X25
-	case devices.DriverHPLC:
-		return devices.ChecksumSum8
-	}
-	return ""
 }
 
 // AppendOutageBegin implements power.Journal.

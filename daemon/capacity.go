@@ -69,7 +69,7 @@ func OutageRecords(w config.OutageWorkload) []store.Record {
 	for _, s := range w.Streams {
 		c := sched.CriticalRecord{Business: "collection", Interface: s.Interface, Device: s.Device, Point: s.Point,
 			Class: sched.Collection, Integrity: sched.Checked, Attrs: map[string]string{"driver": string(s.Driver)},
-			Time: capacityEpoch, ChecksumKind: driverChecksum(s.Driver), Value: 0.1}
+			Time: capacityEpoch, ChecksumKind: devices.DriverChecksum(s.Driver), Value: 0.1}
 		c.Checksum = widestCheck(c.ChecksumKind)
 		out = append(out, criticalRecord(c))
 	}

@@ -14,6 +14,22 @@ const ChecksumCRC16X25 = "crc16-x25"
 // ChecksumSum8 names the Q/GDW 1376.2 and DL/T 645 byte-sum checksum.
 const ChecksumSum8 = "sum8"
 
+// DriverChecksum is the checksum kind the samples of driver d carry:
+// Modbus RTU's CRC, the DL/T 698.45 frame's CRC16-X25, DL/T 645's sum over
+// HPLC; "" for none (Modbus TCP, a GPIO line). Callers sizing a record
+// before its exchange (journal admission, capacity) use it.
+func DriverChecksum(d DriverName) string {
+	switch d {
+	case DriverModbusRTU:
+		return ChecksumCRC16Modbus
+	case DriverDLT698:
+		return ChecksumCRC16X25
+	case DriverHPLC:
+		return ChecksumSum8
+	}
+	return ""
+}
+
 // Value is a datum read through a protocol client, with the checksum of
 // the frame that carried it. Null is the protocol's "no data" (698 NULL).
 type Value struct {
