@@ -76,6 +76,10 @@ func TestModbusPeerRoundTrip(t *testing.T) {
 			if name == "rtu" && (s.ChecksumKind != ChecksumCRC16Modbus || s.Checksum == 0) {
 				t.Errorf("rtu sample checksum = %q %04X", s.ChecksumKind, s.Checksum)
 			}
+			// What the journal's admission assumes before the exchange.
+			if want := DriverChecksum(m.Device().Driver); s.ChecksumKind != want {
+				t.Errorf("%s sample checksum kind %q, DriverChecksum says %q", name, s.ChecksumKind, want)
+			}
 			if _, err := m.Write(ctx, Point{Name: "setpoint", Kind: KindHolding, Register: 51, Scale: 0.1}, 12.3); err != nil {
 				t.Fatal(err)
 			}
